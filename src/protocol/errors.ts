@@ -1,0 +1,77 @@
+/**
+ * Every failure Orchestra reports carries a stable code `ORC_<PART>_<WHAT>`.
+ * Codes are part of the public surface: scripts match on them, the CLI prints
+ * them, and the API will map them to HTTP statuses. Add codes; never rename one.
+ */
+export const ERROR_CODES = {
+  // protocol: one code for every way a value can fail validation
+  ORC_PROTOCOL_INVALID_JSON: 'the text is not valid JSON',
+  ORC_PROTOCOL_MISSING_FIELD: 'a required field is absent',
+  ORC_PROTOCOL_WRONG_TYPE: 'a field has the wrong type',
+  ORC_PROTOCOL_OUT_OF_RANGE: 'a number, string or list is outside its allowed size or range',
+  ORC_PROTOCOL_INVALID_VALUE: 'a field has a value outside the allowed set or format',
+  ORC_PROTOCOL_UNKNOWN_FIELD: 'an object carries a field the schema does not know',
+  ORC_PROTOCOL_TOO_LARGE: 'an encoded message or payload exceeds its size limit',
+  // bus
+  ORC_BUS_REQUEST_TIMEOUT: 'no response arrived within the request timeout',
+  ORC_BUS_REMOTE_ERROR: 'the receiver answered a request with an error',
+  ORC_BUS_CLOSED: 'the bus was closed',
+  ORC_BUS_UNREACHABLE: 'the bus backend cannot be reached',
+  ORC_BUS_HANDLER_FAILED: 'a subscriber threw while handling a message',
+  // store
+  ORC_STORE_BAD_URL: 'DATABASE_URL is not a PostgreSQL connection string',
+  ORC_STORE_UNREACHABLE: 'the database cannot be reached',
+  ORC_STORE_DATA_DIR_LOCKED: 'another process has the embedded data folder open',
+  ORC_STORE_MIGRATION_FAILED: 'a schema migration failed',
+  ORC_STORE_SCHEMA_TOO_NEW: 'the database was migrated by a newer Orchestra',
+  // registry
+  ORC_REGISTRY_TASK_NOT_FOUND: 'no task has this id',
+  ORC_REGISTRY_UNKNOWN_DEPENDENCY: 'a task depends on a task id that does not exist',
+  ORC_REGISTRY_DEPENDENCY_CYCLE: 'the dependencies of a registration form a cycle',
+  ORC_REGISTRY_DEPENDENCY_FAILED: 'a dependency failed or was cancelled',
+  ORC_REGISTRY_DUPLICATE_TASK_ID: 'a task with this id already exists',
+  ORC_REGISTRY_INVALID_TRANSITION: 'the task is not in a state that allows this operation',
+  ORC_REGISTRY_LEASE_LOST: 'the attempt no longer holds the lease on the task',
+  ORC_REGISTRY_TIMEOUT: 'the lease expired before the attempt reported',
+  ORC_REGISTRY_CANCELLED: 'the task was cancelled',
+  // worker
+  ORC_WORKER_HANDLER_FAILED: 'a task handler threw',
+  ORC_WORKER_NO_HANDLER: 'the worker has no handler for this kind',
+  ORC_WORKER_COMMAND_EXIT: 'an external command exited with a non-zero status',
+  ORC_WORKER_COMMAND_TIMEOUT: 'an external command ran past its timeout',
+  ORC_WORKER_COMMAND_BAD_OUTPUT: 'an external command printed something that is not one JSON value',
+  ORC_WORKER_SHUTDOWN: 'the worker shut down before the task finished',
+  // configuration and command line
+  ORC_CONFIG_INVALID: 'a configuration value is invalid',
+  ORC_CLI_BAD_ARGUMENT: 'a command-line argument is invalid',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class OrchestraError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryable = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export const isOrchestraError = (err: unknown): err is OrchestraError => err instanceof OrchestraError;
+
+/** Turns anything thrown into a message, without losing an Orchestra code. */
+export function describeError(err: unknown): { code: string; message: string } {
+  if (err instanceof OrchestraError) return { code: err.code, message: err.message };
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { code: typeof code === 'string' ? code : 'ERROR', message: err.message };
+  }
+  return { code: 'ERROR', message: String(err) };
+}

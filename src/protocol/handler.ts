@@ -1,0 +1,37 @@
+import type { JsonValue } from './json.js';
+import type { Task } from './task.js';
+import { OrchestraError } from './errors.js';
+
+export interface TaskContext {
+  /** Aborted when the task is cancelled, its lease is lost, or the worker shuts down. */
+  signal: AbortSignal;
+  workerId: string;
+  /** This attempt's number (its fencing token). */
+  attempt: number;
+}
+
+/**
+ * What a worker runs for a task of one kind: an in-process function, or an
+ * external command wrapped by `workloads`. Resolve with the result; throw to
+ * fail the attempt (a `NonRetryableError` fails the task at once).
+ */
+export type TaskHandler = (task: Task, context: TaskContext) => Promise<JsonValue | void>;
+
+/**
+ * Thrown by a handler when trying again cannot help (bad input, a missing
+ * file): the task fails now instead of after its remaining attempts.
+ */
+export class NonRetryableError extends Error {
+  readonly retryable = false;
+  constructor(message: string, readonly code = 'ORC_WORKER_HANDLER_FAILED', readonly details?: Record<string, JsonValue>) {
+    super(message);
+    this.name = 'NonRetryableError';
+  }
+}
+
+/** Whether a handler's error should be tried again: yes unless it says otherwise. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof OrchestraError) return err.retryable;
+  if (err && typeof err === 'object' && 'retryable' in err) return (err as { retryable: unknown }).retryable !== false;
+  return true;
+}
