@@ -1,0 +1,34 @@
+import { OrchestraError, type TaskStatus } from '../protocol/index.js';
+
+export class TaskNotFoundError extends OrchestraError {
+  constructor(readonly taskId: string) {
+    super('ORC_REGISTRY_TASK_NOT_FOUND', `no task has id ${taskId}`);
+  }
+}
+
+export class UnknownDependencyError extends OrchestraError {
+  constructor(readonly taskId: string, readonly dependsOn: string) {
+    super('ORC_REGISTRY_UNKNOWN_DEPENDENCY', `task ${taskId} depends on ${dependsOn}, which does not exist`);
+  }
+}
+
+export class DependencyCycleError extends OrchestraError {
+  constructor(readonly taskIds: string[]) {
+    super('ORC_REGISTRY_DEPENDENCY_CYCLE', `the dependencies of ${taskIds.join(', ')} form a cycle`);
+  }
+}
+
+export class DuplicateTaskIdError extends OrchestraError {
+  constructor(readonly taskId: string) {
+    super('ORC_REGISTRY_DUPLICATE_TASK_ID', `a task with id ${taskId} already exists`);
+  }
+}
+
+export class InvalidTransitionError extends OrchestraError {
+  constructor(readonly taskId: string, readonly status: TaskStatus, action: string, hint = '') {
+    super('ORC_REGISTRY_INVALID_TRANSITION', `cannot ${action} task ${taskId}: it is ${status}${hint ? `; ${hint}` : ''}`);
+  }
+}
+
+/** Thrown inside a registration when a concurrent one took an idempotency key first: the registration is run again. */
+export class IdempotencyRace extends Error {}

@@ -1,0 +1,25 @@
+export {
+  TaskRegistry,
+  taskTopic,
+  CANCELLED_TOPIC,
+  REGISTRY_AGENT_ID,
+  type Registration,
+  type ClaimRequest,
+  type Completion,
+  type Failure,
+  type Outcome,
+  type TaskFilter,
+  type TaskCounts,
+  type SweepReport,
+  type TaskRegistryDeps,
+} from './registry.js';
+export { registryConfig, type RegistryOptions, type RegistryConfig } from './config.js';
+export { retryDelayMs } from './backoff.js';
+export {
+  TaskNotFoundError,
+  UnknownDependencyError,
+  DependencyCycleError,
+  DuplicateTaskIdError,
+  InvalidTransitionError,
+} from './errors.js';
+export type { Lease } from '../store/index.js';

@@ -1,0 +1,563 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createMessage,
+  describeError,
+  silentLogger,
+  validateNewTask,
+  ValidationError,
+  type Clock,
+  type JsonValue,
+  type Logger,
+  type NewTask,
+  type Rng,
+  type Task,
+  type TaskError,
+  type TaskStatus,
+  type ValidNewTask,
+  TASK_STATUSES,
+  MIN_PRIORITY,
+  MAX_PRIORITY,
+} from '../protocol/index.js';
+import type { Bus } from '../bus/index.js';
+import {
+  cancelTask,
+  claimTasks,
+  completeTasks,
+  countTasks,
+  failDependents,
+  failTasks,
+  findBrokenDependencies,
+  findExistingTaskIds,
+  findTasksByIdempotencyKeys,
+  getLateReports,
+  getTasks,
+  insertTasks,
+  listTasks,
+  markDependedOn,
+  pruneFinishedTasks,
+  recountDependencies,
+  redriveTask,
+  releaseTasks,
+  renewLeases,
+  sweepExpiredLeases,
+  toTask,
+  unblockDependents,
+  type Db,
+  type InsertTaskRow,
+  type LateReportRow,
+  type Lease,
+  type Queryable,
+  type TaskRow,
+} from '../store/index.js';
+import { registryConfig, type RegistryConfig, type RegistryOptions } from './config.js';
+import { retryDelayMs } from './backoff.js';
+import {
+  DependencyCycleError,
+  DuplicateTaskIdError,
+  IdempotencyRace,
+  InvalidTransitionError,
+  TaskNotFoundError,
+  UnknownDependencyError,
+} from './errors.js';
+
+/** The topic on which workers of `kind` hear that tasks became claimable. */
+export const taskTopic = (kind: string) => `tasks.${kind}`;
+/** The topic on which workers hear that a task they may hold was cancelled. */
+export const CANCELLED_TOPIC = 'tasks.cancelled';
+export const REGISTRY_AGENT_ID = 'registry';
+
+export interface Registration {
+  task: Task;
+  /** False when an idempotency key matched an existing task and nothing was created. */
+  created: boolean;
+}
+
+export interface ClaimRequest {
+  kinds: readonly string[];
+  workerId: string;
+  limit: number;
+  /** Default: the registry's `leaseMs`. */
+  leaseMs?: number;
+}
+
+export interface Completion {
+  taskId: string;
+  attempt: number;
+  workerId?: string | null;
+  result?: JsonValue | null | void;
+}
+
+export interface Failure {
+  taskId: string;
+  attempt: number;
+  workerId?: string | null;
+  error: { code: string; message: string; retryable?: boolean; details?: Record<string, JsonValue> };
+}
+
+export interface Outcome {
+  taskId: string;
+  /** False when the attempt had lost its lease: the report was kept as late and changed nothing. */
+  accepted: boolean;
+  /** The task's status after the report, when accepted. */
+  status: TaskStatus | null;
+}
+
+export interface TaskFilter {
+  status?: readonly TaskStatus[];
+  kind?: readonly string[];
+  limit?: number;
+  offset?: number;
+  order?: 'asc' | 'desc';
+}
+
+export interface TaskCounts {
+  total: number;
+  byStatus: Record<TaskStatus, number>;
+  byPriority: Record<number, number>;
+  /** Every non-empty (status, priority) pair. */
+  cells: { status: TaskStatus; priority: number; count: number }[];
+}
+
+export interface SweepReport {
+  requeued: string[];
+  failed: string[];
+}
+
+export interface TaskRegistryDeps {
+  db: Db;
+  clock: Clock;
+  rng: Rng;
+  /** Wake-ups go out on it after each commit; without one, workers find work by polling. */
+  bus?: Pick<Bus, 'publish'>;
+  logger?: Logger;
+  config?: RegistryOptions;
+}
+
+/**
+ * The durable task state machine: PENDING → RUNNING → COMPLETED / FAILED, and
+ * CANCELLED. Every change is one committed transaction before anyone hears of
+ * it (invariant 1); results are accepted only from the attempt holding the
+ * lease (invariant 2).
+ */
+export class TaskRegistry {
+  readonly config: RegistryConfig;
+  private readonly db: Db;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  private readonly bus: Pick<Bus, 'publish'> | undefined;
+  private readonly logger: Logger;
+
+  constructor(deps: TaskRegistryDeps) {
+    this.db = deps.db;
+    this.clock = deps.clock;
+    this.rng = deps.rng;
+    this.bus = deps.bus;
+    this.logger = deps.logger ?? silentLogger;
+    this.config = registryConfig.parse(deps.config ?? {});
+  }
+
+  async register(input: NewTask): Promise<Registration> {
+    const [registration] = await this.registerMany([input]);
+    return registration!;
+  }
+
+  /** Registers all of `inputs` in one transaction, or none of them. */
+  async registerMany(inputs: readonly unknown[]): Promise<Registration[]> {
+    if (inputs.length > this.config.maxBatchSize) {
+      throw new ValidationError('registration', [
+        { path: '(root)', code: 'ORC_PROTOCOL_OUT_OF_RANGE', message: `holds ${inputs.length} tasks, more than ${this.config.maxBatchSize}` },
+      ]);
+    }
+    const valid = inputs.map((input, index) => {
+      try {
+        return validateNewTask(input, this.config.maxPayloadBytes);
+      } catch (err) {
+        if (err instanceof ValidationError && inputs.length > 1) {
+          throw new ValidationError(`task ${index + 1} of ${inputs.length}`, err.issues);
+        }
+        throw err;
+      }
+    });
+    if (valid.length === 0) return [];
+    for (let attempt = 1; ; attempt++) {
+      const nowMs = this.clock.now();
+      try {
+        const { registrations, wake } = await this.db.transaction((tx) => this.registerIn(tx, valid, nowMs));
+        await this.notifyKinds(wake);
+        return registrations;
+      } catch (err) {
+        if (err instanceof IdempotencyRace && attempt < 5) continue;
+        if ((err as { code?: string }).code === '23505') {
+          const id = /\(task_id\)=\(([^)]*)\)/.exec((err as Error & { detail?: string }).detail ?? '')?.[1];
+          throw new DuplicateTaskIdError(id ?? 'given');
+        }
+        throw err;
+      }
+    }
+  }
+
+  private async registerIn(
+    tx: Queryable,
+    inputs: readonly ValidNewTask[],
+    nowMs: number,
+  ): Promise<{ registrations: Registration[]; wake: Set<string> }> {
+    // 1. Idempotency: a key already registered (before, or earlier in this batch) resolves to that task.
+    const keys = [...new Set(inputs.flatMap((t) => (t.idempotencyKey ? [t.idempotencyKey] : [])))];
+    const existingByKey = new Map((await findTasksByIdempotencyKeys(tx, keys)).map((row) => [row.idempotency_key!, row]));
+    const idOf = new Map<string, string>(); // caller-given id -> actual id
+    const firstIndexOfKey = new Map<string, number>();
+    const plan: ({ kind: 'existing'; row: TaskRow } | { kind: 'same-as'; index: number } | { kind: 'new'; id: string })[] = [];
+    for (const [index, input] of inputs.entries()) {
+      const key = input.idempotencyKey;
+      const existing = key ? existingByKey.get(key) : undefined;
+      if (existing) {
+        plan.push({ kind: 'existing', row: existing });
+        if (input.taskId) idOf.set(input.taskId, existing.task_id);
+      } else if (key && firstIndexOfKey.has(key)) {
+        plan.push({ kind: 'same-as', index: firstIndexOfKey.get(key)! });
+      } else {
+        if (key) firstIndexOfKey.set(key, index);
+        const id = input.taskId ?? randomUUID();
+        if (input.taskId) {
+          if (idOf.has(input.taskId)) throw new DuplicateTaskIdError(input.taskId);
+          idOf.set(input.taskId, id);
+        }
+        plan.push({ kind: 'new', id });
+      }
+    }
+    for (const [index, step] of plan.entries()) {
+      if (step.kind === 'same-as') {
+        const first = plan[step.index]!;
+        const taskId = inputs[index]!.taskId;
+        if (taskId && first.kind === 'new') idOf.set(taskId, first.id);
+      }
+    }
+
+    const fresh = plan.flatMap((step, index) => (step.kind === 'new' ? [{ id: step.id, input: inputs[index]! }] : []));
+    const clientIds = fresh.filter((f) => f.input.taskId).map((f) => f.id);
+    const clash = [...(await findExistingTaskIds(tx, clientIds))][0];
+    if (clash) throw new DuplicateTaskIdError(clash);
+
+    // 2. Dependencies: inside the batch, or existing tasks (locked and marked as depended on).
+    const freshIds = new Set(fresh.map((f) => f.id));
+    const depsOf = new Map(fresh.map((f) => [f.id, f.input.dependsOn.map((d) => idOf.get(d) ?? d)]));
+    const external = [...new Set([...depsOf.values()].flat().filter((d) => !freshIds.has(d)))];
+    const externalStatus = await markDependedOn(tx, external);
+    for (const f of fresh) {
+      const missing = depsOf.get(f.id)!.find((d) => !freshIds.has(d) && !externalStatus.has(d));
+      if (missing) throw new UnknownDependencyError(f.input.taskId ?? `(new task of kind ${f.input.kind})`, missing);
+    }
+    const order = topologicalOrder(fresh.map((f) => f.id), depsOf);
+
+    // 3. Each new task starts PENDING (waiting on its unfinished dependencies),
+    //    or FAILED at once when a dependency already failed or was cancelled.
+    const inputById = new Map(fresh.map((f) => [f.id, f.input]));
+    const dependedOn = new Set([...depsOf.values()].flat());
+    const rows = new Map<string, InsertTaskRow>();
+    for (const id of order) {
+      const input = inputById.get(id)!;
+      const deps = depsOf.get(id)!;
+      const statusOf = (d: string): TaskStatus => (freshIds.has(d) ? rows.get(d)!.status : externalStatus.get(d)!);
+      const broken = deps.find((d) => statusOf(d) === 'FAILED' || statusOf(d) === 'CANCELLED');
+      const error: TaskError | null = broken
+        ? {
+            code: 'ORC_REGISTRY_DEPENDENCY_FAILED',
+            message: `dependency ${broken} ${statusOf(broken) === 'CANCELLED' ? 'was cancelled' : 'failed'}`,
+            retryable: false,
+            attempt: 0,
+            details: { dependency: broken },
+          }
+        : null;
+      rows.set(id, {
+        taskId: id,
+        kind: input.kind,
+        status: broken ? 'FAILED' : 'PENDING',
+        payload: input.payload,
+        priority: input.priority,
+        maxAttempts: input.maxAttempts ?? this.config.maxAttempts,
+        dependsOn: deps,
+        pendingDependencies: deps.filter((d) => statusOf(d) !== 'COMPLETED').length,
+        hasDependents: dependedOn.has(id),
+        idempotencyKey: input.idempotencyKey ?? null,
+        error,
+        runAtMs: input.runAt ?? nowMs,
+      });
+    }
+    const toInsert = fresh.map((f) => rows.get(f.id)!);
+    const inserted = await insertTasks(tx, toInsert, nowMs);
+    if (inserted.size < toInsert.length) throw new IdempotencyRace();
+
+    const created = new Map((await getTasks(tx, [...freshIds])).map((row) => [row.task_id, toTask(row)]));
+    const registrations: Registration[] = plan.map((step) => {
+      if (step.kind === 'existing') return { task: toTask(step.row), created: false };
+      if (step.kind === 'same-as') {
+        const first = plan[step.index]!;
+        return { task: first.kind === 'new' ? created.get(first.id)! : toTask((first as { row: TaskRow }).row), created: false };
+      }
+      return { task: created.get(step.id)!, created: true };
+    });
+    const wake = new Set(toInsert.filter((r) => r.status === 'PENDING' && r.pendingDependencies === 0).map((r) => r.kind));
+    return { registrations, wake };
+  }
+
+  /** Claims up to `limit` runnable tasks of `kinds`, most urgent first, FIFO within a priority. */
+  async claim(request: ClaimRequest): Promise<Task[]> {
+    const rows = await claimTasks(this.db, {
+      kinds: request.kinds,
+      workerId: request.workerId,
+      limit: request.limit,
+      nowMs: this.clock.now(),
+      leaseMs: request.leaseMs ?? this.config.leaseMs,
+    });
+    return rows.map(toTask);
+  }
+
+  /** Extends the leases still held; returns the ids of those that were lost (expired, cancelled, finished). */
+  async renew(leases: readonly Lease[], leaseMs = this.config.leaseMs): Promise<string[]> {
+    const held = await renewLeases(this.db, leases, this.clock.now(), leaseMs);
+    return leases.filter((l) => !held.has(l.taskId)).map((l) => l.taskId);
+  }
+
+  async complete(completion: Completion): Promise<Outcome> {
+    return (await this.completeMany([completion]))[0]!;
+  }
+
+  async completeMany(completions: readonly Completion[]): Promise<Outcome[]> {
+    if (completions.length === 0) return [];
+    const nowMs = this.clock.now();
+    const reports = completions.map((c) => ({
+      taskId: c.taskId,
+      attempt: c.attempt,
+      workerId: c.workerId ?? null,
+      result: (c.result ?? null) as JsonValue | null,
+    }));
+    const { outcomes, wake } = await this.db.transaction(async (tx) => {
+      const outcomes = await completeTasks(tx, reports, nowMs);
+      const parents = outcomes.filter((o) => o.accepted && o.hasDependents).map((o) => o.taskId);
+      const unblocked = await unblockDependents(tx, parents, nowMs);
+      return { outcomes, wake: new Set(unblocked.map((u) => u.kind)) };
+    });
+    await this.notifyKinds(wake);
+    this.logLate(outcomes);
+    return outcomes.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.accepted ? ('COMPLETED' as const) : null }));
+  }
+
+  async fail(failure: Failure): Promise<Outcome> {
+    return (await this.failMany([failure]))[0]!;
+  }
+
+  /** Records failed attempts: retried after a backoff while attempts remain and the error allows, else FAILED. */
+  async failMany(failures: readonly Failure[]): Promise<Outcome[]> {
+    if (failures.length === 0) return [];
+    const nowMs = this.clock.now();
+    const current = new Map((await getTasks(this.db, failures.map((f) => f.taskId))).map((r) => [r.task_id, r]));
+    const reports = failures.map((f) => {
+      const row = current.get(f.taskId);
+      const retryNumber = row ? Math.max(1, f.attempt - Number(row.attempt_base)) : 1;
+      const delay = retryDelayMs(retryNumber, this.config.backoffBaseMs, this.config.backoffMaxMs, this.rng);
+      const error: TaskError = {
+        code: f.error.code,
+        message: f.error.message,
+        retryable: f.error.retryable ?? true,
+        attempt: f.attempt,
+        ...(f.error.details ? { details: f.error.details } : {}),
+      };
+      return { taskId: f.taskId, attempt: f.attempt, workerId: f.workerId ?? null, error, retryAtMs: nowMs + delay };
+    });
+    const outcomes = await this.db.transaction(async (tx) => {
+      const outcomes = await failTasks(tx, reports, nowMs);
+      const roots = outcomes.filter((o) => o.accepted && o.status === 'FAILED' && o.hasDependents);
+      await failDependents(tx, roots.map((o) => ({ taskId: o.taskId, outcome: 'failed' })), nowMs);
+      return outcomes;
+    });
+    this.logLate(outcomes);
+    return outcomes.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.status }));
+  }
+
+  /** Gives back unfinished tasks (a worker shutting down) without spending an attempt. */
+  async release(leases: readonly Lease[]): Promise<string[]> {
+    const released = await releaseTasks(this.db, leases, this.clock.now());
+    await this.notifyKinds(new Set(released.map((r) => r.kind)));
+    return released.map((r) => r.taskId);
+  }
+
+  /** Cancels a PENDING or RUNNING task; a running handler sees its AbortSignal fire. */
+  async cancel(taskId: string, reason = 'cancelled by request'): Promise<Task> {
+    const nowMs = this.clock.now();
+    const outcome = await this.db.transaction(async (tx) => {
+      const current = await getTasks(tx, [taskId]);
+      const cancelled = await cancelTask(tx, taskId, nowMs, {
+        code: 'ORC_REGISTRY_CANCELLED',
+        message: reason,
+        retryable: false,
+        attempt: Number(current[0]?.attempt ?? 0),
+      });
+      if (cancelled?.hasDependents) await failDependents(tx, [{ taskId, outcome: 'was cancelled' }], nowMs);
+      return cancelled;
+    });
+    if (!outcome) {
+      const task = await this.get(taskId);
+      throw new InvalidTransitionError(taskId, task.status, 'cancel', 'only PENDING or RUNNING tasks can be cancelled');
+    }
+    if (outcome.previousStatus === 'RUNNING' && this.bus) {
+      const event = createMessage(
+        {
+          type: 'event',
+          from: REGISTRY_AGENT_ID,
+          to: null,
+          action: 'task_cancelled',
+          data: { taskId, attempt: outcome.attempt, workerId: outcome.workerId, reason },
+        },
+        nowMs,
+      );
+      await this.bus.publish(CANCELLED_TOPIC, event).catch((err) => this.logger.warn({ err: describeError(err), taskId }, 'cancel notice not sent; the worker will see it at its next lease renewal'));
+    }
+    return this.get(taskId);
+  }
+
+  /**
+   * Redrives a FAILED or CANCELLED task with a fresh attempt budget, together
+   * with the dependents that failed only because of it. Returns every task put back.
+   */
+  async retry(taskId: string): Promise<Task[]> {
+    const nowMs = this.clock.now();
+    const { ids, wake } = await this.db.transaction(async (tx) => {
+      const [row] = await getTasks(tx, [taskId]);
+      if (!row) throw new TaskNotFoundError(taskId);
+      if (row.status !== 'FAILED' && row.status !== 'CANCELLED') {
+        throw new InvalidTransitionError(taskId, row.status, 'retry', 'only FAILED or CANCELLED tasks can be retried');
+      }
+      const broken = await findBrokenDependencies(tx, [taskId]);
+      if (broken[0]) {
+        throw new InvalidTransitionError(taskId, row.status, 'retry', `its dependency ${broken[0].dependsOn} is ${broken[0].status}: retry that first`);
+      }
+      const ids = await redriveTask(tx, taskId, nowMs);
+      const runnable = await recountDependencies(tx, ids);
+      return { ids, wake: new Set(runnable.map((r) => r.kind)) };
+    });
+    await this.notifyKinds(wake);
+    return (await getTasks(this.db, ids)).map(toTask);
+  }
+
+  async get(taskId: string): Promise<Task> {
+    const task = await this.find(taskId);
+    if (!task) throw new TaskNotFoundError(taskId);
+    return task;
+  }
+
+  async find(taskId: string): Promise<Task | null> {
+    const [row] = await getTasks(this.db, [taskId]);
+    return row ? toTask(row) : null;
+  }
+
+  async getMany(taskIds: readonly string[]): Promise<Task[]> {
+    return (await getTasks(this.db, taskIds)).map(toTask);
+  }
+
+  async list(filter: TaskFilter = {}): Promise<Task[]> {
+    const rows = await listTasks(this.db, {
+      statuses: filter.status,
+      kinds: filter.kind,
+      limit: Math.min(Math.max(filter.limit ?? 50, 1), 10_000),
+      offset: Math.max(filter.offset ?? 0, 0),
+      order: filter.order ?? 'desc',
+    });
+    return rows.map(toTask);
+  }
+
+  async counts(): Promise<TaskCounts> {
+    const cells = await countTasks(this.db);
+    const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    const byPriority: Record<number, number> = {};
+    for (let p = MIN_PRIORITY; p <= MAX_PRIORITY; p++) byPriority[p] = 0;
+    let total = 0;
+    for (const cell of cells) {
+      byStatus[cell.status] += cell.count;
+      byPriority[cell.priority] = (byPriority[cell.priority] ?? 0) + cell.count;
+      total += cell.count;
+    }
+    return { total, byStatus, byPriority, cells };
+  }
+
+  /** Returns tasks whose lease expired to PENDING, or fails them with a timeout when out of attempts. */
+  async sweep(): Promise<SweepReport> {
+    const report: SweepReport = { requeued: [], failed: [] };
+    const wake = new Set<string>();
+    for (;;) {
+      const nowMs = this.clock.now();
+      const swept = await this.db.transaction(async (tx) => {
+        const swept = await sweepExpiredLeases(tx, nowMs, this.config.sweepBatchSize);
+        const roots = swept.filter((s) => s.status === 'FAILED' && s.hasDependents);
+        await failDependents(tx, roots.map((s) => ({ taskId: s.taskId, outcome: 'failed' })), nowMs);
+        return swept;
+      });
+      for (const s of swept) {
+        if (s.status === 'PENDING') {
+          report.requeued.push(s.taskId);
+          wake.add(s.kind);
+        } else report.failed.push(s.taskId);
+      }
+      if (swept.length < this.config.sweepBatchSize) break;
+    }
+    await this.notifyKinds(wake);
+    if (report.requeued.length || report.failed.length) {
+      this.logger.info({ requeued: report.requeued.length, failed: report.failed.length }, 'swept expired leases');
+    }
+    return report;
+  }
+
+  /** Deletes finished tasks last changed more than `olderThanMs` ago (default: the retention). */
+  async prune(olderThanMs = this.config.retentionMs): Promise<number> {
+    return pruneFinishedTasks(this.db, this.clock.now() - olderThanMs, 1000);
+  }
+
+  /** Reports refused because their attempt had lost the lease, oldest first. */
+  async lateReports(taskId: string): Promise<LateReportRow[]> {
+    return getLateReports(this.db, taskId);
+  }
+
+  private async notifyKinds(kinds: Set<string>): Promise<void> {
+    if (!this.bus || kinds.size === 0) return;
+    const nowMs = this.clock.now();
+    await Promise.all(
+      [...kinds].map((kind) =>
+        this.bus!.publish(
+          taskTopic(kind),
+          createMessage({ type: 'event', from: REGISTRY_AGENT_ID, to: null, action: 'task_available', data: { kind } }, nowMs),
+        ).catch((err) =>
+          // The task is committed; a lost wake-up only delays it until the next poll.
+          this.logger.warn({ err: describeError(err), kind }, 'wake-up not sent; workers will find the task when they poll'),
+        ),
+      ),
+    );
+  }
+
+  private logLate(outcomes: readonly { taskId: string; accepted: boolean }[]): void {
+    for (const o of outcomes) {
+      if (!o.accepted) this.logger.info({ taskId: o.taskId }, 'report from an attempt without the lease kept as late; task unchanged');
+    }
+  }
+}
+
+/** Orders new tasks so each comes after its dependencies; a leftover means a cycle. */
+function topologicalOrder(ids: readonly string[], depsOf: ReadonlyMap<string, readonly string[]>): string[] {
+  const inBatch = new Set(ids);
+  const waiting = new Map(ids.map((id) => [id, depsOf.get(id)!.filter((d) => inBatch.has(d)).length]));
+  const dependents = new Map<string, string[]>();
+  for (const id of ids) {
+    for (const d of depsOf.get(id)!) if (inBatch.has(d)) dependents.set(d, [...(dependents.get(d) ?? []), id]);
+  }
+  const ready = ids.filter((id) => waiting.get(id) === 0);
+  const order: string[] = [];
+  while (ready.length) {
+    const id = ready.shift()!;
+    order.push(id);
+    for (const next of dependents.get(id) ?? []) {
+      const left = waiting.get(next)! - 1;
+      waiting.set(next, left);
+      if (left === 0) ready.push(next);
+    }
+  }
+  if (order.length < ids.length) throw new DependencyCycleError(ids.filter((id) => waiting.get(id)! > 0));
+  return order;
+}

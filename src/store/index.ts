@@ -1,0 +1,36 @@
+export type { Db, Queryable, StoreBackend } from './db.js';
+export { openPostgres, parseDatabaseUrl, redactUrl, type PostgresOptions } from './postgres.js';
+export { openPglite, IN_MEMORY, type PgliteOptions } from './pglite.js';
+export { openStore, type OpenedStore } from './open.js';
+export { migrate, type MigrationReport } from './migrate.js';
+export { MIGRATIONS, type Migration } from './migrations/index.js';
+export { storeConfig, type StoreOptions, type StoreConfig } from './config.js';
+export * from './errors.js';
+export { StoreDeadLetters } from './dead-letters.js';
+export { toTask, type TaskRow } from './tasks/row.js';
+export { insertTasks, type InsertTaskRow } from './tasks/insert-tasks.js';
+export { findTasksByIdempotencyKeys, findExistingTaskIds, markDependedOn } from './tasks/registration-lookups.js';
+export { claimTasks, type ClaimParams } from './tasks/claim-tasks.js';
+export { completeTasks, type CompletionReport, type ReportOutcome } from './tasks/complete-tasks.js';
+export { failTasks, type FailureReport, type FailureOutcome } from './tasks/fail-tasks.js';
+export { renewLeases, releaseTasks, sweepExpiredLeases, type Lease, type SweptTask } from './tasks/leases.js';
+export { cancelTask, type CancelOutcome } from './tasks/cancel-task.js';
+export { redriveTask } from './tasks/redrive-task.js';
+export {
+  unblockDependents,
+  failDependents,
+  recountDependencies,
+  findBrokenDependencies,
+  type UnblockedTask,
+  type FailedRoot,
+} from './tasks/dependents.js';
+export {
+  getTasks,
+  listTasks,
+  countTasks,
+  pruneFinishedTasks,
+  getLateReports,
+  type ListTasksParams,
+  type StatusPriorityCount,
+  type LateReportRow,
+} from './tasks/read-tasks.js';

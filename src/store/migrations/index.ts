@@ -1,0 +1,7 @@
+import type { Migration } from './migration.js';
+import { migration as tasks } from './0001_tasks.js';
+
+export type { Migration } from './migration.js';
+
+/** Every migration, in order. A new one is a new numbered file added here. */
+export const MIGRATIONS: readonly Migration[] = [tasks];

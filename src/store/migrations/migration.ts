@@ -1,0 +1,6 @@
+export interface Migration {
+  /** Applied in order; never renumbered once released. */
+  version: number;
+  name: string;
+  sql: string;
+}

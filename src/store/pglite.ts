@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { Db, Queryable } from './db.js';
+import { assertSchemaName } from './db.js';
+import { DataDirLock } from './data-dir-lock.js';
+
+export interface PgliteOptions {
+  /** A folder that survives restarts; omit (or give `:memory:`) for a database that lives in memory only. */
+  dataDir?: string;
+  schema: string;
+}
+
+class PgliteDb implements Db {
+  readonly backend = 'pglite' as const;
+
+  constructor(
+    private readonly pg: PGlite,
+    readonly schema: string,
+    private readonly lock: DataDirLock | undefined,
+  ) {}
+
+  async query<R>(text: string, params?: readonly unknown[]): Promise<R[]> {
+    const result = await this.pg.query<R>(text, params as unknown[]);
+    return result.rows;
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.pg.exec(text);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    // PGlite is one connection: its transaction() holds it exclusively, so
+    // other callers queue behind the transaction instead of joining it.
+    return this.pg.transaction(async (t: Transaction) =>
+      fn({
+        query: async <R>(text: string, params?: readonly unknown[]) => (await t.query<R>(text, params as unknown[])).rows,
+        exec: async (text: string) => {
+          await t.exec(text);
+        },
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (!this.pg.closed) await this.pg.close();
+    } finally {
+      this.lock?.release();
+    }
+  }
+}
+
+/** The data folder value that keeps the embedded database in memory (tests, one-off runs). */
+export const IN_MEMORY = ':memory:';
+
+export async function openPglite(options: PgliteOptions): Promise<Db> {
+  const schema = assertSchemaName(options.schema);
+  const dataDir = options.dataDir === IN_MEMORY ? undefined : options.dataDir;
+  const lock = dataDir ? DataDirLock.acquire(dataDir) : undefined;
+  try {
+    const pg = dataDir ? new PGlite(path.join(dataDir, 'pgdata')) : new PGlite();
+    await pg.waitReady;
+    await pg.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema};`);
+    return new PgliteDb(pg, schema, lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}

@@ -1,0 +1,89 @@
+import type { TaskStatus } from '../../protocol/index.js';
+import type { Queryable } from '../db.js';
+import { TASK_COLUMNS, type TaskRow } from './row.js';
+
+/** Params: $1 text[] task ids. */
+const GET_TASKS = `SELECT ${TASK_COLUMNS} FROM tasks WHERE task_id = ANY($1::text[])`;
+
+export async function getTasks(db: Queryable, ids: readonly string[]): Promise<TaskRow[]> {
+  if (ids.length === 0) return [];
+  return db.query<TaskRow>(GET_TASKS, [ids]);
+}
+
+export interface ListTasksParams {
+  statuses?: readonly TaskStatus[];
+  kinds?: readonly string[];
+  limit: number;
+  offset: number;
+  /** Newest first by default. */
+  order?: 'asc' | 'desc';
+}
+
+/** Params: $1 statuses or null, $2 kinds or null, $3 limit, $4 offset. */
+const listTasksSql = (order: 'asc' | 'desc') => `
+SELECT ${TASK_COLUMNS} FROM tasks
+WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
+  AND ($2::text[] IS NULL OR kind = ANY($2::text[]))
+ORDER BY seq ${order === 'asc' ? 'ASC' : 'DESC'}
+LIMIT $3 OFFSET $4`;
+
+export async function listTasks(db: Queryable, p: ListTasksParams): Promise<TaskRow[]> {
+  const statuses = p.statuses?.length ? p.statuses : null;
+  const kinds = p.kinds?.length ? p.kinds : null;
+  return db.query<TaskRow>(listTasksSql(p.order ?? 'desc'), [statuses, kinds, p.limit, p.offset]);
+}
+
+export interface StatusPriorityCount {
+  status: TaskStatus;
+  priority: number;
+  count: number;
+}
+
+const COUNT_TASKS = `SELECT status, priority, count(*)::int AS count FROM tasks GROUP BY status, priority ORDER BY status, priority`;
+
+export async function countTasks(db: Queryable): Promise<StatusPriorityCount[]> {
+  const rows = await db.query<{ status: TaskStatus; priority: number; count: number }>(COUNT_TASKS);
+  return rows.map((r) => ({ status: r.status, priority: Number(r.priority), count: Number(r.count) }));
+}
+
+/**
+ * Params: $1 cutoff, $2 batch size.
+ * Deletes finished tasks last touched before the cutoff, a batch at a time so
+ * a large prune never holds long locks. Their dependency rows go with them.
+ */
+const PRUNE_FINISHED = `
+DELETE FROM tasks WHERE task_id IN (
+  SELECT task_id FROM tasks
+  WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND updated_at < $1
+  LIMIT $2)`;
+
+const PRUNE_LATE_REPORTS = `DELETE FROM late_reports WHERE reported_at < $1`;
+
+export async function pruneFinishedTasks(db: Queryable, cutoffMs: number, batchSize: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const rows = await db.query<{ task_id: string }>(`${PRUNE_FINISHED} RETURNING task_id`, [new Date(cutoffMs), batchSize]);
+    total += rows.length;
+    if (rows.length < batchSize) break;
+  }
+  await db.query(PRUNE_LATE_REPORTS, [new Date(cutoffMs)]);
+  return total;
+}
+
+export interface LateReportRow {
+  task_id: string;
+  attempt: number;
+  worker_id: string | null;
+  outcome: 'completed' | 'failed';
+  result: unknown;
+  error: unknown;
+  reported_at: Date;
+}
+
+const LATE_REPORTS = `
+SELECT task_id, attempt, worker_id, outcome, result, error, reported_at FROM late_reports
+WHERE task_id = $1 ORDER BY id`;
+
+export async function getLateReports(db: Queryable, taskId: string): Promise<LateReportRow[]> {
+  return db.query<LateReportRow>(LATE_REPORTS, [taskId]);
+}
