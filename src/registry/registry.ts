@@ -41,7 +41,6 @@ import {
   renewLeases,
   sweepExpiredLeases,
   toTask,
-  unblockDependents,
   type Db,
   type InsertTaskRow,
   type LateReportRow,
@@ -331,12 +330,7 @@ export class TaskRegistry {
       workerId: c.workerId ?? null,
       result: (c.result ?? null) as JsonValue | null,
     }));
-    const { outcomes, wake } = await this.db.transaction(async (tx) => {
-      const outcomes = await completeTasks(tx, reports, nowMs);
-      const parents = outcomes.filter((o) => o.accepted && o.hasDependents).map((o) => o.taskId);
-      const unblocked = await unblockDependents(tx, parents, nowMs);
-      return { outcomes, wake: new Set(unblocked.map((u) => u.kind)) };
-    });
+    const { outcomes, wokenKinds: wake } = await completeTasks(this.db, reports, nowMs);
     await this.notifyKinds(wake);
     this.logLate(outcomes);
     return outcomes.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.accepted ? ('COMPLETED' as const) : null }));

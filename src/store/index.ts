@@ -11,13 +11,12 @@ export { toTask, type TaskRow } from './tasks/row.js';
 export { insertTasks, type InsertTaskRow } from './tasks/insert-tasks.js';
 export { findTasksByIdempotencyKeys, findExistingTaskIds, markDependedOn } from './tasks/registration-lookups.js';
 export { claimTasks, type ClaimParams } from './tasks/claim-tasks.js';
-export { completeTasks, type CompletionReport, type ReportOutcome } from './tasks/complete-tasks.js';
+export { completeTasks, type CompletionReport, type ReportOutcome, type CompletionResult } from './tasks/complete-tasks.js';
 export { failTasks, type FailureReport, type FailureOutcome } from './tasks/fail-tasks.js';
 export { renewLeases, releaseTasks, sweepExpiredLeases, type Lease, type SweptTask } from './tasks/leases.js';
 export { cancelTask, type CancelOutcome } from './tasks/cancel-task.js';
 export { redriveTask } from './tasks/redrive-task.js';
 export {
-  unblockDependents,
   failDependents,
   recountDependencies,
   findBrokenDependencies,

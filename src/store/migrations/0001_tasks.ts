@@ -10,6 +10,9 @@ import type { Migration } from './migration.js';
  * millions of finished tasks in the table. `has_dependents` lets completion skip
  * the dependents lookup for the common task nobody waits on.
  *
+ * Every status change rewrites the row's index entries, so the table carries
+ * only the indexes a hot path or a listing needs.
+ *
  * `attempt` only ever grows: it is the fencing token of the current lease, and
  * a redrive raises `attempt_base` instead of resetting it, so a report from an
  * attempt before the redrive can never be mistaken for a current one.
@@ -34,7 +37,7 @@ CREATE TABLE tasks (
   depends_on           text[] NOT NULL DEFAULT '{}',
   pending_dependencies integer NOT NULL DEFAULT 0,
   has_dependents       boolean NOT NULL DEFAULT false,
-  idempotency_key      text UNIQUE,
+  idempotency_key      text,
   run_at               timestamptz NOT NULL,
   lease_expires_at     timestamptz,
   created_at           timestamptz NOT NULL,
@@ -46,7 +49,8 @@ CREATE INDEX tasks_claimable ON tasks (kind, priority, seq)
 CREATE INDEX tasks_leases ON tasks (lease_expires_at) WHERE status = 'RUNNING';
 CREATE INDEX tasks_finished ON tasks (updated_at) WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED');
 CREATE INDEX tasks_by_seq ON tasks (seq);
-CREATE INDEX tasks_by_status ON tasks (status, seq);
+-- Partial, so the many tasks registered without a key cost this index nothing.
+CREATE UNIQUE INDEX tasks_idempotency_key ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
 
 -- One row per (dependent, dependency): completion finds who waits on a task
 -- through the primary key, without scanning arrays.

@@ -1,7 +1,8 @@
 import type { Migration } from './migration.js';
 import { migration as tasks } from './0001_tasks.js';
+import { migration as completeTasks } from './0002_complete_tasks.js';
 
 export type { Migration } from './migration.js';
 
 /** Every migration, in order. A new one is a new numbered file added here. */
-export const MIGRATIONS: readonly Migration[] = [tasks];
+export const MIGRATIONS: readonly Migration[] = [tasks, completeTasks];

@@ -10,29 +10,49 @@ export interface ClaimParams {
 }
 
 /**
- * Params: $1 kinds, $2 worker id, $3 limit, $4 now, $5 lease expiry.
+ * Params: $1 kind(s), $2 worker id, $3 limit, $4 now, $5 lease expiry.
  *
  * Strict priority, then FIFO (`seq`) within a priority, over the partial index
- * `tasks_claimable`, which holds only runnable tasks. SKIP LOCKED lets many
- * workers claim at once without waiting on each other's rows.
+ * `tasks_claimable`, which holds only runnable tasks, read in its order and
+ * stopped after `limit` rows. SKIP LOCKED lets many workers claim at once
+ * without waiting on each other's rows.
  */
-const CLAIM_TASKS = `
-WITH picked AS (
-  SELECT task_id FROM tasks
-  WHERE status = 'PENDING' AND pending_dependencies = 0
-    AND kind = ANY($1::text[]) AND run_at <= $4
-  ORDER BY priority, seq
-  LIMIT $3
-  FOR UPDATE SKIP LOCKED
-)
+const claimSql = (picked: string) => `
+WITH picked AS (${picked})
 UPDATE tasks t
 SET status = 'RUNNING', worker_id = $2, attempt = t.attempt + 1,
     lease_expires_at = $5, updated_at = $4
 FROM picked WHERE t.task_id = picked.task_id
 RETURNING ${taskColumns('t')}`;
 
+const CLAIM_ONE_KIND = claimSql(`
+  SELECT task_id FROM tasks
+  WHERE kind = $1 AND status = 'PENDING' AND pending_dependencies = 0 AND run_at <= $4
+  ORDER BY priority, seq
+  LIMIT $3
+  FOR UPDATE SKIP LOCKED`);
+
+/**
+ * Several kinds: "kind = ANY" would fetch and sort every runnable task of
+ * those kinds on each claim, so each kind gets its own ordered scan stopped
+ * after `limit` rows, and the best `limit` across kinds are taken. Rows locked
+ * but not taken are released when the statement commits.
+ */
+const CLAIM_MANY_KINDS = claimSql(`
+  SELECT c.task_id FROM unnest($1::text[]) AS k(kind)
+  CROSS JOIN LATERAL (
+    SELECT task_id, priority, seq FROM tasks
+    WHERE tasks.kind = k.kind AND status = 'PENDING' AND pending_dependencies = 0 AND run_at <= $4
+    ORDER BY priority, seq
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+  ) c
+  ORDER BY c.priority, c.seq
+  LIMIT $3`);
+
 export async function claimTasks(db: Queryable, p: ClaimParams): Promise<TaskRow[]> {
   if (p.limit <= 0 || p.kinds.length === 0) return [];
-  const rows = await db.query<TaskRow>(CLAIM_TASKS, [p.kinds, p.workerId, p.limit, new Date(p.nowMs), new Date(p.nowMs + p.leaseMs)]);
+  const [sql, kinds] = p.kinds.length === 1 ? [CLAIM_ONE_KIND, p.kinds[0]] : [CLAIM_MANY_KINDS, p.kinds];
+  const rows = await db.query<TaskRow>(sql, [kinds, p.workerId, p.limit, new Date(p.nowMs), new Date(p.nowMs + p.leaseMs)]);
   return rows.sort(byPriorityThenSeq);
 }

@@ -5,32 +5,6 @@ export interface UnblockedTask {
   kind: string;
 }
 
-/**
- * Params: $1 text[] ids of tasks that just completed, $2 now.
- * Runs as its own statement after the completion, inside the same
- * transaction, so its snapshot includes dependency rows committed by a
- * registration that held the completed row's lock (see markDependedOn).
- */
-const UNBLOCK_DEPENDENTS = `
-UPDATE tasks t
-SET pending_dependencies = t.pending_dependencies - c.n, updated_at = $2
-FROM (
-  SELECT d.task_id, count(*)::int AS n FROM task_dependencies d
-  WHERE d.depends_on = ANY($1::text[]) GROUP BY d.task_id
-) c
-WHERE t.task_id = c.task_id AND t.status = 'PENDING'
-RETURNING t.task_id, t.kind, t.pending_dependencies`;
-
-/** Returns the dependents that became runnable. */
-export async function unblockDependents(db: Queryable, completedIds: readonly string[], nowMs: number): Promise<UnblockedTask[]> {
-  if (completedIds.length === 0) return [];
-  const rows = await db.query<{ task_id: string; kind: string; pending_dependencies: number }>(UNBLOCK_DEPENDENTS, [
-    completedIds,
-    new Date(nowMs),
-  ]);
-  return rows.filter((r) => Number(r.pending_dependencies) === 0).map((r) => ({ taskId: r.task_id, kind: r.kind }));
-}
-
 export interface FailedRoot {
   taskId: string;
   /** How the root ended, for the message: "failed" or "was cancelled". */

@@ -20,7 +20,8 @@ export interface FailureOutcome {
 }
 
 /**
- * Params: $1 jsonb [{task_id, attempt, worker_id, error, retryable, retry_at}], $2 now.
+ * Params: $1 jsonb [{task_id, attempt, worker_id, error, retryable, retry_at}], $2 now,
+ * $3 text[] the same task ids (so the planner looks them up by primary key).
  * A retryable error with attempts left puts the task back to PENDING after its
  * backoff; otherwise it fails with this error as its last.
  */
@@ -35,17 +36,16 @@ WITH input AS (
       worker_id = CASE WHEN i.retryable AND t.attempt - t.attempt_base < t.max_attempts THEN NULL ELSE t.worker_id END,
       error = i.error, lease_expires_at = NULL, updated_at = $2
   FROM input i
-  WHERE t.task_id = i.task_id AND t.attempt = i.attempt AND t.status = 'RUNNING'
-  RETURNING t.task_id, t.status, t.kind, t.has_dependents
+  WHERE t.task_id = ANY($3::text[]) AND t.task_id = i.task_id AND t.attempt = i.attempt AND t.status = 'RUNNING'
+  RETURNING t.task_id, t.attempt, t.status, t.kind, t.has_dependents
 ), late AS (
   INSERT INTO late_reports (task_id, attempt, worker_id, outcome, error, reported_at)
   SELECT i.task_id, i.attempt, i.worker_id, 'failed', i.error, $2 FROM input i
-  WHERE NOT EXISTS (SELECT 1 FROM failed WHERE failed.task_id = i.task_id)
-  RETURNING task_id
+  WHERE NOT EXISTS (SELECT 1 FROM failed WHERE failed.task_id = i.task_id AND failed.attempt = i.attempt)
+  RETURNING task_id, attempt
 )
-SELECT task_id, status, kind, has_dependents, true AS accepted FROM failed
-UNION ALL
-SELECT task_id, NULL, NULL, false, false FROM late`;
+SELECT i.task_id, f.status, f.kind, COALESCE(f.has_dependents, false) AS has_dependents, f.task_id IS NOT NULL AS accepted
+FROM input i LEFT JOIN failed f ON f.task_id = i.task_id AND f.attempt = i.attempt`;
 
 export async function failTasks(db: Queryable, reports: readonly FailureReport[], nowMs: number): Promise<FailureOutcome[]> {
   if (reports.length === 0) return [];
@@ -59,7 +59,7 @@ export async function failTasks(db: Queryable, reports: readonly FailureReport[]
   }));
   const rows = await db.query<{ task_id: string; status: TaskStatus | null; kind: string | null; has_dependents: boolean; accepted: boolean }>(
     FAIL_TASKS,
-    [JSON.stringify(input), new Date(nowMs)],
+    [JSON.stringify(input), new Date(nowMs), reports.map((r) => r.taskId)],
   );
   return rows.map((r) => ({ taskId: r.task_id, accepted: r.accepted, status: r.status, kind: r.kind, hasDependents: r.has_dependents }));
 }

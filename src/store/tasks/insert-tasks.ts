@@ -36,7 +36,7 @@ FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (
 ) WITH ORDINALITY AS r(task_id, kind, status, payload, priority, max_attempts,
   depends_on, pending_dependencies, has_dependents, idempotency_key, error, run_at, ord)
 ORDER BY r.ord
-ON CONFLICT (idempotency_key) DO NOTHING
+ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING task_id`;
 
 /** Params: $1 jsonb array of {task_id, depends_on}. */

@@ -7,24 +7,25 @@ export interface Lease {
 }
 
 /**
- * Params: $1 jsonb [{task_id, attempt}], $2 now, $3 new expiry.
+ * Params: $1 jsonb [{task_id, attempt}], $2 now, $3 new expiry, $4 text[] the same ids
+ * (so the planner looks them up by primary key rather than hashing every RUNNING task).
  * Extends the leases the caller still holds; the ids it returns are those.
  */
 const RENEW_LEASES = `
 UPDATE tasks t SET lease_expires_at = $3, updated_at = $2
 FROM jsonb_to_recordset($1::jsonb) AS i(task_id text, attempt int)
-WHERE t.task_id = i.task_id AND t.attempt = i.attempt AND t.status = 'RUNNING'
+WHERE t.task_id = ANY($4::text[]) AND t.task_id = i.task_id AND t.attempt = i.attempt AND t.status = 'RUNNING'
 RETURNING t.task_id`;
 
 export async function renewLeases(db: Queryable, leases: readonly Lease[], nowMs: number, leaseMs: number): Promise<Set<string>> {
   if (leases.length === 0) return new Set();
   const input = leases.map((l) => ({ task_id: l.taskId, attempt: l.attempt }));
-  const rows = await db.query<{ task_id: string }>(RENEW_LEASES, [JSON.stringify(input), new Date(nowMs), new Date(nowMs + leaseMs)]);
+  const rows = await db.query<{ task_id: string }>(RENEW_LEASES, [JSON.stringify(input), new Date(nowMs), new Date(nowMs + leaseMs), leases.map((l) => l.taskId)]);
   return new Set(rows.map((r) => r.task_id));
 }
 
 /**
- * Params: $1 jsonb [{task_id, attempt}], $2 now.
+ * Params: $1 jsonb [{task_id, attempt}], $2 now, $3 text[] the same ids.
  * Gives tasks back unfinished (a worker shutting down): PENDING at once, and
  * the attempt it used is given back too, so a shutdown never costs a retry.
  */
@@ -33,13 +34,13 @@ UPDATE tasks t
 SET status = 'PENDING', worker_id = NULL, lease_expires_at = NULL, run_at = $2,
     max_attempts = t.max_attempts + 1, updated_at = $2
 FROM jsonb_to_recordset($1::jsonb) AS i(task_id text, attempt int)
-WHERE t.task_id = i.task_id AND t.attempt = i.attempt AND t.status = 'RUNNING'
+WHERE t.task_id = ANY($3::text[]) AND t.task_id = i.task_id AND t.attempt = i.attempt AND t.status = 'RUNNING'
 RETURNING t.task_id, t.kind`;
 
 export async function releaseTasks(db: Queryable, leases: readonly Lease[], nowMs: number): Promise<{ taskId: string; kind: string }[]> {
   if (leases.length === 0) return [];
   const input = leases.map((l) => ({ task_id: l.taskId, attempt: l.attempt }));
-  const rows = await db.query<{ task_id: string; kind: string }>(RELEASE_TASKS, [JSON.stringify(input), new Date(nowMs)]);
+  const rows = await db.query<{ task_id: string; kind: string }>(RELEASE_TASKS, [JSON.stringify(input), new Date(nowMs), leases.map((l) => l.taskId)]);
   return rows.map((r) => ({ taskId: r.task_id, kind: r.kind }));
 }
 

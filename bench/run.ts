@@ -1,0 +1,26 @@
+/**
+ * `npm run bench`: every benchmark runs its baseline in the same run and
+ * reports ratios. Options: `--quick` (smaller counts), `--only NAME[,NAME]`.
+ */
+import { registryThroughputBench } from './registry-throughput.js';
+import { claimAtScaleBench } from './claim-at-scale.js';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args[args.indexOf('--only') + 1];
+const only = args.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
+const wanted = (name: string) => !only || only.has(name);
+
+const suites: [string, () => Promise<unknown>][] = [
+  ['throughput', () => registryThroughputBench(DATABASE_URL, { rounds: quick ? 1 : 3, quick })],
+  ['scale', () => claimAtScaleBench(DATABASE_URL, { finished: quick ? 100_000 : 1_000_000 })],
+];
+
+console.log(`Orchestra benchmarks — node ${process.version}, DATABASE_URL ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}, REDIS_URL ${REDIS_URL}`);
+for (const [name, run] of suites) {
+  if (!wanted(name)) continue;
+  await run();
+}
