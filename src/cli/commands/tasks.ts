@@ -1,0 +1,139 @@
+import {
+  parseJson,
+  taskToJson,
+  TASK_STATUSES,
+  validateNewTask,
+  ValidationError,
+  type NewTask,
+  type TaskStatus,
+} from '../../protocol/index.js';
+import type { Registration } from '../../registry/index.js';
+import { openRuntime, type Runtime } from '../runtime.js';
+import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
+import { badArgument } from '../errors.js';
+import { iso, table, taskRow, TASK_HEADER } from '../format.js';
+
+async function withRuntime<T>(globals: GlobalFlags, io: CliIo, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(loadConfig(globals, io));
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+export interface AddOptions {
+  kind?: string;
+  payload?: string;
+  priority?: number;
+  dependsOn?: string[];
+  idempotencyKey?: string;
+  maxAttempts?: number;
+  json?: boolean;
+}
+
+export async function tasksAdd(globals: GlobalFlags, options: AddOptions, io: CliIo): Promise<void> {
+  const inputs = options.kind ? [taskFromFlags(options)] : await tasksFromStdin(io);
+  if (inputs.length === 0) throw badArgument('no tasks given: use --kind, or pipe one JSON task per line on standard input');
+  const registrations = await withRuntime(globals, io, (rt) => rt.registry.registerMany(inputs));
+  if (options.json) return printJson(io, registrations.map((r) => ({ ...taskToJson(r.task), created: r.created })));
+  print(io, registrations.map(describeRegistration).join('\n'));
+}
+
+function describeRegistration(r: Registration): string {
+  return r.created ? r.task.taskId : `${r.task.taskId} (already registered with this idempotency key)`;
+}
+
+function taskFromFlags(options: AddOptions): NewTask {
+  const task: Record<string, unknown> = { kind: options.kind };
+  if (options.payload !== undefined) task.payload = parseJson('--payload', options.payload);
+  if (options.priority !== undefined) task.priority = options.priority;
+  if (options.dependsOn?.length) task.dependsOn = options.dependsOn;
+  if (options.idempotencyKey !== undefined) task.idempotencyKey = options.idempotencyKey;
+  if (options.maxAttempts !== undefined) task.maxAttempts = options.maxAttempts;
+  validateNewTask(task);
+  return task as NewTask;
+}
+
+/** One task per line; a bad line is named by its number and nothing is registered. */
+async function tasksFromStdin(io: CliIo): Promise<NewTask[]> {
+  if (io.stdin.isTTY) throw badArgument('give --kind, or pipe one JSON task per line on standard input');
+  let text = '';
+  for await (const chunk of io.stdin) text += chunk.toString();
+  const tasks: NewTask[] = [];
+  for (const [index, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    try {
+      const value = parseJson('task', line);
+      validateNewTask(value);
+      tasks.push(value as NewTask);
+    } catch (err) {
+      if (err instanceof ValidationError) throw new ValidationError(`task on line ${index + 1}`, err.issues);
+      throw err;
+    }
+  }
+  return tasks;
+}
+
+export interface ListOptions {
+  status?: string[];
+  kind?: string[];
+  limit?: number;
+  offset?: number;
+  json?: boolean;
+}
+
+export async function tasksList(globals: GlobalFlags, options: ListOptions, io: CliIo): Promise<void> {
+  const status = (options.status ?? []).map((s) => s.toUpperCase());
+  const unknown = status.find((s) => !TASK_STATUSES.includes(s as TaskStatus));
+  if (unknown) throw badArgument(`--status ${unknown} is not one of ${TASK_STATUSES.join(', ')}`);
+  const tasks = await withRuntime(globals, io, (rt) =>
+    rt.registry.list({ status: status as TaskStatus[], kind: options.kind, limit: options.limit ?? 50, offset: options.offset ?? 0 }),
+  );
+  if (options.json) return printJson(io, tasks.map(taskToJson));
+  print(io, tasks.length ? table(TASK_HEADER, tasks.map(taskRow)) : 'no tasks');
+}
+
+export async function tasksShow(globals: GlobalFlags, taskId: string, options: { json?: boolean }, io: CliIo): Promise<void> {
+  const { task, late } = await withRuntime(globals, io, async (rt) => ({
+    task: await rt.registry.get(taskId),
+    late: await rt.registry.lateReports(taskId),
+  }));
+  const lateReports = late.map((r) => ({
+    attempt: r.attempt,
+    workerId: r.worker_id,
+    outcome: r.outcome,
+    result: r.result,
+    error: r.error,
+    reportedAt: iso(new Date(r.reported_at).getTime()),
+  }));
+  if (options.json) return printJson(io, { ...taskToJson(task), lateReports });
+  const lines = Object.entries(taskToJson(task)).map(([k, v]) => `${k.padEnd(16)}${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (lateReports.length) lines.push(`lateReports     ${JSON.stringify(lateReports)}`);
+  print(io, lines.join('\n'));
+}
+
+export async function tasksStats(globals: GlobalFlags, options: { json?: boolean }, io: CliIo): Promise<void> {
+  const counts = await withRuntime(globals, io, (rt) => rt.registry.counts());
+  if (options.json) return printJson(io, counts);
+  const priorities = Object.keys(counts.byPriority).map(Number);
+  const rows = TASK_STATUSES.map((status) => [
+    status,
+    String(counts.byStatus[status]),
+    ...priorities.map((p) => String(counts.cells.find((c) => c.status === status && c.priority === p)?.count ?? 0)),
+  ]);
+  rows.push(['TOTAL', String(counts.total), ...priorities.map((p) => String(counts.byPriority[p] ?? 0))]);
+  print(io, table(['STATUS', 'ALL', ...priorities.map((p) => `P${p}`)], rows));
+}
+
+export async function tasksRetry(globals: GlobalFlags, taskId: string, options: { json?: boolean }, io: CliIo): Promise<void> {
+  const tasks = await withRuntime(globals, io, (rt) => rt.registry.retry(taskId));
+  if (options.json) return printJson(io, tasks.map(taskToJson));
+  print(io, tasks.map((t) => `${t.taskId} ${t.status}${t.taskId === taskId ? '' : ' (dependent)'}`).join('\n'));
+}
+
+export async function tasksCancel(globals: GlobalFlags, taskId: string, options: { reason?: string; json?: boolean }, io: CliIo): Promise<void> {
+  const task = await withRuntime(globals, io, (rt) => rt.registry.cancel(taskId, options.reason));
+  if (options.json) return printJson(io, taskToJson(task));
+  print(io, `${task.taskId} ${task.status}`);
+}

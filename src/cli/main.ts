@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { collect, intFlag, type CliIo, type GlobalFlags } from './context.js';
+import { EXIT_USAGE, exitCodeFor, formatError } from './errors.js';
+import { migrateCommand } from './commands/migrate.js';
+import { startCommand } from './commands/start.js';
+import { workerCommand } from './commands/worker.js';
+import { tasksAdd, tasksCancel, tasksList, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
+
+function buildProgram(io: CliIo): Command {
+  const program = new Command('orchestra')
+    .description('Event-driven multi-agent runtime: typed messages, a durable task registry, workers.')
+    .option('--data <dir>', 'folder of the embedded database (default ./.orchestra)')
+    .option('--database-url <url>', 'PostgreSQL connection string (env DATABASE_URL)')
+    .option('--redis-url <url>', 'Redis connection string (env REDIS_URL)')
+    .option('--config <file>', 'JSON configuration file (default ./orchestra.config.json when present)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => undefined });
+
+  const globals = (): GlobalFlags => program.opts<GlobalFlags>();
+
+  program
+    .command('start')
+    .description('run the main job on the configured store: a demo batch of tasks with in-process workers')
+    .option('--once', 'exit after the batch, with its summary')
+    .option('--tasks <n>', 'tasks in the demo batch', intFlag('--tasks', 1, 100_000), 200)
+    .option('--concurrency <n>', 'tasks run at once', intFlag('--concurrency', 1, 1024))
+    .option('--json', 'print the summary as JSON')
+    .action((options) => startCommand(globals(), options, io));
+
+  program
+    .command('worker')
+    .description('run tasks with external commands: payload JSON on stdin, result JSON on stdout')
+    .addOption(new Option('--exec <kind=command>', 'run COMMAND (through sh -c) for tasks of KIND; repeatable').argParser(collect))
+    .addOption(new Option('--kind <kind>', 'a kind to run (each needs an --exec); repeatable').argParser(collect))
+    .option('--concurrency <n>', 'tasks run at once', intFlag('--concurrency', 1, 1024))
+    .option('--grace-ms <ms>', 'on SIGINT/SIGTERM, how long running tasks may take to finish', intFlag('--grace-ms'))
+    .option('--timeout-ms <ms>', 'how long one command may run', intFlag('--timeout-ms', 1))
+    .action((options) => workerCommand(globals(), options, io));
+
+  const tasks = program.command('tasks').description('register and inspect tasks');
+  tasks
+    .command('add')
+    .description('register a task from flags, or many from JSON lines on stdin (atomically)')
+    .option('--kind <kind>', 'the task kind')
+    .option('--payload <json>', 'the payload, as JSON')
+    .option('--priority <p>', '1 (most urgent) to 10', intFlag('--priority', 1, 10))
+    .addOption(new Option('--depends-on <id>', 'a task that must complete first; repeatable').argParser(collect))
+    .option('--idempotency-key <key>', 'registering again with this key returns the existing task')
+    .option('--max-attempts <n>', 'attempts before the task fails for good', intFlag('--max-attempts', 1, 100))
+    .option('--json', 'print JSON')
+    .action((options) => tasksAdd(globals(), options, io));
+  tasks
+    .command('list')
+    .description('list tasks, newest first')
+    .addOption(new Option('--status <status>', 'only this status; repeatable').argParser(collect))
+    .addOption(new Option('--kind <kind>', 'only this kind; repeatable').argParser(collect))
+    .option('--limit <n>', 'at most this many', intFlag('--limit', 1, 10_000))
+    .option('--offset <n>', 'skip this many', intFlag('--offset'))
+    .option('--json', 'print JSON')
+    .action((options) => tasksList(globals(), options, io));
+  tasks
+    .command('show <id>')
+    .description('one task, with reports refused because their attempt had lost the lease')
+    .option('--json', 'print JSON')
+    .action((id, options) => tasksShow(globals(), id, options, io));
+  tasks
+    .command('stats')
+    .description('tasks counted by status and priority')
+    .option('--json', 'print JSON')
+    .action((options) => tasksStats(globals(), options, io));
+  tasks
+    .command('retry <id>')
+    .description('put a FAILED or CANCELLED task back to PENDING, with the dependents that failed because of it')
+    .option('--json', 'print JSON')
+    .action((id, options) => tasksRetry(globals(), id, options, io));
+  tasks
+    .command('cancel <id>')
+    .description('cancel a PENDING or RUNNING task')
+    .option('--reason <text>', 'recorded as the task error')
+    .option('--json', 'print JSON')
+    .action((id, options) => tasksCancel(globals(), id, options, io));
+
+  program
+    .command('migrate')
+    .description('apply pending schema migrations')
+    .option('--json', 'print JSON')
+    .action((options) => migrateCommand(globals(), options, io));
+
+  return program;
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      io.stderr.write(`orchestra: ${err.message.replace(/^error: /, '')} [ORC_CLI_BAD_ARGUMENT]\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`${formatError(err, io.env.ORCHESTRA_DEBUG === '1')}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+process.exitCode = await main(process.argv.slice(2), io);

@@ -1,0 +1,1 @@
+export { commandHandler, parseExecSpec, type CommandOptions } from './command.js';
