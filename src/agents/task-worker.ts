@@ -155,7 +155,7 @@ export class TaskWorker extends EventEmitter {
     await Promise.allSettled(this.subscriptions.splice(0).map((s) => s.unsubscribe()));
     await this.claiming;
     const atStop = this.running.size;
-    if (atStop > 0) {
+    if (atStop > 0 && graceMs > 0) {
       const grace = new AbortController();
       await Promise.race([
         Promise.allSettled([...this.running.values()].map((r) => r.done)),
@@ -205,10 +205,13 @@ export class TaskWorker extends EventEmitter {
   private run(task: Task): void {
     const controller = new AbortController();
     const entry: Running = { task, controller, done: Promise.resolve(), released: false };
-    this.running.set(task.taskId, entry);
+    // Keyed by attempt too: after a lost lease this worker may claim the task
+    // again while the old attempt's handler is still winding down.
+    const key = `${task.taskId}#${task.attempt}`;
+    this.running.set(key, entry);
     this.emit('task_started', task);
     entry.done = this.execute(entry).finally(() => {
-      this.running.delete(task.taskId);
+      this.running.delete(key);
       this.wake();
       this.checkIdle();
     });
@@ -276,8 +279,8 @@ export class TaskWorker extends EventEmitter {
 
   private onCancelled(message: Message): void {
     const data = message.data as { taskId?: unknown; attempt?: unknown };
-    const entry = typeof data?.taskId === 'string' ? this.running.get(data.taskId) : undefined;
-    if (!entry || entry.task.attempt !== data.attempt) return;
+    const entry = this.running.get(`${String(data?.taskId)}#${String(data?.attempt)}`);
+    if (!entry) return;
     entry.controller.abort(new OrchestraError('ORC_REGISTRY_CANCELLED', `task ${entry.task.taskId} was cancelled`));
   }
 
@@ -288,7 +291,9 @@ export class TaskWorker extends EventEmitter {
     try {
       const lost = new Set(await this.registry.renew(leases, this.leaseMs));
       for (const r of held) {
-        if (lost.has(r.task.taskId)) {
+        // A newer attempt of the same task held here is renewed by the same id; only older ones can be lost.
+        const newer = held.some((o) => o.task.taskId === r.task.taskId && o.task.attempt > r.task.attempt);
+        if (lost.has(r.task.taskId) || newer) {
           r.controller.abort(new OrchestraError('ORC_REGISTRY_LEASE_LOST', `task ${r.task.taskId}: attempt ${r.task.attempt} lost its lease`));
         }
       }
