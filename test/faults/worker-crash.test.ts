@@ -38,7 +38,7 @@ describe('a worker killed in the middle of a task', () => {
   it('is run again by another worker after the lease expires, with exactly one accepted result', async () => {
     const flag = path.join(dir, 'first-attempt-started');
     // The first attempt marks its start and hangs; any later one answers at once with who ran it.
-    const command = `cat >/dev/null; if [ -e ${flag} ]; then printf '{"by":"%s"}' "$WORKER_NAME"; else touch ${flag}; exec sleep 120 ${dir} ; fi`;
+    const command = `cat >/dev/null; if [ -e ${flag} ]; then printf '{"by":"%s"}' "$WORKER_NAME"; else touch ${flag}; exec node -e 'setTimeout(() => {}, 120000)' ${dir}; fi`;
     const env = { DATABASE_URL, ORCHESTRA_SCHEMA: db.schema };
     const { task } = await registry.register({ kind: 'slow', payload: { n: 1 } });
 
