@@ -4,6 +4,8 @@
  */
 import { registryThroughputBench } from './registry-throughput.js';
 import { claimAtScaleBench } from './claim-at-scale.js';
+import { latencyBench } from './latency.js';
+import { memoryBench } from './memory.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -17,6 +19,8 @@ const wanted = (name: string) => !only || only.has(name);
 const suites: [string, () => Promise<unknown>][] = [
   ['throughput', () => registryThroughputBench(DATABASE_URL, { rounds: quick ? 1 : 3, quick })],
   ['scale', () => claimAtScaleBench(DATABASE_URL, { finished: quick ? 100_000 : 1_000_000 })],
+  ['latency', () => latencyBench(DATABASE_URL, REDIS_URL, { count: quick ? 200 : 1000 })],
+  ['memory', () => memoryBench(DATABASE_URL, { tasks: quick ? 20_000 : 200_000 })],
 ];
 
 console.log(`Orchestra benchmarks — node ${process.version}, DATABASE_URL ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}, REDIS_URL ${REDIS_URL}`);

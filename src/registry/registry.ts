@@ -27,7 +27,6 @@ import {
   failDependents,
   failTasks,
   findBrokenDependencies,
-  findExistingTaskIds,
   findTasksByIdempotencyKeys,
   getLateReports,
   getTasks,
@@ -181,7 +180,12 @@ export class TaskRegistry {
     for (let attempt = 1; ; attempt++) {
       const nowMs = this.clock.now();
       try {
-        const { registrations, wake } = await this.db.transaction((tx) => this.registerIn(tx, valid, nowMs));
+        // Tasks with neither dependencies nor idempotency keys need no reads
+        // first: one INSERT registers them all, atomically, in one round trip.
+        const simple = valid.every((t) => t.dependsOn.length === 0 && t.idempotencyKey === undefined);
+        const { registrations, wake } = simple
+          ? await this.registerIn(this.db, valid, nowMs)
+          : await this.db.transaction((tx) => this.registerIn(tx, valid, nowMs));
         await this.notifyKinds(wake);
         return registrations;
       } catch (err) {
@@ -233,9 +237,6 @@ export class TaskRegistry {
     }
 
     const fresh = plan.flatMap((step, index) => (step.kind === 'new' ? [{ id: step.id, input: inputs[index]! }] : []));
-    const clientIds = fresh.filter((f) => f.input.taskId).map((f) => f.id);
-    const clash = [...(await findExistingTaskIds(tx, clientIds))][0];
-    if (clash) throw new DuplicateTaskIdError(clash);
 
     // 2. Dependencies: inside the batch, or existing tasks (locked and marked as depended on).
     const freshIds = new Set(fresh.map((f) => f.id));
@@ -286,7 +287,7 @@ export class TaskRegistry {
     const inserted = await insertTasks(tx, toInsert, nowMs);
     if (inserted.size < toInsert.length) throw new IdempotencyRace();
 
-    const created = new Map((await getTasks(tx, [...freshIds])).map((row) => [row.task_id, toTask(row)]));
+    const created = new Map([...inserted].map(([id, row]) => [id, toTask(row)]));
     const registrations: Registration[] = plan.map((step) => {
       if (step.kind === 'existing') return { task: toTask(step.row), created: false };
       if (step.kind === 'same-as') {

@@ -9,7 +9,7 @@ export * from './errors.js';
 export { StoreDeadLetters } from './dead-letters.js';
 export { toTask, type TaskRow } from './tasks/row.js';
 export { insertTasks, type InsertTaskRow } from './tasks/insert-tasks.js';
-export { findTasksByIdempotencyKeys, findExistingTaskIds, markDependedOn } from './tasks/registration-lookups.js';
+export { findTasksByIdempotencyKeys, markDependedOn } from './tasks/registration-lookups.js';
 export { claimTasks, type ClaimParams } from './tasks/claim-tasks.js';
 export { completeTasks, type CompletionReport, type ReportOutcome, type CompletionResult } from './tasks/complete-tasks.js';
 export { failTasks, type FailureReport, type FailureOutcome } from './tasks/fail-tasks.js';

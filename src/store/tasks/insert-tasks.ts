@@ -1,5 +1,6 @@
 import type { JsonValue, TaskError, TaskStatus } from '../../protocol/index.js';
 import type { Queryable } from '../db.js';
+import { TASK_COLUMNS, type TaskRow } from './row.js';
 
 export interface InsertTaskRow {
   taskId: string;
@@ -21,7 +22,7 @@ export interface InsertTaskRow {
  * Params: $1 jsonb array of rows, $2 now.
  * Inserts in input order (so `seq` follows registration order) and skips rows
  * whose idempotency key another transaction committed meanwhile; returns the
- * ids actually inserted so the caller can tell.
+ * rows actually inserted so the caller can tell.
  */
 const INSERT_TASKS = `
 INSERT INTO tasks (task_id, kind, status, payload, priority, max_attempts, depends_on,
@@ -37,15 +38,15 @@ FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (
   depends_on, pending_dependencies, has_dependents, idempotency_key, error, run_at, ord)
 ORDER BY r.ord
 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-RETURNING task_id`;
+RETURNING ${TASK_COLUMNS}`;
 
 /** Params: $1 jsonb array of {task_id, depends_on}. */
 const INSERT_DEPENDENCIES = `
 INSERT INTO task_dependencies (task_id, depends_on)
 SELECT r.task_id, r.depends_on FROM jsonb_to_recordset($1::jsonb) AS r(task_id text, depends_on text)`;
 
-export async function insertTasks(db: Queryable, rows: readonly InsertTaskRow[], nowMs: number): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
+export async function insertTasks(db: Queryable, rows: readonly InsertTaskRow[], nowMs: number): Promise<Map<string, TaskRow>> {
+  if (rows.length === 0) return new Map();
   const input = rows.map((r) => ({
     task_id: r.taskId,
     kind: r.kind,
@@ -60,9 +61,9 @@ export async function insertTasks(db: Queryable, rows: readonly InsertTaskRow[],
     error: r.error,
     run_at: new Date(r.runAtMs).toISOString(),
   }));
-  const inserted = await db.query<{ task_id: string }>(INSERT_TASKS, [JSON.stringify(input), new Date(nowMs)]);
-  const ids = new Set(inserted.map((r) => r.task_id));
-  const edges = rows.filter((r) => ids.has(r.taskId)).flatMap((r) => r.dependsOn.map((d) => ({ task_id: r.taskId, depends_on: d })));
+  const inserted = await db.query<TaskRow>(INSERT_TASKS, [JSON.stringify(input), new Date(nowMs)]);
+  const byId = new Map(inserted.map((r) => [r.task_id, r]));
+  const edges = rows.filter((r) => byId.has(r.taskId)).flatMap((r) => r.dependsOn.map((d) => ({ task_id: r.taskId, depends_on: d })));
   if (edges.length) await db.query(INSERT_DEPENDENCIES, [JSON.stringify(edges)]);
-  return ids;
+  return byId;
 }

@@ -10,15 +10,6 @@ export async function findTasksByIdempotencyKeys(db: Queryable, keys: readonly s
   return db.query<TaskRow>(FIND_BY_IDEMPOTENCY_KEYS, [keys]);
 }
 
-/** Params: $1 text[] task ids. */
-const FIND_EXISTING_IDS = `SELECT task_id FROM tasks WHERE task_id = ANY($1::text[])`;
-
-export async function findExistingTaskIds(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await db.query<{ task_id: string }>(FIND_EXISTING_IDS, [ids]);
-  return new Set(rows.map((r) => r.task_id));
-}
-
 /**
  * Params: $1 text[] task ids that new tasks will depend on.
  *
