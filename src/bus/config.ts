@@ -1,24 +1,37 @@
 import { z } from 'zod';
 
 const SECOND = 1000;
+const MiB = 1024 * 1024;
 
+/** Every bus setting and its default, written once; both backends read the same schema. */
 export const busConfig = z
   .object({
-    /** How long `request` waits for its response. */
+    /** How long `request` waits for its response, on the injected clock. */
     requestTimeoutMs: z.number().int().positive().default(30 * SECOND),
-    /** Redis: a message unacknowledged this long by a consumer is given to another replica. */
+    /**
+     * Redis: a message a consumer has held unacknowledged this long (Redis's own
+     * time) is given to another replica. A handler that runs longer than this
+     * is taken for dead, and its message handled twice.
+     */
     claimIdleMs: z.number().int().positive().default(30 * SECOND),
-    /** Redis: how often each inbox reader looks for such messages. */
+    /** Redis: how often each inbox subscription looks for such messages, on the injected clock. */
     claimIntervalMs: z.number().int().positive().default(5 * SECOND),
-    /** Redis: how long one blocking read waits before it is issued again. */
+    /** Redis: how long one blocking read (XREADGROUP / XREAD BLOCK) waits before it is issued again. */
     blockMs: z.number().int().positive().default(2 * SECOND),
-    /** Messages an inbox keeps before the oldest are trimmed (approximately). */
+    /**
+     * Redis: a blocking read still unanswered this long after its BLOCK ran out
+     * is on a dead (half-open) connection, and the reader reconnects.
+     */
+    readGraceMs: z.number().int().positive().default(5 * SECOND),
+    /** Undelivered messages one inbox holds; past it `send` is refused (back-pressure, never silent loss). */
     inboxMaxLen: z.number().int().positive().default(100_000),
-    /** Events a topic keeps before the oldest are trimmed (approximately). */
+    /** Events a topic keeps; older ones are trimmed (approximately, on Redis). */
     topicMaxLen: z.number().int().positive().default(10_000),
     /** A message delivered this many times without being acknowledged is dead-lettered. */
     maxDeliveries: z.number().int().min(1).default(5),
-    maxMessageBytes: z.number().int().positive().default(1024 * 1024),
+    maxMessageBytes: z.number().int().positive().default(1 * MiB),
+    /** Handlers one subscription runs at once; further messages wait in the inbox or topic. */
+    maxInFlight: z.number().int().positive().default(100),
   })
   .strict();
 

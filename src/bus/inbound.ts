@@ -8,45 +8,118 @@ import {
   type Logger,
   type Message,
 } from '../protocol/index.js';
+import type { MessageHandler } from './bus.js';
+import { isAddress } from './routing.js';
+
+export interface InboundDeps {
+  clock: Clock;
+  logger: Logger;
+  deadLetters: DeadLetterSink;
+  maxMessageBytes: number;
+  /** Sends an answer (through the bus's own `send`, so it is validated and routed like any other). */
+  reply(response: Message): Promise<void>;
+}
+
+/** Past this, a refused message is not even parsed to find out whom to answer. */
+const MAX_PARSE_FOR_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /**
- * What both backends do with a raw message that arrives: decode and validate
- * it; on failure, dead-letter it with its reason and, when it was a request
- * whose sender can be told, answer with an error so the caller does not wait
- * for its timeout. Returns the message, or null when it was refused.
+ * What both backends do with a message that arrives, so they behave alike:
+ * decode and validate it, run the handler, and turn every failure into a dead
+ * letter with its reason instead of an exception that could stop a receiver
+ * (invariant 3).
  */
-export async function acceptInbound(
-  raw: string,
-  source: string,
-  deps: { clock: Clock; logger: Logger; deadLetters: DeadLetterSink; maxMessageBytes: number; reply?: (response: Message) => Promise<void> },
-): Promise<Message | null> {
-  try {
-    return decodeMessage(raw, deps.maxMessageBytes);
-  } catch (err) {
-    const { code, message } = describeError(err);
-    await deps.deadLetters
-      .record({ source, code, reason: message, raw, receivedAt: deps.clock.now() })
-      .catch((sinkErr) => deps.logger.error({ err: describeError(sinkErr), source }, 'dead letter could not be recorded'));
-    deps.logger.warn({ source, code, reason: message }, 'malformed message dead-lettered');
-    if (err instanceof ValidationError && deps.reply) await answerRefusedRequest(raw, code, message, deps.clock, deps.reply);
-    return null;
+export class Inbound {
+  constructor(private readonly deps: InboundDeps) {}
+
+  /**
+   * Decodes `raw`; on failure dead-letters it and, when it was a request whose
+   * sender can be addressed, answers with an error so the caller does not sit
+   * out its timeout. Returns null for a refused message.
+   */
+  async accept(raw: string, source: string): Promise<Message | null> {
+    try {
+      return decodeMessage(raw, this.deps.maxMessageBytes);
+    } catch (err) {
+      const { code, message } = describeError(err);
+      await this.deadLetter(source, code, message, raw);
+      if (err instanceof ValidationError) await this.answerRefused(raw, code, message);
+      return null;
+    }
+  }
+
+  /**
+   * Runs a handler; a throw is logged and dead-lettered, and the receiver goes
+   * on. A request whose handler threw is answered with the error, so its caller
+   * learns of it now rather than at its timeout.
+   */
+  async run(handler: MessageHandler, message: Message, raw: string, source: string): Promise<void> {
+    try {
+      await handler(message);
+    } catch (err) {
+      const { code, message: reason } = describeError(err);
+      this.deps.logger.error({ source, action: message.action, id: message.id, code, reason }, 'message handler failed');
+      await this.deadLetter(source, 'ORC_BUS_HANDLER_FAILED', `${code}: ${reason}`, raw, false);
+      if (message.type === 'request') {
+        const answerCode = code.startsWith('ORC_') ? code : 'ORC_BUS_HANDLER_FAILED';
+        await this.answer(message, answerCode, reason);
+      }
+    }
+  }
+
+  async deadLetter(source: string, code: string, reason: string, raw: string, log = true): Promise<void> {
+    if (log) this.deps.logger.warn({ source, code, reason }, 'message dead-lettered');
+    try {
+      await this.deps.deadLetters.record({ source, code, reason, raw, receivedAt: this.deps.clock.now() });
+    } catch (err) {
+      // The sink is a backend too (a Redis stream); losing a dead letter must not stop the receiver.
+      this.deps.logger.error({ source, code, reason, err: describeError(err) }, 'dead letter could not be recorded');
+    }
+  }
+
+  private async answerRefused(raw: string, code: string, reason: string): Promise<void> {
+    const request = addressableRequest(raw);
+    if (request) await this.answer(request, code, reason);
+  }
+
+  private async answer(request: Message, code: string, reason: string): Promise<void> {
+    try {
+      const error = { code: code.slice(0, 100), message: reason.slice(0, 10_000) };
+      await this.deps.reply(createResponse(request, request.to ?? 'bus', { error }, this.deps.clock.now()));
+    } catch (err) {
+      this.deps.logger.warn({ id: request.id, err: describeError(err) }, 'could not answer a request with its error');
+    }
   }
 }
 
-async function answerRefusedRequest(raw: string, code: string, reason: string, clock: Clock, reply: (m: Message) => Promise<void>) {
+/**
+ * The fields of a refused message that are still good enough to answer it: a
+ * request with an id, and a reply address or a sender. Everything else is
+ * replaced by a placeholder, since the answer only has to reach the caller.
+ */
+function addressableRequest(raw: string): Message | null {
+  if (Buffer.byteLength(raw) > MAX_PARSE_FOR_ANSWER_BYTES) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    return;
+    return null;
   }
-  const m = parsed as Partial<Message>;
-  if (!m || typeof m !== 'object' || m.type !== 'request' || typeof m.id !== 'string' || typeof m.from !== 'string') return;
-  try {
-    const request = { ...m, action: typeof m.action === 'string' ? m.action : 'unknown' } as Message;
-    const response = createResponse(request, typeof m.to === 'string' ? m.to : 'bus', { error: { code, message: reason } }, clock.now());
-    await reply(response);
-  } catch {
-    // The sender's own fields are too broken to address an answer: the dead letter is all there is.
-  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const m = parsed as Record<string, unknown>;
+  if (m.type !== 'request' || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return null;
+  const replyTo = isAddress(m.replyTo) ? m.replyTo : undefined;
+  const from = isAddress(m.from) ? m.from : replyTo;
+  if (!from) return null;
+  return {
+    type: 'request',
+    id: m.id,
+    from,
+    to: isAddress(m.to) ? m.to : null,
+    correlationId: m.id,
+    timestamp: 0,
+    action: isAddress(m.action) ? m.action : 'unknown',
+    data: {},
+    ...(replyTo ? { replyTo } : {}),
+  };
 }

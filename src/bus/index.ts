@@ -1,7 +1,10 @@
 export type { Bus, MessageHandler, Subscription, SubscriptionTarget, RequestOptions } from './bus.js';
-export { MemoryBus, MemoryBroker, createMemoryBus, type MemoryBusDeps } from './memory.js';
-export { RedisBus, createRedisBus, redactRedisUrl, type RedisBusDeps } from './redis.js';
 export { busConfig, type BusOptions, type BusConfig } from './config.js';
-export { RequestTimeoutError, RemoteError, BusClosedError } from './errors.js';
+export { RequestTimeoutError, RemoteError, BusClosedError, InboxFullError, BusUnreachableError } from './errors.js';
+export { MemoryBus, MemoryBroker, createMemoryBus, type MemoryBusDeps } from './memory.js';
+export { RedisBus, createRedisBus, type RedisBusDeps } from './redis.js';
+export { redisKeys, INBOX_GROUP, type RedisKeys } from './redis-keys.js';
+export { redactRedisUrl } from './redis-connection.js';
 export { MemoryDeadLetters } from './dead-letters.js';
 export { RedisDeadLetters } from './redis-dead-letters.js';
+export { createBus, type CreateBusOptions } from './create.js';

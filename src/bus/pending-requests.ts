@@ -1,18 +1,19 @@
-import type { Clock, Logger, Message, TimerHandle } from '../protocol/index.js';
+import { ValidationError, type Clock, type Logger, type Message, type TimerHandle } from '../protocol/index.js';
 import { RemoteError, RequestTimeoutError, BusClosedError } from './errors.js';
 
 interface Waiter {
   resolve(message: Message): void;
-  reject(err: Error): void;
+  reject(err: unknown): void;
   timer: TimerHandle;
-  onAbort?: () => void;
-  signal?: AbortSignal;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /**
- * Requests awaiting their response, by request id. A response is delivered
- * only to the caller that sent the request it correlates with; one that comes
- * after its request timed out finds nobody and is dropped with a log line.
+ * Requests awaiting their response, keyed by request id. A response reaches
+ * only the caller whose request id it carries as correlation id; one that comes
+ * after its request timed out finds nobody and is dropped with a log line, so
+ * it can never be mistaken for the answer to a later request.
  */
 export class PendingRequests {
   private readonly waiters = new Map<string, Waiter>();
@@ -22,23 +23,27 @@ export class PendingRequests {
     private readonly logger: Logger,
   ) {}
 
+  /** Registers the request before it is sent, so even an instant response finds its caller. */
   wait(request: Message, timeoutMs: number, signal?: AbortSignal): Promise<Message> {
+    if (this.waiters.has(request.id)) {
+      throw new ValidationError('message', [
+        { path: 'id', code: 'ORC_PROTOCOL_INVALID_VALUE', message: `a request with id ${request.id} is already waiting for its response` },
+      ]);
+    }
     return new Promise<Message>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const timer = this.clock.setTimeout(() => {
         this.forget(request.id);
         reject(new RequestTimeoutError(request.to, request.action, timeoutMs, request.id));
       }, timeoutMs);
-      const waiter: Waiter = { resolve, reject, timer };
-      if (signal) {
-        waiter.signal = signal;
-        waiter.onAbort = () => {
-          this.forget(request.id);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.waiters.set(request.id, waiter);
+      const onAbort = signal
+        ? () => {
+            this.forget(request.id);
+            reject(signal.reason);
+          }
+        : undefined;
+      if (onAbort) signal!.addEventListener('abort', onAbort, { once: true });
+      this.waiters.set(request.id, { resolve, reject, timer, signal, onAbort });
     });
   }
 
@@ -48,7 +53,7 @@ export class PendingRequests {
     if (!waiter) {
       this.logger.warn(
         { correlationId: response.correlationId, from: response.from, action: response.action },
-        'response arrived after its request timed out; dropped',
+        'response arrived after its request timed out or was abandoned; dropped',
       );
       return false;
     }
@@ -57,7 +62,7 @@ export class PendingRequests {
     return true;
   }
 
-  /** Cancels a request that could not be sent. */
+  /** Forgets a request that could not be sent (its caller gets the send error instead). */
   abandon(requestId: string): void {
     this.forget(requestId);
   }
@@ -78,4 +83,28 @@ export class PendingRequests {
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
     return waiter;
   }
+}
+
+/**
+ * The shared shape of `request` on every backend: register, send, and if the
+ * send itself fails, report that instead of waiting for a timeout.
+ */
+export async function sendRequest(
+  pending: PendingRequests,
+  request: Message,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  send: (request: Message) => Promise<void>,
+): Promise<Message> {
+  signal?.throwIfAborted();
+  const response = pending.wait(request, timeoutMs, signal);
+  // The response may fail (abort, close) while the send is still in flight; the caller sees it on return.
+  response.catch(() => undefined);
+  try {
+    await send(request);
+  } catch (err) {
+    pending.abandon(request.id);
+    throw err;
+  }
+  return response;
 }

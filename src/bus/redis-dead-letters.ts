@@ -1,12 +1,14 @@
 import type { Redis } from 'ioredis';
 import { MAX_DEAD_LETTER_RAW_CHARS, type DeadLetter, type DeadLetterSink } from '../protocol/index.js';
+import { entriesOf, fieldValue } from './redis-entries.js';
 
-/** Dead letters in a trimmed Redis stream, next to the streams they came from. */
+/** Dead letters in a trimmed stream next to the streams they came from, readable by any process. */
 export class RedisDeadLetters implements DeadLetterSink {
   constructor(
     private readonly redis: Redis,
+    /** Usually `redisKeys(prefix).deadLetters`. */
     readonly key: string,
-    private readonly maxLen = 10_000,
+    readonly maxLen = 10_000,
   ) {}
 
   async record(letter: DeadLetter): Promise<void> {
@@ -31,16 +33,13 @@ export class RedisDeadLetters implements DeadLetterSink {
 
   /** The newest `limit` letters, oldest first. */
   async list(limit = 100): Promise<DeadLetter[]> {
-    const entries = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', limit);
-    return entries.reverse().map(([, fields]) => {
-      const f = fieldsToObject(fields);
-      return { source: f.source ?? '', code: f.code ?? '', reason: f.reason ?? '', raw: f.raw ?? '', receivedAt: Number(f.receivedAt ?? 0) };
-    });
+    const newestFirst = entriesOf((await this.redis.xrevrange(this.key, '+', '-', 'COUNT', limit)) as [string, string[]][]);
+    return newestFirst.reverse().map(({ fields }) => ({
+      source: fieldValue(fields, 'source') ?? '',
+      code: fieldValue(fields, 'code') ?? '',
+      reason: fieldValue(fields, 'reason') ?? '',
+      raw: fieldValue(fields, 'raw') ?? '',
+      receivedAt: Number(fieldValue(fields, 'receivedAt') ?? 0),
+    }));
   }
-}
-
-export function fieldsToObject(fields: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!;
-  return out;
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
-  describeError,
   encodeMessage,
+  parseWith,
   silentLogger,
-  OrchestraError,
+  ValidationError,
   type Clock,
   type DeadLetterSink,
   type Logger,
@@ -12,128 +12,152 @@ import {
 } from '../protocol/index.js';
 import type { Bus, MessageHandler, RequestOptions, Subscription, SubscriptionTarget } from './bus.js';
 import { busConfig, type BusConfig, type BusOptions } from './config.js';
-import { BusClosedError } from './errors.js';
-import { PendingRequests } from './pending-requests.js';
-import { acceptInbound } from './inbound.js';
+import { BusClosedError, BusUnreachableError, InboxFullError } from './errors.js';
+import { PendingRequests, sendRequest } from './pending-requests.js';
+import { Inbound } from './inbound.js';
+import { asRequest, checkAddress, checkTarget, encodeForSend } from './routing.js';
 import { RedisDeadLetters } from './redis-dead-letters.js';
-import { StreamReader, WATCHDOG_MARGIN_MS, type StreamEntry } from './redis-stream-reader.js';
+import { redisKeys, MESSAGE_FIELD, type RedisKeys } from './redis-keys.js';
+import { defineScripts, xaddBounded } from './redis-scripts.js';
+import { atMost, forceReconnectIfStalled, openCommandConnection, redactRedisUrl } from './redis-connection.js';
+import { fieldValue, type StreamEntry } from './redis-entries.js';
+import type { BlockingReader } from './redis-reader.js';
+import { InboxReader } from './redis-inbox-reader.js';
+import { StreamFollower } from './redis-follower.js';
 
 export interface RedisBusDeps extends BusOptions {
   url: string;
-  /** Every key this bus touches starts with it: several systems can share one Redis. */
+  /** Every key this bus touches starts with it, so several systems can share one Redis. */
   prefix: string;
   clock: Clock;
   logger?: Logger;
+  /** Default: a `RedisDeadLetters` on `${prefix}:dead-letters`. */
   deadLetters?: DeadLetterSink;
 }
 
-const GROUP = 'orchestra';
-const FIELD = 'm';
-/** A reply stream outlives a dead requester by at most this long. */
-const REPLY_TTL_SECONDS = 3600;
+/** The same rule as the CLI's `bus.prefix`: keys stay readable and safe to match with SCAN. */
+const KEY_PREFIX = /^[A-Za-z0-9_.:-]+$/;
+/** A reply stream outlives a requester that died without closing its bus by at most this long. */
+const REPLY_TTL_SECONDS = 60 * 60;
+/** Responses waiting in one reply stream; a live requester reads and deletes them at once. */
+const REPLY_MAX_LEN = 10_000;
 
 /**
  * The bus on Redis Streams. An agent's inbox is a stream read through one
  * consumer group, so replicas share it and a message a crashed replica never
- * acknowledged is claimed by another; topics are streams every subscriber
- * reads on its own; each bus has a reply stream for its requests' responses.
+ * acknowledged is claimed by another; a topic is a stream each subscriber reads
+ * on its own; each bus instance has a reply stream for its requests' responses.
  */
 export class RedisBus implements Bus {
   readonly config: BusConfig;
   readonly deadLetters: DeadLetterSink;
+  /** Names this process in the group and addresses its reply stream. */
   readonly instanceId = randomUUID();
+  readonly keys: RedisKeys;
   private readonly redis: Redis;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly pending: PendingRequests;
-  private readonly readers = new Set<StreamReader>();
-  private replyReader: StreamReader | undefined;
+  private readonly inbound: Inbound;
+  private readonly readers = new Set<BlockingReader>();
+  private replyReader: Promise<StreamFollower> | undefined;
+  private subscriptions = 0;
   private closed = false;
 
   constructor(private readonly deps: RedisBusDeps) {
-    const { url: _url, prefix: _prefix, clock, logger, deadLetters, ...options } = deps;
-    this.config = busConfig.parse(options);
+    const { url: _url, prefix, clock, logger, deadLetters, ...options } = deps;
+    if (typeof prefix !== 'string' || !KEY_PREFIX.test(prefix)) {
+      throw new ValidationError('bus options', [
+        { path: 'prefix', code: 'ORC_PROTOCOL_INVALID_VALUE', message: 'must hold only letters, digits and _ . : -' },
+      ]);
+    }
+    this.config = parseWith(busConfig, 'bus options', options);
     this.clock = clock;
     this.logger = logger ?? silentLogger;
-    this.redis = new Redis(deps.url, connectionOptions());
-    this.redis.on('error', (err) => this.logger.debug({ err: describeError(err) }, 'redis connection error'));
-    this.deadLetters = deadLetters ?? new RedisDeadLetters(this.redis, `${deps.prefix}:dead-letters`);
+    this.keys = redisKeys(prefix);
+    this.redis = openCommandConnection(deps.url, `orchestra:${this.instanceId}`, this.config.blockMs + this.config.readGraceMs, this.logger);
+    defineScripts(this.redis);
+    this.deadLetters = deadLetters ?? new RedisDeadLetters(this.redis, this.keys.deadLetters);
     this.pending = new PendingRequests(clock, this.logger);
+    this.inbound = new Inbound({
+      clock,
+      logger: this.logger,
+      deadLetters: this.deadLetters,
+      maxMessageBytes: this.config.maxMessageBytes,
+      reply: (response) => this.send(response),
+    });
   }
 
-  /** Resolves once Redis answers, or rejects with ORC_BUS_UNREACHABLE. */
+  /** Resolves once Redis answers; rejects with ORC_BUS_UNREACHABLE otherwise. */
   async connect(): Promise<this> {
-    try {
-      await this.redis.ping();
-    } catch (err) {
-      throw new OrchestraError('ORC_BUS_UNREACHABLE', `cannot reach Redis at ${redactRedisUrl(this.deps.url)}: ${describeError(err).message}`, true, {
-        cause: err,
-      });
-    }
+    await this.command(`cannot reach Redis at ${redactRedisUrl(this.deps.url)}`, () => this.redis.ping());
     return this;
-  }
-
-  inboxKey(agentId: string): string {
-    return `${this.deps.prefix}:inbox:${agentId}`;
-  }
-
-  topicKey(topic: string): string {
-    return `${this.deps.prefix}:topic:${topic}`;
-  }
-
-  private replyKey(address: string): string {
-    return `${this.deps.prefix}:reply:${address}`;
   }
 
   async send(message: Message): Promise<void> {
     this.assertOpen();
-    const raw = encodeMessage(message, this.config.maxMessageBytes);
-    if (message.type === 'response' && message.replyTo) {
-      const key = this.replyKey(message.replyTo);
-      await this.redis.multi().xadd(key, 'MAXLEN', '~', 10_000, '*', FIELD, raw).expire(key, REPLY_TTL_SECONDS).exec();
+    const { raw, route } = encodeForSend(message, this.config.maxMessageBytes);
+    if (route.kind === 'reply') {
+      const key = this.keys.reply(route.address);
+      // Each response pushes the expiry back: the stream lives while its requester is being answered.
+      await this.command(`response to ${route.address}`, async () => {
+        const results = await this.redis
+          .multi()
+          .xadd(key, 'MAXLEN', '~', REPLY_MAX_LEN, '*', MESSAGE_FIELD, raw)
+          .expire(key, REPLY_TTL_SECONDS)
+          .exec();
+        const failed = results?.find(([err]) => err)?.[0];
+        if (failed) throw failed;
+      });
       return;
     }
-    if (message.to === null) throw new OrchestraError('ORC_PROTOCOL_MISSING_FIELD', 'invalid message: to: a message sent to an inbox needs a receiver');
-    await this.redis.xadd(this.inboxKey(message.to), 'MAXLEN', '~', this.config.inboxMaxLen, '*', FIELD, raw);
+    const id = await this.command(`send to inbox ${route.name}`, () =>
+      xaddBounded(this.redis, this.keys.inbox(route.name), this.config.inboxMaxLen, MESSAGE_FIELD, raw),
+    );
+    if (id === null) throw new InboxFullError(route.name, this.config.inboxMaxLen);
   }
 
   async publish(topic: string, message: Message): Promise<void> {
     this.assertOpen();
+    checkAddress('topic', topic);
     const raw = encodeMessage(message, this.config.maxMessageBytes);
-    await this.redis.xadd(this.topicKey(topic), 'MAXLEN', '~', this.config.topicMaxLen, '*', FIELD, raw);
+    await this.command(`publish on ${topic}`, () =>
+      this.redis.xadd(this.keys.topic(topic), 'MAXLEN', '~', this.config.topicMaxLen, '*', MESSAGE_FIELD, raw),
+    );
   }
 
   async request(message: Message, options: RequestOptions = {}): Promise<Message> {
     this.assertOpen();
-    await this.ensureReplyReader();
-    const request: Message = { ...message, replyTo: this.instanceId };
-    const response = this.pending.wait(request, options.timeoutMs ?? this.config.requestTimeoutMs, options.signal);
-    try {
-      await this.send(request);
-    } catch (err) {
-      this.pending.abandon(request.id);
-      response.catch(() => undefined);
-      throw err;
-    }
-    return response;
+    const request = asRequest(message, this.instanceId);
+    await this.startReplyReader();
+    return sendRequest(this.pending, request, options.timeoutMs ?? this.config.requestTimeoutMs, options.signal, (m) => this.send(m));
   }
 
   async subscribe(target: SubscriptionTarget, handler: MessageHandler): Promise<Subscription> {
     this.assertOpen();
-    const isInbox = 'inbox' in target;
-    const key = isInbox ? this.inboxKey(target.inbox) : this.topicKey(target.topic);
-    const source = isInbox ? `inbox:${target.inbox}` : `topic:${target.topic}`;
-    const reader = new StreamReader({
-      key,
-      mode: isInbox ? { kind: 'group', group: GROUP, consumer: this.instanceId } : { kind: 'fanout' },
-      connection: () => this.readerConnection(),
-      config: this.config,
-      clock: this.clock,
-      logger: this.logger,
-      handle: (entry) => this.handleEntry(entry, source, handler),
-      deadLetter: (entry, reason) => this.deadLetterEntry(entry, source, reason),
-    });
-    await reader.start();
+    const { kind, name } = checkTarget(target);
+    const source = `${kind}:${name}`;
+    const readerName = `orchestra:${this.instanceId}:${++this.subscriptions}`;
+    const common = { name: readerName, config: this.config, logger: this.logger, commands: this.redis };
+    const handle = (entry: StreamEntry) => this.handleEntry(entry, source, handler);
+    const reader =
+      kind === 'inbox'
+        ? new InboxReader({
+            ...common,
+            key: this.keys.inbox(name),
+            clock: this.clock,
+            // One consumer per subscription: two subscriptions of one bus are two replicas.
+            consumer: readerName,
+            handle,
+            giveUp: (raw, reason) => this.inbound.deadLetter(source, 'ORC_BUS_HANDLER_FAILED', reason, raw),
+          })
+        : new StreamFollower({ ...common, key: this.keys.topic(name), from: '$', handle });
+    await this.command(`subscribe to ${source}`, () => reader.start());
+    if (this.closed) {
+      // Closed while the reader was starting: close() did not see it, so stop it here.
+      await reader.stop();
+      throw new BusClosedError();
+    }
     this.readers.add(reader);
     return {
       unsubscribe: async () => {
@@ -143,83 +167,67 @@ export class RedisBus implements Bus {
     };
   }
 
+  /**
+   * Stops every reader, fails waiting requests, removes the reply stream.
+   * Handlers already running are not awaited: one may never finish. Their
+   * messages stay unacknowledged and a live replica claims them.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const readers = [...this.readers, ...(this.replyReader ? [this.replyReader] : [])];
+    const replyReader = this.replyReader?.catch(() => undefined);
+    const readers = [...this.readers];
     this.readers.clear();
-    await Promise.allSettled(readers.map((r) => r.stop()));
+    await Promise.all([...readers.map((r) => r.stop()), replyReader?.then((r) => r?.stop())]);
     this.pending.rejectAll();
-    await this.redis.del(this.replyKey(this.instanceId)).catch(() => undefined);
+    await atMost(1000, this.redis.del(this.keys.reply(this.instanceId)));
     this.redis.disconnect();
   }
 
-  /** Returns true when the entry is done with (acknowledge it), false to leave it for redelivery. */
-  private async handleEntry(entry: StreamEntry, source: string, handler: MessageHandler): Promise<boolean> {
-    const message = await this.accept(entry.fields[FIELD] ?? '', source);
-    if (!message) return true;
-    try {
-      await handler(message);
-    } catch (err) {
-      const { message: reason } = describeError(err);
-      this.logger.error({ err: describeError(err), source, action: message.action }, 'message handler failed');
-      await this.deadLetters
-        .record({ source, code: 'ORC_BUS_HANDLER_FAILED', reason, raw: entry.fields[FIELD] ?? '', receivedAt: this.clock.now() })
-        .catch(() => undefined);
+  private async handleEntry(entry: StreamEntry, source: string, handler: MessageHandler): Promise<void> {
+    const raw = fieldValue(entry.fields, MESSAGE_FIELD);
+    if (raw === undefined) {
+      const reason = `stream entry ${entry.id} has no '${MESSAGE_FIELD}' field`;
+      await this.inbound.deadLetter(source, 'ORC_PROTOCOL_MISSING_FIELD', reason, JSON.stringify(entry.fields));
+      return;
     }
-    return true;
+    const message = await this.inbound.accept(raw, source);
+    if (message) await this.inbound.run(handler, message, raw, source);
   }
 
-  private async deadLetterEntry(entry: StreamEntry, source: string, reason: string): Promise<void> {
-    await this.deadLetters.record({
-      source,
-      code: 'ORC_BUS_HANDLER_FAILED',
-      reason,
-      raw: entry.fields[FIELD] ?? JSON.stringify(entry.fields),
-      receivedAt: this.clock.now(),
-    });
+  /** The reply stream's reader starts with the first request and lives as long as the bus. */
+  private startReplyReader(): Promise<StreamFollower> {
+    if (!this.replyReader) {
+      const source = `reply:${this.instanceId}`;
+      const reader = new StreamFollower({
+        name: `orchestra:${this.instanceId}:replies`,
+        key: this.keys.reply(this.instanceId),
+        from: '0-0',
+        deleteHandled: true,
+        config: this.config,
+        logger: this.logger,
+        commands: this.redis,
+        handle: async (entry) => {
+          const response = await this.inbound.accept(fieldValue(entry.fields, MESSAGE_FIELD) ?? JSON.stringify(entry.fields), source);
+          if (response) this.pending.settle(response);
+        },
+      });
+      this.replyReader = this.command('start the reply reader', () => reader.start()).then(() => reader);
+      // A failed start is tried again by the next request.
+      this.replyReader.catch(() => (this.replyReader = undefined));
+    }
+    return this.replyReader;
   }
 
-  private accept(raw: string, source: string): Promise<Message | null> {
-    return acceptInbound(raw, source, {
-      clock: this.clock,
-      logger: this.logger,
-      deadLetters: this.deadLetters,
-      maxMessageBytes: this.config.maxMessageBytes,
-      reply: (response) => this.send(response),
-    });
-  }
-
-  private async ensureReplyReader(): Promise<void> {
-    if (this.replyReader) return;
-    const reader = new StreamReader({
-      key: this.replyKey(this.instanceId),
-      mode: { kind: 'fanout', from: '0-0' },
-      connection: () => this.readerConnection(),
-      config: this.config,
-      clock: this.clock,
-      logger: this.logger,
-      handle: async (entry) => {
-        const message = await this.accept(entry.fields[FIELD] ?? '', 'reply');
-        if (message) this.pending.settle(message);
-        return true;
-      },
-      deadLetter: async () => undefined,
-    });
-    this.replyReader = reader;
-    await reader.start();
-  }
-
-  private readerConnection(): Redis {
-    const connection = new Redis(this.deps.url, {
-      ...connectionOptions(),
-      // Blocking reads wait out a reconnect instead of failing after a few retries.
-      maxRetriesPerRequest: null,
-      // A read that outlasts its BLOCK by this much is on a dead (half-open) connection.
-      commandTimeout: this.config.blockMs + WATCHDOG_MARGIN_MS,
-    });
-    connection.on('error', (err) => this.logger.debug({ err: describeError(err) }, 'redis reader connection error'));
-    return connection;
+  /** Runs a Redis command, reporting failure as ORC_BUS_UNREACHABLE with what was being done. */
+  private async command<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof ValidationError || err instanceof BusClosedError) throw err;
+      forceReconnectIfStalled(this.redis, err);
+      throw new BusUnreachableError(what, err);
+    }
   }
 
   private assertOpen(): void {
@@ -227,30 +235,13 @@ export class RedisBus implements Bus {
   }
 }
 
-function connectionOptions(): RedisOptions {
-  return {
-    // Reconnect for ever, quickly at first: a restarted Redis must be picked up by itself.
-    retryStrategy: (times) => Math.min(50 * times, 1000),
-    lazyConnect: false,
-  };
-}
-
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable url)';
-  }
-}
-
+/** A Redis bus that has reached its server, or ORC_BUS_UNREACHABLE. */
 export async function createRedisBus(deps: RedisBusDeps): Promise<RedisBus> {
   const bus = new RedisBus(deps);
   try {
     return await bus.connect();
   } catch (err) {
-    await bus.close().catch(() => undefined);
+    await bus.close();
     throw err;
   }
 }

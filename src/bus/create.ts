@@ -1,0 +1,24 @@
+import type { Clock, DeadLetterSink, Logger } from '../protocol/index.js';
+import type { Bus } from './bus.js';
+import type { BusOptions } from './config.js';
+import { createMemoryBus, type MemoryBroker } from './memory.js';
+import { createRedisBus } from './redis.js';
+
+export interface CreateBusOptions extends BusOptions {
+  /** A Redis URL selects the Redis bus; without one the bus is in-process. */
+  url?: string;
+  /** Key prefix on Redis. Default `orchestra`. */
+  prefix?: string;
+  clock: Clock;
+  logger?: Logger;
+  deadLetters?: DeadLetterSink;
+  /** Memory only: buses on one broker reach each other. */
+  broker?: MemoryBroker;
+}
+
+/** The bus a composition root asks for: Redis when a URL is configured, in-memory otherwise. */
+export async function createBus(options: CreateBusOptions): Promise<Bus> {
+  const { url, prefix, broker, ...rest } = options;
+  if (url) return createRedisBus({ ...rest, url, prefix: prefix ?? 'orchestra' });
+  return createMemoryBus({ ...rest, ...(broker ? { broker } : {}) });
+}

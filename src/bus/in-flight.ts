@@ -1,0 +1,51 @@
+/**
+ * Bounds the handlers one subscription runs at once (invariant 6): a reader
+ * takes no more messages than it has room for, so a slow handler holds
+ * messages back in the inbox instead of piling them up in memory.
+ */
+export class InFlight {
+  private count = 0;
+  private readonly waiting = new Set<() => void>();
+
+  constructor(readonly capacity: number) {}
+
+  get room(): number {
+    return this.capacity - this.count;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Counts `work` until it settles. The caller handles its outcome; this only counts. */
+  track(work: Promise<unknown>, onSettled?: () => void): void {
+    this.count++;
+    void work
+      .catch(() => undefined)
+      .finally(() => {
+        this.count--;
+        for (const wake of this.waiting) wake();
+        this.waiting.clear();
+        onSettled?.();
+      });
+  }
+
+  /** Resolves when at least one slot is free; rejects with the signal's reason on abort. */
+  async waitForRoom(signal: AbortSignal): Promise<void> {
+    while (this.room <= 0) {
+      signal.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          this.waiting.delete(wake);
+          reject(signal.reason);
+        };
+        const wake = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        this.waiting.add(wake);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis, type RedisOptions } from 'ioredis';
+import { describeError, type Logger } from '../protocol/index.js';
+
+/**
+ * Reconnect for ever, quickly at first: a restarted Redis must be picked up
+ * without anyone restarting the process. Real time on purpose: this paces
+ * network I/O, not anything the system's clock governs.
+ */
+const retryStrategy = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt - 1, 5), 1000);
+
+/** The connection for ordinary commands (XADD, XACK, XCLAIM…), shared by a bus. */
+export function openCommandConnection(url: string, name: string, commandTimeoutMs: number, logger: Logger): Redis {
+  const redis = new Redis(url, {
+    connectionName: name,
+    retryStrategy,
+    // Many handlers acknowledge at once; let ioredis batch them into one round trip.
+    enableAutoPipelining: true,
+    // A command unanswered this long is on a dead connection (see forceReconnectIfStalled).
+    commandTimeout: commandTimeoutMs,
+  } satisfies RedisOptions);
+  redis.on('error', (err) => logger.debug({ connection: name, err: describeError(err) }, 'redis connection error'));
+  return redis;
+}
+
+/**
+ * A connection of its own for one blocking reader: a blocked XREAD would hold
+ * up every other command queued behind it on a shared connection.
+ */
+export function openBlockingConnection(commands: Redis, name: string, logger: Logger): Redis {
+  const redis = commands.duplicate({
+    connectionName: name,
+    // A blocking read waits out a reconnect instead of failing after a few retries;
+    // the reader's own watchdog bounds how long it waits.
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: false,
+    commandTimeout: undefined,
+  });
+  redis.on('error', (err) => logger.debug({ connection: name, err: describeError(err) }, 'redis connection error'));
+  return redis;
+}
+
+/**
+ * A command that timed out on a connection ioredis still believes healthy
+ * points to a half-open TCP connection, which would otherwise never recover.
+ */
+export function forceReconnectIfStalled(redis: Redis, err: unknown): void {
+  if (redis.status === 'ready' && describeError(err).message === 'Command timed out') redis.disconnect(true);
+}
+
+export const isNoGroupError = (err: unknown) => /NOGROUP/.test(describeError(err).message);
+export const isBusyGroupError = (err: unknown) => /BUSYGROUP/.test(describeError(err).message);
+
+/** Backoff between failed reads, on real time: it paces I/O against a server, not system logic. */
+export const readBackoffMs = (failures: number) => Math.min(50 * 2 ** Math.max(0, failures - 1), 1000);
+
+/** Waits real time, ending early (without error) when `signal` aborts. */
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  await delay(ms, undefined, { signal }).catch(() => undefined);
+}
+
+/** Best-effort cleanup that must not hold up a shutdown while Redis is unreachable. */
+export async function atMost(ms: number, work: Promise<unknown>): Promise<void> {
+  const bound = new AbortController();
+  await Promise.race([work.catch(() => undefined), pause(ms, bound.signal)]);
+  bound.abort();
+}
+
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable url)';
+  }
+}

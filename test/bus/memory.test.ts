@@ -1,0 +1,110 @@
+import { describe, it, expect } from 'vitest';
+import { ManualClock } from '../../src/protocol/index.js';
+import { createBus, createMemoryBus, MemoryBroker, MemoryBus, MemoryDeadLetters, type Bus } from '../../src/bus/index.js';
+import { busContract } from '../contract/bus.contract.js';
+import { eventually, message, recordingLogger } from './support.js';
+
+busContract('memory', async ({ clock, logger, options }) => {
+  const broker = new MemoryBroker();
+  const deadLetters = new MemoryDeadLetters();
+  const buses: Bus[] = [];
+  const make = () => {
+    const bus = createMemoryBus({ clock, logger, deadLetters, broker, ...options });
+    buses.push(bus);
+    return bus;
+  };
+  const bus = make();
+  return {
+    bus,
+    makePeer: async () => make(),
+    deadLetters: async () => deadLetters.list(),
+    inject: (target, raw) => bus.receiveRaw(target, raw),
+    cleanup: async () => {
+      await Promise.all(buses.map((b) => b.close()));
+    },
+  };
+});
+
+describe('MemoryBus', () => {
+  const clock = new ManualClock();
+  const command = (to: string, data = {}) => message(clock, { type: 'command', action: 'do_work', to, data });
+
+  it('hands the messages of one inbox to its replicas in turn', async () => {
+    const broker = new MemoryBroker();
+    const [a, b] = [createMemoryBus({ clock, broker }), createMemoryBus({ clock, broker })];
+    const counts = [0, 0];
+    await a.subscribe({ inbox: 'w' }, () => void counts[0]!++);
+    await b.subscribe({ inbox: 'w' }, () => void counts[1]!++);
+    for (let i = 0; i < 100; i++) await a.send(command('w'));
+    await eventually('all messages', () => counts[0]! + counts[1]! === 100);
+    expect(counts).toEqual([50, 50]);
+  });
+
+  it('runs at most maxInFlight handlers of a subscription at once, keeping the rest queued', async () => {
+    const bus = createMemoryBus({ clock, maxInFlight: 3 });
+    const releases: (() => void)[] = [];
+    let started = 0;
+    await bus.subscribe({ inbox: 'slow' }, () => {
+      started++;
+      return new Promise<void>((resolve) => releases.push(resolve));
+    });
+    for (let i = 0; i < 10; i++) await bus.send(command('slow'));
+    await eventually('three handlers running', () => started === 3);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toBe(3);
+    releases.shift()!();
+    await eventually('a fourth handler once one finished', () => started === 4);
+    while (releases.length) releases.shift()!();
+    await eventually('every handler', () => {
+      while (releases.length) releases.shift()!();
+      return started === 10;
+    });
+  });
+
+  it('drops the oldest event for a topic subscriber more than topicMaxLen behind, with a warning', async () => {
+    const { logger, warnings } = recordingLogger();
+    const bus = createMemoryBus({ clock, logger, topicMaxLen: 2, maxInFlight: 1 });
+    let release!: () => void;
+    const seen: number[] = [];
+    await bus.subscribe({ topic: 't' }, async (m) => {
+      const { i } = m.data as { i: number };
+      seen.push(i);
+      if (i === 0) await new Promise<void>((resolve) => (release = resolve));
+    });
+    await bus.publish('t', message(clock, { type: 'event', action: 'e', to: null, data: { i: 0 } }));
+    await eventually('the first event', () => seen.length === 1);
+    for (let i = 1; i <= 4; i++) await bus.publish('t', message(clock, { type: 'event', action: 'e', to: null, data: { i } }));
+    release();
+    await eventually('the kept events', () => seen.length === 3);
+    expect(seen).toEqual([0, 3, 4]);
+    expect(warnings().filter((l) => /oldest event dropped/.test(l.msg))).toHaveLength(2);
+  });
+
+  it('drops a response whose requester has closed, with a warning', async () => {
+    const { logger, warnings } = recordingLogger();
+    const broker = new MemoryBroker();
+    const requester = createMemoryBus({ clock, broker });
+    const responder = createMemoryBus({ clock, broker, logger });
+    let seen: Parameters<Parameters<Bus['subscribe']>[1]>[0] | undefined;
+    await responder.subscribe({ inbox: 'svc' }, (m) => void (seen = m));
+    void requester.request(message(clock, { type: 'request', action: 'a', to: 'svc' })).catch(() => undefined);
+    await eventually('the request', () => seen);
+    await requester.close();
+    const { createResponse } = await import('../../src/protocol/index.js');
+    await responder.send(createResponse(seen!, 'svc', { data: {} }, clock.now()));
+    expect(warnings().some((l) => /requester that is gone/.test(l.msg))).toBe(true);
+  });
+
+  it('keeps only the newest dead letters past its bound', async () => {
+    const sink = new MemoryDeadLetters(3);
+    for (let i = 0; i < 5; i++) await sink.record({ source: 's', code: 'c', reason: String(i), raw: 'x', receivedAt: i });
+    expect(sink.list().map((l) => l.reason)).toEqual(['2', '3', '4']);
+    expect(sink.list(1).map((l) => l.reason)).toEqual(['4']);
+  });
+
+  it('is what createBus gives without a Redis URL', async () => {
+    const bus = await createBus({ clock });
+    expect(bus).toBeInstanceOf(MemoryBus);
+    await bus.close();
+  });
+});
