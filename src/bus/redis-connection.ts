@@ -65,13 +65,3 @@ export async function atMost(ms: number, work: Promise<unknown>): Promise<void> 
   await Promise.race([work.catch(() => undefined), pause(ms, bound.signal)]);
   bound.abort();
 }
-
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable url)';
-  }
-}

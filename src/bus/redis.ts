@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
+  redactUrl,
   encodeMessage,
   parseWith,
   silentLogger,
@@ -19,7 +20,7 @@ import { asRequest, checkAddress, checkTarget, encodeForSend } from './routing.j
 import { RedisDeadLetters } from './redis-dead-letters.js';
 import { redisKeys, MESSAGE_FIELD, type RedisKeys } from './redis-keys.js';
 import { defineScripts, xaddBounded } from './redis-scripts.js';
-import { atMost, forceReconnectIfStalled, openCommandConnection, redactRedisUrl } from './redis-connection.js';
+import { atMost, forceReconnectIfStalled, openCommandConnection } from './redis-connection.js';
 import { fieldValue, type StreamEntry } from './redis-entries.js';
 import type { BlockingReader } from './redis-reader.js';
 import { InboxReader } from './redis-inbox-reader.js';
@@ -90,7 +91,7 @@ export class RedisBus implements Bus {
 
   /** Resolves once Redis answers; rejects with ORC_BUS_UNREACHABLE otherwise. */
   async connect(): Promise<this> {
-    await this.command(`cannot reach Redis at ${redactRedisUrl(this.deps.url)}`, () => this.redis.ping());
+    await this.command(`cannot reach Redis at ${redactUrl(this.deps.url)}`, () => this.redis.ping());
     return this;
   }
 

@@ -8,3 +8,4 @@ export * from './task.js';
 export * from './handler.js';
 export * from './dead-letter.js';
 export * from './log.js';
+export * from './redact.js';

@@ -1,5 +1,5 @@
 export type { Db, Queryable, StoreBackend } from './db.js';
-export { openPostgres, parseDatabaseUrl, redactUrl, type PostgresOptions } from './postgres.js';
+export { openPostgres, parseDatabaseUrl, type PostgresOptions } from './postgres.js';
 export { openPglite, IN_MEMORY, type PgliteOptions } from './pglite.js';
 export { openStore, type OpenedStore } from './open.js';
 export { migrate, type MigrationReport } from './migrate.js';

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Db, Queryable } from './db.js';
 import { assertSchemaName } from './db.js';
 import { BadDatabaseUrlError, StoreUnreachableError } from './errors.js';
+import { redactUrl } from '../protocol/index.js';
 
 export interface PostgresOptions {
   url: string;
@@ -24,17 +25,6 @@ export function parseDatabaseUrl(url: string): URL {
   }
   if (!parsed.hostname && !parsed.searchParams.get('host')) throw new BadDatabaseUrlError(url, 'no host');
   return parsed;
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable url)';
-  }
 }
 
 class PostgresDb implements Db {
