@@ -38,7 +38,7 @@ export class InboxFullError extends OrchestraError {
     readonly inbox: string,
     readonly maxLen: number,
   ) {
-    super('ORC_BUS_UNREACHABLE', `inbox ${inbox} holds ${maxLen} undelivered messages; its receiver is down or behind`, true);
+    super('ORC_BUS_INBOX_FULL', `inbox ${inbox} holds ${maxLen} undelivered messages; its receiver is down or behind`, true);
   }
 }
 

@@ -4,7 +4,6 @@ export { RequestTimeoutError, RemoteError, BusClosedError, InboxFullError, BusUn
 export { MemoryBus, MemoryBroker, createMemoryBus, type MemoryBusDeps } from './memory.js';
 export { RedisBus, createRedisBus, type RedisBusDeps } from './redis.js';
 export { redisKeys, INBOX_GROUP, type RedisKeys } from './redis-keys.js';
-
 export { MemoryDeadLetters } from './dead-letters.js';
 export { RedisDeadLetters } from './redis-dead-letters.js';
 export { createBus, type CreateBusOptions } from './create.js';

@@ -150,7 +150,7 @@ export class RedisBus implements Bus {
             // One consumer per subscription: two subscriptions of one bus are two replicas.
             consumer: readerName,
             handle,
-            giveUp: (raw, reason) => this.inbound.deadLetter(source, 'ORC_BUS_HANDLER_FAILED', reason, raw),
+            giveUp: (raw, reason) => this.inbound.deadLetter(source, 'ORC_BUS_MAX_DELIVERIES', reason, raw),
           })
         : new StreamFollower({ ...common, key: this.keys.topic(name), from: '$', handle });
     await this.command(`subscribe to ${source}`, () => reader.start());

@@ -5,7 +5,7 @@ import { EXIT_USAGE, exitCodeFor, formatError } from './errors.js';
 import { migrateCommand } from './commands/migrate.js';
 import { startCommand } from './commands/start.js';
 import { workerCommand } from './commands/worker.js';
-import { tasksAdd, tasksCancel, tasksList, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
+import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 
 function buildProgram(io: CliIo): Command {
   const program = new Command('orchestra')
@@ -82,6 +82,20 @@ function buildProgram(io: CliIo): Command {
     .option('--reason <text>', 'recorded as the task error')
     .option('--json', 'print JSON')
     .action((id, options) => tasksCancel(globals(), id, options, io));
+
+  tasks
+    .command('prune')
+    .description('delete finished tasks last changed longer ago than the retention (default 7 days)')
+    .option('--older-than-hours <h>', 'instead of the retention', intFlag('--older-than-hours', 0))
+    .option('--json', 'print JSON')
+    .action((options) => tasksPrune(globals(), options, io));
+
+  program
+    .command('dead-letters')
+    .description('messages refused at a boundary, newest first, with the reason')
+    .option('--limit <n>', 'at most this many', intFlag('--limit', 1, 10_000))
+    .option('--json', 'print JSON')
+    .action((options) => deadLettersCommand(globals(), options, io));
 
   program
     .command('migrate')

@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   ORC_BUS_CLOSED: 'the bus was closed',
   ORC_BUS_UNREACHABLE: 'the bus backend cannot be reached',
   ORC_BUS_HANDLER_FAILED: 'a subscriber threw while handling a message',
+  ORC_BUS_INBOX_FULL: 'an inbox holds as many undelivered messages as it may; its receiver is down or behind',
+  ORC_BUS_MAX_DELIVERIES: 'a message was delivered the most times allowed without being acknowledged',
   // store
   ORC_STORE_BAD_URL: 'DATABASE_URL is not a PostgreSQL connection string',
   ORC_STORE_UNREACHABLE: 'the database cannot be reached',

@@ -10,7 +10,7 @@ describe('bus errors', () => {
       [new RequestTimeoutError('b', 'get_bot_status', 100, request.id), 'ORC_BUS_REQUEST_TIMEOUT', true],
       [new RemoteError(createResponse(request, 'b', { error: { code: 'ORC_X', message: 'no' } }, 0)), 'ORC_BUS_REMOTE_ERROR', false],
       [new BusClosedError(), 'ORC_BUS_CLOSED', false],
-      [new InboxFullError('b', 10), 'ORC_BUS_UNREACHABLE', true],
+      [new InboxFullError('b', 10), 'ORC_BUS_INBOX_FULL', true],
       [new BusUnreachableError('send to inbox b', new Error('ECONNREFUSED')), 'ORC_BUS_UNREACHABLE', true],
     ];
     for (const [err, code, retryable] of errors) {

@@ -91,7 +91,7 @@ describe('Redis bus under faults (a private redis-server)', () => {
       const list = await letters.list();
       return list.length ? list : null;
     });
-    expect(letter).toMatchObject({ source: 'inbox:poison', code: 'ORC_BUS_HANDLER_FAILED' });
+    expect(letter).toMatchObject({ source: 'inbox:poison', code: 'ORC_BUS_MAX_DELIVERIES' });
     expect(letter!.reason).toMatch(/delivered 2 times without being acknowledged/);
     expect(JSON.parse(letter!.raw)).toEqual(poison);
     expect(got).toHaveLength(0);

@@ -80,6 +80,11 @@ describe('orchestra command line', () => {
     const retried = await run(['tasks', 'retry', 'first'], env);
     expect(retried.stdout).toContain('first PENDING');
     expect(retried.stdout).toContain('(dependent)');
+
+    expect(JSON.parse((await run(['tasks', 'prune', '--older-than-hours', '0', '--json'], env)).stdout)).toEqual({ pruned: 0 });
+    await db.query(`INSERT INTO dead_letters (source, code, reason, raw, received_at) VALUES ('inbox:a', 'ORC_PROTOCOL_INVALID_JSON', 'bad', '{', now())`);
+    const letters = JSON.parse((await run(['dead-letters', '--json'], env)).stdout);
+    expect(letters).toEqual([expect.objectContaining({ source: 'inbox:a', code: 'ORC_PROTOCOL_INVALID_JSON', reason: 'bad' })]);
   });
 
   it('registers nothing when one line of a bulk is bad, and names the line', async () => {

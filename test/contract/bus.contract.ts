@@ -126,7 +126,7 @@ export function busContract(name: string, makeHarness: MakeBusHarness): void {
         for (let i = 0; i < 5; i++) await bus.send(command({ i }));
         const refused = await bus.send(command({ i: 5 })).catch((e: unknown) => e);
         expect(refused).toBeInstanceOf(InboxFullError);
-        expect(refused).toMatchObject({ code: 'ORC_BUS_UNREACHABLE', inbox: 'alice', maxLen: 5, retryable: true });
+        expect(refused).toMatchObject({ code: 'ORC_BUS_INBOX_FULL', inbox: 'alice', maxLen: 5, retryable: true });
 
         const peer = await makePeer();
         const received: Message[] = [];

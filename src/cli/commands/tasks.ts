@@ -8,6 +8,7 @@ import {
   type TaskStatus,
 } from '../../protocol/index.js';
 import type { Registration } from '../../registry/index.js';
+import { StoreDeadLetters } from '../../store/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { badArgument } from '../errors.js';
@@ -136,4 +137,19 @@ export async function tasksCancel(globals: GlobalFlags, taskId: string, options:
   const task = await withRuntime(globals, io, (rt) => rt.registry.cancel(taskId, options.reason));
   if (options.json) return printJson(io, taskToJson(task));
   print(io, `${task.taskId} ${task.status}`);
+}
+
+export async function tasksPrune(globals: GlobalFlags, options: { olderThanHours?: number; json?: boolean }, io: CliIo): Promise<void> {
+  const pruned = await withRuntime(globals, io, (rt) =>
+    rt.registry.prune(options.olderThanHours === undefined ? undefined : options.olderThanHours * 3_600_000),
+  );
+  if (options.json) return printJson(io, { pruned });
+  print(io, `pruned ${pruned} finished task${pruned === 1 ? '' : 's'}`);
+}
+
+export async function deadLettersCommand(globals: GlobalFlags, options: { limit?: number; json?: boolean }, io: CliIo): Promise<void> {
+  const letters = await withRuntime(globals, io, (rt) => new StoreDeadLetters(rt.db).list(options.limit ?? 50));
+  if (options.json) return printJson(io, letters.map((l) => ({ ...l, receivedAt: iso(l.receivedAt) })));
+  if (letters.length === 0) return print(io, 'no dead letters');
+  print(io, table(['RECEIVED', 'SOURCE', 'CODE', 'REASON'], letters.map((l) => [iso(l.receivedAt), l.source, l.code, l.reason.slice(0, 100)])));
 }
