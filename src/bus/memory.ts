@@ -39,7 +39,6 @@ export class MemoryBus implements Bus {
   readonly broker: MemoryBroker;
   /** Where responses to this bus's requests are sent (`replyTo`). */
   readonly replyAddress = randomUUID();
-  private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly pending: PendingRequests;
   private readonly inbound: Inbound;
@@ -49,7 +48,6 @@ export class MemoryBus implements Bus {
   constructor(deps: MemoryBusDeps) {
     const { clock, logger, deadLetters, broker, ...options } = deps;
     this.config = parseWith(busConfig, 'bus options', options);
-    this.clock = clock;
     this.logger = logger ?? silentLogger;
     this.deadLetters = deadLetters ?? new MemoryDeadLetters();
     this.broker = broker ?? new MemoryBroker();

@@ -3,7 +3,6 @@ export {
   taskTopic,
   CANCELLED_TOPIC,
   REGISTRY_AGENT_ID,
-  type Registration,
   type ClaimRequest,
   type Completion,
   type Failure,
@@ -13,6 +12,7 @@ export {
   type SweepReport,
   type TaskRegistryDeps,
 } from './registry.js';
+export type { Registration } from './registration.js';
 export { registryConfig, type RegistryOptions, type RegistryConfig } from './config.js';
 export { retryDelayMs } from './backoff.js';
 export {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   createMessage,
   describeError,
@@ -13,7 +12,6 @@ import {
   type Task,
   type TaskError,
   type TaskStatus,
-  type ValidNewTask,
   TASK_STATUSES,
   MIN_PRIORITY,
   MAX_PRIORITY,
@@ -27,12 +25,9 @@ import {
   failDependents,
   failTasks,
   findBrokenDependencies,
-  findTasksByIdempotencyKeys,
   getLateReports,
   getTasks,
-  insertTasks,
   listTasks,
-  markDependedOn,
   pruneFinishedTasks,
   recountDependencies,
   redriveTask,
@@ -41,21 +36,17 @@ import {
   sweepExpiredLeases,
   toTask,
   type Db,
-  type InsertTaskRow,
   type LateReportRow,
   type Lease,
-  type Queryable,
-  type TaskRow,
 } from '../store/index.js';
 import { registryConfig, type RegistryConfig, type RegistryOptions } from './config.js';
+import { registerTasks, type Registration } from './registration.js';
 import { retryDelayMs } from './backoff.js';
 import {
-  DependencyCycleError,
   DuplicateTaskIdError,
   IdempotencyRace,
   InvalidTransitionError,
   TaskNotFoundError,
-  UnknownDependencyError,
 } from './errors.js';
 
 /** The topic on which workers of `kind` hear that tasks became claimable. */
@@ -63,12 +54,6 @@ export const taskTopic = (kind: string) => `tasks.${kind}`;
 /** The topic on which workers hear that a task they may hold was cancelled. */
 export const CANCELLED_TOPIC = 'tasks.cancelled';
 export const REGISTRY_AGENT_ID = 'registry';
-
-export interface Registration {
-  task: Task;
-  /** False when an idempotency key matched an existing task and nothing was created. */
-  created: boolean;
-}
 
 export interface ClaimRequest {
   kinds: readonly string[];
@@ -184,8 +169,8 @@ export class TaskRegistry {
         // first: one INSERT registers them all, atomically, in one round trip.
         const simple = valid.every((t) => t.dependsOn.length === 0 && t.idempotencyKey === undefined);
         const { registrations, wake } = simple
-          ? await this.registerIn(this.db, valid, nowMs)
-          : await this.db.transaction((tx) => this.registerIn(tx, valid, nowMs));
+          ? await registerTasks(this.db, valid, nowMs, this.config.maxAttempts)
+          : await this.db.transaction((tx) => registerTasks(tx, valid, nowMs, this.config.maxAttempts));
         await this.notifyKinds(wake);
         return registrations;
       } catch (err) {
@@ -197,107 +182,6 @@ export class TaskRegistry {
         throw err;
       }
     }
-  }
-
-  private async registerIn(
-    tx: Queryable,
-    inputs: readonly ValidNewTask[],
-    nowMs: number,
-  ): Promise<{ registrations: Registration[]; wake: Set<string> }> {
-    // 1. Idempotency: a key already registered (before, or earlier in this batch) resolves to that task.
-    const keys = [...new Set(inputs.flatMap((t) => (t.idempotencyKey ? [t.idempotencyKey] : [])))];
-    const existingByKey = new Map((await findTasksByIdempotencyKeys(tx, keys)).map((row) => [row.idempotency_key!, row]));
-    const idOf = new Map<string, string>(); // caller-given id -> actual id
-    const firstIndexOfKey = new Map<string, number>();
-    const plan: ({ kind: 'existing'; row: TaskRow } | { kind: 'same-as'; index: number } | { kind: 'new'; id: string })[] = [];
-    for (const [index, input] of inputs.entries()) {
-      const key = input.idempotencyKey;
-      const existing = key ? existingByKey.get(key) : undefined;
-      if (existing) {
-        plan.push({ kind: 'existing', row: existing });
-        if (input.taskId) idOf.set(input.taskId, existing.task_id);
-      } else if (key && firstIndexOfKey.has(key)) {
-        plan.push({ kind: 'same-as', index: firstIndexOfKey.get(key)! });
-      } else {
-        if (key) firstIndexOfKey.set(key, index);
-        const id = input.taskId ?? randomUUID();
-        if (input.taskId) {
-          if (idOf.has(input.taskId)) throw new DuplicateTaskIdError(input.taskId);
-          idOf.set(input.taskId, id);
-        }
-        plan.push({ kind: 'new', id });
-      }
-    }
-    for (const [index, step] of plan.entries()) {
-      if (step.kind === 'same-as') {
-        const first = plan[step.index]!;
-        const taskId = inputs[index]!.taskId;
-        if (taskId && first.kind === 'new') idOf.set(taskId, first.id);
-      }
-    }
-
-    const fresh = plan.flatMap((step, index) => (step.kind === 'new' ? [{ id: step.id, input: inputs[index]! }] : []));
-
-    // 2. Dependencies: inside the batch, or existing tasks (locked and marked as depended on).
-    const freshIds = new Set(fresh.map((f) => f.id));
-    const depsOf = new Map(fresh.map((f) => [f.id, f.input.dependsOn.map((d) => idOf.get(d) ?? d)]));
-    const external = [...new Set([...depsOf.values()].flat().filter((d) => !freshIds.has(d)))];
-    const externalStatus = await markDependedOn(tx, external);
-    for (const f of fresh) {
-      const missing = depsOf.get(f.id)!.find((d) => !freshIds.has(d) && !externalStatus.has(d));
-      if (missing) throw new UnknownDependencyError(f.input.taskId ?? `(new task of kind ${f.input.kind})`, missing);
-    }
-    const order = topologicalOrder(fresh.map((f) => f.id), depsOf);
-
-    // 3. Each new task starts PENDING (waiting on its unfinished dependencies),
-    //    or FAILED at once when a dependency already failed or was cancelled.
-    const inputById = new Map(fresh.map((f) => [f.id, f.input]));
-    const dependedOn = new Set([...depsOf.values()].flat());
-    const rows = new Map<string, InsertTaskRow>();
-    for (const id of order) {
-      const input = inputById.get(id)!;
-      const deps = depsOf.get(id)!;
-      const statusOf = (d: string): TaskStatus => (freshIds.has(d) ? rows.get(d)!.status : externalStatus.get(d)!);
-      const broken = deps.find((d) => statusOf(d) === 'FAILED' || statusOf(d) === 'CANCELLED');
-      const error: TaskError | null = broken
-        ? {
-            code: 'ORC_REGISTRY_DEPENDENCY_FAILED',
-            message: `dependency ${broken} ${statusOf(broken) === 'CANCELLED' ? 'was cancelled' : 'failed'}`,
-            retryable: false,
-            attempt: 0,
-            details: { dependency: broken },
-          }
-        : null;
-      rows.set(id, {
-        taskId: id,
-        kind: input.kind,
-        status: broken ? 'FAILED' : 'PENDING',
-        payload: input.payload,
-        priority: input.priority,
-        maxAttempts: input.maxAttempts ?? this.config.maxAttempts,
-        dependsOn: deps,
-        pendingDependencies: deps.filter((d) => statusOf(d) !== 'COMPLETED').length,
-        hasDependents: dependedOn.has(id),
-        idempotencyKey: input.idempotencyKey ?? null,
-        error,
-        runAtMs: input.runAt ?? nowMs,
-      });
-    }
-    const toInsert = fresh.map((f) => rows.get(f.id)!);
-    const inserted = await insertTasks(tx, toInsert, nowMs);
-    if (inserted.size < toInsert.length) throw new IdempotencyRace();
-
-    const created = new Map([...inserted].map(([id, row]) => [id, toTask(row)]));
-    const registrations: Registration[] = plan.map((step) => {
-      if (step.kind === 'existing') return { task: toTask(step.row), created: false };
-      if (step.kind === 'same-as') {
-        const first = plan[step.index]!;
-        return { task: first.kind === 'new' ? created.get(first.id)! : toTask((first as { row: TaskRow }).row), created: false };
-      }
-      return { task: created.get(step.id)!, created: true };
-    });
-    const wake = new Set(toInsert.filter((r) => r.status === 'PENDING' && r.pendingDependencies === 0).map((r) => r.kind));
-    return { registrations, wake };
   }
 
   /** Claims up to `limit` runnable tasks of `kinds`, most urgent first, FIFO within a priority. */
@@ -532,27 +416,4 @@ export class TaskRegistry {
       if (!o.accepted) this.logger.info({ taskId: o.taskId }, 'report from an attempt without the lease kept as late; task unchanged');
     }
   }
-}
-
-/** Orders new tasks so each comes after its dependencies; a leftover means a cycle. */
-function topologicalOrder(ids: readonly string[], depsOf: ReadonlyMap<string, readonly string[]>): string[] {
-  const inBatch = new Set(ids);
-  const waiting = new Map(ids.map((id) => [id, depsOf.get(id)!.filter((d) => inBatch.has(d)).length]));
-  const dependents = new Map<string, string[]>();
-  for (const id of ids) {
-    for (const d of depsOf.get(id)!) if (inBatch.has(d)) dependents.set(d, [...(dependents.get(d) ?? []), id]);
-  }
-  const ready = ids.filter((id) => waiting.get(id) === 0);
-  const order: string[] = [];
-  while (ready.length) {
-    const id = ready.shift()!;
-    order.push(id);
-    for (const next of dependents.get(id) ?? []) {
-      const left = waiting.get(next)! - 1;
-      waiting.set(next, left);
-      if (left === 0) ready.push(next);
-    }
-  }
-  if (order.length < ids.length) throw new DependencyCycleError(ids.filter((id) => waiting.get(id)! > 0));
-  return order;
 }
