@@ -15,7 +15,7 @@ import {
   type TimerHandle,
 } from '../protocol/index.js';
 import type { Bus, Subscription } from '../bus/index.js';
-import { CANCELLED_TOPIC, taskTopic, type Lease, type Outcome, type TaskRegistry } from '../registry/index.js';
+import { CANCELLED_TOPIC, taskTopic, type Completion, type Lease, type Outcome, type TaskRegistry } from '../registry/index.js';
 import { workerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js';
 
 export interface TaskWorkerDeps {
@@ -230,9 +230,7 @@ export class TaskWorker extends EventEmitter {
     }
     if (entry.released) return;
     // A handler that finished after losing its lease still reports: the registry keeps it as late.
-    const outcome = await this.report(() =>
-      this.registry.complete({ taskId: task.taskId, attempt: task.attempt, workerId: this.workerId, result: result ?? null }),
-    );
+    const outcome = await this.completeAndClaimNext({ taskId: task.taskId, attempt: task.attempt, workerId: this.workerId, result: result ?? null });
     if (outcome?.accepted) {
       this.counters.completed++;
       this.emit('task_completed', task, outcome);
@@ -240,6 +238,45 @@ export class TaskWorker extends EventEmitter {
       this.counters.lost++;
       this.emit('task_lost', task, controller.signal.reason ?? 'lease lost');
     }
+  }
+
+  /**
+   * Reports a result, and when no claim is under way takes the next tasks in
+   * the same statement (its slot is about to free). Falls back to a plain,
+   * retried report if that call fails: it is one statement, so nothing of it
+   * happened.
+   */
+  private async completeAndClaimNext(completion: Completion): Promise<Outcome | null> {
+    if (this.state !== 'running' || this.claiming) return this.report(() => this.registry.complete(completion));
+    let outcome: Outcome | null = null;
+    const combined = (async () => {
+      const free = this.config.concurrency - this.running.size + 1;
+      const limit = Math.max(0, Math.min(free, this.config.claimBatchSize ?? free));
+      try {
+        const { outcomes, claimed } = await this.registry.completeAndClaim([completion], {
+          kinds: this.kinds,
+          workerId: this.workerId,
+          limit,
+          leaseMs: this.leaseMs,
+        });
+        outcome = outcomes[0] ?? null;
+        this.counters.claimed += claimed.length;
+        this.lastClaimEmpty = claimed.length === 0;
+        for (const task of claimed) this.run(task);
+        if (claimed.length > 0 && claimed.length === limit) this.claimAgain = true;
+      } catch (err) {
+        this.logger.warn({ err: describeError(err) }, 'complete-and-claim failed; reporting alone');
+        outcome = await this.report(() => this.registry.complete(completion));
+      }
+    })();
+    this.claiming = combined.finally(() => {
+      this.claiming = undefined;
+      // A wake-up that came meanwhile, or a full batch, asks for another claim.
+      if (this.claimAgain) this.wake();
+      this.checkIdle();
+    });
+    await combined;
+    return outcome;
   }
 
   private async reportFailure(entry: Running, err: unknown): Promise<void> {

@@ -11,6 +11,7 @@ export { toTask, type TaskRow } from './tasks/row.js';
 export { insertTasks, type InsertTaskRow } from './tasks/insert-tasks.js';
 export { findTasksByIdempotencyKeys, markDependedOn } from './tasks/registration-lookups.js';
 export { claimTasks, type ClaimParams } from './tasks/claim-tasks.js';
+export { completeAndClaimTasks } from './tasks/complete-and-claim.js';
 export { completeTasks, type CompletionReport, type ReportOutcome, type CompletionResult } from './tasks/complete-tasks.js';
 export { failTasks, type FailureReport, type FailureOutcome } from './tasks/fail-tasks.js';
 export { renewLeases, releaseTasks, sweepExpiredLeases, type Lease, type SweptTask } from './tasks/leases.js';

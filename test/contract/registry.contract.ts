@@ -192,6 +192,54 @@ export function registryContract(name: string, backend: RegistryBackend): void {
       });
     });
 
+    describe('complete and claim in one call', () => {
+      it('reports the finished attempt and claims the next tasks, most urgent first', async () => {
+        await registry.registerMany([
+          { kind: 'work', taskId: 'first', priority: 1 },
+          { kind: 'work', taskId: 'low', priority: 9 },
+          { kind: 'work', taskId: 'high', priority: 2 },
+          { kind: 'work', taskId: 'left', priority: 9 },
+        ]);
+        const first = (await claimOne())!;
+        const { outcomes, claimed } = await registry.completeAndClaim(
+          [{ taskId: first.taskId, attempt: first.attempt, workerId: 'w1', result: { done: 1 } }],
+          { kinds: ['work'], workerId: 'w1', limit: 2 },
+        );
+        expect(outcomes).toEqual([{ taskId: 'first', accepted: true, status: 'COMPLETED' }]);
+        expect(claimed.map((t) => t.taskId)).toEqual(['high', 'low']);
+        expect(claimed[0]).toMatchObject({ status: 'RUNNING', workerId: 'w1', attempt: 1, leaseExpiresAt: clock.now() + LEASE_MS });
+        expect(await registry.get('first')).toMatchObject({ status: 'COMPLETED', result: { done: 1 } });
+        expect((await registry.counts()).byStatus).toMatchObject({ COMPLETED: 1, RUNNING: 2, PENDING: 1 });
+      });
+
+      it('keeps a stale report as late and still claims', async () => {
+        await registry.registerMany([{ kind: 'work', taskId: 'a' }, { kind: 'work', taskId: 'b' }]);
+        const { outcomes, claimed } = await registry.completeAndClaim([{ taskId: 'a', attempt: 7, result: 'forged' }], {
+          kinds: ['work'],
+          workerId: 'w1',
+          limit: 5,
+        });
+        expect(outcomes).toEqual([{ taskId: 'a', accepted: false, status: null }]);
+        expect(claimed.map((t) => t.taskId)).toEqual(['a', 'b']);
+        expect(await registry.lateReports('a')).toHaveLength(1);
+      });
+
+      it('leaves a dependent it unblocks to the next claim', async () => {
+        await registry.registerMany([
+          { kind: 'work', taskId: 'parent' },
+          { kind: 'work', taskId: 'child', dependsOn: ['parent'] },
+        ]);
+        const parent = (await claimOne())!;
+        const { claimed } = await registry.completeAndClaim([{ taskId: 'parent', attempt: parent.attempt }], {
+          kinds: ['work'],
+          workerId: 'w1',
+          limit: 5,
+        });
+        expect(claimed).toEqual([]);
+        expect((await claimOne())?.taskId).toBe('child');
+      });
+    });
+
     describe('retries', () => {
       it('retries with exponential backoff, then fails with the last error', async () => {
         const { task } = await registry.register({ kind: 'work' });
