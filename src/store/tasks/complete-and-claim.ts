@@ -1,7 +1,7 @@
 import type { Queryable } from '../db.js';
-import type { ClaimParams } from './claim-tasks.js';
+import { claimCtes, claimParams, type ClaimParams } from './claim-tasks.js';
 import type { CompletionReport, CompletionResult } from './complete-tasks.js';
-import { byPriorityThenSeq, taskColumns, type TaskRow } from './row.js';
+import { byPriorityThenSeq, type TaskRow } from './row.js';
 
 /**
  * Params: $1 kind(s), $2 worker id, $3 limit, $4 now, $5 lease expiry,
@@ -14,38 +14,16 @@ import { byPriorityThenSeq, taskColumns, type TaskRow } from './row.js';
  * PENDING tasks), so neither can see or undo the other's work. Dependents
  * this completion unblocks are claimed by the next claim, after the wake-up.
  */
-const completeAndClaimSql = (picked: string) => `
+const completeAndClaimSql = (kindCount: number) => `
 WITH reported AS MATERIALIZED (
   SELECT report_task_id, report_accepted, woken_kind FROM complete_tasks($6::jsonb, $4)
-), picked AS (${picked}), claimed AS (
-  UPDATE tasks t
-  SET status = 'RUNNING', worker_id = $2, attempt = t.attempt + 1,
-      lease_expires_at = $5, updated_at = $4
-  FROM picked WHERE t.task_id = picked.task_id
-  RETURNING ${taskColumns('t')}
-)
+), ${claimCtes(kindCount)}
 SELECT r.report_task_id, r.report_accepted, r.woken_kind, NULL::jsonb AS task FROM reported r
 UNION ALL
 SELECT NULL, NULL, NULL, to_jsonb(c) FROM claimed c`;
 
-const ONE_KIND = completeAndClaimSql(`
-  SELECT task_id FROM tasks
-  WHERE kind = $1 AND status = 'PENDING' AND pending_dependencies = 0 AND run_at <= $4
-  ORDER BY priority, seq
-  LIMIT $3
-  FOR UPDATE SKIP LOCKED`);
-
-const MANY_KINDS = completeAndClaimSql(`
-  SELECT c.task_id FROM unnest($1::text[]) AS k(kind)
-  CROSS JOIN LATERAL (
-    SELECT task_id, priority, seq FROM tasks
-    WHERE tasks.kind = k.kind AND status = 'PENDING' AND pending_dependencies = 0 AND run_at <= $4
-    ORDER BY priority, seq
-    LIMIT $3
-    FOR UPDATE SKIP LOCKED
-  ) c
-  ORDER BY c.priority, c.seq
-  LIMIT $3`);
+const ONE_KIND = completeAndClaimSql(1);
+const MANY_KINDS = completeAndClaimSql(2);
 
 export async function completeAndClaimTasks(
   db: Queryable,
@@ -53,10 +31,9 @@ export async function completeAndClaimTasks(
   claim: ClaimParams,
 ): Promise<CompletionResult & { claimed: TaskRow[] }> {
   const input = reports.map((r) => ({ task_id: r.taskId, attempt: r.attempt, worker_id: r.workerId, result: r.result }));
-  const [sql, kinds] = claim.kinds.length === 1 ? [ONE_KIND, claim.kinds[0]] : [MANY_KINDS, claim.kinds];
   const rows = await db.query<{ report_task_id: string | null; report_accepted: boolean | null; woken_kind: string | null; task: TaskRow | null }>(
-    sql,
-    [kinds, claim.workerId, Math.max(0, claim.limit), new Date(claim.nowMs), new Date(claim.nowMs + claim.leaseMs), JSON.stringify(input)],
+    claim.kinds.length === 1 ? ONE_KIND : MANY_KINDS,
+    [...claimParams(claim), JSON.stringify(input)],
   );
   const result: CompletionResult & { claimed: TaskRow[] } = { outcomes: [], wokenKinds: new Set(), claimed: [] };
   for (const row of rows) {
