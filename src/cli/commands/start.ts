@@ -73,6 +73,8 @@ function demoBatch(count: number, run: string): NewTask[] {
  * exits after the summary; otherwise the workers keep serving until stopped.
  */
 export async function startCommand(globals: GlobalFlags, options: StartOptions, io: CliIo): Promise<void> {
+  // The demo's flaky tasks should recover within the run, so its retries wait
+  // 0.1–0.2 s rather than the default second.
   const config = loadConfig(globals, io, { 'worker.concurrency': options.concurrency, 'registry.backoffBaseMs': 200 });
   const runtime = await openRuntime(config);
   const { registry, clock } = runtime;
