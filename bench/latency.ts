@@ -107,5 +107,10 @@ export async function latencyBench(databaseUrl: string, redisUrl: string, option
   } finally {
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await db.close();
+    // Leave nothing behind on a Redis others use.
+    const redis = new Redis(redisUrl);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
   }
 }
