@@ -2,20 +2,76 @@ import { z } from 'zod';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
+/** Deeper nesting than this is refused: no payload needs it, and a parser or validator that recursed on it could overflow its stack. */
+export const MAX_JSON_DEPTH = 64;
+
+export interface JsonProblem {
+  /** Path from the checked value down to the offending part. */
+  path: (string | number)[];
+  message: string;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return 'a bigint';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'number') return String(value);
+  return `a ${(value as object).constructor?.name ?? 'object without prototype'}`;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /**
- * A value that survives JSON encoding unchanged: no undefined, functions,
- * NaN or Infinity, no cycles. Payloads, results and message data use it.
+ * The first part of `value` that JSON cannot carry unchanged (undefined,
+ * functions, NaN, Infinity, class instances, cycles, nesting deeper than
+ * `maxDepth`), or undefined when it is plain JSON. Walks with an explicit
+ * stack, so neither depth nor cycles can overflow the call stack.
  */
-export const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([
-    z.null(),
-    z.boolean(),
-    z.number().refine(Number.isFinite, 'must be a finite number'),
-    z.string(),
-    z.array(jsonValue),
-    z.record(z.string(), jsonValue),
-  ]),
-);
+export function findJsonProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | undefined {
+  type Frame = { value: unknown; path: (string | number)[] } | { leave: object };
+  const stack: Frame[] = [{ value, path: [] }];
+  const ancestors = new Set<object>();
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    if ('leave' in frame) {
+      ancestors.delete(frame.leave);
+      continue;
+    }
+    const { value: current, path } = frame;
+    if (current === null || typeof current === 'string' || typeof current === 'boolean') continue;
+    if (typeof current === 'number') {
+      if (Number.isFinite(current)) continue;
+      return { path, message: `must be a finite number, got ${describe(current)}` };
+    }
+    if (typeof current !== 'object') return { path, message: `must be JSON, got ${describe(current)}` };
+    if (ancestors.has(current)) return { path, message: 'contains itself (a cycle JSON cannot encode)' };
+    if (path.length >= maxDepth) return { path: [], message: `nested deeper than ${maxDepth} levels` };
+    const isArray = Array.isArray(current);
+    if (!isArray && !isPlainObject(current)) return { path, message: `must be JSON, got ${describe(current)}` };
+    ancestors.add(current);
+    stack.push({ leave: current });
+    if (isArray) {
+      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: [...path, i] });
+    } else {
+      const entries = Object.entries(current);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], path: [...path, entries[i]![0]] });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A value that survives JSON encoding unchanged. Payloads, results and
+ * message data use it. The issue names the offending part's path.
+ */
+export const jsonValue: z.ZodType<JsonValue> = z.custom<JsonValue>().superRefine((value, ctx) => {
+  const problem = findJsonProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+});
 
 /** Size of a value once encoded as UTF-8 JSON. */
 export const encodedSize = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '');

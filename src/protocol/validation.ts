@@ -31,15 +31,29 @@ function hasPath(value: unknown, path: readonly PropertyKey[]): boolean {
   return current !== undefined;
 }
 
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = value;
+  for (const key of path) current = (current as Record<PropertyKey, unknown>)[key];
+  return current;
+}
+
+const typeOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
+
 function codeFor(issue: z.core.$ZodIssue, input: unknown): ErrorCode {
+  if (issue.code !== 'unrecognized_keys' && !hasPath(input, issue.path)) return 'ORC_PROTOCOL_MISSING_FIELD';
   switch (issue.code) {
     case 'invalid_type':
-      return hasPath(input, issue.path) ? 'ORC_PROTOCOL_WRONG_TYPE' : 'ORC_PROTOCOL_MISSING_FIELD';
+      return 'ORC_PROTOCOL_WRONG_TYPE';
     case 'too_big':
     case 'too_small':
       return 'ORC_PROTOCOL_OUT_OF_RANGE';
     case 'unrecognized_keys':
       return 'ORC_PROTOCOL_UNKNOWN_FIELD';
+    case 'invalid_value': {
+      // `"type": 7` is a wrong type, `"type": "reqest"` a wrong value.
+      const given = typeOf(valueAt(input, issue.path));
+      return issue.values.some((allowed) => typeOf(allowed) === given) ? 'ORC_PROTOCOL_INVALID_VALUE' : 'ORC_PROTOCOL_WRONG_TYPE';
+    }
     default:
       return 'ORC_PROTOCOL_INVALID_VALUE';
   }

@@ -307,7 +307,7 @@ export function busContract(name: string, makeHarness: MakeBusHarness): void {
         expect(await fieldOf(bus.send({ ...command(), to: null }))).toMatchObject({ path: 'to', code: 'ORC_PROTOCOL_MISSING_FIELD' });
         expect(await fieldOf(bus.send({ ...command(), extra: 1 } as Message))).toMatchObject({ code: 'ORC_PROTOCOL_UNKNOWN_FIELD' });
         expect(await fieldOf(bus.send(command({ blob: 'x'.repeat(20_000) })))).toMatchObject({ code: 'ORC_PROTOCOL_TOO_LARGE' });
-        expect(await fieldOf(bus.publish('news', { ...command(), data: { n: Number.NaN } }))).toMatchObject({ path: 'data' });
+        expect(await fieldOf(bus.publish('news', { ...command(), data: { n: Number.NaN } }))).toMatchObject({ path: 'data.n' });
         expect(await fieldOf(bus.publish('bad topic', command()))).toMatchObject({ path: '(root)' });
         expect(await fieldOf(bus.request({ ...request(), timestamp: -1 }))).toMatchObject({ path: 'timestamp' });
         expect(await fieldOf(bus.request(command()))).toMatchObject({ path: 'type' });
