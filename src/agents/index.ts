@@ -1,2 +1,11 @@
-export { TaskWorker, type TaskWorkerDeps, type WorkerStats, type StopReport } from './task-worker.js';
-export { workerConfig, type WorkerOptions, type WorkerConfig } from './worker-config.js';
+export { TaskWorker, type TaskWorkerDeps } from './task-worker.js';
+export type { TaskWorkerEvents, WorkerStats, StopReport } from './worker-events.js';
+export {
+  workerConfig,
+  resolveWorkerConfig,
+  type WorkerOptions,
+  type WorkerConfig,
+  type ResolvedWorkerConfig,
+} from './worker-config.js';
+export { toTaskFailure, checkResult, type TaskFailure } from './task-failure.js';
+export { sendWithRetries, reportDelayMs, type ReportRetryPolicy } from './report-retry.js';

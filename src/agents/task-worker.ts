@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import {
   describeError,
-  isRetryable,
   OrchestraError,
   silentLogger,
+  taskKindSchema,
   type Clock,
   type JsonValue,
   type Logger,
@@ -15,123 +16,113 @@ import {
   type TimerHandle,
 } from '../protocol/index.js';
 import type { Bus, Subscription } from '../bus/index.js';
-import { CANCELLED_TOPIC, taskTopic, type Completion, type Lease, type Outcome, type TaskRegistry } from '../registry/index.js';
-import { workerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js';
+import { CANCELLED_TOPIC, taskTopic, type Completion, type Outcome, type TaskRegistry } from '../registry/index.js';
+import { resolveWorkerConfig, type ResolvedWorkerConfig, type WorkerOptions } from './worker-config.js';
+import { checkResult, toTaskFailure } from './task-failure.js';
+import { sendWithRetries } from './report-retry.js';
+import { leaseLost, leaseOf, newestAttempts, runKey, type Run } from './task-run.js';
+import type { StopReport, TaskWorkerEvents, WorkerStats } from './worker-events.js';
+
+const cancelNotice = z.object({ taskId: z.string(), attempt: z.number().int() });
 
 export interface TaskWorkerDeps {
   registry: TaskRegistry;
-  /** Wake-ups and cancellations arrive on it; without one the worker polls. */
+  /** Wake-ups and cancellations arrive on it; without one the worker finds work by polling. */
   bus?: Bus;
   clock: Clock;
   logger?: Logger;
   /** One handler per task kind: the worker claims exactly these kinds. */
   handlers: Record<string, TaskHandler>;
+  /** Default: `<hostname>-<pid>-<6 hex digits>`. */
   workerId?: string;
   config?: WorkerOptions;
 }
 
-export interface WorkerStats {
-  running: number;
-  claimed: number;
-  completed: number;
-  failed: number;
-  /** Attempts whose lease was lost or that were cancelled while running. */
-  lost: number;
-}
-
-export interface StopReport {
-  /** Tasks that finished during the grace period. */
-  finished: number;
-  /** Tasks given back unfinished (PENDING again, no attempt spent). */
-  released: number;
-}
-
-interface Running {
-  task: Task;
-  controller: AbortController;
-  done: Promise<void>;
-  /** Set when the worker gave the task back: its handler's outcome is not reported. */
-  released: boolean;
-}
-
 /**
  * Claims tasks of its kinds and runs their handlers, at most `concurrency` at
- * once, renewing the leases it holds. Work arrives by wake-ups on the bus and
- * by polling; results go to the registry, which accepts them only while this
- * attempt holds the lease.
+ * once, renewing the leases it holds. Work is found on wake-ups from the bus
+ * and on a poll timer; results go to the registry, which accepts them only
+ * from the attempt holding the lease (invariant 2).
  */
-export class TaskWorker extends EventEmitter {
+export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   readonly workerId: string;
-  readonly kinds: string[];
-  readonly config: WorkerConfig;
+  readonly kinds: readonly string[];
+  readonly config: ResolvedWorkerConfig;
   private readonly registry: TaskRegistry;
   private readonly bus: Bus | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly handlers: Record<string, TaskHandler>;
-  private readonly running = new Map<string, Running>();
+  private readonly handlers: ReadonlyMap<string, TaskHandler>;
+  private readonly runs = new Map<string, Run>();
   private readonly subscriptions: Subscription[] = [];
   private readonly counters = { claimed: 0, completed: 0, failed: 0, lost: 0 };
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** A claim was asked for (wake-up, poll, freed slot) and not yet made. */
+  private claimWanted = false;
+  /** The one claim in flight; claims never overlap. */
   private claiming: Promise<void> | undefined;
-  private claimAgain = false;
   private lastClaimEmpty = false;
-  private idleWaiters: (() => void)[] = [];
+  /** Claimed after stop began: never started, given back with the rest. */
+  private readonly unstarted: Task[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
   private pollTimer: TimerHandle | undefined;
   private renewTimer: TimerHandle | undefined;
   private sweepTimer: TimerHandle | undefined;
-  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  private stopReport: Promise<StopReport> | undefined;
+  private stopped: Promise<StopReport> | undefined;
 
   constructor(deps: TaskWorkerDeps) {
     super();
     this.registry = deps.registry;
     this.bus = deps.bus;
     this.clock = deps.clock;
-    this.logger = (deps.logger ?? silentLogger).child({ worker: deps.workerId });
-    this.handlers = deps.handlers;
-    this.kinds = Object.keys(deps.handlers);
+    this.handlers = new Map(Object.entries(deps.handlers));
+    this.kinds = [...this.handlers.keys()];
     if (this.kinds.length === 0) throw new OrchestraError('ORC_WORKER_NO_HANDLER', 'a worker needs a handler for at least one task kind');
-    this.config = workerConfig.parse(deps.config ?? {});
+    for (const kind of this.kinds) {
+      const valid = taskKindSchema.safeParse(kind);
+      // No task could ever have this kind, so the handler would silently never run.
+      if (!valid.success) throw new OrchestraError('ORC_CONFIG_INVALID', `handler for kind "${kind}": the kind ${valid.error.issues[0]?.message ?? 'is invalid'}`);
+    }
+    this.config = resolveWorkerConfig(deps.config, deps.registry.config.leaseMs);
     this.workerId = deps.workerId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.logger = (deps.logger ?? silentLogger).child({ workerId: this.workerId });
   }
 
   get stats(): WorkerStats {
-    return { running: this.running.size, ...this.counters };
+    let running = 0;
+    for (const run of this.runs.values()) if (run.phase === 'handler') running++;
+    return { running, ...this.counters };
   }
 
-  private get leaseMs(): number {
-    return this.config.leaseMs ?? this.registry.config.leaseMs;
-  }
-
+  /** Subscribes to wake-ups and cancellations, then starts claiming. */
   async start(): Promise<void> {
     if (this.state !== 'new') return;
     this.state = 'running';
-    if (this.bus) {
-      for (const kind of this.kinds) {
-        this.subscriptions.push(await this.bus.subscribe({ topic: taskTopic(kind) }, () => this.wake()));
+    const subscribed: Subscription[] = [];
+    try {
+      if (this.bus) {
+        for (const kind of this.kinds) subscribed.push(await this.bus.subscribe({ topic: taskTopic(kind) }, () => this.requestClaim()));
+        subscribed.push(await this.bus.subscribe({ topic: CANCELLED_TOPIC }, (message) => this.onCancelled(message)));
       }
-      this.subscriptions.push(await this.bus.subscribe({ topic: CANCELLED_TOPIC }, (m) => this.onCancelled(m)));
+    } catch (err) {
+      await Promise.allSettled(subscribed.map((s) => s.unsubscribe()));
+      if (this.state === 'running') this.state = 'new';
+      throw err;
     }
+    // stop() may have been called while subscribing.
+    if (this.state !== 'running') {
+      await Promise.allSettled(subscribed.map((s) => s.unsubscribe()));
+      return;
+    }
+    this.subscriptions.push(...subscribed);
     this.schedulePoll();
     this.scheduleRenew();
     this.scheduleSweep();
-    this.wake();
+    this.requestClaim();
+    this.logger.info({ kinds: this.kinds, concurrency: this.config.concurrency }, 'worker started');
   }
 
-  /** Asks for a claim soon; claims never overlap, and a wake-up during one runs another after it. */
-  wake(): void {
-    if (this.state !== 'running') return;
-    if (this.claiming) {
-      this.claimAgain = true;
-      return;
-    }
-    this.claiming = this.claimLoop().finally(() => {
-      this.claiming = undefined;
-      this.checkIdle();
-    });
-  }
-
-  /** Resolves when nothing runs and the last claim found nothing to do. */
+  /** Resolves when nothing runs and the last claim found nothing to do (or the worker stopped). */
   whenIdle(): Promise<void> {
     return new Promise((resolve) => {
       this.idleWaiters.push(resolve);
@@ -141,200 +132,268 @@ export class TaskWorker extends EventEmitter {
 
   /**
    * Stops claiming at once, lets running handlers finish within the grace
-   * period, then aborts the rest and gives their tasks back.
+   * period (default `shutdownGraceMs`), then aborts the rest and gives their
+   * tasks back. Calling it again returns the same report.
    */
   stop(options: { graceMs?: number } = {}): Promise<StopReport> {
-    this.stopReport ??= this.shutdown(options.graceMs ?? this.config.shutdownGraceMs);
-    return this.stopReport;
+    this.stopped ??= this.shutdown(options.graceMs ?? this.config.shutdownGraceMs);
+    return this.stopped;
   }
 
   private async shutdown(graceMs: number): Promise<StopReport> {
     this.state = 'stopping';
+    this.claimWanted = false;
     this.clock.clearTimeout(this.pollTimer);
     this.clock.clearTimeout(this.sweepTimer);
     await Promise.allSettled(this.subscriptions.splice(0).map((s) => s.unsubscribe()));
     await this.claiming;
-    const atStop = this.running.size;
-    if (atStop > 0 && graceMs > 0) {
-      const grace = new AbortController();
-      await Promise.race([
-        Promise.allSettled([...this.running.values()].map((r) => r.done)),
-        this.clock.sleep(graceMs, grace.signal).catch(() => undefined),
-      ]);
-      grace.abort();
+    const atStop = [...this.runs.values()];
+    if (graceMs > 0 && atStop.some((r) => r.phase === 'handler')) {
+      const graceOver = new AbortController();
+      await Promise.race([Promise.allSettled(atStop.map((r) => r.done)), this.clock.sleep(graceMs, graceOver.signal).catch(() => undefined)]);
+      graceOver.abort();
     }
-    const unfinished = [...this.running.values()];
-    for (const r of unfinished) {
-      r.released = true;
-      r.controller.abort(new OrchestraError('ORC_WORKER_SHUTDOWN', `worker ${this.workerId} shut down before task ${r.task.taskId} finished`));
+    const unfinished = atStop.filter((r) => r.phase === 'handler' && this.runs.has(r.key));
+    for (const run of unfinished) {
+      run.released = true;
+      run.controller.abort(new OrchestraError('ORC_WORKER_SHUTDOWN', `worker ${this.workerId} shut down before task ${run.task.taskId} finished`));
     }
-    const released = unfinished.length
-      ? await this.registry.release(unfinished.map((r) => ({ taskId: r.task.taskId, attempt: r.task.attempt }))).catch((err) => {
-          this.logger.error({ err: describeError(err) }, 'could not release tasks; their leases will expire');
+    // Attempts already lost are not ours to give back.
+    const giveBack = [...unfinished.filter((r) => !r.lostReason).map((r) => leaseOf(r.task)), ...this.unstarted.splice(0).map(leaseOf)];
+    const released = giveBack.length
+      ? await this.registry.release(giveBack).catch((err) => {
+          this.logger.error({ err: describeError(err) }, 'could not release tasks; they run again when their leases expire');
           return [];
         })
       : [];
+    // Results already on their way are real: let them land (their tries are bounded).
+    await Promise.allSettled(atStop.filter((r) => r.phase === 'reporting').map((r) => r.done));
     this.clock.clearTimeout(this.renewTimer);
     this.state = 'stopped';
     this.checkIdle();
-    return { finished: atStop - unfinished.length, released: released.length };
+    const report = { finished: atStop.length - unfinished.length, released: released.length };
+    this.logger.info(report, 'worker stopped');
+    return report;
+  }
+
+  private freeSlots(): number {
+    return this.config.concurrency - this.runs.size;
+  }
+
+  private claimLimit(free: number): number {
+    return Math.min(free, this.config.claimBatchSize ?? free);
+  }
+
+  private requestClaim(): void {
+    this.claimWanted = true;
+    this.pump();
+  }
+
+  /** Starts a claim if one is wanted, a slot is free and none is in flight; requests meanwhile coalesce. */
+  private pump(): void {
+    if (this.state !== 'running' || this.claiming || !this.claimWanted || this.freeSlots() <= 0) return;
+    this.claiming = this.claimLoop().finally(() => this.claimEnded());
+  }
+
+  private claimEnded(): void {
+    this.claiming = undefined;
+    this.pump();
+    this.checkIdle();
   }
 
   private async claimLoop(): Promise<void> {
-    do {
-      this.claimAgain = false;
-      const free = this.config.concurrency - this.running.size;
-      if (free <= 0 || this.state !== 'running') return;
-      const limit = Math.min(free, this.config.claimBatchSize ?? free);
+    while (this.claimWanted && this.state === 'running') {
+      const limit = this.claimLimit(this.freeSlots());
+      // Full: the request stays, and the next freed slot claims.
+      if (limit <= 0) return;
+      this.claimWanted = false;
       let tasks: Task[];
       try {
-        tasks = await this.registry.claim({ kinds: this.kinds, workerId: this.workerId, limit, leaseMs: this.leaseMs });
+        tasks = await this.registry.claim({ kinds: this.kinds, workerId: this.workerId, limit, leaseMs: this.config.leaseMs });
       } catch (err) {
-        // The store may be restarting; the poll timer tries again.
+        // The store may be restarting; the poll timer asks again.
         this.logger.warn({ err: describeError(err) }, 'claim failed; will try again');
         return;
       }
-      this.counters.claimed += tasks.length;
-      this.lastClaimEmpty = tasks.length === 0;
-      for (const task of tasks) this.run(task);
-      // A full batch suggests more is waiting.
-      if (tasks.length === limit) this.claimAgain = true;
-    } while (this.claimAgain);
+      this.accept(tasks, limit);
+    }
+  }
+
+  private accept(tasks: Task[], limit: number): void {
+    this.counters.claimed += tasks.length;
+    this.lastClaimEmpty = tasks.length === 0;
+    if (this.state !== 'running') {
+      this.unstarted.push(...tasks);
+      return;
+    }
+    for (const task of tasks) this.run(task);
+    // A full batch suggests more is waiting.
+    if (tasks.length > 0 && tasks.length === limit) this.claimWanted = true;
   }
 
   private run(task: Task): void {
-    const controller = new AbortController();
-    const entry: Running = { task, controller, done: Promise.resolve(), released: false };
-    // Keyed by attempt too: after a lost lease this worker may claim the task
+    // Keyed by attempt too: after losing a lease this worker may claim the task
     // again while the old attempt's handler is still winding down.
-    const key = `${task.taskId}#${task.attempt}`;
-    this.running.set(key, entry);
-    this.emit('task_started', task);
-    entry.done = this.execute(entry).finally(() => {
-      this.running.delete(key);
-      this.wake();
-      this.checkIdle();
-    });
+    const key = runKey(task.taskId, task.attempt);
+    const run: Run = {
+      key,
+      task,
+      startedAtMs: this.clock.now(),
+      controller: new AbortController(),
+      phase: 'handler',
+      released: false,
+      slotClaimed: false,
+      done: Promise.resolve(),
+    };
+    this.runs.set(key, run);
+    this.notify('task_started', task);
+    run.done = this.execute(run)
+      .catch((err) => this.logger.error({ err: describeError(err), taskId: task.taskId }, 'task run ended unexpectedly'))
+      .finally(() => {
+        this.runs.delete(key);
+        if (!run.slotClaimed) this.claimWanted = true;
+        this.pump();
+        this.checkIdle();
+      });
   }
 
-  private async execute(entry: Running): Promise<void> {
-    const { task, controller } = entry;
-    const handler = this.handlers[task.kind]!;
-    let result: JsonValue | void;
+  private async execute(run: Run): Promise<void> {
+    const { task, controller } = run;
+    const handler = this.handlers.get(task.kind);
+    let outcome: { ok: true; result: JsonValue } | { ok: false; error: unknown };
     try {
-      result = await handler(task, { signal: controller.signal, workerId: this.workerId, attempt: task.attempt });
+      // Unreachable while claims ask only for handled kinds; retryable so a worker that has one takes it.
+      if (!handler) throw new OrchestraError('ORC_WORKER_NO_HANDLER', `worker ${this.workerId} has no handler for kind ${task.kind}`, true);
+      const checked = checkResult(await handler(task, { signal: controller.signal, workerId: this.workerId, attempt: task.attempt }));
+      outcome = checked.ok ? checked : { ok: false, error: checked.error };
     } catch (err) {
-      if (entry.released) return;
-      await this.reportFailure(entry, err);
-      return;
+      outcome = { ok: false, error: err };
     }
-    if (entry.released) return;
-    // A handler that finished after losing its lease still reports: the registry keeps it as late.
-    const outcome = await this.completeAndClaimNext({ taskId: task.taskId, attempt: task.attempt, workerId: this.workerId, result: result ?? null });
-    if (outcome?.accepted) {
+    run.phase = 'reporting';
+    if (run.released) return;
+    if (outcome.ok) await this.reportCompletion(run, outcome.result);
+    else await this.reportFailure(run, outcome.error);
+  }
+
+  private async reportCompletion(run: Run, result: JsonValue): Promise<void> {
+    const { task } = run;
+    const completion: Completion = { taskId: task.taskId, attempt: task.attempt, workerId: this.workerId, result };
+    // A handler that finished after losing its attempt still reports: the registry keeps it as late.
+    const outcome =
+      (await this.completeAndClaim(run, completion)) ??
+      (await this.deliver(run, () => this.registry.complete(completion), (t) => t.status === 'COMPLETED' && t.attempt === task.attempt));
+    if (outcome?.accepted && !run.lostReason) {
       this.counters.completed++;
-      this.emit('task_completed', task, outcome);
-    } else {
-      this.counters.lost++;
-      this.emit('task_lost', task, controller.signal.reason ?? 'lease lost');
-    }
+      this.notify('task_completed', task, { result, durationMs: this.clock.now() - run.startedAtMs });
+    } else this.lose(run, outcome);
   }
 
   /**
-   * Reports a result, and when no claim is under way takes the next tasks in
-   * the same statement (its slot is about to free). Falls back to a plain,
-   * retried report if that call fails: it is one statement, so nothing of it
-   * happened.
+   * Reports a result and, when no claim is under way, takes the next tasks in
+   * the same statement (this run's slot frees with the report). Returns
+   * undefined when it did not report: then the caller reports alone, which is
+   * safe because the combined call is one statement, so none of it happened.
    */
-  private async completeAndClaimNext(completion: Completion): Promise<Outcome | null> {
-    if (this.state !== 'running' || this.claiming) return this.report(() => this.registry.complete(completion));
-    let outcome: Outcome | null = null;
-    const combined = (async () => {
-      const free = this.config.concurrency - this.running.size + 1;
-      const limit = Math.max(0, Math.min(free, this.config.claimBatchSize ?? free));
-      try {
-        const { outcomes, claimed } = await this.registry.completeAndClaim([completion], {
-          kinds: this.kinds,
-          workerId: this.workerId,
-          limit,
-          leaseMs: this.leaseMs,
-        });
-        outcome = outcomes[0] ?? null;
-        this.counters.claimed += claimed.length;
-        this.lastClaimEmpty = claimed.length === 0;
-        for (const task of claimed) this.run(task);
-        if (claimed.length > 0 && claimed.length === limit) this.claimAgain = true;
-      } catch (err) {
-        this.logger.warn({ err: describeError(err) }, 'complete-and-claim failed; reporting alone');
-        outcome = await this.report(() => this.registry.complete(completion));
-      }
-    })();
-    this.claiming = combined.finally(() => {
-      this.claiming = undefined;
-      // A wake-up that came meanwhile, or a full batch, asks for another claim.
-      if (this.claimAgain) this.wake();
-      this.checkIdle();
+  private async completeAndClaim(run: Run, completion: Completion): Promise<Outcome | undefined> {
+    if (this.state !== 'running' || this.claiming) return undefined;
+    const limit = this.claimLimit(this.freeSlots() + 1);
+    if (limit <= 0) return undefined;
+    this.claimWanted = false;
+    const combined = this.registry.completeAndClaim([completion], {
+      kinds: this.kinds,
+      workerId: this.workerId,
+      limit,
+      leaseMs: this.config.leaseMs,
     });
-    await combined;
-    return outcome;
+    this.claiming = combined
+      .then(
+        ({ claimed }) => {
+          run.slotClaimed = claimed.length < limit;
+          this.accept(claimed, limit);
+        },
+        () => undefined,
+      )
+      .finally(() => this.claimEnded());
+    try {
+      return (await combined).outcomes[0];
+    } catch (err) {
+      this.logger.warn({ err: describeError(err), taskId: completion.taskId }, 'complete-and-claim failed; reporting alone');
+      return undefined;
+    }
   }
 
-  private async reportFailure(entry: Running, err: unknown): Promise<void> {
-    const { task, controller } = entry;
-    const { code, message } = describeError(err);
-    const details = (err as { details?: unknown })?.details;
-    const error = {
-      code: code === 'ERROR' ? 'ORC_WORKER_HANDLER_FAILED' : code,
-      message,
-      retryable: isRetryable(err),
-      ...(details && typeof details === 'object' ? { details: details as Record<string, JsonValue> } : {}),
-    };
-    const outcome = await this.report(() => this.registry.fail({ taskId: task.taskId, attempt: task.attempt, workerId: this.workerId, error }));
-    if (outcome?.accepted) {
+  private async reportFailure(run: Run, err: unknown): Promise<void> {
+    const { task } = run;
+    const error = toTaskFailure(err);
+    const outcome = await this.deliver(
+      run,
+      () => this.registry.fail({ taskId: task.taskId, attempt: task.attempt, workerId: this.workerId, error }),
+      (t) => t.error?.attempt === task.attempt && t.error.code === error.code,
+    );
+    if (outcome?.accepted && !run.lostReason) {
       this.counters.failed++;
-      this.emit('task_failed', task, error, outcome);
-    } else {
-      this.counters.lost++;
-      this.emit('task_lost', task, controller.signal.reason ?? 'lease lost');
+      this.notify('task_failed', task, { error, retrying: outcome.status === 'PENDING', durationMs: this.clock.now() - run.startedAtMs });
+    } else this.lose(run, outcome);
+  }
+
+  /**
+   * Sends a report through a store outage with a bounded backoff on the clock.
+   * Returns null when it never landed: the lease then expires and the task
+   * runs again, which is what at-least-once means.
+   */
+  private async deliver(run: Run, send: () => Promise<Outcome>, showsOurReport: (task: Task) => boolean): Promise<Outcome | null> {
+    const policy = { attempts: this.config.reportAttempts, backoffMs: this.config.reportBackoffMs, backoffMaxMs: this.config.reportBackoffMaxMs };
+    const { taskId } = run.task;
+    try {
+      const { value, tries } = await sendWithRetries(send, policy, this.clock, (err, failed, delayMs) =>
+        this.logger.warn({ err: describeError(err), taskId, failed, delayMs }, 'report not delivered; trying again'),
+      );
+      if (value.accepted || tries === 1) return value;
+      // An earlier try may have landed with its answer lost, which makes this one late.
+      const task = await this.registry.find(taskId).catch(() => null);
+      return task && showsOurReport(task) ? { ...value, accepted: true, status: task.status } : value;
+    } catch (err) {
+      this.logger.error({ err: describeError(err), taskId }, 'report could not be delivered; the task runs again when its lease expires');
+      return null;
     }
   }
 
-  /** Reports survive a short store outage; past that the lease expires and the task runs again. */
-  private async report(send: () => Promise<Outcome>): Promise<Outcome | null> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await send();
-      } catch (err) {
-        if (attempt >= 5) {
-          this.logger.error({ err: describeError(err) }, 'result could not be reported; the task will run again when its lease expires');
-          return null;
-        }
-        await this.clock.sleep(100 * 2 ** attempt);
-      }
-    }
+  private lose(run: Run, outcome: Outcome | null): void {
+    const { task } = run;
+    this.counters.lost++;
+    const reason =
+      run.lostReason ??
+      (outcome
+        ? leaseLost(task)
+        : new OrchestraError('ORC_REGISTRY_LEASE_LOST', `task ${task.taskId}: the report of attempt ${task.attempt} could not be delivered`));
+    this.notify('task_lost', task, { reason, durationMs: this.clock.now() - run.startedAtMs });
+  }
+
+  /** Aborts a handler whose attempt is no longer ours. Once it settled, the report's answer tells instead. */
+  private abandon(run: Run, reason: OrchestraError): void {
+    if (run.phase !== 'handler' || run.lostReason || run.released) return;
+    run.lostReason = reason;
+    this.logger.info({ taskId: run.task.taskId, attempt: run.task.attempt, code: reason.code }, 'aborting the handler');
+    run.controller.abort(reason);
   }
 
   private onCancelled(message: Message): void {
-    const data = message.data as { taskId?: unknown; attempt?: unknown };
-    const entry = this.running.get(`${String(data?.taskId)}#${String(data?.attempt)}`);
-    if (!entry) return;
-    entry.controller.abort(new OrchestraError('ORC_REGISTRY_CANCELLED', `task ${entry.task.taskId} was cancelled`));
+    const notice = cancelNotice.safeParse(message.data);
+    if (!notice.success) return;
+    const run = this.runs.get(runKey(notice.data.taskId, notice.data.attempt));
+    if (run) this.abandon(run, new OrchestraError('ORC_REGISTRY_CANCELLED', `task ${run.task.taskId} was cancelled`));
   }
 
+  /** One `renew` call for every lease held; the ones it reports lost abort their handlers. */
   private async renewLeases(): Promise<void> {
-    const held = [...this.running.values()].filter((r) => !r.controller.signal.aborted);
-    if (held.length === 0) return;
-    const leases: Lease[] = held.map((r) => ({ taskId: r.task.taskId, attempt: r.task.attempt }));
+    const { newest, superseded } = newestAttempts(this.runs.values());
+    for (const run of superseded) this.abandon(run, leaseLost(run.task));
+    if (newest.length === 0) return;
     try {
-      const lost = new Set(await this.registry.renew(leases, this.leaseMs));
-      for (const r of held) {
-        // A newer attempt of the same task held here is renewed by the same id; only older ones can be lost.
-        const newer = held.some((o) => o.task.taskId === r.task.taskId && o.task.attempt > r.task.attempt);
-        if (lost.has(r.task.taskId) || newer) {
-          r.controller.abort(new OrchestraError('ORC_REGISTRY_LEASE_LOST', `task ${r.task.taskId}: attempt ${r.task.attempt} lost its lease`));
-        }
-      }
+      const lost = new Set(await this.registry.renew(newest.map((r) => leaseOf(r.task)), this.config.leaseMs));
+      for (const run of newest) if (lost.has(run.task.taskId)) this.abandon(run, leaseLost(run.task));
     } catch (err) {
+      // The lease outlasts a few missed renewals (renewEveryMs < leaseMs).
       this.logger.warn({ err: describeError(err) }, 'lease renewal failed; will try again');
     }
   }
@@ -342,21 +401,21 @@ export class TaskWorker extends EventEmitter {
   private schedulePoll(): void {
     this.pollTimer = this.clock.setTimeout(() => {
       if (this.state !== 'running') return;
-      this.wake();
       this.schedulePoll();
+      this.requestClaim();
     }, this.config.pollIntervalMs);
   }
 
   private scheduleRenew(): void {
-    const every = this.config.renewEveryMs ?? Math.max(1, Math.floor(this.leaseMs / 3));
+    // Renewals go on while stopping: the grace period must not cost the leases.
+    if (this.state === 'stopped') return;
     this.renewTimer = this.clock.setTimeout(() => {
-      if (this.state === 'stopped') return;
       void this.renewLeases().finally(() => this.scheduleRenew());
-    }, every);
+    }, this.config.renewEveryMs);
   }
 
   private scheduleSweep(): void {
-    if (this.config.sweepIntervalMs === 0) return;
+    if (this.config.sweepIntervalMs === 0 || this.state !== 'running') return;
     this.sweepTimer = this.clock.setTimeout(() => {
       if (this.state !== 'running') return;
       void this.registry
@@ -366,9 +425,16 @@ export class TaskWorker extends EventEmitter {
     }, this.config.sweepIntervalMs);
   }
 
+  private notify<K extends keyof TaskWorkerEvents>(event: K, ...args: TaskWorkerEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: TaskWorkerEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.logger.error({ err: describeError(err), event }, 'a worker event listener threw; ignored');
+    }
+  }
+
   private checkIdle(): void {
-    const idle = this.running.size === 0 && !this.claiming && (this.lastClaimEmpty || this.state === 'stopped');
-    if (!idle) return;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    const idle = this.runs.size === 0 && !this.claiming && (this.lastClaimEmpty || this.state === 'stopped');
+    if (idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }

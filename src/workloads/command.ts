@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import {
-  NonRetryableError,
   OrchestraError,
+  systemClock,
   taskKindSchema,
+  type Clock,
   type JsonValue,
   type TaskHandler,
 } from '../protocol/index.js';
@@ -10,103 +11,135 @@ import {
 export interface CommandOptions {
   /** Default 5 minutes. */
   timeoutMs?: number;
-  /** Standard output beyond this is a failure. Default 10 MiB. */
+  /** Standard output beyond this kills the command and fails the attempt. Default 10 MiB. */
   maxOutputBytes?: number;
+  /** Added to (and overriding) the worker's own environment. */
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Times the timeout; default the system clock. Tests pass a `ManualClock`. */
+  clock?: Clock;
 }
 
-const STDERR_KEPT = 4096;
-const STDOUT_SHOWN = 1024;
+const MINUTE = 60_000;
+const MIB = 1024 * 1024;
+/** Enough of stderr to hold the error a command ends with, small enough to live in the task row. */
+const STDERR_KEPT_BYTES = 4096;
+const STDOUT_SHOWN_BYTES = 1024;
+
+type CommandErrorCode = 'ORC_WORKER_COMMAND_EXIT' | 'ORC_WORKER_COMMAND_TIMEOUT' | 'ORC_WORKER_COMMAND_BAD_OUTPUT';
 
 /** A command's failure, with what it printed kept for the task's error. */
-class CommandError extends OrchestraError {
+export class CommandError extends OrchestraError {
   constructor(
-    code: 'ORC_WORKER_COMMAND_EXIT' | 'ORC_WORKER_COMMAND_TIMEOUT',
+    code: CommandErrorCode,
     message: string,
+    retryable: boolean,
     readonly details: Record<string, JsonValue>,
   ) {
-    super(code, message, true);
+    super(code, message, retryable);
   }
 }
 
 /**
  * Runs a command configured on the worker (never one carried by a task)
  * through `sh -c`: the task's payload as JSON on stdin, one JSON value
- * expected on stdout, which becomes the result (empty output means null).
- * It runs in its own process group, so a timeout, a cancellation or a shutdown
- * kills everything it started.
+ * expected on stdout, which becomes the result. Empty output (only
+ * whitespace) is a null result, so commands run for their side effects need
+ * not print anything. The payload reaches the command only through stdin and
+ * the `ORCHESTRA_TASK_*` variables, never through the command line.
+ *
+ * The command runs in its own process group: a timeout, a cancellation, a
+ * lost lease or a shutdown kills everything it started, and so does its own
+ * exit, so a background job it left behind cannot hold its output open.
  */
 export function commandHandler(command: string, options: CommandOptions = {}): TaskHandler {
-  const timeoutMs = options.timeoutMs ?? 5 * 60_000;
-  const maxOutputBytes = options.maxOutputBytes ?? 10 * 1024 * 1024;
+  const timeoutMs = options.timeoutMs ?? 5 * MINUTE;
+  const maxOutputBytes = options.maxOutputBytes ?? 10 * MIB;
+  const clock = options.clock ?? systemClock;
   return (task, context) =>
     new Promise<JsonValue>((resolve, reject) => {
+      if (context.signal.aborted) return reject(context.signal.reason);
       const child = spawn('sh', ['-c', command], {
         cwd: options.cwd,
-        env: { ...process.env, ...options.env, ORCHESTRA_TASK_ID: task.taskId, ORCHESTRA_TASK_KIND: task.kind, ORCHESTRA_ATTEMPT: String(task.attempt) },
+        env: {
+          ...process.env,
+          ...options.env,
+          ORCHESTRA_TASK_ID: task.taskId,
+          ORCHESTRA_TASK_KIND: task.kind,
+          ORCHESTRA_ATTEMPT: String(task.attempt),
+        },
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true,
       });
       const stdout: Buffer[] = [];
       let stdoutBytes = 0;
-      let stderr = '';
+      let stderrTail = Buffer.alloc(0);
       let killedFor: 'timeout' | 'abort' | 'output' | null = null;
-      const killGroup = (why: 'timeout' | 'abort' | 'output') => {
-        killedFor ??= why;
+      const killGroup = () => {
         try {
           if (child.pid) process.kill(-child.pid, 'SIGKILL');
         } catch {
-          // already gone
+          // The group is gone already.
         }
       };
-      // The timer guards an operating-system process, so it runs on real time.
-      const timer = setTimeout(() => killGroup('timeout'), timeoutMs);
-      const onAbort = () => killGroup('abort');
+      const kill = (why: 'timeout' | 'abort' | 'output') => {
+        killedFor ??= why;
+        killGroup();
+      };
+      const timer = clock.setTimeout(() => kill('timeout'), timeoutMs);
+      const onAbort = () => kill('abort');
       context.signal.addEventListener('abort', onAbort, { once: true });
-      if (context.signal.aborted) onAbort();
+      const settle = () => {
+        clock.clearTimeout(timer);
+        context.signal.removeEventListener('abort', onAbort);
+      };
 
       child.stdout.on('data', (chunk: Buffer) => {
         stdoutBytes += chunk.length;
-        if (stdoutBytes > maxOutputBytes) return killGroup('output');
+        if (stdoutBytes > maxOutputBytes) return kill('output');
         stdout.push(chunk);
       });
       child.stderr.on('data', (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEPT);
+        stderrTail = Buffer.concat([stderrTail, chunk]);
+        if (stderrTail.length > STDERR_KEPT_BYTES) stderrTail = stderrTail.subarray(stderrTail.length - STDERR_KEPT_BYTES);
       });
       // A command that does not read its input must not fail on a closed pipe.
       child.stdin.on('error', () => undefined);
       child.stdin.end(JSON.stringify(task.payload));
+      child.once('exit', killGroup);
 
       child.once('error', (err) => {
-        clearTimeout(timer);
-        context.signal.removeEventListener('abort', onAbort);
-        reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `could not start ${command}: ${err.message}`, { stderr }));
+        settle();
+        killGroup();
+        reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `could not run ${command}: ${err.message}`, true, { exitCode: null, signal: null, stderr: '' }));
       });
       child.once('close', (exitCode, signal) => {
-        clearTimeout(timer);
-        context.signal.removeEventListener('abort', onAbort);
-        const out = Buffer.concat(stdout).toString('utf8');
-        const facts = { exitCode, signal, stderr } as Record<string, JsonValue>;
-        if (killedFor === 'abort') return reject(context.signal.reason ?? new Error('aborted'));
+        settle();
+        const stderr = stderrTail.toString('utf8');
+        const facts: Record<string, JsonValue> = { exitCode, signal, stderr };
+        if (killedFor === 'abort') return reject(context.signal.reason);
         if (killedFor === 'timeout') {
-          return reject(new CommandError('ORC_WORKER_COMMAND_TIMEOUT', `command ran past its ${timeoutMs} ms timeout and was killed`, facts));
+          return reject(new CommandError('ORC_WORKER_COMMAND_TIMEOUT', `command ran past its ${timeoutMs} ms timeout and was killed`, true, facts));
         }
         if (killedFor === 'output') {
-          return reject(new NonRetryableError(`command printed more than ${maxOutputBytes} bytes`, 'ORC_WORKER_COMMAND_BAD_OUTPUT', facts));
+          return reject(new CommandError('ORC_WORKER_COMMAND_BAD_OUTPUT', `command printed more than ${maxOutputBytes} bytes and was killed`, false, facts));
         }
         if (exitCode !== 0) {
           const last = stderr.trim().split('\n').at(-1) ?? '';
-          return reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `command exited with ${exitCode ?? signal}${last ? `: ${last}` : ''}`, facts));
+          const status = exitCode === null ? `was killed by ${signal}` : `exited with ${exitCode}`;
+          return reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `command ${status}${last ? `: ${last}` : ''}`, true, facts));
         }
-        if (out.trim() === '') return resolve(null);
+        const out = Buffer.concat(stdout);
+        const text = out.toString('utf8');
+        if (text.trim() === '') return resolve(null);
         try {
-          resolve(JSON.parse(out) as JsonValue);
+          resolve(JSON.parse(text) as JsonValue);
         } catch (err) {
+          const stdoutShown = out.subarray(0, STDOUT_SHOWN_BYTES).toString('utf8');
           reject(
-            new NonRetryableError(`command output is not one JSON value: ${(err as Error).message}`, 'ORC_WORKER_COMMAND_BAD_OUTPUT', {
+            new CommandError('ORC_WORKER_COMMAND_BAD_OUTPUT', `command output is not one JSON value: ${(err as Error).message}`, false, {
               ...facts,
-              stdout: out.slice(0, STDOUT_SHOWN),
+              stdout: stdoutShown,
             }),
           );
         }
@@ -114,14 +147,21 @@ export function commandHandler(command: string, options: CommandOptions = {}): T
     });
 }
 
-/** Parses a worker's `--exec KIND=COMMAND`. */
+/**
+ * Parses a worker's `--exec KIND=COMMAND`, splitting at the first `=` (a
+ * command may hold more). Names the problem in a bad spec rather than
+ * starting a worker that can never run the kind.
+ */
 export function parseExecSpec(spec: string): { kind: string; command: string } {
   const at = spec.indexOf('=');
-  if (at < 0) throw new OrchestraError('ORC_CLI_BAD_ARGUMENT', `--exec "${spec}" must be KIND=COMMAND`);
+  if (at < 0) throw new OrchestraError('ORC_CLI_BAD_ARGUMENT', `--exec "${spec}" must be KIND=COMMAND: no "=" found`);
   const kind = spec.slice(0, at).trim();
   const command = spec.slice(at + 1).trim();
+  if (kind === '') throw new OrchestraError('ORC_CLI_BAD_ARGUMENT', `--exec "${spec}": the kind before "=" is empty`);
   const valid = taskKindSchema.safeParse(kind);
-  if (!valid.success) throw new OrchestraError('ORC_CLI_BAD_ARGUMENT', `--exec "${spec}": kind "${kind}" ${valid.error.issues[0]?.message ?? 'is invalid'}`);
-  if (!command) throw new OrchestraError('ORC_CLI_BAD_ARGUMENT', `--exec "${spec}": the command is empty`);
+  if (!valid.success) {
+    throw new OrchestraError('ORC_CLI_BAD_ARGUMENT', `--exec "${spec}": kind "${kind}" ${valid.error.issues[0]?.message ?? 'is invalid'}`);
+  }
+  if (command === '') throw new OrchestraError('ORC_CLI_BAD_ARGUMENT', `--exec "${spec}": the command after "=" is empty`);
   return { kind, command };
 }

@@ -1,1 +1,1 @@
-export { commandHandler, parseExecSpec, type CommandOptions } from './command.js';
+export { commandHandler, parseExecSpec, CommandError, type CommandOptions } from './command.js';

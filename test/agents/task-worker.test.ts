@@ -1,223 +1,354 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { ManualClock, NonRetryableError, createRng, type Task, type TaskContext } from '../../src/protocol/index.js';
-import { openPglite, openPostgres, migrate, type Db } from '../../src/store/index.js';
+import { describe, it, expect, beforeAll, beforeEach, afterEach, afterAll } from 'vitest';
+import {
+  ManualClock,
+  NonRetryableError,
+  OrchestraError,
+  createRng,
+  type Task,
+  type TaskContext,
+  type TaskHandler,
+} from '../../src/protocol/index.js';
+import { openStore, migrate, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type Bus } from '../../src/bus/index.js';
-import { TaskWorker, type WorkerOptions } from '../../src/agents/index.js';
+import { TaskWorker, type TaskWorkerEvents, type WorkerOptions } from '../../src/agents/index.js';
 import { DATABASE_URL, uniqueName } from '../support/env.js';
+import { counting, failingFirst, gate, heldClaims, until } from './helpers.js';
 
 const LEASE_MS = 30_000;
+const START_MS = Date.UTC(2026, 0, 1);
 
-/** A handler whose runs the test finishes by hand. */
-function gate() {
-  const runs: { task: Task; context: TaskContext; finish(value?: unknown): void; fail(err: unknown): void }[] = [];
-  const handler = (task: Task, context: TaskContext) =>
-    new Promise<never>((resolve, reject) => {
-      runs.push({ task, context, finish: (v) => resolve(v as never), fail: reject });
-      context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
-    });
-  return { runs, handler };
+interface Backend {
+  name: string;
+  open(nowMs: number): Promise<Db>;
+  close(db: Db): Promise<void>;
 }
 
-/** Waits on real I/O (the database), bounded; time on the clock never passes by itself. */
-async function until<T>(what: string, check: () => Promise<T | false | undefined | null> | T | false | undefined | null): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await check();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-function workerSuite(name: string, open: () => Promise<Db>, dispose: (db: Db) => Promise<void>) {
-  describe(`task worker on ${name}`, () => {
+/** Every case runs on PGlite; PostgreSQL runs the ones whose SQL paths differ in timing and locking. */
+function workerSuite(backend: Backend, scope: 'all' | 'core') {
+  const full = (name: string, fn: () => Promise<void>) => {
+    if (scope === 'all') it(name, fn);
+  };
+  describe(`task worker on ${backend.name}`, () => {
     let db: Db;
     let clock: ManualClock;
     let bus: Bus;
     let registry: TaskRegistry;
     const workers: TaskWorker[] = [];
 
+    beforeAll(async () => {
+      db = await backend.open(START_MS);
+    });
+
+    afterAll(async () => {
+      await backend.close(db);
+    });
+
     beforeEach(async () => {
-      clock = new ManualClock();
-      db = await open();
+      clock = new ManualClock(START_MS);
+      await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
       await migrate(db, clock.now());
       bus = createMemoryBus({ clock });
-      registry = new TaskRegistry({ db, clock, rng: createRng(5), bus, config: { leaseMs: LEASE_MS, backoffBaseMs: 1_000 } });
+      registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { leaseMs: LEASE_MS, backoffBaseMs: 1_000 } });
     });
 
     afterEach(async () => {
       await Promise.all(workers.splice(0).map((w) => w.stop({ graceMs: 0 })));
       await bus.close();
-      await dispose(db);
     });
 
-    const makeWorker = (handlers: TaskWorker['kinds'] extends string[] ? Record<string, never> | object : never, config: WorkerOptions = {}, withBus = true) => {
+    function makeWorker(
+      handlers: Record<string, TaskHandler>,
+      config: WorkerOptions = {},
+      deps: { bus?: Bus | null; registry?: TaskRegistry } = {},
+    ): TaskWorker {
       const worker = new TaskWorker({
-        registry,
-        bus: withBus ? bus : undefined,
+        registry: deps.registry ?? registry,
+        bus: deps.bus === null ? undefined : (deps.bus ?? bus),
         clock,
-        handlers: handlers as never,
-        config: { pollIntervalMs: 1_000, sweepIntervalMs: 0, ...config },
+        handlers,
+        workerId: `w${workers.length + 1}`,
+        config: { sweepIntervalMs: 0, ...config },
       });
       workers.push(worker);
       return worker;
-    };
+    }
 
-    it('runs registered tasks to COMPLETED with their results', async () => {
+    function record<K extends keyof TaskWorkerEvents>(worker: TaskWorker, event: K): TaskWorkerEvents[K][] {
+      const seen: TaskWorkerEvents[K][] = [];
+      (worker.on as (e: K, l: (...args: TaskWorkerEvents[K]) => void) => unknown)(event, (...args) => seen.push(args));
+      return seen;
+    }
+
+    const statusOf = async (taskId: string) => (await registry.get(taskId)).status;
+
+    it('runs registered tasks to COMPLETED with their results, and says so', async () => {
       const worker = makeWorker({ double: async (t: Task) => ({ twice: (t.payload as { n: number }).n * 2 }) });
+      const started = record(worker, 'task_started');
+      const completed = record(worker, 'task_completed');
       await worker.start();
       const regs = await registry.registerMany([1, 2, 3].map((n) => ({ kind: 'double', payload: { n } })));
-      const done = await until('all completed', async () => {
+      const done = await until('all three completed', async () => {
         const tasks = await registry.getMany(regs.map((r) => r.task.taskId));
         return tasks.every((t) => t.status === 'COMPLETED') && tasks;
       });
-      expect(done.map((t) => t.result).sort((a, b) => (a as { twice: number }).twice - (b as { twice: number }).twice)).toEqual([
-        { twice: 2 },
-        { twice: 4 },
-        { twice: 6 },
+      expect(done.map((t) => (t.result as { twice: number }).twice).sort()).toEqual([2, 4, 6]);
+      expect(done.every((t) => t.workerId === worker.workerId && t.attempt === 1)).toBe(true);
+      await worker.whenIdle();
+      expect(worker.stats).toEqual({ running: 0, claimed: 3, completed: 3, failed: 0, lost: 0 });
+      expect(started).toHaveLength(3);
+      const results = completed.map(([task, { result }]) => [task.kind, (result as { twice: number }).twice] as const);
+      expect(results.sort((a, b) => a[1] - b[1])).toEqual([
+        ['double', 2],
+        ['double', 4],
+        ['double', 6],
       ]);
-      expect(worker.stats).toMatchObject({ completed: 3, failed: 0, running: 0 });
     });
 
     it('never runs more handlers than its concurrency, nor claims more than it can run', async () => {
-      const { runs, handler } = gate();
-      const worker = makeWorker({ work: handler }, { concurrency: 3 });
-      await registry.registerMany(Array.from({ length: 10 }, () => ({ kind: 'work' })));
+      const g = gate();
+      const worker = makeWorker({ work: g.handler }, { concurrency: 3 });
+      await registry.registerMany(Array.from({ length: 8 }, () => ({ kind: 'work' })));
       await worker.start();
-      await until('three running', () => runs.length === 3);
+      await until('three running', () => g.runs.length === 3);
       await clock.advance(1_000); // a poll while full claims nothing
-      expect((await registry.counts()).byStatus).toMatchObject({ RUNNING: 3, PENDING: 7 });
-      runs[0]!.finish({});
-      await until('a fourth start', () => runs.length === 4);
-      expect((await registry.counts()).byStatus).toMatchObject({ RUNNING: 3, COMPLETED: 1, PENDING: 6 });
+      expect((await registry.counts()).byStatus).toMatchObject({ RUNNING: 3, PENDING: 5 });
+      for (let finished = 1; finished <= 8; finished++) {
+        g.runs[finished - 1]!.finish({});
+        const expectedRunning = Math.min(3, 8 - finished);
+        await until(`completion ${finished}`, async () => (await registry.counts()).byStatus.COMPLETED === finished);
+        await until('the freed slot to be taken', () => g.runs.length === Math.min(8, finished + 3));
+        const { byStatus } = await registry.counts();
+        expect(byStatus.RUNNING).toBe(expectedRunning);
+        expect(worker.stats.running).toBeLessThanOrEqual(3);
+      }
+      expect(g.peak).toBe(3);
+      await worker.whenIdle();
+      expect(worker.stats).toMatchObject({ claimed: 8, completed: 8 });
     });
 
     it('takes the most urgent task first', async () => {
-      const { runs, handler } = gate();
-      const worker = makeWorker({ work: handler }, { concurrency: 1 });
-      await registry.registerMany([8, 8, 8].map((priority) => ({ kind: 'work', priority, payload: { priority } })));
+      const g = gate();
+      const worker = makeWorker({ work: g.handler }, { concurrency: 1 });
+      await registry.registerMany([8, 5, 8].map((priority) => ({ kind: 'work', priority, payload: { priority } })));
       await registry.register({ kind: 'work', priority: 1, payload: { priority: 1 } });
       await worker.start();
-      await until('a start', () => runs.length === 1);
-      expect(runs[0]!.task.payload).toEqual({ priority: 1 });
+      await until('a start', () => g.runs.length === 1);
+      expect(g.runs[0]!.task.payload).toEqual({ priority: 1 });
+      g.runs[0]!.finish();
+      await until('the next start', () => g.runs.length === 2);
+      expect(g.runs[1]!.task.payload).toEqual({ priority: 5 });
     });
 
     it('starts work on a wake-up from the bus without waiting for the poll', async () => {
-      const { runs, handler } = gate();
-      const worker = makeWorker({ work: handler }, { pollIntervalMs: 3_600_000 });
+      const g = gate();
+      const worker = makeWorker({ work: g.handler }, { pollIntervalMs: 3_600_000 });
       await worker.start();
       await worker.whenIdle();
       await registry.register({ kind: 'work' });
-      await until('the wake-up to start the task', () => runs.length === 1);
+      await until('the wake-up to start the task', () => g.runs.length === 1);
     });
 
-    it('finds work by polling when there is no bus', async () => {
-      const { runs, handler } = gate();
-      const worker = makeWorker({ work: handler }, { pollIntervalMs: 5_000 }, false);
+    it('finds work by polling on its clock when there is no bus', async () => {
+      const g = gate();
+      const claims = counting(registry, 'claim');
+      const worker = makeWorker({ work: g.handler }, { pollIntervalMs: 5_000 }, { bus: null, registry: claims.registry });
       await worker.start();
       await worker.whenIdle();
+      expect(claims.state.calls).toBe(1);
       await registry.register({ kind: 'work' });
-      await new Promise((r) => setTimeout(r, 50));
-      expect(runs).toHaveLength(0);
-      await clock.advance(5_000);
-      await until('the poll to start the task', () => runs.length === 1);
+      // Nothing but the poll can trigger a claim here: no claim is started without it.
+      await clock.advance(4_999);
+      expect(claims.state.calls).toBe(1);
+      await clock.advance(1);
+      expect(claims.state.calls).toBe(2);
+      await until('the poll to start the task', () => g.runs.length === 1);
     });
 
-    it('retries a failing handler after its backoff, then fails with the last error', async () => {
-      let calls = 0;
+    full('keeps one claim in flight, and a wake-up during it claims again afterwards', async () => {
+      const held = heldClaims(registry);
+      const g = gate();
+      const worker = makeWorker({ work: g.handler }, { pollIntervalMs: 3_600_000 }, { registry: held.registry });
+      await worker.start();
+      await until('the first claim to have looked and found nothing', () => held.held === 1);
+      // Wake-ups and a poll while that claim is out: none starts a second one.
+      await registry.register({ kind: 'work' });
+      await registry.register({ kind: 'work' });
+      await clock.advance(3_600_000);
+      expect(held.state).toMatchObject({ calls: 1, inFlight: 1 });
+      held.releaseAll();
+      // The requests that came meanwhile were kept: one more claim finds both tasks.
+      await until('a second claim', () => held.held === 1);
+      expect(held.state.calls).toBe(2);
+      held.releaseAll();
+      await until('both tasks to start', () => g.runs.length === 2);
+      expect(held.state.maxInFlight).toBe(1);
+      for (const run of g.runs) run.finish();
+      // Whatever claims the freed slots make go one at a time too.
+      await until('the worker to settle', () => {
+        held.releaseAll();
+        return worker.stats.completed === 2 && held.state.inFlight === 0;
+      });
+      expect(held.state.maxInFlight).toBe(1);
+    });
+
+    full('retries a failing handler after its backoff, then fails it with the last error', async () => {
+      const attempts: number[] = [];
       const worker = makeWorker({
         work: async (_t: Task, { attempt }: TaskContext) => {
-          calls++;
+          attempts.push(attempt);
           throw new Error(`boom ${attempt}`);
         },
       });
+      const failed = record(worker, 'task_failed');
       await worker.start();
       const { task } = await registry.register({ kind: 'work', maxAttempts: 2 });
-      await until('first failure', async () => (await registry.get(task.taskId)).error !== null);
-      expect((await registry.get(task.taskId)).status).toBe('PENDING');
-      await clock.advance(1_000); // the backoff, then the poll
-      await until('second failure', async () => (await registry.get(task.taskId)).status === 'FAILED');
-      expect(calls).toBe(2);
+      await until('the first failure', async () => (await registry.get(task.taskId)).error !== null);
+      expect(await registry.get(task.taskId)).toMatchObject({ status: 'PENDING', error: { message: 'boom 1', retryable: true } });
+      await worker.whenIdle();
+      expect(attempts).toEqual([1]); // the backoff holds the retry back
+      await clock.advance(1_000); // past the backoff (at most the base), and a poll
+      await until('the final failure', async () => (await statusOf(task.taskId)) === 'FAILED');
+      expect(attempts).toEqual([1, 2]);
       expect((await registry.get(task.taskId)).error).toMatchObject({ code: 'ORC_WORKER_HANDLER_FAILED', message: 'boom 2', attempt: 2 });
+      expect(failed.map(([, o]) => o.retrying)).toEqual([true, false]);
+      expect(worker.stats).toMatchObject({ failed: 2, completed: 0 });
     });
 
-    it('fails a task at once on a NonRetryableError', async () => {
+    it('fails a task at once on a NonRetryableError, keeping its code and details', async () => {
       const worker = makeWorker({
         work: async () => {
           throw new NonRetryableError('bad input', 'E_INPUT', { field: 'x' });
         },
       });
       await worker.start();
-      const { task } = await registry.register({ kind: 'work' });
-      const failed = await until('failure', async () => {
+      const { task } = await registry.register({ kind: 'work', maxAttempts: 5 });
+      const failed = await until('the failure', async () => {
         const t = await registry.get(task.taskId);
         return t.status === 'FAILED' && t;
       });
-      expect(failed.error).toMatchObject({ code: 'E_INPUT', retryable: false, attempt: 1, details: { field: 'x' } });
+      expect(failed.error).toEqual({ code: 'E_INPUT', message: 'bad input', retryable: false, attempt: 1, details: { field: 'x' } });
     });
 
-    it('aborts the handler of a task cancelled while it runs', async () => {
-      const { runs, handler } = gate();
-      const worker = makeWorker({ work: handler });
+    it('aborts the handler of a task cancelled while it runs, and does not count it as done', async () => {
+      const g = gate();
+      const worker = makeWorker({ work: g.handler });
+      const lost = record(worker, 'task_lost');
       await worker.start();
       const { task } = await registry.register({ kind: 'work' });
-      await until('a start', () => runs.length === 1);
+      await until('a start', () => g.runs.length === 1);
       await registry.cancel(task.taskId);
-      await until('the abort', () => runs[0]!.context.signal.aborted);
-      expect(runs[0]!.context.signal.reason).toMatchObject({ code: 'ORC_REGISTRY_CANCELLED' });
-      await until('the worker to let go', () => worker.stats.running === 0);
-      expect((await registry.get(task.taskId)).status).toBe('CANCELLED');
+      await until('the abort', () => g.runs[0]!.context.signal.aborted);
+      expect(g.runs[0]!.context.signal.reason).toBeInstanceOf(OrchestraError);
+      expect(g.runs[0]!.context.signal.reason).toMatchObject({ code: 'ORC_REGISTRY_CANCELLED' });
+      await worker.whenIdle();
+      expect(await statusOf(task.taskId)).toBe('CANCELLED');
+      expect(worker.stats).toMatchObject({ running: 0, completed: 0, failed: 0, lost: 1 });
+      expect(lost[0]![1].reason.code).toBe('ORC_REGISTRY_CANCELLED');
     });
 
-    it('keeps a long task alive by renewing its lease', async () => {
-      const { runs, handler } = gate();
-      const worker = makeWorker({ work: handler });
+    it('keeps a long task alive past several leases by renewing it', async () => {
+      const g = gate();
+      const worker = makeWorker({ work: g.handler });
       await worker.start();
       const { task } = await registry.register({ kind: 'work' });
-      await until('a start', () => runs.length === 1);
-      for (let i = 0; i < 3; i++) {
-        await clock.advance(LEASE_MS / 3);
-        await until('a renewal', async () => (await registry.get(task.taskId)).leaseExpiresAt === clock.now() + LEASE_MS);
+      await until('a start', () => g.runs.length === 1);
+      for (let lease = 1; lease <= 3; lease++) {
+        for (let third = 0; third < 3; third++) {
+          await clock.advance(LEASE_MS / 3);
+          const expiry = clock.now() + LEASE_MS;
+          await until('a renewal', async () => (await registry.get(task.taskId)).leaseExpiresAt === expiry);
+        }
+        expect(await registry.sweep()).toEqual({ requeued: [], failed: [] });
       }
-      expect(await registry.sweep()).toEqual({ requeued: [], failed: [] });
-      runs[0]!.finish({ ok: true });
-      await until('completion', async () => (await registry.get(task.taskId)).status === 'COMPLETED');
+      expect(g.runs[0]!.context.signal.aborted).toBe(false);
+      g.runs[0]!.finish({ ok: true });
+      await until('completion', async () => (await statusOf(task.taskId)) === 'COMPLETED');
+      expect(await registry.get(task.taskId)).toMatchObject({ attempt: 1, result: { ok: true } });
     });
 
-    it('aborts a handler whose lease was lost, and its late result changes nothing', async () => {
-      const { runs, handler } = gate();
-      const worker = makeWorker({ work: handler }, { renewEveryMs: LEASE_MS * 2 });
+    it('aborts a handler whose lease was lost; its late result changes nothing and is not counted', async () => {
+      const g = gate({ ignoreAbort: true });
+      // Full with one task, so the requeued task cannot come back to this worker.
+      const worker = makeWorker({ work: g.handler }, { renewEveryMs: 10_000, concurrency: 1 });
       await worker.start();
       const { task } = await registry.register({ kind: 'work' });
-      await until('a start', () => runs.length === 1);
-      await clock.advance(LEASE_MS + 1);
+      await until('a start', () => g.runs.length === 1);
+      // The lease runs out (as if renewals had stalled) and another worker takes the task over.
+      await db.query('UPDATE tasks SET lease_expires_at = $2 WHERE task_id = $1', [task.taskId, new Date(clock.now() - 1)]);
       expect((await registry.sweep()).requeued).toEqual([task.taskId]);
-      await clock.advance(LEASE_MS); // the renewal finds the lease gone
-      await until('the abort', () => runs[0]!.context.signal.aborted);
-      expect(runs[0]!.context.signal.reason).toMatchObject({ code: 'ORC_REGISTRY_LEASE_LOST' });
+      const [takeover] = await registry.claim({ kinds: ['work'], workerId: 'other', limit: 1 });
+      expect(takeover).toMatchObject({ taskId: task.taskId, attempt: 2 });
+      await clock.advance(10_000); // the next renewal finds the lease gone
+      await until('the abort', () => g.runs[0]!.context.signal.aborted);
+      expect(g.runs[0]!.context.signal.reason).toMatchObject({ code: 'ORC_REGISTRY_LEASE_LOST' });
+      g.runs[0]!.finish({ late: true });
+      await worker.whenIdle();
+      expect(await registry.get(task.taskId)).toMatchObject({ status: 'RUNNING', attempt: 2, workerId: 'other', result: null });
+      expect((await registry.lateReports(task.taskId)).map((r) => r.attempt)).toEqual([1]);
+      expect(worker.stats).toMatchObject({ completed: 0, lost: 1 });
     });
 
-    it('on stop, finishes what completes within the grace period and releases the rest', async () => {
-      const { runs, handler } = gate();
-      const worker = makeWorker({ work: handler }, { concurrency: 2 });
+    it('on stop, finishes what completes within the grace period and releases the rest without spending an attempt', async () => {
+      const g = gate();
+      const worker = makeWorker({ work: g.handler }, { concurrency: 2 });
       await worker.start();
-      const regs = await registry.registerMany([{ kind: 'work', maxAttempts: 1 }, { kind: 'work', maxAttempts: 1 }]);
-      await until('two starts', () => runs.length === 2);
+      await registry.registerMany([
+        { kind: 'work', maxAttempts: 1 },
+        { kind: 'work', maxAttempts: 1 },
+      ]);
+      await until('two starts', () => g.runs.length === 2);
       const stopping = worker.stop({ graceMs: 5_000 });
-      runs[0]!.finish({ done: true });
-      await until('the first to complete', async () => (await registry.get(runs[0]!.task.taskId)).status === 'COMPLETED');
+      await registry.register({ kind: 'work' }); // stopped claiming: this one stays
+      g.runs[0]!.finish({ done: true });
+      await until('the first to complete', async () => (await statusOf(g.runs[0]!.task.taskId)) === 'COMPLETED');
       await clock.advance(5_000);
       expect(await stopping).toEqual({ finished: 1, released: 1 });
-      const released = await registry.get(runs[1]!.task.taskId);
+      expect(await worker.stop()).toEqual({ finished: 1, released: 1 });
+      expect(g.runs).toHaveLength(2);
+      const released = await registry.get(g.runs[1]!.task.taskId);
       expect(released).toMatchObject({ status: 'PENDING', workerId: null });
-      expect(runs[1]!.context.signal.reason).toMatchObject({ code: 'ORC_WORKER_SHUTDOWN' });
-      // Releasing spent no attempt: the single allowed attempt is still there.
-      const [again] = await registry.claim({ kinds: ['work'], workerId: 'next', limit: 1 });
-      expect(again?.taskId).toBe(released.taskId);
-      expect(regs).toHaveLength(2);
+      expect(g.runs[1]!.context.signal.reason).toMatchObject({ code: 'ORC_WORKER_SHUTDOWN' });
+      expect(worker.stats).toMatchObject({ completed: 1, running: 0 });
+      // The single allowed attempt is still there for the next worker, and it succeeds.
+      const next = makeWorker({ work: async () => ({ second: true }) });
+      await next.start();
+      await until('the released task to complete', async () => (await statusOf(released.taskId)) === 'COMPLETED');
     });
 
-    it('sweeps expired leases of other workers when asked to', async () => {
+    full('gives back a task whose handler ignores the abort at shutdown, and never reports it', async () => {
+      const g = gate({ ignoreAbort: true });
+      const worker = makeWorker({ work: g.handler });
+      await worker.start();
+      const { task } = await registry.register({ kind: 'work' });
+      await until('a start', () => g.runs.length === 1);
+      expect(await worker.stop({ graceMs: 0 })).toEqual({ finished: 0, released: 1 });
+      g.runs[0]!.finish({ too: 'late' });
+      await until('the handler to settle', () => worker.stats.running === 0);
+      expect(await registry.get(task.taskId)).toMatchObject({ status: 'PENDING', result: null });
+      expect(await registry.lateReports(task.taskId)).toEqual([]);
+      expect(worker.stats).toMatchObject({ completed: 0, failed: 0 });
+    });
+
+    it('sends a result again through a store outage instead of dropping it', async () => {
+      const flaky = failingFirst(registry, ['complete', 'completeAndClaim'], 3);
+      const worker = makeWorker({ work: async () => ({ ok: 1 }) }, {}, { registry: flaky.registry });
+      await worker.start();
+      const { task } = await registry.register({ kind: 'work' });
+      // Each refused try waits its backoff on the clock before the next one.
+      for (let seen = 0; flaky.state.failures < 3; ) {
+        await until('another refused report', () => flaky.state.failures > seen);
+        seen = flaky.state.failures;
+        expect(await statusOf(task.taskId)).toBe('RUNNING');
+        await clock.advance(5_000);
+      }
+      await until('the result to land', async () => (await statusOf(task.taskId)) === 'COMPLETED');
+      await worker.whenIdle();
+      expect(worker.stats).toMatchObject({ completed: 1, lost: 0 });
+      expect((await registry.get(task.taskId)).result).toEqual({ ok: 1 });
+    });
+
+    full('returns tasks of dead workers to the queue when it sweeps', async () => {
       const worker = makeWorker({ work: async () => ({}) }, { sweepIntervalMs: LEASE_MS + 1 });
       const { task } = await registry.register({ kind: 'work' });
       await registry.claim({ kinds: ['work'], workerId: 'dead-worker', limit: 1 });
@@ -229,26 +360,105 @@ function workerSuite(name: string, open: () => Promise<Db>, dispose: (db: Db) =>
       });
       expect(done).toMatchObject({ attempt: 2, workerId: worker.workerId });
     });
+
+    full('claims only the kinds it has handlers for', async () => {
+      const worker = makeWorker({ mine: async () => 'ok' });
+      await worker.start();
+      const [mine, theirs] = await registry.registerMany([{ kind: 'mine' }, { kind: 'theirs' }]);
+      await until('its task to complete', async () => (await statusOf(mine!.task.taskId)) === 'COMPLETED');
+      await worker.whenIdle();
+      await clock.advance(5_000);
+      await worker.whenIdle();
+      expect(await statusOf(theirs!.task.taskId)).toBe('PENDING');
+    });
   });
 }
 
-let shared: Db | undefined;
 workerSuite(
-  'PGlite',
-  async () => {
-    shared ??= await openPglite({ dataDir: ':memory:', schema: 'orchestra' });
-    await shared.query('DROP SCHEMA IF EXISTS orchestra CASCADE');
-    await shared.query('CREATE SCHEMA orchestra');
-    return shared;
+  {
+    name: 'PGlite',
+    open: async (nowMs) => (await openStore({ dataDir: ':memory:', schema: 'orchestra' }, nowMs)).db,
+    close: (db) => db.close(),
   },
-  async () => undefined,
+  'all',
 );
 
 workerSuite(
-  'PostgreSQL',
-  () => openPostgres({ url: DATABASE_URL, schema: uniqueName('worker') }),
-  async (db) => {
-    await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
-    await db.close();
+  {
+    name: 'PostgreSQL',
+    open: (nowMs) => openStore({ databaseUrl: DATABASE_URL, schema: uniqueName('t') }, nowMs).then((s) => s.db),
+    close: async (db) => {
+      await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
+      await db.close();
+    },
   },
+  'core',
 );
+
+describe('task worker on PGlite, edge cases', () => {
+  let db: Db;
+  let clock: ManualClock;
+  let registry: TaskRegistry;
+
+  beforeAll(async () => {
+    clock = new ManualClock(START_MS);
+    db = (await openStore({ dataDir: ':memory:', schema: 'orchestra' }, clock.now())).db;
+    registry = new TaskRegistry({ db, clock, rng: createRng(1), config: { leaseMs: LEASE_MS } });
+  });
+
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('survives an event listener that throws', async () => {
+    const worker = new TaskWorker({ registry, clock, handlers: { listened: async () => 1 }, config: { sweepIntervalMs: 0 } });
+    worker.on('task_started', () => {
+      throw new Error('listener bug');
+    });
+    await worker.start();
+    const { task } = await registry.register({ kind: 'listened' });
+    await clock.advance(1_000); // no bus here: the poll finds it
+    await until('completion', async () => (await registry.get(task.taskId)).status === 'COMPLETED');
+    await worker.stop();
+  });
+
+  it('fails a task for good when its result cannot be encoded as JSON', async () => {
+    const worker = new TaskWorker({ registry, clock, handlers: { bigint: async () => ({ n: 1n }) as never }, config: { sweepIntervalMs: 0 } });
+    await worker.start();
+    const { task } = await registry.register({ kind: 'bigint' });
+    await clock.advance(1_000);
+    const failed = await until('the failure', async () => {
+      const t = await registry.get(task.taskId);
+      return t.status === 'FAILED' && t;
+    });
+    expect(failed.error).toMatchObject({ code: 'ORC_WORKER_HANDLER_FAILED', retryable: false });
+    expect(failed.error?.message).toContain('JSON');
+    await worker.stop();
+  });
+
+  it('can be stopped before it starts, and then never starts', async () => {
+    const worker = new TaskWorker({ registry, clock, handlers: { idle: async () => null } });
+    expect(await worker.stop()).toEqual({ finished: 0, released: 0 });
+    await worker.start();
+    await worker.whenIdle();
+    expect(worker.stats.claimed).toBe(0);
+  });
+
+  it('refuses handlers and settings it could never honour', () => {
+    const make = (handlers: Record<string, TaskHandler>, config?: WorkerOptions) => () => new TaskWorker({ registry, clock, handlers, config });
+    const ok: TaskHandler = async () => null;
+    expect(make({})).toThrow(expect.objectContaining({ code: 'ORC_WORKER_NO_HANDLER' }));
+    expect(make({ 'Not A Kind': ok })).toThrow(expect.objectContaining({ code: 'ORC_CONFIG_INVALID', message: expect.stringContaining('Not A Kind') }));
+    expect(make({ a: ok }, { renewEveryMs: LEASE_MS })).toThrow(expect.objectContaining({ code: 'ORC_CONFIG_INVALID', message: expect.stringContaining('renewEveryMs') }));
+    expect(make({ a: ok }, { concurrency: 0 })).toThrow(expect.objectContaining({ code: 'ORC_CONFIG_INVALID', message: expect.stringContaining('concurrency') }));
+    expect(make({ a: ok }, { pollMs: 5 } as WorkerOptions)).toThrow(expect.objectContaining({ code: 'ORC_CONFIG_INVALID', message: expect.stringContaining('pollMs') }));
+  });
+
+  it('takes its lease and renewal period from the registry unless told otherwise', () => {
+    const worker = new TaskWorker({ registry, clock, handlers: { a: async () => null } });
+    expect(worker.config).toMatchObject({ concurrency: 4, pollIntervalMs: 1_000, leaseMs: LEASE_MS, renewEveryMs: LEASE_MS / 3, shutdownGraceMs: 10_000 });
+    expect(worker.workerId).toMatch(/^.+-\d+-[0-9a-f]{6}$/);
+    const own = new TaskWorker({ registry, clock, handlers: { a: async () => null }, config: { leaseMs: 9_000 } });
+    expect(own.config).toMatchObject({ leaseMs: 9_000, renewEveryMs: 3_000 });
+  });
+});

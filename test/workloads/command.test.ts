@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, expect, afterAll } from 'vitest';
-import type { Task, TaskContext } from '../../src/protocol/index.js';
+import { ManualClock, type Task, type TaskContext } from '../../src/protocol/index.js';
 import { commandHandler, parseExecSpec } from '../../src/workloads/index.js';
+import { until } from '../agents/helpers.js';
 
 const task = (payload: unknown): Task => ({
   taskId: 't-1',
@@ -14,7 +15,7 @@ const task = (payload: unknown): Task => ({
   result: null,
   error: null,
   workerId: 'w',
-  attempt: 1,
+  attempt: 2,
   dependsOn: [],
   createdAt: 0,
   updatedAt: 0,
@@ -24,12 +25,14 @@ const task = (payload: unknown): Task => ({
   leaseExpiresAt: null,
 });
 
-const context = (signal = new AbortController().signal): TaskContext => ({ signal, workerId: 'w', attempt: 1 });
+const context = (signal = new AbortController().signal): TaskContext => ({ signal, workerId: 'w', attempt: 2 });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-cmd-'));
+let files = 0;
+const tempFile = (name: string) => path.join(dir, `${++files}-${name}`);
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** Running, as opposed to gone or a zombie waiting for a parent to reap it. */
+/** Running, as opposed to gone or a zombie waiting to be reaped. */
 function alive(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -39,61 +42,129 @@ function alive(pid: number): boolean {
   }
 }
 
+const readPid = async (file: string) => until(`${file} to hold a pid`, () => fs.existsSync(file) && Number(fs.readFileSync(file, 'utf8')));
+
 describe('external command handler', () => {
   it('passes the payload on stdin and returns the JSON it prints', async () => {
-    const run = commandHandler(`node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s);console.log(JSON.stringify({sum:p.a+p.b, id:process.env.ORCHESTRA_TASK_ID}))})'`);
-    expect(await run(task({ a: 2, b: 3 }), context())).toEqual({ sum: 5, id: 't-1' });
+    const run = commandHandler(
+      `node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s);console.log(JSON.stringify({sum:p.a+p.b}))})'`,
+    );
+    expect(await run(task({ a: 2, b: 3 }), context())).toEqual({ sum: 5 });
   });
 
-  it('treats empty output as a null result', async () => {
+  it('never puts the payload on the command line', async () => {
+    const marker = tempFile('marker');
+    const payload = { text: `$(touch ${marker}); \`touch ${marker}\`` };
+    expect(await commandHandler('cat')(task(payload), context())).toEqual(payload);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('tells the command which task and attempt it runs, in its environment and folder', async () => {
+    const run = commandHandler('cat >/dev/null; printf \'["%s","%s","%s","%s","%s"]\' "$ORCHESTRA_TASK_ID" "$ORCHESTRA_TASK_KIND" "$ORCHESTRA_ATTEMPT" "$GREETING" "$(pwd)"', {
+      env: { GREETING: 'hi' },
+      cwd: dir,
+    });
+    expect(await run(task({}), context())).toEqual(['t-1', 'work', '2', 'hi', fs.realpathSync(dir)]);
+  });
+
+  it('treats empty output as a null result, and tolerates trailing whitespace', async () => {
     expect(await commandHandler('cat >/dev/null')(task({}), context())).toBeNull();
+    expect(await commandHandler('printf "  \\n"')(task({}), context())).toBeNull();
+    expect(await commandHandler('printf "[1, 2]\\n\\n  "')(task({}), context())).toEqual([1, 2]);
   });
 
-  it('fails on a non-zero exit, keeping standard error', async () => {
-    const err = await commandHandler('echo "disk full" >&2; exit 3')(task({}), context()).catch((e) => e);
-    expect(err).toMatchObject({ code: 'ORC_WORKER_COMMAND_EXIT', retryable: true, details: { exitCode: 3, stderr: 'disk full\n' } });
+  it('fails on a non-zero exit, keeping standard error, and may be retried', async () => {
+    const err = await commandHandler('echo "warming up" >&2; echo "disk full" >&2; exit 3')(task({}), context()).catch((e) => e);
+    expect(err).toMatchObject({
+      code: 'ORC_WORKER_COMMAND_EXIT',
+      retryable: true,
+      details: { exitCode: 3, signal: null, stderr: 'warming up\ndisk full\n' },
+    });
     expect(err.message).toContain('disk full');
   });
 
-  it('fails without retry on output that is not JSON', async () => {
+  it('keeps only the last 4 KiB of standard error', async () => {
+    const err = await commandHandler(`node -e 'process.stderr.write("x".repeat(10000) + "THE END")'; exit 1`)(task({}), context()).catch((e) => e);
+    expect(err.details.stderr).toHaveLength(4096);
+    expect(err.details.stderr.endsWith('xTHE END')).toBe(true);
+  });
+
+  it('reports a command killed by a signal', async () => {
+    const err = await commandHandler('kill -9 $$')(task({}), context()).catch((e) => e);
+    expect(err).toMatchObject({ code: 'ORC_WORKER_COMMAND_EXIT', retryable: true, details: { exitCode: null, signal: 'SIGKILL' } });
+  });
+
+  it('fails for good on output that is not one JSON value, showing the start of it', async () => {
     const err = await commandHandler('echo "not json"')(task({}), context()).catch((e) => e);
-    expect(err).toMatchObject({ code: 'ORC_WORKER_COMMAND_BAD_OUTPUT', retryable: false, details: { stdout: 'not json\n' } });
+    expect(err).toMatchObject({ code: 'ORC_WORKER_COMMAND_BAD_OUTPUT', retryable: false, details: { exitCode: 0, stdout: 'not json\n' } });
+    const two = await commandHandler('echo 1; echo 2')(task({}), context()).catch((e) => e);
+    expect(two).toMatchObject({ code: 'ORC_WORKER_COMMAND_BAD_OUTPUT' });
+    const long = await commandHandler(`node -e 'process.stdout.write("y".repeat(5000))'`)(task({}), context()).catch((e) => e);
+    expect(long.details.stdout).toHaveLength(1024);
   });
 
-  it('kills the whole process group when the timeout passes', async () => {
-    const pidFile = path.join(dir, 'child.pid');
-    const err = await commandHandler(`sleep 30 & echo $! > ${pidFile}; wait`, { timeoutMs: 300 })(task({}), context()).catch((e) => e);
-    expect(err).toMatchObject({ code: 'ORC_WORKER_COMMAND_TIMEOUT' });
-    const child = Number(fs.readFileSync(pidFile, 'utf8'));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(alive(child)).toBe(false);
+  it('kills the command and fails when it prints more than its limit', async () => {
+    const err = await commandHandler('head -c 5000 /dev/zero; sleep 30', { maxOutputBytes: 1000 })(task({}), context()).catch((e) => e);
+    expect(err).toMatchObject({ code: 'ORC_WORKER_COMMAND_BAD_OUTPUT', retryable: false, details: { signal: 'SIGKILL' } });
   });
 
-  it('kills the command when the task is aborted', async () => {
+  it('kills the whole process group when the timeout passes on its clock', async () => {
+    const clock = new ManualClock();
+    const pidFile = tempFile('child.pid');
+    const running = commandHandler(`sleep 30 & echo $! > ${pidFile}; wait`, { timeoutMs: 60_000, clock })(task({}), context()).catch((e) => e);
+    const child = await readPid(pidFile);
+    await clock.advance(59_999);
+    expect(alive(child)).toBe(true);
+    await clock.advance(1);
+    const err = await running;
+    expect(err).toMatchObject({ code: 'ORC_WORKER_COMMAND_TIMEOUT', retryable: true, details: { exitCode: null, signal: 'SIGKILL' } });
+    await until('the grandchild to die', () => !alive(child));
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('kills the whole process group when the task is aborted, and rejects with the reason', async () => {
     const controller = new AbortController();
-    const running = commandHandler('sleep 30')(task({}), context(controller.signal));
+    const pidFile = tempFile('aborted.pid');
+    const running = commandHandler(`sleep 30 & echo $! > ${pidFile}; wait`)(task({}), context(controller.signal));
+    const child = await readPid(pidFile);
     const reason = new Error('cancelled');
-    setTimeout(() => controller.abort(reason), 100);
+    controller.abort(reason);
     await expect(running).rejects.toBe(reason);
+    await until('the grandchild to die', () => !alive(child));
   });
 
-  it('refuses output past its size limit', async () => {
-    const err = await commandHandler('head -c 5000 /dev/zero', { maxOutputBytes: 1000 })(task({}), context()).catch((e) => e);
-    expect(err).toMatchObject({ code: 'ORC_WORKER_COMMAND_BAD_OUTPUT' });
+  it('does not start at all for a task already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('too late'));
+    const marker = tempFile('started');
+    await expect(commandHandler(`touch ${marker}`)(task({}), context(controller.signal))).rejects.toThrow('too late');
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('ends when the command exits, killing what it left running in the background', async () => {
+    const pidFile = tempFile('leftover.pid');
+    const clock = new ManualClock();
+    // The background sleep holds the output pipe open; without the kill the handler would wait for it.
+    const result = await commandHandler(`sleep 30 & echo $! > ${pidFile}; echo '{"ok":true}'`, { clock })(task({}), context());
+    expect(result).toEqual({ ok: true });
+    const leftover = Number(fs.readFileSync(pidFile, 'utf8'));
+    await until('the leftover to die', () => !alive(leftover));
   });
 });
 
 describe('parseExecSpec', () => {
   it('splits KIND=COMMAND at the first equals sign', () => {
     expect(parseExecSpec('resize=convert a=b')).toEqual({ kind: 'resize', command: 'convert a=b' });
+    expect(parseExecSpec(' score.v2 = ./score.sh ')).toEqual({ kind: 'score.v2', command: './score.sh' });
   });
 
   it.each([
-    ['no-equals', 'must be KIND=COMMAND'],
-    ['=cat', 'kind ""'],
-    ['Bad Kind=cat', 'kind "Bad Kind"'],
-    ['kind=', 'the command is empty'],
-  ])('refuses %s', (spec, message) => {
+    ['no-equals', 'no "=" found'],
+    ['=cat', 'the kind before "=" is empty'],
+    ['Bad Kind=cat', 'kind "Bad Kind" must be lower-case'],
+    ['kind=', 'the command after "=" is empty'],
+    ['kind=   ', 'the command after "=" is empty'],
+  ])('refuses %j, naming the problem', (spec, message) => {
     expect(() => parseExecSpec(spec)).toThrow(expect.objectContaining({ code: 'ORC_CLI_BAD_ARGUMENT', message: expect.stringContaining(message) }));
   });
 });

@@ -1,0 +1,140 @@
+import type { Task, TaskContext } from '../../src/protocol/index.js';
+import type { TaskRegistry } from '../../src/registry/index.js';
+
+/**
+ * Waits for real I/O (the database, a child process) to show an effect,
+ * checking every few milliseconds for at most `timeoutMs`. Time on a
+ * `ManualClock` never passes by itself; this only bounds the wait for I/O.
+ */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | false | undefined | null> | T | false | undefined | null,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (performance.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export interface GatedRun {
+  task: Task;
+  context: TaskContext;
+  finish(result?: unknown): void;
+  fail(err: unknown): void;
+}
+
+/**
+ * A handler whose runs the test ends by hand. By default a run rejects with
+ * the abort reason when its signal fires, as a well-behaved handler does;
+ * `ignoreAbort` makes one that keeps going, as a stubborn one does.
+ */
+export function gate({ ignoreAbort = false } = {}) {
+  const runs: GatedRun[] = [];
+  let running = 0;
+  let peak = 0;
+  const handler = (task: Task, context: TaskContext) => {
+    running++;
+    peak = Math.max(peak, running);
+    return new Promise<never>((resolve, reject) => {
+      runs.push({ task, context, finish: (v) => resolve(v as never), fail: reject });
+      if (!ignoreAbort) context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
+    }).finally(() => running--);
+  };
+  return {
+    runs,
+    handler,
+    /** Handlers running now, and the most that ever ran at once. */
+    get running() {
+      return running;
+    },
+    get peak() {
+      return peak;
+    },
+  };
+}
+
+/**
+ * The registry, except that the named methods throw as a database that is
+ * down would, for their first `times` calls (counted together).
+ */
+export function failingFirst(registry: TaskRegistry, methods: readonly (keyof TaskRegistry)[], times: number) {
+  const state = { failures: 0 };
+  const proxy = new Proxy(registry, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (!methods.includes(prop as keyof TaskRegistry)) return method.bind(target);
+      return async (...args: unknown[]) => {
+        if (state.failures < times) {
+          state.failures++;
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        }
+        return method.apply(target, args);
+      };
+    },
+  });
+  return { registry: proxy, state };
+}
+
+/** Counts calls of one registry method without changing it. */
+export function counting(registry: TaskRegistry, method: keyof TaskRegistry) {
+  const state = { calls: 0 };
+  const proxy = new Proxy(registry, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...args: unknown[]) => unknown).bind(target);
+      if (prop !== method) return fn;
+      return (...args: unknown[]) => {
+        state.calls++;
+        return fn(...args);
+      };
+    },
+  });
+  return { registry: proxy, state };
+}
+
+/**
+ * The registry, except that each `claim` answers only when the test lets it
+ * (after its query ran), and the most claims ever in flight at once is kept.
+ */
+export function heldClaims(registry: TaskRegistry) {
+  const state = { calls: 0, inFlight: 0, maxInFlight: 0 };
+  const waiting: (() => void)[] = [];
+  const proxy = new Proxy(registry, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...args: unknown[]) => Promise<unknown>).bind(target);
+      if (prop !== 'claim') return fn;
+      return async (...args: unknown[]) => {
+        state.calls++;
+        state.inFlight++;
+        state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+        try {
+          const result = await fn(...args);
+          await new Promise<void>((resolve) => waiting.push(resolve));
+          return result;
+        } finally {
+          state.inFlight--;
+        }
+      };
+    },
+  });
+  return {
+    registry: proxy,
+    state,
+    /** Lets every claim held so far answer. */
+    releaseAll: () => {
+      for (const resolve of waiting.splice(0)) resolve();
+    },
+    get held() {
+      return waiting.length;
+    },
+  };
+}
