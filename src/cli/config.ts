@@ -3,7 +3,7 @@ import { OrchestraError } from '../protocol/index.js';
 import { storeConfig } from '../store/index.js';
 import { busConfig } from '../bus/index.js';
 import { registryConfig } from '../registry/index.js';
-import { workerConfig } from '../agents/index.js';
+import { resolveWorkerConfig, workerConfig } from '../agents/index.js';
 
 /**
  * The whole configuration, composed from each part's schema (where its
@@ -30,10 +30,10 @@ export const orchestraConfig = z
   .strict();
 
 export type OrchestraConfig = z.output<typeof orchestraConfig>;
-export type ConfigLayer = Record<string, unknown>;
+type Layer = Record<string, unknown>;
 
 /** Environment variables and where each lands in the configuration. */
-export const ENVIRONMENT: Record<string, string> = {
+export const ENVIRONMENT: Readonly<Record<string, string>> = {
   DATABASE_URL: 'store.databaseUrl',
   ORCHESTRA_DATA_DIR: 'store.dataDir',
   ORCHESTRA_SCHEMA: 'store.schema',
@@ -42,58 +42,122 @@ export const ENVIRONMENT: Record<string, string> = {
   ORCHESTRA_LOG_LEVEL: 'logLevel',
 };
 
+/** The environment variable naming the configuration file, below `--config`. */
+export const CONFIG_FILE_VARIABLE = 'ORCHESTRA_CONFIG';
+/** Read when neither `--config` nor ORCHESTRA_CONFIG names a file, and only if it exists. */
 export const DEFAULT_CONFIG_FILE = 'orchestra.config.json';
 
-export interface ConfigSources {
-  /** Values from command-line flags, as dotted paths (`store.dataDir`). */
-  flags: Record<string, unknown>;
-  env: Record<string, string | undefined>;
-  /** The config file's text and name, when there is one. */
-  file?: { name: string; text: string };
+export interface ConfigFlags {
+  /** `--config FILE`. */
+  config?: string;
+  /** Every other flag as a dotted path into the configuration (`store.dataDir`), keyed to its value. */
+  values?: Record<string, unknown>;
+  /** The flag each dotted path came from (`--data`), so an error names what the user typed. */
+  names?: Record<string, string>;
 }
 
-/** Resolves the configuration: flags over environment over file over defaults. */
-export function resolveConfig(sources: ConfigSources): OrchestraConfig {
-  const layers: { name: string; values: ConfigLayer }[] = [];
-  if (sources.file) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(sources.file.text);
-    } catch (err) {
-      throw new OrchestraError('ORC_CONFIG_INVALID', `config file ${sources.file.name} is not JSON: ${(err as Error).message}`);
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new OrchestraError('ORC_CONFIG_INVALID', `config file ${sources.file.name} must hold one JSON object`);
-    }
-    layers.push({ name: `config file ${sources.file.name}`, values: parsed as ConfigLayer });
-  }
-  const fromEnv: ConfigLayer = {};
+/** Returns a file's text, or undefined when there is no such file. */
+export type ReadFile = (file: string) => string | undefined;
+
+export interface ResolveOptions {
+  /**
+   * A command's own defaults (the demo's quick retries): above the schema's
+   * defaults, below every source the user controls.
+   */
+  commandDefaults?: Record<string, unknown>;
+}
+
+/**
+ * Resolves the configuration: flags over environment over file over defaults.
+ * Pure but for `readFile`, so the precedence is testable without a process.
+ */
+export function resolveConfig(
+  flags: ConfigFlags,
+  env: Record<string, string | undefined>,
+  readFile: ReadFile,
+  options: ResolveOptions = {},
+): OrchestraConfig {
+  const layers: { name: string; values: Layer }[] = [];
+  layers.push({ name: 'command defaults', values: fromDotted(options.commandDefaults ?? {}) });
+
+  const file = configFile(flags, env, readFile);
+  if (file) layers.push({ name: `config file ${file.name}`, values: parseFile(file.name, file.text) });
+
+  const fromEnv: Layer = {};
   for (const [variable, path] of Object.entries(ENVIRONMENT)) {
-    const value = sources.env[variable];
+    const value = env[variable];
+    // An empty variable is how shells unset things (`DATABASE_URL= cmd`); it is not a value.
     if (value !== undefined && value !== '') setPath(fromEnv, path, value);
   }
   layers.push({ name: 'environment', values: fromEnv });
-  const fromFlags: ConfigLayer = {};
-  for (const [path, value] of Object.entries(sources.flags)) if (value !== undefined) setPath(fromFlags, path, value);
-  layers.push({ name: 'command line', values: fromFlags });
+  layers.push({ name: 'command line', values: fromDotted(flags.values ?? {}) });
 
-  const merged = layers.reduce<ConfigLayer>((acc, layer) => deepMerge(acc, layer.values), {});
+  const merged = layers.reduce<Layer>((acc, layer) => deepMerge(acc, layer.values), {});
   const result = orchestraConfig.safeParse(merged);
-  if (result.success) return result.data;
+  if (result.success) {
+    // Settings of different parts that contradict each other (a renewal no
+    // sooner than the lease runs out) are refused here, before anything opens.
+    resolveWorkerConfig(result.data.worker, result.data.registry.leaseMs);
+    return result.data;
+  }
+
   const issue = result.error.issues[0]!;
-  const key = issue.path.map(String).join('.');
-  const source = [...layers].reverse().find((l) => hasPath(l.values, issue.path.map(String)))?.name ?? 'defaults';
-  const variable = Object.entries(ENVIRONMENT).find(([, p]) => p === key)?.[0];
-  const where = source === 'environment' && variable ? `environment variable ${variable}` : source;
-  throw new OrchestraError('ORC_CONFIG_INVALID', `configuration ${key || '(root)'} from ${where}: ${issue.message}`);
+  // An unknown key is reported on its parent object; name the key itself, so
+  // the source found is the one that holds it.
+  const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const path = [...issue.path.map(String), ...(unknown === undefined ? [] : [unknown])];
+  const key = path.join('.') || '(root)';
+  const message = unknown === undefined ? issue.message : 'is not a known setting';
+  const layer = [...layers].reverse().find((l) => hasPath(l.values, path));
+  throw new OrchestraError('ORC_CONFIG_INVALID', `configuration ${key} from ${describeSource(layer?.name, key, flags)}: ${message}`);
 }
 
-function setPath(target: ConfigLayer, path: string, value: unknown): void {
+function configFile(flags: ConfigFlags, env: Record<string, string | undefined>, readFile: ReadFile): { name: string; text: string } | undefined {
+  const named = flags.config ?? (env[CONFIG_FILE_VARIABLE] || undefined);
+  const text = readFile(named ?? DEFAULT_CONFIG_FILE);
+  if (text !== undefined) return { name: named ?? DEFAULT_CONFIG_FILE, text };
+  if (named === undefined) return undefined;
+  const from = flags.config !== undefined ? '--config' : `environment variable ${CONFIG_FILE_VARIABLE}`;
+  throw new OrchestraError('ORC_CONFIG_INVALID', `config file ${named} (from ${from}) does not exist`);
+}
+
+function parseFile(name: string, text: string): Layer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new OrchestraError('ORC_CONFIG_INVALID', `config file ${name} is not JSON: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new OrchestraError('ORC_CONFIG_INVALID', `config file ${name} must hold one JSON object`);
+  }
+  return parsed as Layer;
+}
+
+function describeSource(layer: string | undefined, key: string, flags: ConfigFlags): string {
+  if (layer === 'environment') {
+    const variable = Object.entries(ENVIRONMENT).find(([, p]) => p === key)?.[0];
+    return variable ? `environment variable ${variable}` : 'environment';
+  }
+  if (layer === 'command line') {
+    const flag = flags.names?.[key];
+    return flag ? `flag ${flag}` : 'command line';
+  }
+  return layer ?? 'defaults';
+}
+
+function fromDotted(values: Record<string, unknown>): Layer {
+  const layer: Layer = {};
+  for (const [path, value] of Object.entries(values)) if (value !== undefined) setPath(layer, path, value);
+  return layer;
+}
+
+function setPath(target: Layer, path: string, value: unknown): void {
   const keys = path.split('.');
   let node = target;
   for (const key of keys.slice(0, -1)) {
     node[key] ??= {};
-    node = node[key] as ConfigLayer;
+    node = node[key] as Layer;
   }
   node[keys.at(-1)!] = value;
 }
@@ -102,19 +166,18 @@ function hasPath(value: unknown, path: string[]): boolean {
   let node = value;
   for (const key of path) {
     if (!node || typeof node !== 'object' || !(key in node)) return false;
-    node = (node as ConfigLayer)[key];
+    node = (node as Layer)[key];
   }
   return true;
 }
 
-function deepMerge(base: ConfigLayer, over: ConfigLayer): ConfigLayer {
-  const out: ConfigLayer = { ...base };
+function deepMerge(base: Layer, over: Layer): Layer {
+  const out: Layer = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const prev = out[key];
-    out[key] =
-      value && typeof value === 'object' && !Array.isArray(value) && prev && typeof prev === 'object' && !Array.isArray(prev)
-        ? deepMerge(prev as ConfigLayer, value as ConfigLayer)
-        : value;
+    out[key] = isObject(value) && isObject(prev) ? deepMerge(prev, value) : value;
   }
   return out;
 }
+
+const isObject = (value: unknown): value is Layer => Boolean(value) && typeof value === 'object' && !Array.isArray(value);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OrchestraError } from '../protocol/index.js';
-import { DEFAULT_CONFIG_FILE, resolveConfig, type OrchestraConfig } from './config.js';
+import { resolveConfig, type OrchestraConfig } from './config.js';
 import { badArgument } from './errors.js';
 
 export interface GlobalFlags {
@@ -20,24 +20,49 @@ export interface CliIo {
   cwd: string;
 }
 
-/** The configuration for one command: its flags over the environment over the config file. */
-export function loadConfig(globals: GlobalFlags, io: CliIo, commandFlags: Record<string, unknown> = {}): OrchestraConfig {
-  const explicit = globals.config ?? io.env.ORCHESTRA_CONFIG;
-  const file = explicit ? path.resolve(io.cwd, explicit) : path.join(io.cwd, DEFAULT_CONFIG_FILE);
-  let text: string | undefined;
-  if (fs.existsSync(file)) text = fs.readFileSync(file, 'utf8');
-  else if (explicit) throw new OrchestraError('ORC_CONFIG_INVALID', `config file ${explicit} does not exist`);
-  return resolveConfig({
-    file: text === undefined ? undefined : { name: explicit ?? DEFAULT_CONFIG_FILE, text },
-    env: io.env,
-    flags: {
-      'store.dataDir': globals.data === undefined ? undefined : path.resolve(io.cwd, globals.data),
-      'store.databaseUrl': globals.databaseUrl,
-      'bus.redisUrl': globals.redisUrl,
-      logLevel: globals.logLevel,
-      ...commandFlags,
+/** A command flag that sets a configuration key: its dotted path, the flag as typed, its value. */
+export interface ConfigFlag {
+  path: string;
+  flag: string;
+  value: unknown;
+}
+
+/**
+ * The configuration for one command: its flags over the environment over the
+ * config file over `commandDefaults` over the parts' defaults.
+ */
+export function loadConfig(
+  globals: GlobalFlags,
+  io: CliIo,
+  commandFlags: ConfigFlag[] = [],
+  commandDefaults: Record<string, unknown> = {},
+): OrchestraConfig {
+  const flags: ConfigFlag[] = [
+    { path: 'store.dataDir', flag: '--data', value: globals.data === undefined ? undefined : path.resolve(io.cwd, globals.data) },
+    { path: 'store.databaseUrl', flag: '--database-url', value: globals.databaseUrl },
+    { path: 'bus.redisUrl', flag: '--redis-url', value: globals.redisUrl },
+    { path: 'logLevel', flag: '--log-level', value: globals.logLevel },
+    ...commandFlags,
+  ];
+  return resolveConfig(
+    {
+      config: globals.config,
+      values: Object.fromEntries(flags.map((f) => [f.path, f.value])),
+      names: Object.fromEntries(flags.map((f) => [f.path, f.flag])),
     },
-  });
+    io.env,
+    (file) => readConfigFile(path.resolve(io.cwd, file)),
+    { commandDefaults },
+  );
+}
+
+function readConfigFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OrchestraError('ORC_CONFIG_INVALID', `cannot read config file ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** Commander hands flags over as text; numbers are checked here, naming the flag. */
@@ -47,10 +72,6 @@ export function intFlag(flag: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
     if (!Number.isInteger(n) || n < min || n > max) throw badArgument(`${flag} must be a whole number from ${min} to ${max}, not "${value}"`);
     return n;
   };
-}
-
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
 }
 
 export function print(io: CliIo, text: string): void {

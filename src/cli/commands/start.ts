@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { TaskWorker } from '../../agents/index.js';
-import { NonRetryableError, type NewTask, type Task, type TaskHandler } from '../../protocol/index.js';
+import { FINISHED_STATUSES, type Clock, type NewTask, type TaskStatus } from '../../protocol/index.js';
 import type { TaskRegistry } from '../../registry/index.js';
-import { openRuntime } from '../runtime.js';
+import { openRuntime, orClose } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
+import { demoBatch, demoHandlers, renderSummary, summarise } from '../demo.js';
 import { elapsed, Progress } from '../progress.js';
-import { untilSignal } from '../signals.js';
+import { listenForShutdown, stoppingNotice, type ShutdownRequest } from '../signals.js';
 
 export interface StartOptions {
   once?: boolean;
@@ -16,152 +16,139 @@ export interface StartOptions {
 }
 
 /**
- * The demo batch's handlers: plain in-process functions, one per kind, each
- * showing one behaviour of the runtime (work, a retry, a permanent failure,
- * a task that waits on others' results).
- */
-function demoHandlers(registry: TaskRegistry): Record<string, TaskHandler> {
-  return {
-    'demo.checksum': async (task, { signal }) => {
-      const { seed, rounds } = task.payload as { seed: string; rounds: number };
-      let digest = seed;
-      for (let i = 0; i < rounds; i++) {
-        if (signal.aborted) throw signal.reason;
-        digest = createHash('sha256').update(digest).digest('hex');
-      }
-      return { digest: digest.slice(0, 16), rounds };
-    },
-    'demo.flaky': async (task, { attempt }) => {
-      // Fails its first attempt, to show a retry with backoff.
-      if (attempt === 1) throw new Error(`transient failure on attempt ${attempt}`);
-      return { recoveredOnAttempt: attempt, item: (task.payload as { item: number }).item };
-    },
-    'demo.broken': async () => {
-      throw new NonRetryableError('this input can never be processed', 'DEMO_BAD_INPUT');
-    },
-    'demo.report': async (task) => {
-      const inputs = await registry.getMany(task.dependsOn);
-      const digests = inputs.map((t) => (t.result as { digest: string }).digest).sort();
-      return { summarised: inputs.length, first: digests[0] ?? null, last: digests.at(-1) ?? null };
-    },
-  };
-}
-
-function demoBatch(count: number, run: string): NewTask[] {
-  const tasks: NewTask[] = [];
-  const checksums: string[] = [];
-  const reports = Math.max(1, Math.floor(count / 50));
-  const flaky = Math.max(1, Math.floor(count / 40));
-  const plain = Math.max(1, count - reports - flaky - 1);
-  for (let i = 0; i < plain; i++) {
-    const taskId = `${run}-checksum-${i}`;
-    checksums.push(taskId);
-    tasks.push({ taskId, kind: 'demo.checksum', priority: 1 + (i % 10), payload: { seed: `${run}:${i}`, rounds: 2000 + (i % 7) * 500 } });
-  }
-  for (let i = 0; i < flaky; i++) tasks.push({ kind: 'demo.flaky', priority: 5, payload: { item: i } });
-  tasks.push({ kind: 'demo.broken', priority: 3, payload: { note: 'fails for good, once' }, maxAttempts: 3 });
-  for (let r = 0; r < reports; r++) {
-    const inputs = checksums.filter((_, i) => i % reports === r).slice(0, 25);
-    tasks.push({ kind: 'demo.report', priority: 2, dependsOn: inputs, payload: { part: r } });
-  }
-  return tasks;
-}
-
-/**
  * The main job: at this stage, a demo batch through the registry with
  * in-process workers, a live progress line, and a summary. With `--once` it
  * exits after the summary; otherwise the workers keep serving until stopped.
  */
 export async function startCommand(globals: GlobalFlags, options: StartOptions, io: CliIo): Promise<void> {
-  // The demo's flaky tasks should recover within the run, so its retries wait
-  // 0.1–0.2 s rather than the default second.
-  const config = loadConfig(globals, io, { 'worker.concurrency': options.concurrency, 'registry.backoffBaseMs': 200 });
-  const runtime = await openRuntime(config);
-  const { registry, clock } = runtime;
-  const worker = new TaskWorker({
-    registry,
-    bus: runtime.bus,
-    clock,
-    logger: runtime.logger,
-    handlers: demoHandlers(registry),
-    config: config.worker,
-    workerId: `start-${process.pid}`,
-  });
+  const shutdown = listenForShutdown();
   try {
-    const run = randomUUID().slice(0, 8);
-    const batch = demoBatch(options.tasks ?? 200, run);
-    const startedAt = clock.now();
-    const registered = await registry.registerMany(batch);
-    const ids = registered.map((r) => r.task.taskId);
-    const where = config.store.databaseUrl ? `PostgreSQL (schema ${config.store.schema})` : `embedded store in ${config.store.dataDir}`;
-    io.stderr.write(`orchestra: ${ids.length} demo tasks registered in ${where}; ${config.worker.concurrency} workers running\n`);
+    // The demo's flaky tasks should recover within the run, so unless the user
+    // configured otherwise its retries wait 0.1–0.2 s rather than about a second.
+    const config = loadConfig(globals, io, [{ path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency }], {
+      'registry.backoffBaseMs': 200,
+    });
+    const runtime = await openRuntime(config);
+    const { registry, clock } = runtime;
+    const worker = await orClose(runtime, () =>
+      new TaskWorker({ registry, bus: runtime.bus, clock, logger: runtime.logger, handlers: demoHandlers(registry, clock), config: config.worker }),
+    );
+    try {
+      if (shutdown.signal) return;
+      const run = randomUUID().slice(0, 8);
+      const startedAt = clock.now();
+      const ids = await registerInChunks(registry, demoBatch(options.tasks ?? 200, run), config.registry.maxBatchSize);
+      const batch = new BatchWatch(ids);
+      batch.follow(worker);
+      const where = config.store.databaseUrl ? `PostgreSQL (schema ${config.store.schema})` : `the embedded store in ${config.store.dataDir}`;
+      io.stderr.write(`orchestra: ${batch.size} demo tasks registered in ${where}; ${config.worker.concurrency} workers running\n`);
 
-    const progress = new Progress(() => {
-      const s = worker.stats;
-      const secs = (clock.now() - startedAt) / 1000;
-      return `[${elapsed(startedAt, clock.now())}] ${s.completed}/${ids.length} completed · ${s.running} running · ${s.failed} failed attempts · ${Math.round(s.completed / Math.max(secs, 0.001))} tasks/s`;
-    }, io.stderr);
-    await worker.start();
-    await waitForBatch(registry, ids, clock.sleep.bind(clock));
-    progress.stop();
+      await worker.start();
+      const progress = new Progress(() => {
+        const secs = (clock.now() - startedAt) / 1000;
+        return `[${elapsed(startedAt, clock.now())}] ${batch.done}/${batch.size} done · ${worker.stats.running} running · ${batch.count('FAILED')} failed · ${Math.round(batch.done / Math.max(secs, 0.001))} tasks/s`;
+      }, io.stderr, clock);
+      const stopWatching = new AbortController();
+      const watching = batch.untilFinished(registry, clock, stopWatching.signal);
+      const finished = await Promise.race([watching.then(() => true), shutdown.requested.then(() => false)]);
+      stopWatching.abort();
+      await watching.catch(() => undefined);
+      progress.stop();
+      if (!finished) {
+        io.stderr.write(stoppingNotice(shutdown.signal!, worker.stats.running, worker.config.shutdownGraceMs));
+        await worker.stop();
+      }
 
-    const tasks = await registry.getMany(ids);
-    const summary = summarise(tasks, clock.now() - startedAt);
-    if (options.json) printJson(io, summary);
-    else print(io, renderSummary(summary));
+      const summary = summarise(run, await registry.getMany(batch.ids), clock.now() - startedAt, !finished);
+      if (options.json) printJson(io, summary);
+      else print(io, renderSummary(summary));
 
-    if (!options.once) {
-      io.stderr.write('orchestra: workers keep running and take new tasks; Ctrl-C stops them\n');
-      await untilSignal();
+      if (finished && !options.once) await serve(worker, shutdown, io, clock);
+    } finally {
+      await worker.stop();
+      await runtime.close();
     }
   } finally {
-    await worker.stop();
-    await runtime.close();
+    shutdown.dispose();
   }
 }
 
-/** Polls the batch's state: the summary waits for every task to finish, however it ends. */
-async function waitForBatch(registry: TaskRegistry, ids: string[], sleep: (ms: number) => Promise<void>): Promise<void> {
-  for (;;) {
-    const tasks = await registry.getMany(ids);
-    if (tasks.every((t) => t.status === 'COMPLETED' || t.status === 'FAILED' || t.status === 'CANCELLED')) return;
-    await sleep(100);
+/**
+ * A registration is bounded (`registry.maxBatchSize`); a larger demo goes in
+ * order, in chunks, so each report's dependencies are committed before it.
+ */
+async function registerInChunks(registry: TaskRegistry, tasks: NewTask[], size: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < tasks.length; i += size) {
+    const registered = await registry.registerMany(tasks.slice(i, i + size));
+    ids.push(...registered.map((r) => r.task.taskId));
   }
+  return ids;
 }
 
-interface Summary {
-  tasks: number;
-  byStatus: Record<string, number>;
-  seconds: number;
-  tasksPerSecond: number;
-  retried: number;
-  failures: { taskId: string; kind: string; code: string; message: string }[];
-  reports: unknown[];
+/** After the batch: the workers keep taking demo tasks until a signal. */
+async function serve(worker: TaskWorker, shutdown: ShutdownRequest, io: CliIo, clock: Clock): Promise<void> {
+  io.stderr.write(`orchestra: workers keep taking ${worker.kinds.join(', ')} tasks; Ctrl-C stops them\n`);
+  const base = worker.stats;
+  const progress = new Progress(() => {
+    const s = worker.stats;
+    return `serving: ${s.completed - base.completed} completed · ${s.failed - base.failed} failed attempts · ${s.running} running`;
+  }, io.stderr, clock);
+  const signal = await shutdown.requested;
+  progress.stop();
+  io.stderr.write(stoppingNotice(signal, worker.stats.running, worker.config.shutdownGraceMs));
+  const report = await worker.stop();
+  io.stderr.write(`orchestra: stopped on ${signal}: ${report.finished} finished during shutdown, ${report.released} released\n`);
 }
 
-function summarise(tasks: Task[], ms: number): Summary {
-  const byStatus: Record<string, number> = {};
-  for (const t of tasks) byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
-  return {
-    tasks: tasks.length,
-    byStatus,
-    seconds: Number((ms / 1000).toFixed(2)),
-    tasksPerSecond: Math.round(tasks.length / Math.max(ms / 1000, 0.001)),
-    retried: tasks.filter((t) => t.attempt > 1).length,
-    failures: tasks
-      .filter((t) => t.status === 'FAILED')
-      .map((t) => ({ taskId: t.taskId, kind: t.kind, code: t.error?.code ?? '', message: t.error?.message ?? '' })),
-    reports: tasks.filter((t) => t.kind === 'demo.report').map((t) => t.result),
-  };
-}
+/**
+ * The batch's state. The in-process worker reports the tasks it finishes as
+ * they finish; a poll of the registry catches the rest (a dependent failed
+ * with its dependency, a task another process ran) and decides when the batch
+ * is over. The poll reads a bounded window of unfinished tasks, so its cost
+ * does not grow with the batch.
+ */
+class BatchWatch {
+  private readonly unfinished: Set<string>;
+  private readonly finished = new Map<TaskStatus, number>();
 
-function renderSummary(s: Summary): string {
-  const lines = [
-    `Demo batch: ${s.tasks} tasks in ${s.seconds}s (${s.tasksPerSecond} tasks/s)`,
-    `  by status: ${Object.entries(s.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `  retried and recovered: ${s.retried}`,
-    ...s.failures.map((f) => `  failed: ${f.kind} ${f.taskId} — ${f.code}: ${f.message}`),
-    ...s.reports.map((r) => `  report: ${JSON.stringify(r)}`),
-  ];
-  return lines.join('\n');
+  constructor(
+    readonly ids: string[],
+    private readonly window = 500,
+  ) {
+    this.unfinished = new Set(ids);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  get done(): number {
+    return this.size - this.unfinished.size;
+  }
+
+  count(status: TaskStatus): number {
+    return this.finished.get(status) ?? 0;
+  }
+
+  /** Follows the worker's events; a retry's failed attempt does not finish its task. */
+  follow(worker: TaskWorker): void {
+    worker.on('task_completed', (task) => this.record(task.taskId, 'COMPLETED'));
+    worker.on('task_failed', (task, outcome) => {
+      if (!outcome.retrying) this.record(task.taskId, 'FAILED');
+    });
+  }
+
+  /** Resolves when every task has finished; stops early, quietly, when `signal` aborts. */
+  async untilFinished(registry: TaskRegistry, clock: Clock, signal: AbortSignal, pollMs = 250): Promise<void> {
+    while (this.unfinished.size > 0 && !signal.aborted) {
+      const tasks = await registry.getMany([...this.unfinished].slice(0, this.window));
+      for (const t of tasks) if (FINISHED_STATUSES.includes(t.status)) this.record(t.taskId, t.status);
+      if (this.unfinished.size > 0) await clock.sleep(pollMs, signal).catch(() => undefined);
+    }
+  }
+
+  private record(taskId: string, status: TaskStatus): void {
+    if (this.unfinished.delete(taskId)) this.finished.set(status, this.count(status) + 1);
+  }
 }

@@ -14,8 +14,9 @@ import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../c
 import { badArgument } from '../errors.js';
 import { iso, table, taskRow, TASK_HEADER } from '../format.js';
 
-async function withRuntime<T>(globals: GlobalFlags, io: CliIo, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime(loadConfig(globals, io));
+/** Commands that change tasks connect the bus to wake workers and reach running ones; readers need only the store. */
+async function withRuntime<T>(globals: GlobalFlags, io: CliIo, fn: (rt: Runtime) => Promise<T>, { bus = true } = {}): Promise<T> {
+  const runtime = await openRuntime(loadConfig(globals, io), { bus });
   try {
     return await fn(runtime);
   } finally {
@@ -90,16 +91,19 @@ export async function tasksList(globals: GlobalFlags, options: ListOptions, io: 
   if (unknown) throw badArgument(`--status ${unknown} is not one of ${TASK_STATUSES.join(', ')}`);
   const tasks = await withRuntime(globals, io, (rt) =>
     rt.registry.list({ status: status as TaskStatus[], kind: options.kind, limit: options.limit ?? 50, offset: options.offset ?? 0 }),
+    { bus: false },
   );
   if (options.json) return printJson(io, tasks.map(taskToJson));
   print(io, tasks.length ? table(TASK_HEADER, tasks.map(taskRow)) : 'no tasks');
 }
 
 export async function tasksShow(globals: GlobalFlags, taskId: string, options: { json?: boolean }, io: CliIo): Promise<void> {
-  const { task, late } = await withRuntime(globals, io, async (rt) => ({
-    task: await rt.registry.get(taskId),
-    late: await rt.registry.lateReports(taskId),
-  }));
+  const { task, late } = await withRuntime(
+    globals,
+    io,
+    async (rt) => ({ task: await rt.registry.get(taskId), late: await rt.registry.lateReports(taskId) }),
+    { bus: false },
+  );
   const lateReports = late.map((r) => ({
     attempt: r.attempt,
     workerId: r.worker_id,
@@ -115,7 +119,7 @@ export async function tasksShow(globals: GlobalFlags, taskId: string, options: {
 }
 
 export async function tasksStats(globals: GlobalFlags, options: { json?: boolean }, io: CliIo): Promise<void> {
-  const counts = await withRuntime(globals, io, (rt) => rt.registry.counts());
+  const counts = await withRuntime(globals, io, (rt) => rt.registry.counts(), { bus: false });
   if (options.json) return printJson(io, counts);
   const priorities = Object.keys(counts.byPriority).map(Number);
   const rows = TASK_STATUSES.map((status) => [
@@ -142,13 +146,14 @@ export async function tasksCancel(globals: GlobalFlags, taskId: string, options:
 export async function tasksPrune(globals: GlobalFlags, options: { olderThanHours?: number; json?: boolean }, io: CliIo): Promise<void> {
   const pruned = await withRuntime(globals, io, (rt) =>
     rt.registry.prune(options.olderThanHours === undefined ? undefined : options.olderThanHours * 3_600_000),
+    { bus: false },
   );
   if (options.json) return printJson(io, { pruned });
   print(io, `pruned ${pruned} finished task${pruned === 1 ? '' : 's'}`);
 }
 
 export async function deadLettersCommand(globals: GlobalFlags, options: { limit?: number; json?: boolean }, io: CliIo): Promise<void> {
-  const letters = await withRuntime(globals, io, (rt) => new StoreDeadLetters(rt.db).list(options.limit ?? 50));
+  const letters = await withRuntime(globals, io, (rt) => new StoreDeadLetters(rt.db).list(options.limit ?? 50), { bus: false });
   if (options.json) return printJson(io, letters.map((l) => ({ ...l, receivedAt: iso(l.receivedAt) })));
   if (letters.length === 0) return print(io, 'no dead letters');
   print(io, table(['RECEIVED', 'SOURCE', 'CODE', 'REASON'], letters.map((l) => [iso(l.receivedAt), l.source, l.code, l.reason.slice(0, 100)])));

@@ -1,11 +1,11 @@
 import { TaskWorker } from '../../agents/index.js';
 import { commandHandler, parseExecSpec } from '../../workloads/index.js';
 import type { TaskHandler } from '../../protocol/index.js';
-import { openRuntime } from '../runtime.js';
+import { openRuntime, orClose } from '../runtime.js';
 import { loadConfig, print, type CliIo, type GlobalFlags } from '../context.js';
 import { badArgument } from '../errors.js';
 import { Progress } from '../progress.js';
-import { untilSignal } from '../signals.js';
+import { listenForShutdown, stoppingNotice } from '../signals.js';
 
 export interface WorkerCommandOptions {
   kind?: string[];
@@ -16,46 +16,57 @@ export interface WorkerCommandOptions {
 }
 
 /**
- * A standalone worker: runs external commands for the kinds it is given,
- * until SIGINT or SIGTERM, then shuts down gracefully.
+ * Each kind runs the command it was mapped to with `--exec`; `--kind` may
+ * repeat kinds but cannot add one, because a task never carries a command.
  */
-export async function workerCommand(globals: GlobalFlags, options: WorkerCommandOptions, io: CliIo): Promise<void> {
+export function workerHandlers(options: WorkerCommandOptions, env: Record<string, string | undefined>): Record<string, TaskHandler> {
   const execs = (options.exec ?? []).map(parseExecSpec);
+  const mapped = new Set(execs.map((e) => e.kind));
+  const unmapped = (options.kind ?? []).find((k) => !mapped.has(k));
+  if (unmapped) throw badArgument(`kind ${unmapped} has no command: add --exec ${unmapped}=COMMAND`);
   if (execs.length === 0) throw badArgument('a worker needs at least one --exec KIND=COMMAND');
   const handlers: Record<string, TaskHandler> = {};
   for (const { kind, command } of execs) {
-    if (handlers[kind]) throw badArgument(`--exec gives kind ${kind} twice`);
-    handlers[kind] = commandHandler(command, { timeoutMs: options.timeoutMs, env: io.env });
+    if (handlers[kind]) throw badArgument(`--exec maps kind ${kind} twice`);
+    handlers[kind] = commandHandler(command, { timeoutMs: options.timeoutMs, env });
   }
-  const unmapped = (options.kind ?? []).find((k) => !handlers[k]);
-  if (unmapped) throw badArgument(`kind ${unmapped} has no --exec ${unmapped}=COMMAND: a worker only runs commands it was configured with`);
+  return handlers;
+}
 
-  const config = loadConfig(globals, io, {
-    'worker.concurrency': options.concurrency,
-    'worker.shutdownGraceMs': options.graceMs,
-  });
-  const runtime = await openRuntime(config);
-  const worker = new TaskWorker({
-    registry: runtime.registry,
-    bus: runtime.bus,
-    clock: runtime.clock,
-    logger: runtime.logger,
-    handlers,
-    config: config.worker,
-  });
+/**
+ * A standalone worker: runs external commands for the kinds it is given,
+ * until SIGINT or SIGTERM, then stops claiming, lets running tasks finish
+ * within the grace period and gives the rest back.
+ */
+export async function workerCommand(globals: GlobalFlags, options: WorkerCommandOptions, io: CliIo): Promise<void> {
+  const shutdown = listenForShutdown();
   try {
-    await worker.start();
-    print(io, `worker ${worker.workerId} started: kinds ${worker.kinds.join(', ')}, concurrency ${config.worker.concurrency}`);
-    const progress = new Progress(() => {
-      const s = worker.stats;
-      return `worker ${worker.workerId}: ${s.completed} completed · ${s.failed} failed · ${s.lost} lost · ${s.running} running`;
-    }, io.stderr);
-    const signal = await untilSignal();
-    progress.stop();
-    const report = await worker.stop();
-    print(io, `worker ${worker.workerId} stopped on ${signal}: ${report.finished} finished during shutdown, ${report.released} released`);
+    const handlers = workerHandlers(options, io.env);
+    const config = loadConfig(globals, io, [
+      { path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency },
+      { path: 'worker.shutdownGraceMs', flag: '--grace-ms', value: options.graceMs },
+    ]);
+    const runtime = await openRuntime(config);
+    const worker = await orClose(runtime, () =>
+      new TaskWorker({ registry: runtime.registry, bus: runtime.bus, clock: runtime.clock, logger: runtime.logger, handlers, config: config.worker }),
+    );
+    try {
+      await worker.start();
+      print(io, `worker ${worker.workerId} started: kinds ${worker.kinds.join(', ')}, concurrency ${config.worker.concurrency}`);
+      const progress = new Progress(() => {
+        const s = worker.stats;
+        return `worker ${worker.workerId}: ${s.completed} completed · ${s.failed} failed attempts · ${s.lost} lost · ${s.running} running`;
+      }, io.stderr, runtime.clock);
+      const signal = await shutdown.requested;
+      progress.stop();
+      io.stderr.write(stoppingNotice(signal, worker.stats.running, config.worker.shutdownGraceMs));
+      const report = await worker.stop();
+      print(io, `worker ${worker.workerId} stopped on ${signal}: ${report.finished} finished during shutdown, ${report.released} released`);
+    } finally {
+      await worker.stop();
+      await runtime.close();
+    }
   } finally {
-    await worker.stop();
-    await runtime.close();
+    shutdown.dispose();
   }
 }

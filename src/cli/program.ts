@@ -1,0 +1,154 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { intFlag, type CliIo, type GlobalFlags } from './context.js';
+import { MIN_DEMO_TASKS } from './demo.js';
+import { EXIT_USAGE, exitCodeFor, formatError } from './errors.js';
+import { migrateCommand } from './commands/migrate.js';
+import { startCommand } from './commands/start.js';
+import { workerCommand } from './commands/worker.js';
+import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
+
+/** The `orchestra` command tree; each action is a composition root of its own. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('orchestra')
+    .description('Event-driven multi-agent runtime: typed messages, a durable task registry, workers.')
+    .option('--data <dir>', 'folder of the embedded database, used when no database URL is set (env ORCHESTRA_DATA_DIR; default ./.orchestra)')
+    .option('--database-url <url>', 'PostgreSQL connection string (env DATABASE_URL; default: the embedded database)')
+    .option('--redis-url <url>', 'Redis connection string (env REDIS_URL; default: an in-process bus)')
+    .option('--config <file>', 'JSON configuration file (env ORCHESTRA_CONFIG; default ./orchestra.config.json when present)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent; logs go to stderr (env ORCHESTRA_LOG_LEVEL; default warn)')
+    .version(version(), '-V, --version', 'print the version')
+    .showHelpAfterError(false)
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride()
+    // Errors are written by `main`, as one line with a code; commander's own text would be a second.
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => undefined });
+
+  const globals = (): GlobalFlags => program.opts<GlobalFlags>();
+
+  program
+    .command('start')
+    .description('run the main job on the configured store: a demo batch of tasks with in-process workers')
+    .option('--once', 'exit after the batch, with its summary')
+    .option('--tasks <n>', 'tasks in the demo batch', intFlag('--tasks', MIN_DEMO_TASKS, 100_000), 200)
+    .option('--concurrency <n>', 'tasks run at once', intFlag('--concurrency', 1, 1024))
+    .option('--json', 'print the summary as JSON')
+    .action((options) => startCommand(globals(), options, io));
+
+  program
+    .command('worker')
+    .description('run tasks with external commands: payload JSON on stdin, result JSON on stdout')
+    .option('--exec <kind=command...>', 'run COMMAND (through sh -c) for tasks of KIND; one or more')
+    .option('--kind <kind...>', 'kinds to run, each mapped by an --exec (the --exec kinds are run anyway)')
+    .option('--concurrency <n>', 'tasks run at once', intFlag('--concurrency', 1, 1024))
+    .option('--grace-ms <ms>', 'on SIGINT/SIGTERM, how long running tasks may take to finish before they are given back (default: worker.shutdownGraceMs)', intFlag('--grace-ms'))
+    .option('--timeout-ms <ms>', 'how long one command may run before it is killed (default 5 minutes)', intFlag('--timeout-ms', 1))
+    .action((options) => workerCommand(globals(), options, io));
+
+  const tasks = program.command('tasks').description('register and inspect tasks');
+  tasks
+    .command('add')
+    .description('register a task from flags, or many from JSON lines on stdin (atomically)')
+    .option('--kind <kind>', 'the task kind')
+    .option('--payload <json>', 'the payload, as JSON')
+    .option('--priority <p>', '1 (most urgent) to 10', intFlag('--priority', 1, 10))
+    .option('--depends-on <id...>', 'tasks that must complete first')
+    .option('--idempotency-key <key>', 'registering again with this key returns the existing task')
+    .option('--max-attempts <n>', 'attempts before the task fails for good', intFlag('--max-attempts', 1, 100))
+    .option('--json', 'print JSON')
+    .action((options) => tasksAdd(globals(), options, io));
+  tasks
+    .command('list')
+    .description('list tasks, newest first')
+    .option('--status <status...>', 'only these statuses (pending, running, completed, failed, cancelled)')
+    .option('--kind <kind...>', 'only these kinds')
+    .option('--limit <n>', 'at most this many', intFlag('--limit', 1, 10_000))
+    .option('--offset <n>', 'skip this many', intFlag('--offset'))
+    .option('--json', 'print JSON')
+    .action((options) => tasksList(globals(), options, io));
+  tasks
+    .command('show <id>')
+    .description('one task, with reports refused because their attempt had lost the lease')
+    .option('--json', 'print JSON')
+    .action((id, options) => tasksShow(globals(), id, options, io));
+  tasks
+    .command('stats')
+    .description('tasks counted by status and priority')
+    .option('--json', 'print JSON')
+    .action((options) => tasksStats(globals(), options, io));
+  tasks
+    .command('retry <id>')
+    .description('put a FAILED or CANCELLED task back to PENDING, with the dependents that failed because of it')
+    .option('--json', 'print JSON')
+    .action((id, options) => tasksRetry(globals(), id, options, io));
+  tasks
+    .command('cancel <id>')
+    .description('cancel a PENDING or RUNNING task')
+    .option('--reason <text>', 'recorded as the task error')
+    .option('--json', 'print JSON')
+    .action((id, options) => tasksCancel(globals(), id, options, io));
+
+  tasks
+    .command('prune')
+    .description('delete finished tasks last changed longer ago than the retention (default 7 days)')
+    .option('--older-than-hours <h>', 'instead of the retention', intFlag('--older-than-hours', 0))
+    .option('--json', 'print JSON')
+    .action((options) => tasksPrune(globals(), options, io));
+
+  program
+    .command('dead-letters')
+    .description('messages refused at a boundary, newest first, with the reason')
+    .option('--limit <n>', 'at most this many', intFlag('--limit', 1, 10_000))
+    .option('--json', 'print JSON')
+    .action((options) => deadLettersCommand(globals(), options, io));
+
+  program
+    .command('migrate')
+    .description('apply pending schema migrations')
+    .option('--json', 'print JSON')
+    .action((options) => migrateCommand(globals(), options, io));
+
+  return program;
+}
+
+/**
+ * Runs one command line and returns the exit status: 0, 2 for anything the
+ * user can fix in the command (usage, configuration, input), 1 otherwise.
+ */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      io.stderr.write(`orchestra: ${usageMessage(program, argv, err)} [ORC_CLI_BAD_ARGUMENT]\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`${formatError(err, io.env.ORCHESTRA_DEBUG === '1')}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+/** Commander's message on one line; a command given without its subcommand says which exist. */
+function usageMessage(program: Command, argv: string[], err: CommanderError): string {
+  if (err.code !== 'commander.help') return err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+  let command = program;
+  const path = [program.name()];
+  for (const arg of argv) {
+    const sub = command.commands.find((c) => c.name() === arg);
+    if (!sub) continue;
+    command = sub;
+    path.push(sub.name());
+  }
+  const names = command.commands.map((c) => c.name()).filter((n) => n !== 'help');
+  const which = path.length > 1 ? `${path.slice(1).join(' ')} needs a command` : 'a command is needed';
+  return `${which}: ${names.join(', ')} (see ${path.join(' ')} --help)`;
+}
+
+function version(): string {
+  // main.ts and the built main.js both sit two folders below package.json.
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}

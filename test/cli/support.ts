@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const MAIN = path.join(ROOT, 'src/cli/main.ts');
+// By URL, because `--import tsx` resolves from the working directory, and the
+// commands run in a temporary one.
+const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The environment of a command under test: the caller's, minus everything
+ * that configures Orchestra, so a developer's own settings cannot leak in.
+ */
+function cliEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ORCHESTRA_|DATABASE_URL$|REDIS_URL$)/.test(k)));
+  return { ...clean, ...env };
+}
+
+/** A temporary working directory, so nothing lands in the repository (`./.orchestra`). */
+export function tempDir(label = 'orchestra-cli-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), label));
+}
+
+/** Runs `orchestra ARGS` from the sources to its end, with optional standard input, within `timeoutMs`. */
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; input?: string; cwd: string; timeoutMs?: number },
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+      cwd: options.cwd,
+      env: cliEnv(options.env ?? {}),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(options.input ?? '');
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`orchestra ${args.join(' ')} ran longer than ${options.timeoutMs ?? 30_000} ms\n${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `orchestra ARGS` in the background (a worker), standard input closed. */
+export function spawnCli(args: string[], options: { env?: Record<string, string | undefined>; cwd: string }): CliProcess {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    cwd: options.cwd,
+    env: cliEnv(options.env ?? {}),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Waits for `condition` on another process's progress, never longer than `timeoutMs`. */
+export async function waitFor<T>(what: string, condition: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves with the exit code, or fails the test if the process outlives `timeoutMs`. */
+export async function exitWithin(proc: CliProcess, timeoutMs: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      proc.child.kill('SIGKILL');
+      reject(new Error(`process did not exit within ${timeoutMs} ms\n${proc.stderr()}`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([proc.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
