@@ -12,6 +12,7 @@ import {
   type Logger,
   type Message,
   type Task,
+  type TaskContext,
   type TaskHandler,
   type TimerHandle,
 } from '../protocol/index.js';
@@ -264,7 +265,13 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     try {
       // Unreachable while claims ask only for handled kinds; retryable so a worker that has one takes it.
       if (!handler) throw new OrchestraError('ORC_WORKER_NO_HANDLER', `worker ${this.workerId} has no handler for kind ${task.kind}`, true);
-      const checked = checkResult(await handler(task, { signal: controller.signal, workerId: this.workerId, attempt: task.attempt }));
+      const context: TaskContext = {
+        signal: controller.signal,
+        workerId: this.workerId,
+        attempt: task.attempt,
+        dependencies: () => (task.dependsOn.length ? this.registry.getMany(task.dependsOn) : Promise.resolve([])),
+      };
+      const checked = checkResult(await handler(task, context));
       outcome = checked.ok ? checked : { ok: false, error: checked.error };
     } catch (err) {
       outcome = { ok: false, error: err };

@@ -43,6 +43,15 @@ export const ERROR_CODES = {
   ORC_WORKER_COMMAND_TIMEOUT: 'an external command ran past its timeout',
   ORC_WORKER_COMMAND_BAD_OUTPUT: 'an external command printed something that is not one JSON value',
   ORC_WORKER_SHUTDOWN: 'the worker shut down before the task finished',
+  // agents
+  ORC_AGENT_UNKNOWN_ACTION: 'the agent has no handler for this action and message type',
+  ORC_AGENT_HANDLER_FAILED: 'an agent handler threw',
+  ORC_AGENT_NOT_RUNNING: 'the agent is not running',
+  // workloads
+  ORC_WORKLOAD_SEARCH_FAILED: 'a search provider failed or answered with something unusable',
+  ORC_WORKLOAD_SEARCH_UNAUTHORIZED: 'a search provider refused the configured credentials',
+  ORC_WORKLOAD_CORPUS_UNREADABLE: 'the folder of documents to search cannot be read',
+  ORC_WORKLOAD_NO_SOURCES: 'research found nothing to write a report from',
   // configuration and command line
   ORC_CONFIG_INVALID: 'a configuration value is invalid',
   ORC_CLI_BAD_ARGUMENT: 'a command-line argument is invalid',

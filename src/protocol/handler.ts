@@ -8,6 +8,12 @@ export interface TaskContext {
   workerId: string;
   /** This attempt's number (its fencing token). */
   attempt: number;
+  /**
+   * The tasks this one depends on, as the registry holds them now: all
+   * COMPLETED with their results, since a task is claimable only then. How a
+   * pipeline step reads what the steps before it produced.
+   */
+  dependencies(): Promise<Task[]>;
 }
 
 /**

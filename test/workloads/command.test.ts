@@ -25,7 +25,7 @@ const task = (payload: unknown): Task => ({
   leaseExpiresAt: null,
 });
 
-const context = (signal = new AbortController().signal): TaskContext => ({ signal, workerId: 'w', attempt: 2 });
+const context = (signal = new AbortController().signal): TaskContext => ({ signal, workerId: 'w', attempt: 2, dependencies: async () => [] });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-cmd-'));
 let files = 0;
 const tempFile = (name: string) => path.join(dir, `${++files}-${name}`);
