@@ -9,3 +9,26 @@ export {
 } from './worker-config.js';
 export { toTaskFailure, checkResult, type TaskFailure } from './task-failure.js';
 export { sendWithRetries, reportDelayMs, type ReportRetryPolicy } from './report-retry.js';
+export { agentConfig, type AgentOptions, type AgentConfig } from './agent-config.js';
+export { PRESENCE_TOPIC, PRESENCE_ACTION, AGENT_STATES, agentStatusSchema, type AgentState, type AgentStatus } from './presence.js';
+export {
+  BaseAgent,
+  eventTopic,
+  type AgentDeps,
+  type AgentHandler,
+  type SendRequestOptions,
+  type SendEventOptions,
+} from './base-agent.js';
+export { WorkerAgent, TASK_FINISHED_TOPIC, TASK_FINISHED_ACTION, type WorkerAgentDeps } from './worker-agent.js';
+export { TaskDispatcher, DISPATCHER_ID, type TaskDispatcherDeps } from './dispatcher.js';
+export {
+  SystemMonitor,
+  MONITOR_ID,
+  SNAPSHOT_TOPIC,
+  SNAPSHOT_ACTION,
+  monitorConfig,
+  type MonitorOptions,
+  type Snapshot,
+  type SystemMonitorDeps,
+} from './monitor.js';
+export { OrchestratorAgent, ORCHESTRATOR_ID, type OrchestratorDeps, type ListedAgent } from './orchestrator.js';

@@ -34,3 +34,4 @@ export {
   type StatusPriorityCount,
   type LateReportRow,
 } from './tasks/read-tasks.js';
+export { recordAgent, listAgents, forgetAgents, type AgentRow } from './agents/agents.js';

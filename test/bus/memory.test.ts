@@ -2,28 +2,10 @@ import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../../src/protocol/index.js';
 import { createBus, createMemoryBus, MemoryBroker, MemoryBus, MemoryDeadLetters, type Bus } from '../../src/bus/index.js';
 import { busContract } from '../contract/bus.contract.js';
+import { memoryHarness } from './harness.js';
 import { eventually, message, recordingLogger } from './support.js';
 
-busContract('memory', async ({ clock, logger, options }) => {
-  const broker = new MemoryBroker();
-  const deadLetters = new MemoryDeadLetters();
-  const buses: Bus[] = [];
-  const make = () => {
-    const bus = createMemoryBus({ clock, logger, deadLetters, broker, ...options });
-    buses.push(bus);
-    return bus;
-  };
-  const bus = make();
-  return {
-    bus,
-    makePeer: async () => make(),
-    deadLetters: async () => deadLetters.list(),
-    inject: (target, raw) => bus.receiveRaw(target, raw),
-    cleanup: async () => {
-      await Promise.all(buses.map((b) => b.close()));
-    },
-  };
-});
+busContract('memory', memoryHarness);
 
 describe('MemoryBus', () => {
   const clock = new ManualClock();

@@ -1,47 +1,13 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { Redis } from 'ioredis';
-import { createResponse, ManualClock, type DeadLetter } from '../../src/protocol/index.js';
-import { createBus, createRedisBus, redisKeys, RedisBus, RedisDeadLetters, INBOX_GROUP, type Bus } from '../../src/bus/index.js';
+import { createResponse, ManualClock } from '../../src/protocol/index.js';
+import { createBus, createRedisBus, redisKeys, RedisBus, RedisDeadLetters, INBOX_GROUP } from '../../src/bus/index.js';
 import { REDIS_URL, uniqueName } from '../support/env.js';
 import { busContract } from '../contract/bus.contract.js';
+import { deletePrefix, redisHarness } from './harness.js';
 import { eventually, message } from './support.js';
 
-/** Removes every key of one test's prefix: the shared Redis is never flushed. */
-async function deletePrefix(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await client.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
-busContract('redis', async ({ clock, logger, options }) => {
-  const prefix = uniqueName('bus');
-  const client = new Redis(REDIS_URL);
-  const buses: Bus[] = [];
-  const make = async () => {
-    const bus = await createRedisBus({ url: REDIS_URL, prefix, clock, logger, ...options });
-    buses.push(bus);
-    return bus;
-  };
-  const bus = await make();
-  const letters = new RedisDeadLetters(client, redisKeys(prefix).deadLetters);
-  return {
-    bus,
-    makePeer: make,
-    deadLetters: (): Promise<DeadLetter[]> => letters.list(10_000),
-    inject: async (target, raw) => {
-      const keys = redisKeys(prefix);
-      await client.xadd('inbox' in target ? keys.inbox(target.inbox) : keys.topic(target.topic), '*', 'm', raw);
-    },
-    cleanup: async () => {
-      await Promise.all(buses.map((b) => b.close()));
-      await deletePrefix(client, prefix);
-      client.disconnect();
-    },
-  };
-});
+busContract('redis', redisHarness);
 
 describe('RedisBus', () => {
   const clock = new ManualClock();

@@ -1,0 +1,354 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  createMessage,
+  createResponse,
+  describeError,
+  messageSchema,
+  OrchestraError,
+  silentLogger,
+  toValidationError,
+  ValidationError,
+  type Clock,
+  type JsonValue,
+  type Logger,
+  type Message,
+  type MessageError,
+  type TimerHandle,
+} from '../protocol/index.js';
+import type { Bus, Subscription } from '../bus/index.js';
+import { agentConfig, type AgentConfig, type AgentOptions } from './agent-config.js';
+import { PRESENCE_ACTION, PRESENCE_TOPIC, type AgentState, type AgentStatus } from './presence.js';
+
+type Kind = 'request' | 'command' | 'event';
+
+/** What a handler is given: its data, parsed by the action's schema, and the whole message. */
+export type AgentHandler<S extends z.ZodType, R> = (data: z.output<S>, message: Message) => R | Promise<R>;
+
+interface Route {
+  schema: z.ZodType;
+  handler: (data: unknown, message: Message) => unknown;
+}
+
+export interface AgentDeps {
+  bus: Bus;
+  clock: Clock;
+  logger?: Logger;
+  config?: AgentOptions;
+  /** Names this process's replica of the agent. Default: a random UUID. */
+  instanceId?: string;
+}
+
+export interface SendRequestOptions<S extends z.ZodType = z.ZodType<JsonValue>> {
+  /** Default: the agent's `requestTimeoutMs`, else the bus's. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Validates the response data; without it the data comes back as plain JSON. */
+  schema?: S;
+}
+
+export interface SendEventOptions {
+  /** Sends the event to this agent's inbox instead of broadcasting it. */
+  to?: string;
+  /** Broadcast topic. Default: `events.<action>`. */
+  topic?: string;
+}
+
+/** The topic an event is broadcast on unless its sender names another. */
+export const eventTopic = (action: string) => `events.${action}`;
+
+const agentId = messageSchema.shape.from;
+const noData = z.object({}).strict();
+
+/**
+ * An agent: an id, an inbox on the bus, and handlers for the requests,
+ * commands and events it understands, each with a schema for its data. It
+ * talks to other agents only through messages.
+ *
+ * Life cycle: `start` subscribes, calls `initialize`, then `run` (which starts
+ * any background work and returns); `stop` unsubscribes, waits for handlers
+ * in flight, then calls `cleanup`. Replicas (several instances with one id,
+ * in one process or many) share the inbox: each request is handled once.
+ *
+ * A bad message never stops an agent: a request with an unknown action, data
+ * that fails its schema or a handler that throws is answered with an error
+ * carrying a stable code; a command or event that fails the same way is
+ * dead-lettered by the bus with its reason.
+ */
+export abstract class BaseAgent {
+  readonly id: string;
+  readonly role: string;
+  readonly instanceId: string;
+  readonly config: AgentConfig;
+  protected readonly bus: Bus;
+  protected readonly clock: Clock;
+  protected readonly logger: Logger;
+  private readonly routes: Record<Kind, Map<string, Route>> = { request: new Map(), command: new Map(), event: new Map() };
+  /** Broadcast topics the agent listens to, and the event actions it takes from each. */
+  private readonly topics = new Map<string, Set<string>>();
+  private readonly subscriptions: Subscription[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly counters = { handled: 0, refused: 0, failed: 0 };
+  private heartbeat: TimerHandle | undefined;
+  private currentState: AgentState = 'new';
+  private startedAtMs = 0;
+
+  constructor(id: string, role: string, deps: AgentDeps) {
+    const valid = agentId.safeParse(id);
+    if (!valid.success) throw new OrchestraError('ORC_CONFIG_INVALID', `agent id "${id}": ${valid.error.issues[0]?.message ?? 'invalid'}`);
+    this.id = id;
+    this.role = role;
+    this.instanceId = deps.instanceId ?? randomUUID();
+    this.bus = deps.bus;
+    this.clock = deps.clock;
+    this.config = agentConfig.parse(deps.config ?? {});
+    this.logger = (deps.logger ?? silentLogger).child({ agent: id });
+    this.onRequest('get_status', noData, () => this.status());
+  }
+
+  get state(): AgentState {
+    return this.currentState;
+  }
+
+  /** What this instance reports about itself, on `get_status` and on the presence topic. */
+  status(): AgentStatus {
+    return {
+      agentId: this.id,
+      instanceId: this.instanceId,
+      role: this.role,
+      state: this.currentState,
+      startedAt: this.startedAtMs,
+      at: this.clock.now(),
+      details: { ...this.counters, ...this.details() },
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.currentState !== 'new' && this.currentState !== 'stopped') return;
+    this.currentState = 'starting';
+    this.startedAtMs = this.clock.now();
+    try {
+      this.subscriptions.push(await this.bus.subscribe({ inbox: this.id }, (m) => this.track(this.receive(m))));
+      for (const [topic, actions] of this.topics) {
+        this.subscriptions.push(await this.bus.subscribe({ topic }, (m) => this.track(this.receiveBroadcast(m, actions))));
+      }
+      await this.initialize();
+      this.currentState = 'running';
+      await this.run();
+    } catch (err) {
+      this.currentState = 'failed';
+      this.logger.error({ err: describeError(err) }, 'agent failed to start');
+      await this.unsubscribe();
+      throw err;
+    }
+    await this.announce();
+    this.scheduleHeartbeat();
+  }
+
+  /** Stops taking messages, lets handlers in flight finish (up to `stopGraceMs`), then cleans up. */
+  async stop(): Promise<void> {
+    if (this.currentState !== 'running' && this.currentState !== 'failed') return;
+    this.currentState = 'stopping';
+    if (this.heartbeat) this.clock.clearTimeout(this.heartbeat);
+    await this.unsubscribe();
+    const grace = new AbortController();
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      this.clock.sleep(this.config.stopGraceMs, grace.signal).catch(() => undefined),
+    ]);
+    grace.abort();
+    try {
+      await this.cleanup();
+    } finally {
+      this.currentState = 'stopped';
+      await this.announce();
+    }
+  }
+
+  /** Sends a request and resolves with the response's data; rejects with the bus's timeout or remote error. */
+  async sendRequest<S extends z.ZodType = z.ZodType<JsonValue>>(
+    to: string,
+    action: string,
+    data: JsonValue = {},
+    options: SendRequestOptions<S> = {},
+  ): Promise<z.output<S>> {
+    const request = createMessage({ type: 'request', from: this.id, to, action, data }, this.clock.now());
+    const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
+    const response = await this.bus.request(request, {
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (!options.schema) return response.data as z.output<S>;
+    const parsed = options.schema.safeParse(response.data);
+    if (!parsed.success) throw toValidationError(`response to ${action} from ${to}`, parsed.error, response.data);
+    return parsed.data as z.output<S>;
+  }
+
+  /** Tells one agent to do something; no answer comes back. */
+  async sendCommand(to: string, action: string, data: JsonValue = {}): Promise<void> {
+    await this.bus.send(createMessage({ type: 'command', from: this.id, to, action, data }, this.clock.now()));
+  }
+
+  /** Broadcasts an event (every listener but this agent gets it), or sends it to one agent. */
+  async sendEvent(action: string, data: JsonValue = {}, options: SendEventOptions = {}): Promise<void> {
+    const event = createMessage({ type: 'event', from: this.id, to: options.to ?? null, action, data }, this.clock.now());
+    if (options.to !== undefined) await this.bus.send(event);
+    else await this.bus.publish(options.topic ?? eventTopic(action), event);
+  }
+
+  protected onRequest<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, JsonValue | void>): void {
+    this.route('request', action, schema, handler);
+  }
+
+  protected onCommand<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, void>): void {
+    this.route('command', action, schema, handler);
+  }
+
+  /** Listens to a broadcast event (on `events.<action>` unless `topic` says otherwise) and to the same event sent to this agent. */
+  protected onEvent<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, void>, options: { topic?: string } = {}): void {
+    this.route('event', action, schema, handler);
+    const topic = options.topic ?? eventTopic(action);
+    const actions = this.topics.get(topic) ?? new Set<string>();
+    this.topics.set(topic, actions.add(action));
+  }
+
+  /** Called once subscribed, before the agent counts as running: load state from the store here. */
+  protected async initialize(): Promise<void> {}
+  /** Called once running: start timers and background loops here, and return. */
+  protected async run(): Promise<void> {}
+  /** Called on stop, after the last handler finished or the grace ran out. */
+  protected async cleanup(): Promise<void> {}
+  /** Extra fields for `status()`. */
+  protected details(): Record<string, JsonValue> {
+    return {};
+  }
+
+  private route<S extends z.ZodType>(kind: Kind, action: string, schema: S, handler: AgentHandler<S, unknown>): void {
+    if (this.currentState !== 'new') throw new OrchestraError('ORC_CONFIG_INVALID', `agent ${this.id}: handlers are declared before start`);
+    // The schema parses the data before the handler sees it, which makes the cast sound.
+    this.routes[kind].set(action, { schema, handler: handler as Route['handler'] });
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async receive(message: Message): Promise<void> {
+    switch (message.type) {
+      case 'request':
+        return this.answer(message);
+      case 'command':
+        return this.perform('command', message);
+      case 'event':
+        // An agent never hears its own broadcast, even sent to its own inbox by a replica.
+        if (message.from === this.id) return;
+        return this.perform('event', message);
+      case 'response':
+        // Responses go to the requesting process's reply address, never to an inbox.
+        throw new OrchestraError('ORC_AGENT_UNKNOWN_ACTION', `agent ${this.id} got a response in its inbox; responses go to reply addresses`);
+    }
+  }
+
+  private async receiveBroadcast(message: Message, actions: ReadonlySet<string>): Promise<void> {
+    if (message.from === this.id) return;
+    // A topic may carry events this agent does not listen to: they are for others, not errors.
+    if (message.type !== 'event' || !actions.has(message.action)) return;
+    await this.perform('event', message);
+  }
+
+  /** Runs a command or event handler; a failure is thrown for the bus to dead-letter with its reason. */
+  private async perform(kind: 'command' | 'event', message: Message): Promise<void> {
+    const route = this.routes[kind].get(message.action);
+    if (!route) {
+      this.counters.refused++;
+      throw this.unknownAction(kind, message.action);
+    }
+    const data = this.parseData(route, message);
+    try {
+      await route.handler(data, message);
+      this.counters.handled++;
+    } catch (err) {
+      this.counters.failed++;
+      throw err;
+    }
+  }
+
+  private async answer(request: Message): Promise<void> {
+    let body: { data?: JsonValue; error?: MessageError };
+    try {
+      const route = this.routes.request.get(request.action);
+      if (!route) throw this.unknownAction('request', request.action);
+      const data = this.parseData(route, request);
+      const result = (await route.handler(data, request)) as JsonValue | undefined;
+      body = { data: result ?? {} };
+    } catch (err) {
+      body = { error: this.failure(request, err) };
+    }
+    try {
+      await this.bus.send(createResponse(request, this.id, body, this.clock.now()));
+      if (body.error === undefined) this.counters.handled++;
+    } catch (err) {
+      if (!(err instanceof ValidationError) || body.error) throw err;
+      // The handler's result cannot travel as JSON: the caller still gets an answer.
+      const error = { code: 'ORC_AGENT_HANDLER_FAILED', message: `${request.action} returned data a message cannot carry: ${err.message}` };
+      this.counters.failed++;
+      await this.bus.send(createResponse(request, this.id, { error }, this.clock.now()));
+    }
+  }
+
+  private parseData(route: Route, message: Message): unknown {
+    const parsed = route.schema.safeParse(message.data);
+    if (parsed.success) return parsed.data;
+    this.counters.refused++;
+    const invalid = toValidationError(`${message.type} ${message.action}`, parsed.error, message.data);
+    // Paths name the message field, so "data.topic" reads the same as in a refused message.
+    throw new ValidationError(
+      `${message.type} ${message.action}`,
+      invalid.issues.map((i) => ({ ...i, path: i.path === '(root)' ? 'data' : `data.${i.path}` })),
+    );
+  }
+
+  private failure(request: Message, err: unknown): MessageError {
+    const { code, message } = describeError(err);
+    if (err instanceof ValidationError || (err instanceof OrchestraError && err.code === 'ORC_AGENT_UNKNOWN_ACTION')) {
+      this.logger.warn({ action: request.action, from: request.from, code, reason: message }, 'request refused');
+    } else {
+      this.counters.failed++;
+      this.logger.error({ action: request.action, from: request.from, code, reason: message }, 'request handler failed');
+    }
+    return { code: code.startsWith('ORC_') ? code : 'ORC_AGENT_HANDLER_FAILED', message: message.slice(0, 10_000) };
+  }
+
+  private unknownAction(kind: Kind, action: string): OrchestraError {
+    const known = [...this.routes[kind].keys()].sort().join(', ') || 'none';
+    return new OrchestraError('ORC_AGENT_UNKNOWN_ACTION', `agent ${this.id} has no ${kind} handler for "${action}" (it handles: ${known})`);
+  }
+
+  private async announce(): Promise<void> {
+    const status = this.status();
+    try {
+      await this.bus.publish(
+        PRESENCE_TOPIC,
+        createMessage({ type: 'event', from: this.id, to: null, action: PRESENCE_ACTION, data: status }, status.at),
+      );
+    } catch (err) {
+      // Presence is advisory: the next heartbeat repeats it.
+      this.logger.warn({ err: describeError(err) }, 'presence not announced');
+    }
+  }
+
+  private scheduleHeartbeat(): void {
+    this.heartbeat = this.clock.setTimeout(() => {
+      if (this.currentState !== 'running') return;
+      void this.announce().finally(() => {
+        if (this.currentState === 'running') this.scheduleHeartbeat();
+      });
+    }, this.config.heartbeatMs);
+  }
+
+  private async unsubscribe(): Promise<void> {
+    const subscriptions = this.subscriptions.splice(0);
+    await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+  }
+}

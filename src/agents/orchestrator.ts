@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { describeError, type JsonValue } from '../protocol/index.js';
+import { forgetAgents, listAgents, recordAgent, type AgentRow, type Db } from '../store/index.js';
+import type { TaskRegistry } from '../registry/index.js';
+import { BaseAgent, type AgentDeps } from './base-agent.js';
+import { agentStatusSchema, PRESENCE_ACTION, PRESENCE_TOPIC, type AgentStatus } from './presence.js';
+
+export const ORCHESTRATOR_ID = 'orchestrator';
+
+/** An instance not heard from for this many heartbeats is listed as silent. */
+const SILENT_AFTER_HEARTBEATS = 3;
+/** Instances not heard from for a day are dropped from the directory. */
+const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
+
+export interface OrchestratorDeps extends AgentDeps {
+  db: Db;
+  registry: TaskRegistry;
+}
+
+export interface ListedAgent extends Omit<AgentRow, 'state'> {
+  /** The state the instance last announced, or `silent` when it stopped announcing without saying it stopped. */
+  state: string;
+}
+
+/**
+ * Starts and stops the agents of its process, and keeps the directory of
+ * every agent instance on the bus (from the presence topic, in the store so
+ * it survives a restart). Requests: `list_agents`, `get_system_status`.
+ */
+export class OrchestratorAgent extends BaseAgent {
+  private readonly db: Db;
+  private readonly registry: TaskRegistry;
+  private readonly children: BaseAgent[] = [];
+
+  constructor(deps: OrchestratorDeps, id = ORCHESTRATOR_ID) {
+    super(id, 'orchestrator', deps);
+    this.db = deps.db;
+    this.registry = deps.registry;
+    this.onEvent(PRESENCE_ACTION, agentStatusSchema, (status) => this.record(status), { topic: PRESENCE_TOPIC });
+    this.onRequest('list_agents', z.object({}).strict(), async () => ({ agents: await this.listAgents() }) as unknown as JsonValue);
+    this.onRequest('get_system_status', z.object({}).strict(), async () => {
+      const [agents, counts] = await Promise.all([this.listAgents(), this.registry.counts()]);
+      return { agents, tasks: counts } as unknown as JsonValue;
+    });
+  }
+
+  /** Agents this orchestrator starts after itself and stops before itself, in order. */
+  manage(...agents: BaseAgent[]): this {
+    this.children.push(...agents);
+    return this;
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    await this.record(this.status());
+    for (const child of this.children) await child.start();
+  }
+
+  /** Stops the managed agents in reverse order while it still hears them say so, then itself. */
+  override async stop(): Promise<void> {
+    for (const child of [...this.children].reverse()) {
+      await child.stop().catch((err: unknown) => this.logger.error({ agent: child.id, err: describeError(err) }, 'agent did not stop cleanly'));
+    }
+    await super.stop();
+    await this.record(this.status()).catch(() => undefined);
+  }
+
+  async listAgents(): Promise<ListedAgent[]> {
+    const now = this.clock.now();
+    await forgetAgents(this.db, now - FORGET_AFTER_MS);
+    const silentBefore = now - SILENT_AFTER_HEARTBEATS * this.config.heartbeatMs;
+    const rows = await listAgents(this.db);
+    // This instance's own row is refreshed on each list: it does not hear its own announcements.
+    return rows.map((row) => {
+      if (row.instanceId === this.instanceId) return { ...row, state: this.state, lastSeenAt: now };
+      const quiet = (row.state === 'running' || row.state === 'starting') && row.lastSeenAt < silentBefore;
+      return quiet ? { ...row, state: 'silent' } : row;
+    });
+  }
+
+  protected override details(): Record<string, JsonValue> {
+    return { manages: this.children.map((c) => c.id) };
+  }
+
+  private async record(status: AgentStatus): Promise<void> {
+    await recordAgent(this.db, {
+      agentId: status.agentId,
+      instanceId: status.instanceId,
+      role: status.role,
+      state: status.state,
+      startedAt: status.startedAt,
+      lastSeenAt: status.at,
+      details: status.details,
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import type { JsonValue, TaskHandler } from '../protocol/index.js';
+import type { TaskRegistry } from '../registry/index.js';
+import { BaseAgent, type AgentDeps } from './base-agent.js';
+import { TaskWorker } from './task-worker.js';
+import type { WorkerOptions } from './worker-config.js';
+
+/** Where a worker agent announces each task it finished, for anyone waiting on one. */
+export const TASK_FINISHED_TOPIC = 'tasks.finished';
+export const TASK_FINISHED_ACTION = 'task_finished';
+
+export interface WorkerAgentDeps extends AgentDeps {
+  registry: TaskRegistry;
+  /** One handler per task kind this agent specialises in. */
+  handlers: Record<string, TaskHandler>;
+  worker?: WorkerOptions;
+}
+
+/**
+ * A specialised worker: an agent that claims tasks of its kinds and runs them
+ * through a `TaskWorker` (bounded concurrency, leases, cancellation), and
+ * broadcasts each task it finished on `tasks.finished`. Replicas share the
+ * agent id; each has a worker id of its own, which the registry fences on.
+ */
+export class WorkerAgent extends BaseAgent {
+  readonly worker: TaskWorker;
+
+  constructor(id: string, deps: WorkerAgentDeps) {
+    super(id, 'worker', deps);
+    this.worker = new TaskWorker({
+      registry: deps.registry,
+      bus: deps.bus,
+      clock: deps.clock,
+      logger: this.logger,
+      handlers: deps.handlers,
+      workerId: `${id}:${this.instanceId.slice(0, 8)}`,
+      ...(deps.worker ? { config: deps.worker } : {}),
+    });
+    this.worker.on('task_completed', (task, { durationMs }) =>
+      this.finished({ taskId: task.taskId, kind: task.kind, status: 'COMPLETED', attempt: task.attempt, durationMs }),
+    );
+    this.worker.on('task_failed', (task, { error, retrying, durationMs }) =>
+      this.finished({ taskId: task.taskId, kind: task.kind, status: retrying ? 'PENDING' : 'FAILED', attempt: task.attempt, durationMs, error: error.code }),
+    );
+  }
+
+  protected override async run(): Promise<void> {
+    await this.worker.start();
+  }
+
+  protected override async cleanup(): Promise<void> {
+    await this.worker.stop();
+  }
+
+  protected override details(): Record<string, JsonValue> {
+    return { kinds: [...this.worker.kinds], workerId: this.worker.workerId, ...this.worker.stats };
+  }
+
+  private finished(data: Record<string, JsonValue>): void {
+    // Advisory: whoever waits on a task also reads the registry, which holds the truth.
+    this.sendEvent(TASK_FINISHED_ACTION, data, { topic: TASK_FINISHED_TOPIC }).catch(() => undefined);
+  }
+}
