@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { z } from 'zod';
-import { ManualClock, OrchestraError, type JsonValue, type Message } from '../../src/protocol/index.js';
-import { RemoteError, RequestTimeoutError, type Bus } from '../../src/bus/index.js';
+import { createMessage, createRng, ManualClock, OrchestraError, type JsonValue, type Message } from '../../src/protocol/index.js';
+import { RemoteError, RequestTimeoutError, type Bus, type BusOptions } from '../../src/bus/index.js';
 import { BaseAgent, type AgentDeps } from '../../src/agents/index.js';
 import { eventually, recordingLogger, type LogLine } from '../bus/support.js';
 import type { BusHarness, MakeBusHarness } from './bus.contract.js';
@@ -60,11 +60,11 @@ export function agentContract(name: string, makeHarness: MakeBusHarness): void {
     let lines: LogLine[];
     const agents: BaseAgent[] = [];
 
-    async function setup(): Promise<{ calc: Calculator; caller: Caller; bus: Bus; peer: Bus }> {
+    async function setup(options: BusOptions = {}): Promise<{ calc: Calculator; caller: Caller; bus: Bus; peer: Bus }> {
       clock = new ManualClock();
       const recording = recordingLogger();
       lines = recording.lines;
-      harness = await makeHarness({ clock, logger: recording.logger, options: {} });
+      harness = await makeHarness({ clock, logger: recording.logger, options });
       const peer = await harness.makePeer();
       const calc = new Calculator('calc', { bus: harness.bus, clock, logger: recording.logger });
       const caller = new Caller('caller', { bus: peer, clock, logger: recording.logger });
@@ -230,6 +230,55 @@ export function agentContract(name: string, makeHarness: MakeBusHarness): void {
       const after = caller.sendRequest('calc', 'add', { a: 1, b: 1 }, { timeoutMs: 1_000 }).catch((e: unknown) => e);
       await clock.advance(1_000);
       expect(await after).toBeInstanceOf(RequestTimeoutError);
+    });
+
+    it('survives 1,000 malformed messages, answering or dead-lettering each with its reason, and keeps answering good requests', async () => {
+      const maxMessageBytes = 16 * 1024;
+      const { caller } = await setup({ maxMessageBytes });
+      const rng = createRng(7);
+      const good = (n: number) => createMessage({ type: 'request', from: 'mallory', to: 'calc', action: 'add', data: { a: n, b: 1 } }, clock.now());
+      const drop = (m: Record<string, unknown>, field: string) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== field));
+      const raw: (() => string)[] = [
+        // Not JSON at all, or cut short.
+        () => JSON.stringify(good(1)).slice(0, 1 + Math.floor(rng.next() * 40)),
+        () => ['', '{', 'null', '[]', '"request"', '{"type":"request",}', 'NaN'][Math.floor(rng.next() * 7)]!,
+        // A required field missing.
+        () => JSON.stringify(drop(good(2), ['id', 'type', 'from', 'action', 'data', 'timestamp'][Math.floor(rng.next() * 6)]!)),
+        // A field of the wrong type.
+        () => JSON.stringify({ ...good(3), [['timestamp', 'from', 'to', 'type', 'action'][Math.floor(rng.next() * 5)]!]: [true] }),
+        // Larger than the bus carries.
+        () => JSON.stringify({ ...good(4), data: { blob: 'x'.repeat(maxMessageBytes) } }),
+      ];
+      let deadLettered = 0;
+      const refusals: Promise<unknown>[] = [];
+      const answers: Promise<unknown>[] = [];
+      for (let i = 0; i < 1_000; i++) {
+        const kind = i % 10;
+        if (kind < 6) {
+          await harness.inject({ inbox: 'calc' }, raw[Math.floor(rng.next() * raw.length)]!());
+          deadLettered++;
+        } else if (kind < 8) {
+          refusals.push(caller.sendRequest('calc', `no_such_action_${i}`, {}).catch((e: unknown) => e));
+        } else {
+          refusals.push(caller.sendRequest('calc', 'add', { a: 'not a number', b: i }).catch((e: unknown) => e));
+        }
+        if (i % 10 === 9) answers.push(caller.sendRequest('calc', 'add', { a: i, b: 1 }));
+      }
+      expect(await Promise.all(answers)).toEqual(Array.from({ length: 100 }, (_, k) => expect.objectContaining({ sum: k * 10 + 10 })));
+      const refused = (await Promise.all(refusals)) as RemoteError[];
+      expect(refused).toHaveLength(400);
+      for (const err of refused) expect(err).toBeInstanceOf(RemoteError);
+      expect(new Set(refused.map((e) => e.remoteCode))).toEqual(new Set(['ORC_AGENT_UNKNOWN_ACTION', 'ORC_PROTOCOL_WRONG_TYPE']));
+      const letters = await eventually('every raw message dead-lettered', async () => {
+        const all = (await harness.deadLetters()).filter((l) => l.source === 'inbox:calc');
+        return all.length >= deadLettered && all;
+      });
+      expect(letters).toHaveLength(deadLettered);
+      for (const letter of letters) {
+        expect(letter.code).toMatch(/^ORC_PROTOCOL_/);
+        expect(letter.reason.length).toBeGreaterThan(0);
+      }
+      expect(await caller.sendRequest('calc', 'add', { a: 40, b: 2 })).toMatchObject({ sum: 42 });
     });
   });
 }
