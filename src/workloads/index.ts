@@ -1,1 +1,2 @@
 export { commandHandler, parseExecSpec, CommandError, type CommandOptions } from './command.js';
+export * from './research/index.js';
