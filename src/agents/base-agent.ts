@@ -37,6 +37,8 @@ export interface AgentDeps {
   config?: AgentOptions;
   /** Names this process's replica of the agent. Default: a random UUID. */
   instanceId?: string;
+  /** Whether it announces itself on the presence topic. Default true; a short-lived tool's client says no. */
+  presence?: boolean;
 }
 
 export interface SendRequestOptions<S extends z.ZodType = z.ZodType<JsonValue>> {
@@ -92,6 +94,8 @@ export abstract class BaseAgent {
   private heartbeat: TimerHandle | undefined;
   private currentState: AgentState = 'new';
   private startedAtMs = 0;
+  /** Whether this instance announces itself (see `AgentDeps.presence`). */
+  protected readonly presence: boolean;
 
   constructor(id: string, role: string, deps: AgentDeps) {
     const valid = agentId.safeParse(id);
@@ -103,6 +107,7 @@ export abstract class BaseAgent {
     this.clock = deps.clock;
     this.config = agentConfig.parse(deps.config ?? {});
     this.logger = (deps.logger ?? silentLogger).child({ agent: id });
+    this.presence = deps.presence ?? true;
     this.onRequest('get_status', noData, () => this.status());
   }
 
@@ -326,6 +331,7 @@ export abstract class BaseAgent {
   }
 
   private async announce(): Promise<void> {
+    if (!this.presence) return;
     const status = this.status();
     try {
       await this.bus.publish(
@@ -339,6 +345,7 @@ export abstract class BaseAgent {
   }
 
   private scheduleHeartbeat(): void {
+    if (!this.presence) return;
     this.heartbeat = this.clock.setTimeout(() => {
       if (this.currentState !== 'running') return;
       void this.announce().finally(() => {

@@ -52,7 +52,7 @@ export class OrchestratorAgent extends BaseAgent {
 
   override async start(): Promise<void> {
     await super.start();
-    await this.record(this.status());
+    if (this.presence) await this.record(this.status());
     for (const child of this.children) await child.start();
   }
 
@@ -62,7 +62,7 @@ export class OrchestratorAgent extends BaseAgent {
       await child.stop().catch((err: unknown) => this.logger.error({ agent: child.id, err: describeError(err) }, 'agent did not stop cleanly'));
     }
     await super.stop();
-    await this.record(this.status()).catch(() => undefined);
+    if (this.presence) await this.record(this.status()).catch(() => undefined);
   }
 
   async listAgents(): Promise<ListedAgent[]> {

@@ -3,7 +3,7 @@ import { OrchestraError } from '../protocol/index.js';
 import { storeConfig } from '../store/index.js';
 import { busConfig } from '../bus/index.js';
 import { registryConfig } from '../registry/index.js';
-import { resolveWorkerConfig, workerConfig } from '../agents/index.js';
+import { agentConfig, monitorConfig, resolveWorkerConfig, workerConfig } from '../agents/index.js';
 
 /**
  * The whole configuration, composed from each part's schema (where its
@@ -25,6 +25,17 @@ export const orchestraConfig = z
       .prefault({}),
     registry: registryConfig.prefault({}),
     worker: workerConfig.prefault({}),
+    agent: agentConfig.prefault({}),
+    monitor: monitorConfig.prefault({}),
+    research: z
+      .object({
+        /** Folder of .md and .txt documents the local search provider ranks; default: the corpus shipped with Orchestra. */
+        corpusDir: z.string().min(1).optional(),
+        /** Sources a research task collects. */
+        limit: z.number().int().min(1).max(20).default(5),
+      })
+      .strict()
+      .prefault({}),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('warn'),
   })
   .strict();

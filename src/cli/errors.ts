@@ -1,7 +1,7 @@
 import { describeError, OrchestraError } from '../protocol/index.js';
 
 /** Bad arguments, configuration or input: the user can fix the command. */
-const USAGE_CODES = /^(ORC_CLI_|ORC_CONFIG_|ORC_PROTOCOL_)/;
+const USAGE_CODES = /^(ORC_CLI_BAD_ARGUMENT|ORC_CONFIG_|ORC_PROTOCOL_)/;
 
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;

@@ -1,10 +1,14 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { intFlag, type CliIo, type GlobalFlags } from './context.js';
-import { MIN_DEMO_TASKS } from './demo.js';
+import { DEFAULT_TOPICS } from './research.js';
+import { AGENT_NAMES } from './system.js';
 import { EXIT_USAGE, exitCodeFor, formatError } from './errors.js';
 import { migrateCommand } from './commands/migrate.js';
 import { startCommand } from './commands/start.js';
+import { serveCommand } from './commands/serve.js';
+import { runResearchCommand } from './commands/run.js';
+import { agentsCommand } from './commands/agents.js';
 import { workerCommand } from './commands/worker.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 
@@ -29,12 +33,35 @@ export function buildProgram(io: CliIo): Command {
 
   program
     .command('start')
-    .description('run the main job on the configured store: a demo batch of tasks with in-process workers')
-    .option('--once', 'exit after the batch, with its summary')
-    .option('--tasks <n>', 'tasks in the demo batch', intFlag('--tasks', MIN_DEMO_TASKS, 100_000), 200)
-    .option('--concurrency <n>', 'tasks run at once', intFlag('--concurrency', 1, 1024))
+    .description('run every agent and one round of the research → write pipeline, then keep serving until stopped')
+    .option('--once', 'exit after the round, with its summary (exit 1 if a report was not written)')
+    .option('--topic <text...>', `topics to research (default: ${DEFAULT_TOPICS.length} built-in topics)`)
+    .option('--concurrency <n>', 'tasks each worker agent runs at once', intFlag('--concurrency', 1, 1024))
     .option('--json', 'print the summary as JSON')
     .action((options) => startCommand(globals(), options, io));
+
+  program
+    .command('serve')
+    .description('run agents until SIGINT or SIGTERM: all of them, or those --agents names')
+    .option('--agents <names>', `comma-separated, from ${AGENT_NAMES.join(', ')} (default: all)`)
+    .option('--concurrency <n>', 'tasks each worker agent runs at once', intFlag('--concurrency', 1, 1024))
+    .action((options) => serveCommand(globals(), options, io));
+
+  const run = program.command('run').description('run a pipeline and print what it produced');
+  run
+    .command('research')
+    .description('register a research → write pair and print the report once it is written')
+    .requiredOption('--topic <text>', 'what to research')
+    .option('--timeout-ms <ms>', 'stop waiting after this long (the tasks go on; default 5 minutes)', intFlag('--timeout-ms', 1))
+    .option('--json', 'print the report and its figures as JSON')
+    .action((options) => runResearchCommand(globals(), options, io));
+
+  program
+    .command('agents')
+    .description("list the running agents and their status, as the orchestrator knows them")
+    .option('--timeout-ms <ms>', 'how long to wait for the orchestrator (default 5000)', intFlag('--timeout-ms', 1))
+    .option('--json', 'print JSON')
+    .action((options) => agentsCommand(globals(), options, io));
 
   program
     .command('worker')

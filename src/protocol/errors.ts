@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   // configuration and command line
   ORC_CONFIG_INVALID: 'a configuration value is invalid',
   ORC_CLI_BAD_ARGUMENT: 'a command-line argument is invalid',
+  ORC_CLI_TASKS_FAILED: 'tasks a command waited for failed, were cancelled, or did not finish in time',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,27 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { openPostgres } from '../../src/store/index.js';
 import { DATABASE_URL, REDIS_URL, uniqueName } from '../support/env.js';
-import { exitWithin, runCli, spawnCli, tempDir, waitFor } from './support.js';
+import { dropSchema, deleteKeys, exitWithin, runCli, spawnCli, tempDir, waitFor } from './support.js';
 
-interface Summary {
-  run: string;
-  tasks: number;
-  byStatus: Record<string, number>;
-  retried: number;
-  failures: { kind: string; code: string; message: string }[];
-  reports: unknown[];
+interface RoundSummary {
+  topics: number;
+  durationMs: number;
+  tasks: Record<string, number>;
+  reports: { topic: string; taskId: string; status: string; words: number; sources: number; report: string; error: unknown }[];
   interrupted: boolean;
-}
-
-/** What every demo batch ends with, whatever its size: one task failed for good, a few recovered. */
-function expectDemoOutcome(summary: Summary, tasks: number) {
-  expect(summary).toMatchObject({ tasks, byStatus: { COMPLETED: tasks - 1, FAILED: 1 }, interrupted: false });
-  expect(summary.failures).toEqual([expect.objectContaining({ kind: 'demo.broken', code: 'DEMO_BAD_INPUT' })]);
-  expect(summary.retried).toBeGreaterThanOrEqual(2);
-  expect(summary.reports.length).toBeGreaterThan(0);
 }
 
 describe('orchestra start', () => {
@@ -33,32 +21,46 @@ describe('orchestra start', () => {
     fs.rmSync(cwd, { recursive: true, force: true });
   });
 
-  it('runs the demo batch once on the embedded default and prints a summary; a second run adds a new batch', async () => {
-    const first = await runCli(['start', '--once', '--tasks', '30', '--json'], { cwd });
+  it('runs the agents and one research → write round on the embedded default, and prints a summary', async () => {
+    const first = await runCli(['start', '--once', '--json'], { cwd });
     expect(first.code).toBe(0);
-    expect(first.stderr).toContain('30 demo tasks registered in the embedded store in ./.orchestra');
-    expect(first.stderr).toMatch(/\[\d+\.\ds\] 30\/30 done · 0 running · 1 failed · \d+ tasks\/s/);
-    const summary = JSON.parse(first.stdout) as Summary;
-    expectDemoOutcome(summary, 30);
+    expect(first.stderr).toContain('5 agents running on the embedded store in ./.orchestra and the in-process bus');
+    expect(first.stderr).toMatch(/\[\d+\.\ds\] researched 3\/3 · written 3\/3 · 0 failed · 5 agents running/);
+    const summary = JSON.parse(first.stdout) as RoundSummary;
+    expect(summary).toMatchObject({ topics: 3, tasks: { COMPLETED: 6 }, interrupted: false });
+    for (const r of summary.reports) {
+      expect(r.status).toBe('COMPLETED');
+      expect(r.report.startsWith(`# ${r.topic}\n`)).toBe(true);
+      expect(r.report).toContain('## Sources');
+      expect(r.sources).toBeGreaterThan(0);
+    }
     expect(fs.existsSync(path.join(cwd, '.orchestra'))).toBe(true);
 
-    // The same folder, named through the environment this time.
-    const second = await runCli(['start', '--once', '--tasks', '30', '--concurrency', '8'], { cwd, env: { ORCHESTRA_DATA_DIR: '.orchestra' } });
+    // The same folder, named through the environment, with topics of the user's.
+    const second = await runCli(['start', '--once', '--topic', 'idempotency keys', '--topic', 'circuit breakers'], {
+      cwd,
+      env: { ORCHESTRA_DATA_DIR: '.orchestra' },
+    });
     expect(second.code).toBe(0);
-    expect(second.stderr).toContain('8 workers running');
-    expect(second.stdout).toMatch(/^Demo batch \w+: 30 tasks in [\d.]+s, \d+ tasks\/s\n {2}by status: COMPLETED 29 · FAILED 1\n/);
-    expect(second.stdout).toContain('failed: demo.broken');
-    expect(second.stdout).not.toContain(summary.run);
+    expect(second.stdout).toMatch(/^finished: 2 topics in [\d.]+s\ntasks: 4 completed\nreports:\n/);
+    expect(second.stdout).toMatch(/ok {6}idempotency keys \(\d+ words, \d+ sources; orchestra tasks show write-\w+-0\)/);
 
     const stats = await runCli(['tasks', 'stats', '--json', '--data', '.orchestra'], { cwd });
-    expect(JSON.parse(stats.stdout)).toMatchObject({ total: 60, byStatus: { COMPLETED: 58, FAILED: 2 } });
+    expect(JSON.parse(stats.stdout)).toMatchObject({ total: 10, byStatus: { COMPLETED: 10 } });
   });
 
-  it('keeps serving after the summary until SIGINT, then stops gracefully', async () => {
-    const serving = spawnCli(['start', '--tasks', '10', '--data', 'serving'], { cwd });
+  it('refuses an empty topic before opening anything', async () => {
+    const result = await runCli(['start', '--once', '--topic', '  ', '--data', 'never'], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--topic must hold 1 to 500 characters.*\[ORC_CLI_BAD_ARGUMENT\]/);
+    expect(fs.existsSync(path.join(cwd, 'never'))).toBe(false);
+  });
+
+  it('keeps serving after the round until SIGINT, then stops gracefully', async () => {
+    const serving = spawnCli(['start', '--data', 'serving', '--topic', 'rate limiting'], { cwd });
     try {
-      await waitFor('the summary', () => serving.stdout().includes('Demo batch'));
-      await waitFor('the workers to keep serving', () => serving.stderr().includes('Ctrl-C stops them'));
+      await waitFor('the summary', () => serving.stdout().includes('finished: 1 topic'));
+      await waitFor('the agents to keep serving', () => serving.stderr().includes('Ctrl-C stops them') || serving.stderr().includes('serving:'));
     } finally {
       serving.child.kill('SIGINT');
     }
@@ -66,25 +68,20 @@ describe('orchestra start', () => {
     expect(serving.stderr()).toContain('stopped on SIGINT');
   });
 
-  it('runs the same batch on PostgreSQL and Redis', async () => {
+  it('runs the same round on PostgreSQL and Redis', async () => {
     const schema = uniqueName('cli_start');
     const prefix = uniqueName('cli');
     try {
-      const result = await runCli(['start', '--once', '--tasks', '30', '--json'], {
+      const result = await runCli(['start', '--once', '--json'], {
         cwd,
         env: { DATABASE_URL, REDIS_URL, ORCHESTRA_SCHEMA: schema, ORCHESTRA_PREFIX: prefix },
       });
-      expect(result.stderr).toContain(`registered in PostgreSQL (schema ${schema})`);
+      expect(result.stderr).toContain(`on PostgreSQL (schema ${schema}) and Redis`);
       expect(result.code).toBe(0);
-      expectDemoOutcome(JSON.parse(result.stdout) as Summary, 30);
+      expect(JSON.parse(result.stdout)).toMatchObject({ topics: 3, tasks: { COMPLETED: 6 } });
     } finally {
-      const db = await openPostgres({ url: DATABASE_URL, schema });
-      await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await db.close();
-      const redis = new Redis(REDIS_URL);
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
+      await dropSchema(schema);
+      await deleteKeys(prefix);
     }
   });
 });

@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { openPostgres } from '../../src/store/index.js';
+import { DATABASE_URL, REDIS_URL } from '../support/env.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
@@ -103,5 +106,26 @@ export async function exitWithin(proc: CliProcess, timeoutMs: number): Promise<n
     return await Promise.race([proc.exited, late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Drops a test's PostgreSQL schema from the shared database. */
+export async function dropSchema(schema: string): Promise<void> {
+  const db = await openPostgres({ url: DATABASE_URL, schema });
+  try {
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Deletes a test's Redis keys from the shared Redis, never flushing it. */
+export async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    await redis.quit();
   }
 }

@@ -49,7 +49,7 @@ describe('orchestra usage', () => {
   });
 
   it('names the commands when none is given', async () => {
-    expectUsageError(await orchestra([]), 'ORC_CLI_BAD_ARGUMENT', 'a command is needed: start, worker, tasks');
+    expectUsageError(await orchestra([]), 'ORC_CLI_BAD_ARGUMENT', 'a command is needed: start, serve, run, agents, worker, tasks');
     expectUsageError(await orchestra(['tasks']), 'ORC_CLI_BAD_ARGUMENT', 'tasks needs a command: add, list, show, stats, retry, cancel');
   });
 
@@ -61,7 +61,9 @@ describe('orchestra usage', () => {
   });
 
   it('checks numbers and values in flags before touching any store', async () => {
-    expectUsageError(await orchestra(['start', '--tasks', '5']), 'ORC_CLI_BAD_ARGUMENT', '--tasks must be a whole number from 10 to 100000, not "5"');
+    expectUsageError(await orchestra(['start', '--concurrency', '0']), 'ORC_CLI_BAD_ARGUMENT', '--concurrency must be a whole number from 1 to 1024, not "0"');
+    expectUsageError(await orchestra(['serve', '--agents', 'researcher,painter']), 'ORC_CLI_BAD_ARGUMENT', '--agents: unknown agent "painter"');
+    expectUsageError(await orchestra(['run', 'research']), 'ORC_CLI_BAD_ARGUMENT', "required option '--topic <text>' not specified");
     expectUsageError(await orchestra(['tasks', 'add', '--kind', 'x', '--priority', '11']), 'ORC_CLI_BAD_ARGUMENT', '--priority');
     expectUsageError(await orchestra(['tasks', 'add', '--kind', 'x', '--payload', '{nope']), 'ORC_PROTOCOL_INVALID_JSON', 'invalid --payload');
     expectUsageError(await orchestra(['tasks', 'add', '--kind', 'Bad Kind']), 'ORC_PROTOCOL_INVALID_VALUE', 'kind');

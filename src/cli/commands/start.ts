@@ -1,71 +1,50 @@
 import { randomUUID } from 'node:crypto';
-import { TaskWorker } from '../../agents/index.js';
-import { FINISHED_STATUSES, type Clock, type NewTask, type TaskStatus } from '../../protocol/index.js';
-import type { TaskRegistry } from '../../registry/index.js';
-import { openRuntime, orClose } from '../runtime.js';
+import type { Task } from '../../protocol/index.js';
+import { RESEARCH_KIND, WRITE_KIND } from '../../workloads/index.js';
+import { openRuntime, orClose, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
-import { demoBatch, demoHandlers, renderSummary, summarise } from '../demo.js';
 import { elapsed, Progress } from '../progress.js';
-import { listenForShutdown, stoppingNotice, type ShutdownRequest } from '../signals.js';
+import { listenForShutdown, type ShutdownRequest } from '../signals.js';
+import { AGENT_NAMES, buildSystem, type System } from '../system.js';
+import { checkTopic, DEFAULT_TOPICS, renderRound, researchTasks, summariseRound, unwritten, watchTasks, type ResearchPair } from '../research.js';
+import { serveUntilSignal } from './serve.js';
 
 export interface StartOptions {
   once?: boolean;
-  tasks?: number;
+  topic?: string[];
   concurrency?: number;
   json?: boolean;
 }
 
 /**
- * The main job: at this stage, a demo batch through the registry with
- * in-process workers, a live progress line, and a summary. With `--once` it
- * exits after the summary; otherwise the workers keep serving until stopped.
+ * The main job on whatever store and bus are configured (the embedded
+ * default unless told otherwise): every agent in this process, one round of
+ * the research → write pipeline with a live progress line and a summary,
+ * then, without `--once`, serving until a signal.
  */
 export async function startCommand(globals: GlobalFlags, options: StartOptions, io: CliIo): Promise<void> {
   const shutdown = listenForShutdown();
   try {
-    // The demo's flaky tasks should recover within the run, so unless the user
-    // configured otherwise its retries wait 0.1–0.2 s rather than about a second.
-    const config = loadConfig(globals, io, [{ path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency }], {
-      'registry.backoffBaseMs': 200,
-    });
+    const topics = (options.topic?.length ? options.topic : DEFAULT_TOPICS).map(checkTopic);
+    const config = loadConfig(globals, io, [{ path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency }]);
     const runtime = await openRuntime(config);
-    const { registry, clock } = runtime;
-    const worker = await orClose(runtime, () =>
-      new TaskWorker({ registry, bus: runtime.bus, clock, logger: runtime.logger, handlers: demoHandlers(registry, clock), config: config.worker }),
-    );
+    const system = await orClose(runtime, () => buildSystem(runtime, AGENT_NAMES, io.env));
     try {
+      await system.start();
       if (shutdown.signal) return;
-      const run = randomUUID().slice(0, 8);
-      const startedAt = clock.now();
-      const ids = await registerInChunks(registry, demoBatch(options.tasks ?? 200, run), config.registry.maxBatchSize);
-      const batch = new BatchWatch(ids);
-      batch.follow(worker);
       const where = config.store.databaseUrl ? `PostgreSQL (schema ${config.store.schema})` : `the embedded store in ${config.store.dataDir}`;
-      io.stderr.write(`orchestra: ${batch.size} demo tasks registered in ${where}; ${config.worker.concurrency} workers running\n`);
-
-      await worker.start();
-      const progress = new Progress(() => {
-        const secs = (clock.now() - startedAt) / 1000;
-        return `[${elapsed(startedAt, clock.now())}] ${batch.done}/${batch.size} done · ${worker.stats.running} running · ${batch.count('FAILED')} failed · ${Math.round(batch.done / Math.max(secs, 0.001))} tasks/s`;
-      }, io.stderr, clock);
-      const stopWatching = new AbortController();
-      const watching = batch.untilFinished(registry, clock, stopWatching.signal);
-      const finished = await Promise.race([watching.then(() => true), shutdown.requested.then(() => false)]);
-      stopWatching.abort();
-      await watching.catch(() => undefined);
-      progress.stop();
-      if (!finished) {
-        io.stderr.write(stoppingNotice(shutdown.signal!, worker.stats.running, worker.config.shutdownGraceMs));
-        await worker.stop();
-      }
-
-      const summary = summarise(run, await registry.getMany(batch.ids), clock.now() - startedAt, !finished);
+      const bus = config.bus.redisUrl ? 'Redis' : 'the in-process bus';
+      io.stderr.write(
+        `orchestra: ${system.agents.length} agents running on ${where} and ${bus} (${system.agents.map((a) => a.id).join(', ')}); searching ${system.search?.name ?? 'nothing'}\n`,
+      );
+      const summary = await runRound(runtime, system, topics, shutdown, io);
       if (options.json) printJson(io, summary);
-      else print(io, renderSummary(summary));
-
-      if (finished && !options.once) await serve(worker, shutdown, io, clock);
+      else print(io, renderRound(summary));
+      if (!summary.interrupted && !options.once) await serveUntilSignal(runtime, system, shutdown, io);
+      const failure = unwritten(summary);
+      if (failure && !summary.interrupted) throw failure;
     } finally {
-      await worker.stop();
+      await system.stop();
       await runtime.close();
     }
   } finally {
@@ -73,82 +52,30 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
   }
 }
 
-/**
- * A registration is bounded (`registry.maxBatchSize`); a larger demo goes in
- * order, in chunks, so each report's dependencies are committed before it.
- */
-async function registerInChunks(registry: TaskRegistry, tasks: NewTask[], size: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < tasks.length; i += size) {
-    const registered = await registry.registerMany(tasks.slice(i, i + size));
-    ids.push(...registered.map((r) => r.task.taskId));
-  }
-  return ids;
-}
-
-/** After the batch: the workers keep taking demo tasks until a signal. */
-async function serve(worker: TaskWorker, shutdown: ShutdownRequest, io: CliIo, clock: Clock): Promise<void> {
-  io.stderr.write(`orchestra: workers keep taking ${worker.kinds.join(', ')} tasks; Ctrl-C stops them\n`);
-  const base = worker.stats;
-  const progress = new Progress(() => {
-    const s = worker.stats;
-    return `serving: ${s.completed - base.completed} completed · ${s.failed - base.failed} failed attempts · ${s.running} running`;
-  }, io.stderr, clock);
-  const signal = await shutdown.requested;
+/** Registers a research → write pair per topic through the dispatcher and follows them to the end. */
+async function runRound(runtime: Runtime, system: System, topics: string[], shutdown: ShutdownRequest, io: CliIo) {
+  const { clock, registry } = runtime;
+  const startedAt = clock.now();
+  const run = randomUUID().slice(0, 8);
+  const built = topics.map((topic, i) => researchTasks(topic, run, i));
+  const pairs: ResearchPair[] = built.map((b) => b.pair);
+  await system.dispatcher!.dispatch(built.flatMap((b) => b.tasks));
+  let latest: Task[] = [];
+  const progress = new Progress(() => roundLine(latest, startedAt, clock.now(), system), io.stderr, clock);
+  const stop = new AbortController();
+  void shutdown.requested.then(() => stop.abort());
+  const ids = pairs.flatMap((p) => [p.researchId, p.writeId]);
+  const tasks = await watchTasks(registry, clock, ids, { signal: stop.signal, onUpdate: (t) => (latest = t) });
   progress.stop();
-  io.stderr.write(stoppingNotice(signal, worker.stats.running, worker.config.shutdownGraceMs));
-  const report = await worker.stop();
-  io.stderr.write(`orchestra: stopped on ${signal}: ${report.finished} finished during shutdown, ${report.released} released\n`);
+  return summariseRound(pairs, tasks, clock.now() - startedAt, stop.signal.aborted);
 }
 
-/**
- * The batch's state. The in-process worker reports the tasks it finishes as
- * they finish; a poll of the registry catches the rest (a dependent failed
- * with its dependency, a task another process ran) and decides when the batch
- * is over. The poll reads a bounded window of unfinished tasks, so its cost
- * does not grow with the batch.
- */
-class BatchWatch {
-  private readonly unfinished: Set<string>;
-  private readonly finished = new Map<TaskStatus, number>();
-
-  constructor(
-    readonly ids: string[],
-    private readonly window = 500,
-  ) {
-    this.unfinished = new Set(ids);
-  }
-
-  get size(): number {
-    return this.ids.length;
-  }
-
-  get done(): number {
-    return this.size - this.unfinished.size;
-  }
-
-  count(status: TaskStatus): number {
-    return this.finished.get(status) ?? 0;
-  }
-
-  /** Follows the worker's events; a retry's failed attempt does not finish its task. */
-  follow(worker: TaskWorker): void {
-    worker.on('task_completed', (task) => this.record(task.taskId, 'COMPLETED'));
-    worker.on('task_failed', (task, outcome) => {
-      if (!outcome.retrying) this.record(task.taskId, 'FAILED');
-    });
-  }
-
-  /** Resolves when every task has finished; stops early, quietly, when `signal` aborts. */
-  async untilFinished(registry: TaskRegistry, clock: Clock, signal: AbortSignal, pollMs = 250): Promise<void> {
-    while (this.unfinished.size > 0 && !signal.aborted) {
-      const tasks = await registry.getMany([...this.unfinished].slice(0, this.window));
-      for (const t of tasks) if (FINISHED_STATUSES.includes(t.status)) this.record(t.taskId, t.status);
-      if (this.unfinished.size > 0) await clock.sleep(pollMs, signal).catch(() => undefined);
-    }
-  }
-
-  private record(taskId: string, status: TaskStatus): void {
-    if (this.unfinished.delete(taskId)) this.finished.set(status, this.count(status) + 1);
-  }
+function roundLine(tasks: Task[], startedAt: number, now: number, system: System): string {
+  const of = (kind: string) => {
+    const mine = tasks.filter((t) => t.kind === kind);
+    return `${mine.filter((t) => t.status === 'COMPLETED').length}/${mine.length}`;
+  };
+  const failed = tasks.filter((t) => t.status === 'FAILED' || t.status === 'CANCELLED').length;
+  const running = system.agents.filter((a) => a.state === 'running').length;
+  return `[${elapsed(startedAt, now)}] researched ${of(RESEARCH_KIND)} · written ${of(WRITE_KIND)} · ${failed} failed · ${running} agents running`;
 }
