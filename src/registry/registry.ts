@@ -31,6 +31,8 @@ import {
   listTasks,
   pruneFinishedTasks,
   recountDependencies,
+  reassignTasks,
+  countUnfinishedByKind,
   redriveTask,
   releaseTasks,
   renewLeases,
@@ -313,6 +315,45 @@ export class TaskRegistry {
       await this.bus.publish(CANCELLED_TOPIC, event).catch((err) => this.logger.warn({ err: describeError(err), taskId }, 'cancel notice not sent; the worker will see it at its next lease renewal'));
     }
     return this.get(taskId);
+  }
+
+  /**
+   * Moves unfinished tasks of `fromKinds` to `kind`, PENDING (see
+   * `reassignTasks`): work a worker was given is handed to another. A running
+   * attempt is told on the cancellation topic, so its handler stops; its report
+   * is refused whatever it does. Returns the tasks moved.
+   */
+  async reassign(taskIds: readonly string[], kind: string, fromKinds: readonly string[]): Promise<{ taskId: string; previousKind: string; previousStatus: TaskStatus }[]> {
+    const nowMs = this.clock.now();
+    const moved = await reassignTasks(this.db, taskIds, kind, fromKinds, nowMs);
+    if (this.bus) {
+      for (const m of moved.filter((r) => r.previousStatus === 'RUNNING')) {
+        const event = createMessage(
+          {
+            type: 'event',
+            from: REGISTRY_AGENT_ID,
+            to: null,
+            action: 'task_cancelled',
+            data: { taskId: m.taskId, attempt: m.attempt, workerId: m.workerId, reason: `reassigned to ${kind}` },
+          },
+          nowMs,
+        );
+        await this.bus.publish(CANCELLED_TOPIC, event).catch((err) => this.logger.warn({ err: describeError(err), taskId: m.taskId }, 'reassignment notice not sent'));
+      }
+    }
+    if (moved.length) await this.notifyKinds(new Set([kind]));
+    return moved.map((m) => ({ taskId: m.taskId, previousKind: m.previousKind, previousStatus: m.previousStatus }));
+  }
+
+  /** Unfinished (PENDING, RUNNING) tasks of each of `kinds`. */
+  async unfinishedByKind(kinds: readonly string[]): Promise<Map<string, { pending: number; running: number }>> {
+    const counts = new Map(kinds.map((k) => [k, { pending: 0, running: 0 }]));
+    for (const row of await countUnfinishedByKind(this.db, kinds)) {
+      const c = counts.get(row.kind)!;
+      if (row.status === 'PENDING') c.pending = row.count;
+      else c.running = row.count;
+    }
+    return counts;
   }
 
   /**

@@ -35,3 +35,4 @@ export {
   type LateReportRow,
 } from './tasks/read-tasks.js';
 export { recordAgent, listAgents, forgetAgents, type AgentRow } from './agents/agents.js';
+export { reassignTasks, countUnfinishedByKind, type Reassigned } from './tasks/reassign-tasks.js';

@@ -377,6 +377,44 @@ export function registryContract(name: string, backend: RegistryBackend): void {
       });
     });
 
+    describe('reassign', () => {
+      it('moves pending and running tasks to another kind; the running attempt is fenced out and hears of it', async () => {
+        const bus = createMemoryBus({ clock });
+        const heard: Message[] = [];
+        await bus.subscribe({ topic: CANCELLED_TOPIC }, (m) => void heard.push(m));
+        const woken: Message[] = [];
+        await bus.subscribe({ topic: taskTopic('bot.b') }, (m) => void woken.push(m));
+        registry = new TaskRegistry({ db, clock, rng: createRng(7), bus, config });
+        const [a, b] = await registry.registerMany([{ kind: 'bot.a' }, { kind: 'bot.a' }]);
+        const running = (await claimOne('bot.a', 'bot-a'))!;
+        expect(running.taskId).toBe(a!.task.taskId);
+
+        const moved = await registry.reassign([a!.task.taskId, b!.task.taskId], 'bot.b', ['bot.a']);
+        expect(moved.map((m) => [m.taskId, m.previousStatus]).sort()).toEqual(
+          [[a!.task.taskId, 'RUNNING'], [b!.task.taskId, 'PENDING']].sort(),
+        );
+        expect((await registry.complete({ taskId: running.taskId, attempt: running.attempt, result: 'late' })).accepted).toBe(false);
+        const takenOver = await registry.claim({ kinds: ['bot.b'], workerId: 'bot-b', limit: 5 });
+        expect(takenOver.map((t) => t.taskId).sort()).toEqual([a!.task.taskId, b!.task.taskId].sort());
+        // The attempt taken away is given back: the task keeps its full budget.
+        expect(takenOver.find((t) => t.taskId === a!.task.taskId)!.maxAttempts).toBe(config.maxAttempts! + 1);
+        await bus.close();
+        expect(heard.map((m) => m.data)).toEqual([expect.objectContaining({ taskId: a!.task.taskId, attempt: 1 })]);
+        expect(woken.length).toBeGreaterThan(0);
+      });
+
+      it('leaves finished tasks and tasks of other kinds alone, and counts unfinished tasks per kind', async () => {
+        const [a, b] = await registry.registerMany([{ kind: 'bot.a' }, { kind: 'other' }]);
+        const claimed = (await claimOne('bot.a'))!;
+        await registry.complete({ taskId: claimed.taskId, attempt: claimed.attempt });
+        expect(await registry.reassign([a!.task.taskId, b!.task.taskId], 'bot.b', ['bot.a'])).toEqual([]);
+        await registry.registerMany([{ kind: 'bot.a' }, { kind: 'bot.a' }]);
+        await claimOne('bot.a');
+        const counts = await registry.unfinishedByKind(['bot.a', 'bot.b']);
+        expect(Object.fromEntries(counts)).toEqual({ 'bot.a': { pending: 1, running: 1 }, 'bot.b': { pending: 0, running: 0 } });
+      });
+    });
+
     describe('dependencies', () => {
       it('makes a task claimable only when all its dependencies completed', async () => {
         const [a, b, c] = await registry.registerMany([
