@@ -32,3 +32,17 @@ export {
   type SystemMonitorDeps,
 } from './monitor.js';
 export { OrchestratorAgent, ORCHESTRATOR_ID, type OrchestratorDeps, type ListedAgent } from './orchestrator.js';
+export { fleetConfig, type FleetOptions, type FleetConfig } from './fleet-config.js';
+export { nextSuccessRate, botScore, selectBot, restartsInWindow, type Candidate } from './fleet-rules.js';
+export {
+  TEST_BACKLOG_KIND,
+  botKind,
+  botIdOfKind,
+  testPayloadSchema,
+  testResultSchema,
+  variableValue,
+  type TestPayload,
+  type TestOutcome,
+} from './test-task.js';
+export { BotAgent, BOT_AGENT_ID, BOT_STATUS_TOPIC, type BotAgentDeps } from './bot-agent.js';
+export { Bot, type BotDeps, type BotBehaviour } from './bot.js';

@@ -22,37 +22,63 @@ export interface WorkerAgentDeps extends AgentDeps {
  * agent id; each has a worker id of its own, which the registry fences on.
  */
 export class WorkerAgent extends BaseAgent {
-  readonly worker: TaskWorker;
+  private current: TaskWorker;
+  private generation = 0;
 
-  constructor(id: string, deps: WorkerAgentDeps) {
-    super(id, 'worker', deps);
-    this.worker = new TaskWorker({
+  constructor(
+    id: string,
+    private readonly workerDeps: WorkerAgentDeps,
+    role = 'worker',
+  ) {
+    super(id, role, workerDeps);
+    this.current = this.makeWorker();
+  }
+
+  get worker(): TaskWorker {
+    return this.current;
+  }
+
+  protected override async run(): Promise<void> {
+    await this.current.start();
+  }
+
+  protected override async cleanup(): Promise<void> {
+    await this.current.stop();
+  }
+
+  /**
+   * Stops the worker (its running tasks get no grace: they are given back)
+   * and starts a fresh one with a new worker id, whose claims the old one's
+   * late reports cannot touch.
+   */
+  protected async restartWorker(): Promise<void> {
+    await this.current.stop({ graceMs: 0 });
+    this.current = this.makeWorker();
+    if (this.state === 'running') await this.current.start();
+  }
+
+  protected override details(): Record<string, JsonValue> {
+    return { kinds: [...this.current.kinds], workerId: this.current.workerId, ...this.current.stats };
+  }
+
+  private makeWorker(): TaskWorker {
+    const deps = this.workerDeps;
+    const worker = new TaskWorker({
       registry: deps.registry,
       bus: deps.bus,
       clock: deps.clock,
       logger: this.logger,
       handlers: deps.handlers,
-      workerId: `${id}:${this.instanceId.slice(0, 8)}`,
+      workerId: `${this.id}:${this.instanceId.slice(0, 8)}${this.generation++ ? `:${this.generation - 1}` : ''}`,
       ...(deps.worker ? { config: deps.worker } : {}),
     });
-    this.worker.on('task_completed', (task, { durationMs }) =>
+    worker.on('task_completed', (task, { durationMs }) =>
       this.finished({ taskId: task.taskId, kind: task.kind, status: 'COMPLETED', attempt: task.attempt, durationMs }),
     );
-    this.worker.on('task_failed', (task, { error, retrying, durationMs }) =>
+    worker.on('task_failed', (task, { error, retrying, durationMs }) =>
       this.finished({ taskId: task.taskId, kind: task.kind, status: retrying ? 'PENDING' : 'FAILED', attempt: task.attempt, durationMs, error: error.code }),
     );
-  }
-
-  protected override async run(): Promise<void> {
-    await this.worker.start();
-  }
-
-  protected override async cleanup(): Promise<void> {
-    await this.worker.stop();
-  }
-
-  protected override details(): Record<string, JsonValue> {
-    return { kinds: [...this.worker.kinds], workerId: this.worker.workerId, ...this.worker.stats };
+    return worker;
   }
 
   private finished(data: Record<string, JsonValue>): void {

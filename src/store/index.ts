@@ -36,3 +36,4 @@ export {
 } from './tasks/read-tasks.js';
 export { recordAgent, listAgents, forgetAgents, type AgentRow } from './agents/agents.js';
 export { reassignTasks, countUnfinishedByKind, type Reassigned } from './tasks/reassign-tasks.js';
+export * from './experiments/index.js';

@@ -1,0 +1,278 @@
+import { z } from 'zod';
+import { describeError, type JsonValue, type NewTask, type TimerHandle } from '../protocol/index.js';
+import type { TaskRegistry } from '../registry/index.js';
+import {
+  getBot,
+  listBots,
+  markIsolated,
+  markRestarting,
+  recordHeartbeat,
+  recordOutcome,
+  registerBot,
+  type BotRow,
+  type Db,
+} from '../store/index.js';
+import { BaseAgent, type AgentDeps } from './base-agent.js';
+import { fleetConfig, type FleetConfig, type FleetOptions } from './fleet-config.js';
+import { restartsInWindow, selectBot } from './fleet-rules.js';
+import { botIdOfKind, botKind, TEST_BACKLOG_KIND, testPayloadSchema } from './test-task.js';
+import { TASK_FINISHED_ACTION, TASK_FINISHED_TOPIC } from './worker-agent.js';
+
+export const BOT_AGENT_ID = 'bots';
+export const BOT_STATUS_TOPIC = 'fleet.status';
+
+export interface BotAgentDeps extends AgentDeps {
+  db: Db;
+  registry: TaskRegistry;
+  fleet?: FleetOptions;
+}
+
+const botIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'must be letters, digits and _ . : -');
+const registration = z.object({ botId: botIdSchema, deviceId: z.string().min(1).max(200), role: z.string().min(1).max(100), group: z.string().min(1).max(100) }).strict();
+const testRequest = testPayloadSchema.extend({ taskId: z.string().min(1).max(100), priority: z.number().int().min(1).max(10).optional() });
+const finishedEvent = z.object({ taskId: z.string(), kind: z.string(), status: z.string(), attempt: z.number().int(), error: z.string().optional() }).passthrough();
+
+/**
+ * Owns the fleet. Bots register and heartbeat; a bot silent past the
+ * heartbeat timeout is restarted, one that keeps needing restarts or keeps
+ * failing is isolated, and the tasks a restarted or isolated bot held go back
+ * to the waiting tests. Waiting tests are handed to bots by
+ * `0.5 × (1 − load) + 0.5 × success rate`, at most `maxTasksPerBot` each.
+ * Bots and their success rates live in the store; the tasks in the registry.
+ *
+ * Requests: `register_bot`, `create_test_task`, `assign_campaign_task`,
+ * `get_available_bot_count`, `get_bot_status`. Commands: `heartbeat`,
+ * `restart_bot`, `isolate_bot`. Events: `bot_status_update`,
+ * `task_completed`, `bot_isolated` (on `fleet.status`, and on
+ * `events.bot_isolated` for whoever reacts to alerts).
+ */
+export class BotAgent extends BaseAgent {
+  readonly fleet: FleetConfig;
+  private readonly db: Db;
+  private readonly registry: TaskRegistry;
+  private readonly failuresInARow = new Map<string, number>();
+  private timer: TimerHandle | undefined;
+  private rounds: Promise<void> | undefined;
+  private again = false;
+
+  constructor(deps: BotAgentDeps, id = BOT_AGENT_ID) {
+    super(id, 'bots', deps);
+    this.db = deps.db;
+    this.registry = deps.registry;
+    this.fleet = fleetConfig.parse(deps.fleet ?? {});
+
+    this.onRequest('register_bot', registration, async (bot) => {
+      const row = await registerBot(this.db, bot, this.clock.now());
+      await this.statusUpdate(row);
+      this.wake();
+      return botJson(row);
+    });
+    this.onRequest('create_test_task', z.object({ tests: z.array(testRequest).min(1).max(1000) }).strict(), async ({ tests }) => {
+      const registered = await this.registry.registerMany(tests.map(toTask));
+      this.wake();
+      return { tasks: registered.map((r) => ({ taskId: r.task.taskId, created: r.created })) };
+    });
+    this.onRequest('assign_campaign_task', z.object({ runs: z.array(testRequest.extend({ campaignId: z.string().min(1), runAt: z.number().int().optional() })).min(1).max(1000) }).strict(), async ({ runs }) => {
+      const registered = await this.registry.registerMany(runs.map(({ runAt, ...run }) => ({ ...toTask(run), ...(runAt !== undefined ? { runAt } : {}) })));
+      this.wake();
+      return { tasks: registered.map((r) => ({ taskId: r.task.taskId, created: r.created })) };
+    });
+    this.onRequest('get_available_bot_count', z.object({}).strict(), async () => {
+      const bots = await listBots(this.db);
+      const loads = await this.loads(bots);
+      const online = bots.filter((b) => b.state === 'online');
+      const available = online.filter((b) => (loads.get(b.botId) ?? 0) < this.fleet.maxTasksPerBot).length;
+      return { available, online: online.length, total: bots.length, isolated: bots.filter((b) => b.state === 'isolated').length };
+    });
+    this.onRequest('get_bot_status', z.object({ botId: botIdSchema.optional() }).strict(), async ({ botId }) => {
+      const bots = botId ? [await getBot(this.db, botId)].filter((b): b is BotRow => b !== null) : await listBots(this.db);
+      if (botId && bots.length === 0) throw new Error(`no bot has id ${botId}`);
+      const loads = await this.loads(bots);
+      return { bots: bots.map((b) => ({ ...botJson(b), tasks: loads.get(b.botId) ?? 0 })) };
+    });
+
+    this.onCommand('heartbeat', z.object({ botId: botIdSchema }).passthrough(), async ({ botId }) => {
+      const before = await getBot(this.db, botId);
+      const row = await recordHeartbeat(this.db, botId, this.clock.now());
+      if (row && before && before.state !== row.state) {
+        await this.statusUpdate(row);
+        this.wake();
+      }
+    });
+    this.onCommand('restart_bot', z.object({ botId: botIdSchema, reason: z.string().max(500).optional() }).strict(), async ({ botId, reason }) => {
+      await this.restart(botId, reason ?? 'restart requested');
+    });
+    this.onCommand('isolate_bot', z.object({ botId: botIdSchema, reason: z.string().max(500).optional() }).strict(), async ({ botId, reason }) => {
+      await this.isolate(botId, reason ?? 'isolation requested');
+    });
+    this.onEvent(TASK_FINISHED_ACTION, finishedEvent, (event) => this.taskFinished(event), { topic: TASK_FINISHED_TOPIC });
+  }
+
+  /** One round now: restart the silent, hand waiting tests to bots. Rounds never overlap; one asked for during a round runs after it. */
+  tick(): Promise<void> {
+    if (this.rounds) {
+      this.again = true;
+      return this.rounds;
+    }
+    this.rounds = (async () => {
+      do {
+        this.again = false;
+        await this.checkHeartbeats();
+        await this.assign();
+      } while (this.again && this.state === 'running');
+    })().finally(() => (this.rounds = undefined));
+    return this.rounds;
+  }
+
+  /** Restarts a bot: its tasks go back to the waiting tests; isolated instead when it restarts too often. */
+  async restart(botId: string, reason: string): Promise<void> {
+    const now = this.clock.now();
+    const bot = await getBot(this.db, botId);
+    if (!bot || bot.state === 'isolated') return;
+    if (restartsInWindow(bot.recentRestarts, now, this.fleet.restartWindowMs) + 1 >= this.fleet.isolateAfterRestarts) {
+      await this.isolate(botId, `restarted ${this.fleet.isolateAfterRestarts} times within ${this.fleet.restartWindowMs} ms; last: ${reason}`);
+      return;
+    }
+    const row = await markRestarting(this.db, botId, now, now - this.fleet.restartWindowMs, reason);
+    if (!row) return;
+    await this.takeBack(botId);
+    this.logger.warn({ botId, reason, restarts: row.restarts }, 'restarting bot');
+    await this.sendCommand(botKind(botId), 'restart', { reason }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'restart not sent'));
+    await this.statusUpdate(row);
+  }
+
+  /** Takes a bot out of the fleet: its unfinished tasks go to the others. */
+  async isolate(botId: string, reason: string): Promise<void> {
+    const row = await markIsolated(this.db, botId, this.clock.now(), reason);
+    if (!row) return;
+    const moved = await this.takeBack(botId);
+    this.logger.warn({ botId, reason, moved }, 'bot isolated');
+    await this.sendCommand(botKind(botId), 'stop', { reason }).catch(() => undefined);
+    await this.statusUpdate(row);
+    const alert = { botId, reason, tasksMoved: moved };
+    await this.sendEvent('bot_isolated', alert, { topic: BOT_STATUS_TOPIC }).catch(() => undefined);
+    await this.sendEvent('bot_isolated', alert).catch(() => undefined);
+    this.wake();
+  }
+
+  protected override async run(): Promise<void> {
+    this.schedule();
+    this.wake();
+  }
+
+  protected override async cleanup(): Promise<void> {
+    this.clock.clearTimeout(this.timer);
+    await this.rounds?.catch(() => undefined);
+  }
+
+  protected override details(): Record<string, JsonValue> {
+    return { maxTasksPerBot: this.fleet.maxTasksPerBot };
+  }
+
+  private wake(): void {
+    if (this.state === 'running') this.tick().catch((err: unknown) => this.logger.error({ err: describeError(err) }, 'fleet round failed'));
+  }
+
+  private schedule(): void {
+    this.timer = this.clock.setTimeout(() => {
+      if (this.state !== 'running') return;
+      this.tick()
+        .catch((err: unknown) => this.logger.error({ err: describeError(err) }, 'fleet round failed'))
+        .finally(() => this.state === 'running' && this.schedule());
+    }, this.fleet.checkIntervalMs);
+  }
+
+  private async checkHeartbeats(): Promise<void> {
+    const silentBefore = this.clock.now() - this.fleet.heartbeatTimeoutMs;
+    for (const bot of await listBots(this.db)) {
+      if ((bot.state === 'online' || bot.state === 'restarting') && bot.lastHeartbeatAt <= silentBefore) {
+        await this.restart(bot.botId, `silent for ${this.clock.now() - bot.lastHeartbeatAt} ms`);
+      }
+    }
+  }
+
+  /** Hands waiting tests to online bots with a free slot, by the selection formula. */
+  private async assign(): Promise<void> {
+    const bots = (await listBots(this.db)).filter((b) => b.state === 'online');
+    if (bots.length === 0) return;
+    const loads = await this.loads(bots);
+    const free = bots.reduce((n, b) => n + Math.max(0, this.fleet.maxTasksPerBot - (loads.get(b.botId) ?? 0)), 0);
+    if (free === 0) return;
+    const waiting = await this.registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND], order: 'asc', limit: free });
+    const now = this.clock.now();
+    const plan = new Map<string, string[]>();
+    for (const task of waiting) {
+      if (task.runAt > now) continue;
+      const chosen = selectBot(
+        bots.map((b) => ({ botId: b.botId, tasks: loads.get(b.botId) ?? 0, successRate: b.successRate })),
+        this.fleet.maxTasksPerBot,
+      );
+      if (!chosen) break;
+      loads.set(chosen.botId, (loads.get(chosen.botId) ?? 0) + 1);
+      plan.set(chosen.botId, [...(plan.get(chosen.botId) ?? []), task.taskId]);
+    }
+    for (const [botId, taskIds] of plan) await this.registry.reassign(taskIds, botKind(botId), [TEST_BACKLOG_KIND]);
+  }
+
+  /** Tasks each bot holds now, waiting or running. */
+  private async loads(bots: readonly BotRow[]): Promise<Map<string, number>> {
+    const counts = await this.registry.unfinishedByKind(bots.map((b) => botKind(b.botId)));
+    return new Map(bots.map((b) => {
+      const c = counts.get(botKind(b.botId))!;
+      return [b.botId, c.pending + c.running];
+    }));
+  }
+
+  /** Moves a bot's unfinished tasks back to the waiting tests. */
+  private async takeBack(botId: string): Promise<number> {
+    const kind = botKind(botId);
+    const held = await this.registry.list({ status: ['PENDING', 'RUNNING'], kind: [kind], limit: 10_000 });
+    const moved = await this.registry.reassign(held.map((t) => t.taskId), TEST_BACKLOG_KIND, [kind]);
+    return moved.length;
+  }
+
+  private async taskFinished(event: z.output<typeof finishedEvent>): Promise<void> {
+    const botId = botIdOfKind(event.kind);
+    if (!botId) return;
+    const success = event.status === 'COMPLETED';
+    const row = await recordOutcome(this.db, botId, success, this.fleet.successRateWeight);
+    if (!row) return;
+    if (success) {
+      this.failuresInARow.delete(botId);
+      await this.sendEvent('task_completed', { taskId: event.taskId, botId, attempt: event.attempt }, { topic: BOT_STATUS_TOPIC }).catch(() => undefined);
+    } else {
+      const inARow = (this.failuresInARow.get(botId) ?? 0) + 1;
+      this.failuresInARow.set(botId, inARow);
+      // A failed attempt that will be retried goes back to the waiting tests, so the formula picks its next bot.
+      if (event.status === 'PENDING') await this.registry.reassign([event.taskId], TEST_BACKLOG_KIND, [event.kind]);
+      if (inARow >= this.fleet.isolateAfterFailures) await this.isolate(botId, `${inARow} failed tasks in a row`);
+    }
+    this.wake();
+  }
+
+  private async statusUpdate(bot: BotRow): Promise<void> {
+    await this.sendEvent('bot_status_update', botJson(bot), { topic: BOT_STATUS_TOPIC }).catch(() => undefined);
+  }
+}
+
+function toTask(t: z.output<typeof testRequest>): NewTask {
+  const { taskId, priority, ...payload } = t;
+  return { taskId, idempotencyKey: taskId, kind: TEST_BACKLOG_KIND, payload, ...(priority ? { priority } : {}) };
+}
+
+function botJson(b: BotRow): Record<string, JsonValue> {
+  return {
+    botId: b.botId,
+    deviceId: b.deviceId,
+    role: b.role,
+    group: b.group,
+    state: b.state,
+    successRate: b.successRate,
+    restarts: b.restarts,
+    completed: b.completed,
+    failed: b.failed,
+    lastHeartbeatAt: b.lastHeartbeatAt,
+    isolatedAt: b.isolatedAt,
+    reason: b.reason,
+  };
+}

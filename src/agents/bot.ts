@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { describeError, type JsonValue, type Rng, type TaskHandler, type TimerHandle } from '../protocol/index.js';
+import type { TaskRegistry } from '../registry/index.js';
+import type { AgentDeps } from './base-agent.js';
+import { BOT_AGENT_ID } from './bot-agent.js';
+import { fleetConfig, type FleetConfig, type FleetOptions } from './fleet-config.js';
+import { botKind } from './test-task.js';
+import { WorkerAgent } from './worker-agent.js';
+
+/**
+ * How a simulated bot misbehaves, so that restarts and isolation really
+ * happen in the embedded fleet. Real bots have no such settings.
+ */
+export interface BotBehaviour {
+  /** Chance that a task crashes the bot's attempt. */
+  failureRate?: number;
+  /** Added to every task's run time. */
+  extraDelayMs?: number;
+  /** Chance, at each heartbeat, that the bot freezes: no heartbeats, no progress. */
+  silenceRate?: number;
+  /** How long a freeze lasts. */
+  silenceMs?: number;
+}
+
+export interface BotDeps extends AgentDeps {
+  registry: TaskRegistry;
+  botId: string;
+  deviceId?: string;
+  role?: string;
+  group?: string;
+  /** Runs one test: the workload's evaluator. */
+  handler: TaskHandler;
+  fleet?: FleetOptions;
+  behaviour?: BotBehaviour;
+  /** Draws the simulated misbehaviour; required when `behaviour` sets a rate. */
+  rng?: Rng;
+}
+
+const reasonSchema = z.object({ reason: z.string().optional() }).passthrough();
+
+/**
+ * One bot of the fleet: an agent (`bot.<id>`) that registers with the bot
+ * agent, heartbeats, and runs the tests handed to it, at most
+ * `maxTasksPerBot` at once. Commands: `restart` (a fresh worker; what it held
+ * was already given to others), `stop` (isolated: it takes nothing more).
+ */
+export class Bot extends WorkerAgent {
+  readonly botId: string;
+  readonly fleet: FleetConfig;
+  private readonly info: { deviceId: string; role: string; group: string };
+  private pulse: TimerHandle | undefined;
+  private frozenUntil = 0;
+  private halted = false;
+  private registered = false;
+
+  constructor(private readonly botDeps: BotDeps) {
+    const fleet = fleetConfig.parse(botDeps.fleet ?? {});
+    const kind = botKind(botDeps.botId);
+    super(
+      kind,
+      {
+        ...botDeps,
+        handlers: { [kind]: (task, context) => this.runTest(task, context) },
+        worker: { concurrency: fleet.maxTasksPerBot, sweepIntervalMs: 0 },
+      },
+      'bot',
+    );
+    this.botId = botDeps.botId;
+    this.fleet = fleet;
+    this.info = { deviceId: botDeps.deviceId ?? botDeps.botId, role: botDeps.role ?? 'tester', group: botDeps.group ?? 'default' };
+    this.onCommand('restart', reasonSchema, async () => {
+      await this.waitWhileFrozen();
+      if (this.halted) return;
+      await this.restartWorker();
+      await this.beat();
+    });
+    this.onCommand('stop', reasonSchema, async () => {
+      this.halted = true;
+      this.clock.clearTimeout(this.pulse);
+      await this.worker.stop({ graceMs: 0 });
+    });
+  }
+
+  get frozen(): boolean {
+    return this.clock.now() < this.frozenUntil;
+  }
+
+  protected override async run(): Promise<void> {
+    await this.register();
+    await super.run();
+    this.schedulePulse();
+  }
+
+  protected override async cleanup(): Promise<void> {
+    this.clock.clearTimeout(this.pulse);
+    await super.cleanup();
+  }
+
+  protected override details(): Record<string, JsonValue> {
+    return { ...super.details(), botId: this.botId, halted: this.halted, frozen: this.frozen };
+  }
+
+  private async runTest(...args: Parameters<TaskHandler>): Promise<JsonValue | void> {
+    const [, context] = args;
+    const { behaviour, rng } = this.botDeps;
+    if (behaviour?.extraDelayMs) await this.clock.sleep(behaviour.extraDelayMs, context.signal);
+    await this.waitWhileFrozen(context.signal);
+    if (behaviour?.failureRate && rng && rng.next() < behaviour.failureRate) throw new Error(`bot ${this.botId} crashed running the test`);
+    return this.botDeps.handler(...args);
+  }
+
+  private async register(): Promise<void> {
+    try {
+      await this.sendRequest(BOT_AGENT_ID, 'register_bot', { botId: this.botId, ...this.info }, { timeoutMs: this.fleet.heartbeatIntervalMs });
+      this.registered = true;
+    } catch (err) {
+      // The bot agent may start after its bots: the next heartbeat tries again.
+      this.logger.warn({ err: describeError(err) }, 'bot not registered yet');
+    }
+  }
+
+  private async beat(): Promise<void> {
+    if (!this.registered) return this.register();
+    await this.sendCommand(BOT_AGENT_ID, 'heartbeat', { botId: this.botId, running: this.worker.stats.running }).catch((err: unknown) =>
+      this.logger.warn({ err: describeError(err) }, 'heartbeat not sent'),
+    );
+  }
+
+  private schedulePulse(): void {
+    this.pulse = this.clock.setTimeout(() => {
+      if (this.state !== 'running' || this.halted) return;
+      const { behaviour, rng } = this.botDeps;
+      if (!this.frozen && behaviour?.silenceRate && rng && rng.next() < behaviour.silenceRate) {
+        this.frozenUntil = this.clock.now() + (behaviour.silenceMs ?? 2 * this.fleet.heartbeatTimeoutMs);
+        this.logger.info({ until: this.frozenUntil }, 'bot froze');
+      }
+      const beat = this.frozen ? Promise.resolve() : this.beat();
+      void beat.finally(() => this.schedulePulse());
+    }, this.fleet.heartbeatIntervalMs);
+  }
+
+  private async waitWhileFrozen(signal?: AbortSignal): Promise<void> {
+    while (this.frozen) await this.clock.sleep(this.frozenUntil - this.clock.now(), signal);
+  }
+}

@@ -1,0 +1,134 @@
+import type { Queryable } from '../db.js';
+
+export const BOT_STATES = ['online', 'restarting', 'isolated', 'offline'] as const;
+export type BotState = (typeof BOT_STATES)[number];
+
+export interface BotRow {
+  botId: string;
+  deviceId: string;
+  role: string;
+  group: string;
+  state: BotState;
+  /** Exponentially weighted: 0.9 × old + 0.1 × (1 on success, 0 on failure). */
+  successRate: number;
+  restarts: number;
+  /** Times of recent restarts, to tell a bot that keeps failing from one that failed once. */
+  recentRestarts: number[];
+  completed: number;
+  failed: number;
+  lastHeartbeatAt: number;
+  registeredAt: number;
+  isolatedAt: number | null;
+  reason: string | null;
+}
+
+interface Row {
+  bot_id: string;
+  device_id: string;
+  role: string;
+  group_name: string;
+  state: BotState;
+  success_rate: number;
+  restarts: number;
+  recent_restarts: number[];
+  completed: number;
+  failed: number;
+  last_heartbeat_at: Date;
+  registered_at: Date;
+  isolated_at: Date | null;
+  reason: string | null;
+}
+
+const toBot = (r: Row): BotRow => ({
+  botId: r.bot_id,
+  deviceId: r.device_id,
+  role: r.role,
+  group: r.group_name,
+  state: r.state,
+  successRate: Number(r.success_rate),
+  restarts: Number(r.restarts),
+  recentRestarts: r.recent_restarts.map(Number),
+  completed: Number(r.completed),
+  failed: Number(r.failed),
+  lastHeartbeatAt: new Date(r.last_heartbeat_at).getTime(),
+  registeredAt: new Date(r.registered_at).getTime(),
+  isolatedAt: r.isolated_at ? new Date(r.isolated_at).getTime() : null,
+  reason: r.reason,
+});
+
+/**
+ * Params: $1 id, $2 device, $3 role, $4 group, $5 now, $6 initial success rate.
+ * A bot registering again (after a restart of its process) keeps its history;
+ * an isolated bot stays isolated until an operator says otherwise.
+ */
+const REGISTER_BOT = `
+INSERT INTO bots (bot_id, device_id, role, group_name, state, success_rate, last_heartbeat_at, registered_at)
+VALUES ($1, $2, $3, $4, 'online', $6, $5, $5)
+ON CONFLICT (bot_id) DO UPDATE
+SET device_id = EXCLUDED.device_id, role = EXCLUDED.role, group_name = EXCLUDED.group_name,
+    last_heartbeat_at = EXCLUDED.last_heartbeat_at,
+    state = CASE WHEN bots.state = 'isolated' THEN 'isolated' ELSE 'online' END
+RETURNING *`;
+
+export async function registerBot(
+  db: Queryable,
+  bot: { botId: string; deviceId: string; role: string; group: string },
+  nowMs: number,
+  initialSuccessRate = 1,
+): Promise<BotRow> {
+  const rows = await db.query<Row>(REGISTER_BOT, [bot.botId, bot.deviceId, bot.role, bot.group, new Date(nowMs), initialSuccessRate]);
+  return toBot(rows[0]!);
+}
+
+/** A heartbeat brings a restarting bot back online; an isolated one stays isolated. */
+export async function recordHeartbeat(db: Queryable, botId: string, nowMs: number): Promise<BotRow | null> {
+  const rows = await db.query<Row>(
+    `UPDATE bots SET last_heartbeat_at = $2, state = CASE WHEN state = 'isolated' THEN 'isolated' ELSE 'online' END
+     WHERE bot_id = $1 RETURNING *`,
+    [botId, new Date(nowMs)],
+  );
+  return rows[0] ? toBot(rows[0]) : null;
+}
+
+/** Params: $1 id, $2 success (boolean). Applies one outcome to the weighted success rate and the counts. */
+export async function recordOutcome(db: Queryable, botId: string, success: boolean, oldWeight: number): Promise<BotRow | null> {
+  const rows = await db.query<Row>(
+    `UPDATE bots SET success_rate = $3 * success_rate + (1 - $3) * (CASE WHEN $2 THEN 1 ELSE 0 END),
+       completed = completed + (CASE WHEN $2 THEN 1 ELSE 0 END), failed = failed + (CASE WHEN $2 THEN 0 ELSE 1 END)
+     WHERE bot_id = $1 RETURNING *`,
+    [botId, success, oldWeight],
+  );
+  return rows[0] ? toBot(rows[0]) : null;
+}
+
+export async function markRestarting(db: Queryable, botId: string, nowMs: number, keepSinceMs: number, reason: string): Promise<BotRow | null> {
+  const rows = await db.query<Row>(
+    `UPDATE bots SET state = 'restarting', restarts = restarts + 1, reason = $4, last_heartbeat_at = $2,
+       recent_restarts = (SELECT COALESCE(jsonb_agg(t), '[]'::jsonb) FROM jsonb_array_elements(recent_restarts) AS t WHERE (t)::text::numeric >= $3)
+                         || to_jsonb($5::numeric)
+     WHERE bot_id = $1 AND state <> 'isolated' RETURNING *`,
+    [botId, new Date(nowMs), keepSinceMs, reason, nowMs],
+  );
+  return rows[0] ? toBot(rows[0]) : null;
+}
+
+export async function markIsolated(db: Queryable, botId: string, nowMs: number, reason: string): Promise<BotRow | null> {
+  const rows = await db.query<Row>(
+    `UPDATE bots SET state = 'isolated', isolated_at = $2, reason = $3 WHERE bot_id = $1 AND state <> 'isolated' RETURNING *`,
+    [botId, new Date(nowMs), reason],
+  );
+  return rows[0] ? toBot(rows[0]) : null;
+}
+
+export async function markOffline(db: Queryable, botId: string): Promise<void> {
+  await db.query(`UPDATE bots SET state = 'offline' WHERE bot_id = $1 AND state <> 'isolated'`, [botId]);
+}
+
+export async function getBot(db: Queryable, botId: string): Promise<BotRow | null> {
+  const rows = await db.query<Row>(`SELECT * FROM bots WHERE bot_id = $1`, [botId]);
+  return rows[0] ? toBot(rows[0]) : null;
+}
+
+export async function listBots(db: Queryable): Promise<BotRow[]> {
+  return (await db.query<Row>(`SELECT * FROM bots ORDER BY bot_id`)).map(toBot);
+}

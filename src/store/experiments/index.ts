@@ -1,0 +1,32 @@
+export { createStudy, getStudy, listStudies, setStudyState, setExploreFrom, type StudyRow } from './studies.js';
+export {
+  insertGeneration,
+  getGeneration,
+  latestGeneration,
+  listGenerations,
+  markGenerationScored,
+  listCombinations,
+  recordScores,
+  scoreHistory,
+  type PlannedTest,
+  type GenerationRow,
+  type NewGeneration,
+  type CombinationRow,
+  type ScorePoint,
+} from './generations.js';
+export { insertResults, listResults, type TestResultRow } from './results.js';
+export {
+  BOT_STATES,
+  registerBot,
+  recordHeartbeat,
+  recordOutcome,
+  markRestarting,
+  markIsolated,
+  markOffline,
+  getBot,
+  listBots,
+  type BotRow,
+  type BotState,
+} from './bots.js';
+export { insertCampaign, addRegistered, setCampaignProgress, getCampaign, listCampaigns, type CampaignRow } from './campaigns.js';
+export { saveReport, listReports } from './reports.js';

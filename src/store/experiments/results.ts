@@ -1,0 +1,84 @@
+import type { Queryable } from '../db.js';
+
+export interface TestResultRow {
+  taskId: string;
+  studyId: string;
+  key: string;
+  generation: number;
+  trial: number;
+  success: boolean;
+  value: number | null;
+  metrics: Record<string, number>;
+  reason: string | null;
+  botId: string | null;
+  at: number;
+}
+
+/**
+ * Params: $1 jsonb rows. A result is recorded once per task: collecting a
+ * generation again after a restart finds the rows already there. Returns the
+ * task ids recorded now.
+ */
+const INSERT_RESULTS = `
+INSERT INTO test_results (task_id, study_id, key, generation, trial, success, value, metrics, reason, bot_id, at)
+SELECT r.task_id, r.study_id, r.key, r.generation, r.trial, r.success, r.value, COALESCE(r.metrics, '{}'::jsonb), r.reason, r.bot_id, r.at
+FROM jsonb_to_recordset($1::jsonb) AS r(task_id text, study_id text, key text, generation int, trial int, success boolean,
+  value double precision, metrics jsonb, reason text, bot_id text, at timestamptz)
+ON CONFLICT (task_id) DO NOTHING
+RETURNING task_id`;
+
+export async function insertResults(db: Queryable, results: readonly TestResultRow[]): Promise<string[]> {
+  if (results.length === 0) return [];
+  const input = results.map((r) => ({
+    task_id: r.taskId,
+    study_id: r.studyId,
+    key: r.key,
+    generation: r.generation,
+    trial: r.trial,
+    success: r.success,
+    value: r.value,
+    metrics: r.metrics,
+    reason: r.reason,
+    bot_id: r.botId,
+    at: new Date(r.at).toISOString(),
+  }));
+  const rows = await db.query<{ task_id: string }>(INSERT_RESULTS, [JSON.stringify(input)]);
+  return rows.map((r) => r.task_id);
+}
+
+interface Row {
+  task_id: string;
+  study_id: string;
+  key: string;
+  generation: number;
+  trial: number;
+  success: boolean;
+  value: number | null;
+  metrics: Record<string, number>;
+  reason: string | null;
+  bot_id: string | null;
+  at: Date;
+}
+
+/** Every result of a study in the order its evaluations were planned (trial order). */
+export async function listResults(db: Queryable, studyId: string, options: { generation?: number } = {}): Promise<TestResultRow[]> {
+  const rows = await db.query<Row>(
+    options.generation === undefined
+      ? `SELECT * FROM test_results WHERE study_id = $1 ORDER BY trial, task_id`
+      : `SELECT * FROM test_results WHERE study_id = $1 AND generation = $2 ORDER BY trial, task_id`,
+    options.generation === undefined ? [studyId] : [studyId, options.generation],
+  );
+  return rows.map((r) => ({
+    taskId: r.task_id,
+    studyId: r.study_id,
+    key: r.key,
+    generation: Number(r.generation),
+    trial: Number(r.trial),
+    success: r.success,
+    value: r.value === null ? null : Number(r.value),
+    metrics: r.metrics,
+    reason: r.reason,
+    botId: r.bot_id,
+    at: new Date(r.at).getTime(),
+  }));
+}

@@ -1,0 +1,230 @@
+import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
+import { z } from 'zod';
+import { createLogger, createRng, ManualClock, type Message, type Task, type TaskContext } from '../../src/protocol/index.js';
+import { IN_MEMORY, migrate, openPglite, getBot, type Db } from '../../src/store/index.js';
+import { TaskRegistry } from '../../src/registry/index.js';
+import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
+import {
+  BaseAgent,
+  Bot,
+  BotAgent,
+  BOT_STATUS_TOPIC,
+  botKind,
+  botScore,
+  nextSuccessRate,
+  selectBot,
+  TEST_BACKLOG_KIND,
+  type AgentDeps,
+  type BotBehaviour,
+  type FleetOptions,
+} from '../../src/agents/index.js';
+import { until } from './helpers.js';
+
+const START_MS = Date.UTC(2026, 0, 1);
+const FLEET: FleetOptions = { heartbeatTimeoutMs: 60_000, heartbeatIntervalMs: 10_000, maxTasksPerBot: 3, checkIntervalMs: 1_000 };
+
+describe('fleet rules', () => {
+  it('weighs the old success rate 0.9 and the new outcome 0.1', () => {
+    expect(nextSuccessRate(1, false, 0.9)).toBeCloseTo(0.9);
+    expect(nextSuccessRate(0.9, false, 0.9)).toBeCloseTo(0.81);
+    expect(nextSuccessRate(0.5, true, 0.9)).toBeCloseTo(0.55);
+    let rate = 1;
+    for (let i = 0; i < 10; i++) rate = nextSuccessRate(rate, false, 0.9);
+    expect(rate).toBeCloseTo(0.9 ** 10);
+  });
+
+  it('scores 0.5 × (1 − load) + 0.5 × success rate and picks the highest bot with a free slot', () => {
+    expect(botScore({ botId: 'a', tasks: 0, successRate: 1 }, 3)).toBe(1);
+    expect(botScore({ botId: 'a', tasks: 3, successRate: 0.5 }, 3)).toBe(0.25);
+    expect(botScore({ botId: 'a', tasks: 1, successRate: 0.8 }, 3)).toBeCloseTo(0.5 * (2 / 3) + 0.4);
+    const bots = [
+      { botId: 'idle-but-flaky', tasks: 0, successRate: 0.2 }, // 0.5 + 0.1 = 0.6
+      { botId: 'busy-and-good', tasks: 2, successRate: 1 }, //     0.1667 + 0.5 = 0.667
+      { botId: 'full', tasks: 3, successRate: 1 }, //              no free slot
+      { botId: 'middle', tasks: 1, successRate: 0.6 }, //           0.333 + 0.3 = 0.633
+    ];
+    expect(selectBot(bots, 3)?.botId).toBe('busy-and-good');
+    expect(selectBot([{ botId: 'b', tasks: 0, successRate: 1 }, { botId: 'a', tasks: 0, successRate: 1 }], 3)?.botId).toBe('a');
+    expect(selectBot([{ botId: 'full', tasks: 3, successRate: 1 }], 3)).toBeUndefined();
+  });
+});
+
+/** Hears the fleet's events. */
+class Watcher extends BaseAgent {
+  readonly events: Message[] = [];
+  constructor(deps: AgentDeps) {
+    super('watcher', 'test', deps);
+    for (const action of ['bot_status_update', 'task_completed', 'bot_isolated']) {
+      this.onEvent(action, z.unknown(), (_d, m) => void this.events.push(m), { topic: BOT_STATUS_TOPIC });
+    }
+  }
+  of(action: string): Message[] {
+    return this.events.filter((m) => m.action === action);
+  }
+}
+
+describe('the bot agent and its bots, on PGlite with the memory bus', () => {
+  let db: Db;
+  let clock: ManualClock;
+  let bus: MemoryBus;
+  let registry: TaskRegistry;
+  let botAgent: BotAgent;
+  let watcher: Watcher;
+  const agents: BaseAgent[] = [];
+
+  beforeAll(async () => {
+    db = await openPglite({ dataDir: IN_MEMORY, schema: 'orchestra' });
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  beforeEach(async () => {
+    clock = new ManualClock(START_MS);
+    await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
+    await migrate(db, clock.now());
+    bus = createMemoryBus({ clock });
+    registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { leaseMs: 30_000, backoffBaseMs: 100, backoffMaxMs: 100, maxAttempts: 10 } });
+    watcher = new Watcher({ bus, clock });
+    botAgent = new BotAgent({ bus, clock, db, registry, fleet: FLEET, ...(process.env.DEBUG_FLEET ? { logger: createLogger({ level: 'debug' }) } : {}) });
+    agents.push(watcher, botAgent);
+    await watcher.start();
+    await botAgent.start();
+  });
+
+  afterEach(async () => {
+    // Handlers the test left hanging hold their agents' stop for its grace period, which passes on the clock.
+    const stopping = Promise.all(agents.splice(0).reverse().map((a) => a.stop()));
+    for (let i = 0; i < 10; i++) await clock.advance(60_000);
+    await stopping;
+    await bus.close();
+  });
+
+  /** A handler the test finishes by hand; it answers as an evaluator does. */
+  function gated() {
+    const runs: { task: Task; botWorker: string; finish(): void }[] = [];
+    const handler = (task: Task, context: TaskContext) =>
+      new Promise<{ success: boolean; value: number }>((resolve, reject) => {
+        runs.push({ task, botWorker: context.workerId, finish: () => resolve({ success: true, value: 1 }) });
+        context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
+      });
+    return { runs, handler };
+  }
+
+  async function startBot(botId: string, handler: (task: Task, c: TaskContext) => Promise<unknown>, behaviour?: BotBehaviour, seed = 1): Promise<Bot> {
+    const bot = new Bot({ bus, clock, registry, botId, handler: handler as never, fleet: FLEET, ...(behaviour ? { behaviour, rng: createRng(seed) } : {}) });
+    agents.push(bot);
+    await bot.start();
+    return bot;
+  }
+
+  const tests = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => ({
+      taskId: `t-${from + i}`,
+      workload: 'synthetic',
+      studyId: 's',
+      key: `k${from + i}`,
+      variables: { x: from + i },
+      trial: from + i,
+      generation: 0,
+    }));
+
+  const held = async (botId: string) => (await registry.list({ status: ['PENDING', 'RUNNING'], kind: [botKind(botId)] })).length;
+
+  it('registers bots, hands tests out at most three per bot by the formula, and reports completions', async () => {
+    const gate = gated();
+    await startBot('b1', gate.handler);
+    await startBot('b2', gate.handler);
+    expect((await watcher.sendRequest('bots', 'get_available_bot_count')) as object).toEqual({ available: 2, online: 2, total: 2, isolated: 0 });
+    const created = (await watcher.sendRequest('bots', 'create_test_task', { tests: tests(10) })) as { tasks: unknown[] };
+    expect(created.tasks).toHaveLength(10);
+    await until('six tests running', () => gate.runs.length === 6);
+    expect(await held('b1')).toBe(3);
+    expect(await held('b2')).toBe(3);
+    expect((await registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND] })).length).toBe(4);
+    expect((await watcher.sendRequest('bots', 'get_available_bot_count')) as object).toMatchObject({ available: 0, online: 2 });
+
+    for (let done = 0; done < 10; done++) {
+      await until(`test ${done + 1} running`, () => gate.runs.length > done);
+      gate.runs[done]!.finish();
+    }
+    await until('all ten completed', async () => (await registry.counts()).byStatus.COMPLETED === 10);
+    await until('ten task_completed events', () => watcher.of('task_completed').length === 10);
+    const status = (await watcher.sendRequest('bots', 'get_bot_status')) as { bots: { botId: string; completed: number; successRate: number; tasks: number }[] };
+    expect(status.bots.map((b) => b.completed).reduce((a, b) => a + b)).toBe(10);
+    for (const b of status.bots) expect(b).toMatchObject({ successRate: 1, tasks: 0 });
+  });
+
+  it('restarts a bot silent for 60 s and gives its tests to the others', async () => {
+    const gate = gated();
+    const frozen = await startBot('frozen', gate.handler, { silenceRate: 1, silenceMs: 10 * 60_000 });
+    await watcher.sendRequest('bots', 'create_test_task', { tests: tests(2) });
+    await until('the frozen bot holds both', async () => (await held('frozen')) === 2);
+    await clock.advance(10_000); // its first heartbeat time: it freezes instead
+    expect(frozen.frozen).toBe(true);
+    const helper = await startBot('helper', gate.handler);
+    await clock.advance(50_000); // 60 s since its last heartbeat (registration)
+    await botAgent.tick();
+    const restarted = await getBot(db, 'frozen');
+    expect(restarted).toMatchObject({ state: 'restarting', restarts: 1 });
+    expect(restarted!.reason).toMatch(/silent for 60000 ms/);
+    await until('the helper runs both tests', () => gate.runs.filter((r) => r.botWorker.startsWith(helper.id)).length === 2);
+    expect(await held('frozen')).toBe(0);
+    await until('a restarting status update', () => watcher.of('bot_status_update').some((m) => (m.data as { state: string }).state === 'restarting'));
+  });
+
+  it('isolates a bot that keeps failing; its unfinished tests are claimed by others and all finish', async () => {
+    const failing = await startBot('failing', async () => ({ success: true, value: 1 }), { failureRate: 1 });
+    await watcher.sendRequest('bots', 'create_test_task', { tests: tests(6) });
+    // Each failed attempt waits out its retry backoff (100 ms) before the bot agent hands it out again.
+    await until('the failing bot isolated', async () => {
+      await clock.advance(100);
+      await botAgent.tick();
+      return (await getBot(db, 'failing'))?.state === 'isolated';
+    });
+    expect((await getBot(db, 'failing'))!.reason).toMatch(/5 failed tasks in a row/);
+    // Five failures in a row isolate it; an attempt already running may add one more.
+    expect((await getBot(db, 'failing'))!.successRate).toBeLessThanOrEqual(0.9 ** 5 + 1e-9);
+    await until('the bot_isolated alert', () => watcher.of('bot_isolated').length === 1);
+    expect(await held('failing')).toBe(0);
+    await startBot('steady', async () => ({ success: true, value: 2 }));
+    // Retried attempts wait out their backoff before another bot can take them.
+    for (let i = 0; i < 20 && (await registry.counts()).byStatus.COMPLETED < 6; i++) {
+      await clock.advance(1_000);
+      await botAgent.tick();
+    }
+    await until('all six completed by the steady bot', async () => (await registry.counts()).byStatus.COMPLETED === 6);
+    const done = await registry.list({ status: ['COMPLETED'] });
+    for (const t of done) expect(t.workerId).toMatch(/^bot\.steady:/);
+    expect(failing.worker.stats.claimed).toBeGreaterThan(0);
+  });
+
+  it('isolates a bot restarted three times within the window, and obeys restart and isolate commands', async () => {
+    const gate = gated();
+    await startBot('b1', gate.handler);
+    await startBot('b2', gate.handler);
+    await watcher.sendCommand('bots', 'restart_bot', { botId: 'b1', reason: 'operator' });
+    // b1 restarts its worker and says so with a heartbeat, which brings it back online.
+    await until('b1 restarted and back', async () => {
+      const b1 = await getBot(db, 'b1');
+      return b1?.restarts === 1 && b1.state === 'online';
+    });
+    await until('a restarting update', () => watcher.of('bot_status_update').some((m) => (m.data as { state: string }).state === 'restarting'));
+    await botAgent.restart('b1', 'again');
+    await botAgent.restart('b1', 'and again');
+    expect(await getBot(db, 'b1')).toMatchObject({ state: 'isolated' });
+    expect((await getBot(db, 'b1'))!.reason).toMatch(/restarted 3 times/);
+    await watcher.sendCommand('bots', 'isolate_bot', { botId: 'b2', reason: 'maintenance' });
+    await until('b2 isolated', async () => (await getBot(db, 'b2'))?.state === 'isolated');
+    expect((await watcher.sendRequest('bots', 'get_available_bot_count')) as object).toMatchObject({ available: 0, isolated: 2 });
+  });
+
+  it('refuses a test task with bad data, naming the field, and registers none of the batch', async () => {
+    const bad = tests(2);
+    (bad[1] as Record<string, unknown>).trial = -1;
+    const err = await watcher.sendRequest('bots', 'create_test_task', { tests: bad }).catch((e: unknown) => e as Error);
+    expect(err).toMatchObject({ remoteCode: 'ORC_PROTOCOL_OUT_OF_RANGE' });
+    expect((err as Error).message).toContain('data.tests.1.trial');
+    expect((await registry.counts()).total).toBe(0);
+  });
+});
