@@ -1,2 +1,38 @@
 export { commandHandler, parseExecSpec, CommandError, type CommandOptions } from './command.js';
 export * from './research/index.js';
+export {
+  evaluationInputSchema,
+  evaluationOutputSchema,
+  evaluationSchema,
+  variablesSchema,
+  evaluationFromJson,
+  failedEvaluation,
+  parseEvaluationOutput,
+  type Evaluation,
+  type EvaluationInput,
+  type Evaluator,
+  type ParsedEvaluation,
+  type SpaceLike,
+  type VariableSpecLike,
+  type VariableValue,
+  type Variables,
+} from './evaluation.js';
+export { commandEvaluator, type CommandEvaluatorOptions } from './command-evaluator.js';
+export {
+  syntheticEvaluator,
+  syntheticLandscape,
+  type SyntheticLandscape,
+  type SyntheticLandscapeOptions,
+  type SyntheticOptions,
+} from './synthetic.js';
+export { readCompressionSample, DEFAULT_SAMPLE_BYTES, type CompressionSample, type CompressionSampleOptions } from './compression-sample.js';
+export {
+  COMPRESSION_SPACE,
+  DEFAULT_COMPRESSION_DIR,
+  DEFAULT_SPEED_WEIGHT,
+  compress,
+  compressionEvaluator,
+  compressionSettings,
+  type CompressionEvaluatorOptions,
+  type CompressionSettings,
+} from './compression.js';
