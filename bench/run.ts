@@ -6,6 +6,7 @@ import { registryThroughputBench } from './registry-throughput.js';
 import { claimAtScaleBench } from './claim-at-scale.js';
 import { latencyBench } from './latency.js';
 import { memoryBench } from './memory.js';
+import { busBench } from './bus.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -21,6 +22,9 @@ const suites: [string, () => Promise<unknown>][] = [
   ['scale', () => claimAtScaleBench(DATABASE_URL, { finished: quick ? 100_000 : 1_000_000 })],
   ['latency', () => latencyBench(DATABASE_URL, REDIS_URL, { count: quick ? 200 : 1000 })],
   ['memory', () => memoryBench(DATABASE_URL, { tasks: quick ? 20_000 : 200_000 })],
+  ['bus', () => busBench(REDIS_URL, quick
+    ? { calls: 1000, warmupCalls: 200, throughputCalls: 5_000, inFlight: 64 }
+    : { calls: 5000, warmupCalls: 500, throughputCalls: 20_000, inFlight: 64 })],
 ];
 
 console.log(`Orchestra benchmarks — node ${process.version}, DATABASE_URL ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}, REDIS_URL ${REDIS_URL}`);
