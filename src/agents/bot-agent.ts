@@ -29,7 +29,11 @@ export interface BotAgentDeps extends AgentDeps {
 
 const botIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'must be letters, digits and _ . : -');
 const registration = z.object({ botId: botIdSchema, deviceId: z.string().min(1).max(200), role: z.string().min(1).max(100), group: z.string().min(1).max(100) }).strict();
-const testRequest = testPayloadSchema.extend({ taskId: z.string().min(1).max(100), priority: z.number().int().min(1).max(10).optional() });
+const testRequest = testPayloadSchema.extend({
+  taskId: z.string().min(1).max(100),
+  priority: z.number().int().min(1).max(10).optional(),
+  maxAttempts: z.number().int().min(1).max(100).optional(),
+});
 const finishedEvent = z.object({ taskId: z.string(), kind: z.string(), status: z.string(), attempt: z.number().int(), error: z.string().optional() }).passthrough();
 
 /**
@@ -256,8 +260,8 @@ export class BotAgent extends BaseAgent {
 }
 
 function toTask(t: z.output<typeof testRequest>): NewTask {
-  const { taskId, priority, ...payload } = t;
-  return { taskId, idempotencyKey: taskId, kind: TEST_BACKLOG_KIND, payload, ...(priority ? { priority } : {}) };
+  const { taskId, priority, maxAttempts, ...payload } = t;
+  return { taskId, idempotencyKey: taskId, kind: TEST_BACKLOG_KIND, payload, ...(priority ? { priority } : {}), ...(maxAttempts ? { maxAttempts } : {}) };
 }
 
 function botJson(b: BotRow): Record<string, JsonValue> {

@@ -46,3 +46,14 @@ export {
 } from './test-task.js';
 export { BotAgent, BOT_AGENT_ID, BOT_STATUS_TOPIC, type BotAgentDeps } from './bot-agent.js';
 export { Bot, type BotDeps, type BotBehaviour } from './bot.js';
+export { experimentConfig, type ExperimentOptions, type ExperimentConfig } from './experiment-config.js';
+export {
+  VariableAgent,
+  VARIABLE_AGENT_ID,
+  ANALYSIS_AGENT_ID,
+  EXPERIMENT_TOPIC,
+  type VariableAgentDeps,
+  type StudyProgress,
+} from './variable-agent.js';
+export { AnalysisAgent, predictAll, predictionError, type AnalysisAgentDeps, type Prediction } from './analysis-agent.js';
+export { CampaignAgent, CAMPAIGN_AGENT_ID, type CampaignAgentDeps } from './campaign-agent.js';

@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   ORC_WORKLOAD_SEARCH_UNAUTHORIZED: 'a search provider refused the configured credentials',
   ORC_WORKLOAD_CORPUS_UNREADABLE: 'the folder of documents to search cannot be read',
   ORC_WORKLOAD_NO_SOURCES: 'research found nothing to write a report from',
+  // experiments
+  ORC_EXPERIMENT_NOT_FOUND: 'no study, generation, campaign or bot has this id',
   // configuration and command line
   ORC_CONFIG_INVALID: 'a configuration value is invalid',
   ORC_CLI_BAD_ARGUMENT: 'a command-line argument is invalid',

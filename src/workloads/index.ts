@@ -36,3 +36,4 @@ export {
   type CompressionEvaluatorOptions,
   type CompressionSettings,
 } from './compression.js';
+export { testHandler } from './test-handler.js';

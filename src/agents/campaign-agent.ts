@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { describeError, OrchestraError, type JsonValue, type TimerHandle } from '../protocol/index.js';
+import type { TaskRegistry } from '../registry/index.js';
+import { addRegistered, getCampaign, insertCampaign, listCampaigns, setCampaignProgress, type CampaignRow, type Db } from '../store/index.js';
+import { BaseAgent, type AgentDeps } from './base-agent.js';
+import { BOT_AGENT_ID, BOT_STATUS_TOPIC } from './bot-agent.js';
+import { testResultSchema } from './test-task.js';
+import { VARIABLE_AGENT_ID } from './variable-agent.js';
+
+export const CAMPAIGN_AGENT_ID = 'campaigns';
+
+export interface CampaignAgentDeps extends AgentDeps {
+  db: Db;
+  registry: TaskRegistry;
+  /** The workload the campaign's runs use. */
+  workload: string;
+  /** How often running campaigns are recounted from the registry, besides on completions. */
+  pollMs?: number;
+}
+
+const bestSchema = z.object({ studyId: z.string(), key: z.string(), variables: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])) }).passthrough();
+const runId = (campaignId: string, i: number) => `${campaignId}-run-${i}`;
+const REGISTER_BATCH = 500;
+
+/**
+ * Runs campaigns: takes the best combination of a study (from the variable
+ * agent), has the fleet run it a given number of times, at once or at a
+ * rate (runs are registered with staggered start times, so the registry
+ * holds the schedule and a restart loses nothing), and tracks progress and
+ * results from the registry.
+ *
+ * Requests: `start_campaign` `{studyId?, runs, perMinute?}`, `get_campaign_status`
+ * `{campaignId}`, `list_campaigns`. Command: `stop_campaign` `{campaignId}`.
+ * Event: `campaign_finished`.
+ */
+export class CampaignAgent extends BaseAgent {
+  private readonly db: Db;
+  private readonly registry: TaskRegistry;
+  private readonly workload: string;
+  private readonly pollMs: number;
+  private timer: TimerHandle | undefined;
+  private counting: Promise<void> | undefined;
+
+  constructor(deps: CampaignAgentDeps, id = CAMPAIGN_AGENT_ID) {
+    super(id, 'campaigns', deps);
+    this.db = deps.db;
+    this.registry = deps.registry;
+    this.workload = deps.workload;
+    this.pollMs = deps.pollMs ?? 2_000;
+    this.onRequest('start_campaign', z.object({ runs: z.number().int().min(1).max(100_000), perMinute: z.number().positive().optional() }).strict(), async (input) =>
+      campaignJson(await this.start_(input.runs, input.perMinute)),
+    );
+    this.onRequest('get_campaign_status', z.object({ campaignId: z.string().min(1) }).strict(), async ({ campaignId }) => campaignJson(await this.get(campaignId)));
+    this.onRequest('list_campaigns', z.object({}).strict(), async () => ({ campaigns: (await listCampaigns(this.db)).map(campaignJson) }));
+    this.onCommand('stop_campaign', z.object({ campaignId: z.string().min(1) }).strict(), async ({ campaignId }) => {
+      const c = await this.get(campaignId);
+      const ids = Array.from({ length: c.registered }, (_, i) => runId(campaignId, i));
+      for (const t of await this.registry.getMany(ids)) {
+        if (t.status === 'PENDING' || t.status === 'RUNNING') await this.registry.cancel(t.taskId, `campaign ${campaignId} stopped`).catch(() => undefined);
+      }
+      await this.recount(c, 'stopped');
+    });
+    this.onEvent('task_completed', z.unknown(), () => void this.recountAll(), { topic: BOT_STATUS_TOPIC });
+  }
+
+  /** Starts a campaign of the best combination the variable agent knows. */
+  async start_(runs: number, perMinute?: number): Promise<CampaignRow> {
+    const best = await this.sendRequest(VARIABLE_AGENT_ID, 'get_best_combination', {}, { schema: bestSchema.nullable() });
+    if (!best) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', 'no combination has been tested enough to run a campaign yet');
+    const campaignId = `c-${randomBytes(4).toString('hex')}`;
+    const now = this.clock.now();
+    const campaign = await insertCampaign(this.db, { campaignId, studyId: best.studyId, key: best.key, variables: best.variables, runs, perMinute: perMinute ?? null }, now);
+    for (let i = 0; i < runs; i += REGISTER_BATCH) {
+      const batch = Array.from({ length: Math.min(REGISTER_BATCH, runs - i) }, (_, j) => {
+        const n = i + j;
+        return {
+          taskId: runId(campaignId, n),
+          campaignId,
+          workload: this.workload,
+          studyId: best.studyId,
+          key: best.key,
+          variables: best.variables,
+          trial: n,
+          generation: -1,
+          ...(perMinute ? { runAt: Math.round(now + (n * 60_000) / perMinute) } : {}),
+        };
+      });
+      await this.sendRequest(BOT_AGENT_ID, 'assign_campaign_task', { runs: batch });
+      await addRegistered(this.db, campaignId, batch.length, this.clock.now());
+    }
+    this.logger.info({ campaignId, runs, key: best.key }, 'campaign started');
+    return (await getCampaign(this.db, campaign.campaignId))!;
+  }
+
+  protected override async run(): Promise<void> {
+    this.schedule();
+  }
+
+  protected override async cleanup(): Promise<void> {
+    this.clock.clearTimeout(this.timer);
+    await this.counting;
+  }
+
+  private async get(campaignId: string): Promise<CampaignRow> {
+    const c = await getCampaign(this.db, campaignId);
+    if (!c) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', `no campaign ${campaignId}`);
+    return c;
+  }
+
+  private recountAll(): Promise<void> {
+    this.counting ??= (async () => {
+      for (const c of await listCampaigns(this.db)) if (c.state === 'running') await this.recount(c);
+    })()
+      .catch((err: unknown) => this.logger.warn({ err: describeError(err) }, 'campaign progress not updated'))
+      .finally(() => (this.counting = undefined));
+    return this.counting;
+  }
+
+  /** Progress as the registry holds it: runs that finished, those that succeeded, and the sum of their values. */
+  private async recount(c: CampaignRow, stateOverride?: string): Promise<void> {
+    let succeeded = 0;
+    let failed = 0;
+    let valueSum = 0;
+    for (let i = 0; i < c.registered; i += 1000) {
+      const ids = Array.from({ length: Math.min(1000, c.registered - i) }, (_, j) => runId(c.campaignId, i + j));
+      for (const t of await this.registry.getMany(ids)) {
+        if (t.status === 'COMPLETED') {
+          const r = testResultSchema.safeParse(t.result);
+          if (r.success && r.data.success && r.data.value !== null) {
+            succeeded++;
+            valueSum += r.data.value;
+          } else failed++;
+        } else if (t.status === 'FAILED' || t.status === 'CANCELLED') failed++;
+      }
+    }
+    const finished = succeeded + failed >= c.runs;
+    const state = stateOverride ?? (finished ? 'finished' : 'running');
+    await setCampaignProgress(this.db, c.campaignId, { succeeded, failed, valueSum, state }, this.clock.now());
+    if (state === 'finished' && c.state === 'running') {
+      await this.sendEvent('campaign_finished', { campaignId: c.campaignId, succeeded, failed, meanValue: succeeded ? valueSum / succeeded : null }).catch(() => undefined);
+    }
+  }
+
+  private schedule(): void {
+    this.timer = this.clock.setTimeout(() => {
+      if (this.state !== 'running') return;
+      void this.recountAll().finally(() => this.state === 'running' && this.schedule());
+    }, this.pollMs);
+  }
+}
+
+function campaignJson(c: CampaignRow): Record<string, JsonValue> {
+  return {
+    campaignId: c.campaignId,
+    studyId: c.studyId,
+    key: c.key,
+    variables: c.variables,
+    runs: c.runs,
+    registered: c.registered,
+    done: c.succeeded + c.failed,
+    succeeded: c.succeeded,
+    failed: c.failed,
+    meanValue: c.succeeded ? c.valueSum / c.succeeded : null,
+    state: c.state,
+    perMinute: c.perMinute,
+  };
+}

@@ -1,0 +1,439 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { z } from 'zod';
+import {
+  createRng,
+  describeError,
+  OrchestraError,
+  type JsonValue,
+  type Task,
+} from '../protocol/index.js';
+import type { TaskRegistry } from '../registry/index.js';
+import {
+  createStudy,
+  getGeneration,
+  getStudy,
+  insertGeneration,
+  insertResults,
+  latestGeneration,
+  listCombinations,
+  listResults,
+  markGenerationScored,
+  recordScores,
+  setExploreFrom,
+  setStudyState,
+  type Db,
+  type GenerationRow,
+  type PlannedTest,
+  type StudyRow,
+  type TestResultRow,
+} from '../store/index.js';
+import {
+  classify,
+  combinationKey,
+  initialPopulation,
+  parseSpace,
+  proposeGeneration,
+  recommend,
+  retestCandidates,
+  scoreCombinations,
+  type Combination,
+  type Observation,
+  type Scored,
+  type Space,
+} from '../evolution/index.js';
+import { BaseAgent, type AgentDeps } from './base-agent.js';
+import { BOT_AGENT_ID, BOT_STATUS_TOPIC } from './bot-agent.js';
+import { experimentConfig, type ExperimentConfig, type ExperimentOptions } from './experiment-config.js';
+import { testResultSchema } from './test-task.js';
+
+export const VARIABLE_AGENT_ID = 'variables';
+export const ANALYSIS_AGENT_ID = 'analysis';
+/** Where the variable agent announces generations; the analysis agent and any display listen. */
+export const EXPERIMENT_TOPIC = 'experiments';
+
+export interface VariableAgentDeps extends AgentDeps {
+  db: Db;
+  registry: TaskRegistry;
+  studyId: string;
+  /** The workload the bots run for this study's tests (`compression`, `synthetic`, `command`). */
+  workload: string;
+  /** The space, for a new study; a resumed study keeps the one it was created with. */
+  space: Space;
+  experiment?: ExperimentOptions;
+}
+
+/** Live figures for a progress line. */
+export interface StudyProgress {
+  generation: number;
+  testsDone: number;
+  testsPlanned: number;
+  evaluations: number;
+  best: Scored | undefined;
+  state: string;
+}
+
+const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+const verdictSchema = z.object({ changed: z.boolean() }).passthrough();
+
+/**
+ * Owns a study's generations. Resumes from the latest stored generation or
+ * creates an initial population; has the fleet test every combination
+ * (`testsPerCombination` each, through the bot agent), scores and classifies
+ * them, asks the analysis agent whether the environment changed, evolves the
+ * next generation from what it learnt, and publishes `new_generation_created`.
+ * The next generation starts as soon as the last one's tests finish.
+ *
+ * Everything it knows is in the store: a generation's plan is written before
+ * its tests are registered (with ids derived from their trial numbers, so
+ * registering again after a crash finds them), and a result is recorded once
+ * per task. Killed mid-generation, it continues that generation.
+ *
+ * Requests: `get_best_combination`, `get_generation_stats`, `trigger_test`.
+ * Command: `stop_test`.
+ */
+export class VariableAgent extends BaseAgent {
+  readonly studyId: string;
+  readonly experiment: ExperimentConfig;
+  private readonly db: Db;
+  private readonly registry: TaskRegistry;
+  private readonly workload: string;
+  private space: Space;
+  private loop: Promise<void> | undefined;
+  private looping = false;
+  private wakeUp: (() => void) | undefined;
+  private progress: StudyProgress = { generation: 0, testsDone: 0, testsPlanned: 0, evaluations: 0, best: undefined, state: 'new' };
+  /** Generations left to explore harder after an environment change. */
+  private exploreFor = 0;
+
+  constructor(deps: VariableAgentDeps, id = VARIABLE_AGENT_ID) {
+    super(id, 'variables', deps);
+    this.db = deps.db;
+    this.registry = deps.registry;
+    this.studyId = deps.studyId;
+    this.workload = deps.workload;
+    this.space = parseSpace(deps.space);
+    this.experiment = experimentConfig.parse(deps.experiment ?? {});
+
+    this.onRequest(
+      'get_best_combination',
+      z.object({ min_success_rate: z.number().min(0).max(1).optional(), classification: z.enum(['elite', 'significant']).optional() }).strict(),
+      async (filters) => {
+        const best = await this.bestCombination(filters.min_success_rate ?? this.experiment.minSuccessRate, filters.classification);
+        return best ? (best as unknown as JsonValue) : null;
+      },
+    );
+    this.onRequest('get_generation_stats', z.object({ generation: z.number().int().nonnegative().optional() }).strict(), async ({ generation }) => {
+      const row = generation === undefined ? await latestGeneration(this.db, this.studyId) : await getGeneration(this.db, this.studyId, generation);
+      if (!row) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', `study ${this.studyId} has no generation ${generation ?? '(none yet)'}`);
+      const results = await listResults(this.db, this.studyId, { generation: row.generation });
+      return { studyId: this.studyId, generation: row.generation, state: row.state, tests: row.tests.length, testsDone: results.length, stats: row.stats };
+    });
+    this.onRequest('trigger_test', z.object({}).strict(), async () => {
+      const study = await this.study();
+      if (study.state !== 'running') await setStudyState(this.db, this.studyId, 'running', this.clock.now());
+      this.wake();
+      if (this.state === 'running') this.startLoop();
+      return { studyId: this.studyId, state: 'running', generation: study.generation };
+    });
+    this.onCommand('stop_test', z.object({ reason: z.string().max(500).optional() }).strict(), async () => {
+      await setStudyState(this.db, this.studyId, 'stopped', this.clock.now());
+      this.progress.state = 'stopped';
+      this.logger.info({ studyId: this.studyId }, 'study stopped on request');
+      this.wake();
+    });
+    this.onEvent('task_completed', z.unknown(), () => this.wake(), { topic: BOT_STATUS_TOPIC });
+  }
+
+  /** Figures for a live display: the current generation, its tests, the best so far. */
+  get progressNow(): StudyProgress {
+    return this.progress;
+  }
+
+  /** Resolves when the study has finished (budget or generations spent) or was stopped. */
+  async finished(): Promise<void> {
+    await this.loop;
+  }
+
+  /** Every observation of the study so far, in trial order, with each combination's variables. */
+  async observations(options: { sinceExplore?: boolean } = {}): Promise<Observation[]> {
+    const study = await this.study();
+    const variables = new Map((await listCombinations(this.db, this.studyId)).map((c) => [c.key, c.variables as Combination]));
+    const since = options.sinceExplore && study.exploreFrom !== null ? study.exploreFrom : 0;
+    return (await listResults(this.db, this.studyId))
+      .filter((r) => r.trial >= since && r.generation >= 0 && variables.has(r.key))
+      .map((r) => ({
+        key: r.key,
+        combination: variables.get(r.key)!,
+        success: r.success && r.value !== null,
+        value: r.success ? r.value : null,
+        generation: r.generation,
+        trial: r.trial,
+        at: r.at,
+      }));
+  }
+
+  /** The recommendation for the landscape as it is now: best among what succeeded since the last environment change. */
+  async recommendation(): Promise<Scored | undefined> {
+    return recommend(this.space, await this.observations({ sinceExplore: true }));
+  }
+
+  protected override async initialize(): Promise<void> {
+    const created = await createStudy(this.db, this.studyId, this.space as unknown as JsonValue, this.experiment as unknown as JsonValue, this.clock.now());
+    const study = await this.study();
+    if (!created) {
+      // A resumed study keeps the space and settings it started with.
+      this.space = parseSpace(study.space);
+      Object.assign(this.experiment, experimentConfig.parse(study.settings));
+      this.logger.info({ studyId: this.studyId, generation: study.generation, trials: study.trials }, 'resuming study');
+    }
+  }
+
+  protected override async run(): Promise<void> {
+    this.startLoop();
+  }
+
+  /** Runs the generation loop unless it runs already; it ends when the study stops or finishes. */
+  private startLoop(): void {
+    if (this.looping) return;
+    this.looping = true;
+    this.loop = this.generations()
+      .catch((err: unknown) => {
+        this.logger.error({ err: describeError(err) }, 'study stopped by an error');
+        this.progress.state = 'failed';
+      })
+      .finally(() => (this.looping = false));
+  }
+
+  protected override async cleanup(): Promise<void> {
+    this.wake();
+    await this.loop;
+  }
+
+  protected override details(): Record<string, JsonValue> {
+    const p = this.progress;
+    return { studyId: this.studyId, generation: p.generation, testsDone: p.testsDone, testsPlanned: p.testsPlanned, evaluations: p.evaluations, state: p.state, bestScore: p.best?.score ?? null };
+  }
+
+  private async generations(): Promise<void> {
+    while (this.state === 'running') {
+      const study = await this.study();
+      this.progress.state = study.state;
+      this.progress.evaluations = study.trials;
+      if (study.state !== 'running') return;
+      let generation = await latestGeneration(this.db, this.studyId);
+      if (!generation) generation = await this.plan(study, 0);
+      else if (generation.state === 'scored') {
+        if (this.isOver(study, generation)) {
+          await setStudyState(this.db, this.studyId, 'finished', this.clock.now());
+          this.progress.state = 'finished';
+          await this.sendEvent('study_finished', { studyId: this.studyId, generation: generation.generation, evaluations: study.trials }, { topic: EXPERIMENT_TOPIC }).catch(() => undefined);
+          return;
+        }
+        generation = await this.plan(study, generation.generation + 1);
+        if (!generation) continue;
+      }
+      await this.register(generation);
+      if (!(await this.collect(generation))) continue;
+      await this.score(generation);
+    }
+  }
+
+  private isOver(study: StudyRow, last: GenerationRow): boolean {
+    const { budget, maxGenerations } = this.experiment;
+    return (budget !== undefined && study.trials >= budget) || (maxGenerations !== undefined && last.generation + 1 >= maxGenerations);
+  }
+
+  /** Plans generation `g`: retests of the best, then new combinations, within the budget; written before anything is registered. */
+  private async plan(study: StudyRow, g: number): Promise<GenerationRow> {
+    const { population, testsPerCombination, budget, seed } = this.experiment;
+    const left = budget === undefined ? Infinity : budget - study.trials;
+    const rng = createRng((seed * 1_000_003 + g * 7919) >>> 0);
+    const all = await this.observations();
+    const tested = new Set(all.map((o) => o.key));
+    const current = await this.observations({ sinceExplore: true });
+    const exploring = this.exploreFor > 0;
+    const retests = g === 0 ? [] : this.retests(scoreCombinations(this.space, exploring ? all : current), exploring ? Math.max(3, this.experiment.retests) : this.experiment.retests);
+    const retestRuns = Math.min(retests.length, Math.max(0, Math.floor(left)));
+    const newCount = Math.max(0, Math.min(population - retestRuns, Math.floor((left - retestRuns) / testsPerCombination)));
+    const fresh =
+      newCount === 0
+        ? []
+        : g === 0
+          ? initialPopulation(this.space, newCount, rng, tested)
+          : proposeGeneration(this.space, current.length ? current : all, { size: newCount, generation: g, rng, exclude: tested, explore: exploring ? 1 : 0 });
+    if (exploring) this.exploreFor--;
+    const runs: { key: string; variables: Combination }[] = [];
+    for (const r of retests.slice(0, retestRuns)) runs.push({ key: r.key, variables: r.combination });
+    for (const c of fresh) for (let i = 0; i < testsPerCombination; i++) runs.push({ key: combinationKey(this.space, c), variables: c });
+    const tests: PlannedTest[] = runs.map((r, i) => {
+      const trial = study.trials + i;
+      return { key: r.key, trial, taskId: `t-${this.studyId}-${trial}` };
+    });
+    const combinations = [...new Map(runs.map((r) => [r.key, r.variables])).entries()].map(([key, variables]) => ({ key, variables: variables as JsonValue }));
+    await this.db.transaction((tx) => insertGeneration(tx, { studyId: this.studyId, generation: g, combinations, tests }, this.clock.now()));
+    this.progress = { ...this.progress, generation: g, testsDone: 0, testsPlanned: tests.length };
+    this.logger.info({ studyId: this.studyId, generation: g, tests: tests.length, retests: retestRuns }, 'generation planned');
+    const row = (await getGeneration(this.db, this.studyId, g))!;
+    await this.sendEvent(
+      'new_generation_created',
+      { studyId: this.studyId, generation: g, combinations: combinations.length, tests: tests.length, retests: retestRuns },
+      { topic: EXPERIMENT_TOPIC },
+    ).catch(() => undefined);
+    return row;
+  }
+
+  /**
+   * The best are tested again every generation: where the evaluations are
+   * noisy, the least-tested of them (retestCandidates); on a deterministic
+   * landscape, the best themselves, since a changed result is the only way
+   * to see the environment change under them.
+   */
+  private retests(scored: readonly Scored[], count: number): Scored[] {
+    const chosen = retestCandidates(scored, count);
+    for (const s of scored) {
+      if (chosen.length >= count) break;
+      if (s.successes > 0 && !chosen.some((c) => c.key === s.key)) chosen.push(s);
+    }
+    return chosen;
+  }
+
+  /** Has the bot agent register the generation's tests; ids and idempotency keys make a repeat after a crash harmless. */
+  private async register(generation: GenerationRow): Promise<void> {
+    const variables = new Map((await listCombinations(this.db, this.studyId)).map((c) => [c.key, c.variables]));
+    const existing = new Set((await this.registry.getMany(generation.tests.map((t) => t.taskId))).map((t) => t.taskId));
+    const missing = generation.tests.filter((t) => !existing.has(t.taskId));
+    for (let i = 0; i < missing.length; i += 500) {
+      const tests = missing.slice(i, i + 500).map((t) => ({
+        taskId: t.taskId,
+        workload: this.workload,
+        studyId: this.studyId,
+        key: t.key,
+        variables: variables.get(t.key)!,
+        trial: t.trial,
+        generation: generation.generation,
+        priority: this.experiment.testPriority,
+        maxAttempts: this.experiment.testMaxAttempts,
+      }));
+      await this.sendRequest(BOT_AGENT_ID, 'create_test_task', { tests }, { timeoutMs: 30_000 });
+    }
+  }
+
+  /** Records results as tests finish; true once all have, false when the study stopped first. */
+  private async collect(generation: GenerationRow): Promise<boolean> {
+    const ids = generation.tests.map((t) => t.taskId);
+    const byTask = new Map(generation.tests.map((t) => [t.taskId, t]));
+    const recorded = new Set((await listResults(this.db, this.studyId, { generation: generation.generation })).map((r) => r.taskId));
+    for (;;) {
+      const tasks = await this.registry.getMany(ids.filter((id) => !recorded.has(id)));
+      const done = tasks.filter((t) => FINISHED.has(t.status));
+      if (done.length) {
+        const rows = done.map((t) => this.resultOf(t, byTask.get(t.taskId)!, generation.generation));
+        for (const id of await insertResults(this.db, rows)) recorded.add(id);
+        for (const t of done) recorded.add(t.taskId);
+      }
+      this.progress.testsDone = recorded.size;
+      if (recorded.size >= ids.length) return true;
+      if (this.state !== 'running' || (await this.study()).state !== 'running') return false;
+      await this.nap();
+    }
+  }
+
+  private resultOf(task: Task, planned: PlannedTest, generation: number): TestResultRow {
+    const base = { taskId: task.taskId, studyId: this.studyId, key: planned.key, generation, trial: planned.trial, at: task.updatedAt, botId: botOf(task.workerId) };
+    if (task.status === 'COMPLETED') {
+      const parsed = testResultSchema.safeParse(task.result);
+      if (parsed.success) {
+        const { success, value, metrics, reason } = parsed.data;
+        const ok = success && value !== null && Number.isFinite(value);
+        return { ...base, success: ok, value: ok ? value : null, metrics, reason: ok ? null : (reason ?? 'the evaluation reported no usable value') };
+      }
+      return { ...base, success: false, value: null, metrics: {}, reason: `the bot reported something that is not an evaluation: ${parsed.error.issues[0]?.message ?? ''}` };
+    }
+    const error = task.error ? `${task.error.code}: ${task.error.message}` : task.status;
+    return { ...base, success: false, value: null, metrics: {}, reason: error };
+  }
+
+  /** Scores the generation, classifies, asks for the analysis, and marks it scored (last, so a crash re-scores it). */
+  private async score(generation: GenerationRow): Promise<void> {
+    const current = await this.observations({ sinceExplore: true });
+    const scored = scoreCombinations(this.space, current);
+    const classes = classify(scored);
+    const now = this.clock.now();
+    await this.db.transaction((tx) =>
+      recordScores(tx, this.studyId, scored.map((s) => ({ key: s.key, classification: classes.get(s.key)!, score: s.score })), generation.generation, now),
+    );
+    const best = recommend(this.space, current);
+    this.progress.best = best;
+    const inGeneration = current.filter((o) => o.generation === generation.generation);
+    const stats: Record<string, JsonValue> = {
+      combinations: new Set(inGeneration.map((o) => o.key)).size,
+      tests: inGeneration.length,
+      successes: inGeneration.filter((o) => o.success).length,
+      best: best ? { key: best.key, variables: best.combination, score: best.score, mean: best.mean, successRate: best.successRate, tests: best.tests } : null,
+      meanScore: scored.length ? scored.reduce((s, x) => s + x.score, 0) / scored.length : null,
+      elite: [...classes.entries()].filter(([, c]) => c === 'elite').map(([k]) => k),
+    };
+    const verdict = await this.sendRequest(ANALYSIS_AGENT_ID, 'analyze_generation', { studyId: this.studyId, generation: generation.generation }, {
+      timeoutMs: this.experiment.analysisTimeoutMs,
+      schema: verdictSchema,
+    }).catch((err: unknown) => {
+      this.logger.warn({ err: describeError(err) }, 'no analysis for this generation; going on without it');
+      return { changed: false };
+    });
+    if (verdict.changed) {
+      const study = await this.study();
+      await setExploreFrom(this.db, this.studyId, study.trials, this.clock.now());
+      this.exploreFor = 2;
+      stats.environmentChange = true;
+      this.logger.warn({ generation: generation.generation }, 'environment changed: exploring again from the next generation');
+    }
+    await markGenerationScored(this.db, this.studyId, generation.generation, stats, this.clock.now());
+    this.logger.info({ studyId: this.studyId, generation: generation.generation, tests: stats.tests, bestScore: best?.score ?? null }, 'generation scored');
+  }
+
+  private async bestCombination(minSuccessRate: number, classification?: 'elite' | 'significant') {
+    const current = await this.observations({ sinceExplore: true });
+    const scored = scoreCombinations(this.space, current);
+    const classes = classify(scored);
+    const withClass = scored.map((s) => ({ ...s, classification: classes.get(s.key)! }));
+    const eligible = withClass.filter((s) => !classification || s.classification === classification);
+    const chosen = eligible.find((s) => s.successRate >= minSuccessRate && s.successes > 0) ?? withClass.find((s) => s.classification === 'significant');
+    if (!chosen) return undefined;
+    return { studyId: this.studyId, key: chosen.key, variables: chosen.combination, score: chosen.score, mean: chosen.mean, successRate: chosen.successRate, tests: chosen.tests, classification: chosen.classification };
+  }
+
+  private async study(): Promise<StudyRow> {
+    const study = await getStudy(this.db, this.studyId);
+    if (!study) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', `no study ${this.studyId}`);
+    return study;
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+
+  /**
+   * Waits for a completion event, a stop, or the poll interval, whichever
+   * comes first. It first yields to the event loop: on the embedded default
+   * the bus and the database answer in microtasks, and a loop woken by
+   * completions would otherwise never let timers (progress lines,
+   * heartbeats) run.
+   */
+  private async nap(): Promise<void> {
+    await yieldToEventLoop();
+    const stop = new AbortController();
+    return new Promise<void>((resolve) => {
+      this.wakeUp = () => stop.abort();
+      void this.clock.sleep(this.experiment.pollMs, stop.signal).catch(() => undefined).then(() => {
+        this.wakeUp = undefined;
+        resolve();
+      });
+    });
+  }
+}
+
+/** `bot.b3:1a2b3c4d` → `b3`. */
+function botOf(workerId: string | null): string | null {
+  if (!workerId?.startsWith('bot.')) return workerId;
+  return workerId.slice(4).split(':')[0] ?? null;
+}

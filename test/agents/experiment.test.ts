@@ -1,0 +1,195 @@
+import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
+import { z } from 'zod';
+import { createLogger, createRng, systemClock, type Message } from '../../src/protocol/index.js';
+import { IN_MEMORY, migrate, openPglite, listGenerations, listResults, listReports, type Db } from '../../src/store/index.js';
+import { TaskRegistry } from '../../src/registry/index.js';
+import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
+import {
+  AnalysisAgent,
+  BaseAgent,
+  Bot,
+  BotAgent,
+  CampaignAgent,
+  EXPERIMENT_TOPIC,
+  VariableAgent,
+  type AgentDeps,
+  type ExperimentOptions,
+} from '../../src/agents/index.js';
+import { parseSpace } from '../../src/evolution/index.js';
+import { syntheticEvaluator, syntheticLandscape, testHandler } from '../../src/workloads/index.js';
+import { until } from './helpers.js';
+
+const space = parseSpace({
+  name: 'synthetic',
+  objective: { metric: 'value', direction: 'minimize' },
+  variables: {
+    x: { type: 'float', min: -5, max: 5 },
+    n: { type: 'int', min: 1, max: 1000, log: true },
+    mode: { type: 'categorical', choices: ['a', 'b', 'c'] },
+    on: { type: 'bool' },
+  },
+});
+
+class Listener extends BaseAgent {
+  readonly events: Message[] = [];
+  constructor(deps: AgentDeps) {
+    super('listener', 'test', deps);
+    for (const action of ['new_generation_created', 'environment_change_detected', 'study_finished']) {
+      this.onEvent(action, z.unknown(), (_d, m) => void this.events.push(m), { topic: EXPERIMENT_TOPIC });
+    }
+    this.onEvent('campaign_finished', z.unknown(), (_d, m) => void this.events.push(m));
+  }
+  of(action: string) {
+    return this.events.filter((m) => m.action === action);
+  }
+}
+
+/**
+ * The experiment agents end to end on the embedded default, on the real
+ * clock with short intervals: a study of a seeded synthetic landscape, four
+ * bots, the analysis agent, a campaign.
+ */
+describe('experiment agents on PGlite with the memory bus', () => {
+  let db: Db;
+  let bus: MemoryBus;
+  let registry: TaskRegistry;
+  let listener: Listener;
+  const agents: BaseAgent[] = [];
+  const clock = systemClock;
+
+  beforeAll(async () => {
+    db = await openPglite({ dataDir: IN_MEMORY, schema: 'orchestra' });
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+  beforeEach(async () => {
+    await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
+    await migrate(db, clock.now());
+    bus = createMemoryBus({ clock });
+    registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { backoffBaseMs: 10, backoffMaxMs: 10 } });
+    listener = new Listener({ bus, clock });
+    await listener.start();
+    agents.push(listener);
+  });
+  afterEach(async () => {
+    for (const a of agents.splice(0).reverse()) await a.stop();
+    await bus.close();
+  });
+
+  async function system(options: { experiment: ExperimentOptions; driftAtTrial?: number; bots?: number; landscape?: number }) {
+    const evaluators = { synthetic: syntheticEvaluator(space, { seed: options.landscape ?? 7, ...(options.driftAtTrial ? { driftAtTrial: options.driftAtTrial } : {}) }) };
+    const deps = { bus, clock, ...(process.env.DEBUG_EXPERIMENT ? { logger: createLogger({ level: (process.env.DEBUG_EXPERIMENT as 'info') ?? 'info' }) } : {}) };
+    const fleet = { checkIntervalMs: 50, heartbeatIntervalMs: 1_000 };
+    const parts: BaseAgent[] = [
+      new BotAgent({ ...deps, db, registry, fleet }),
+      new AnalysisAgent({ ...deps, db }),
+      ...Array.from({ length: options.bots ?? 4 }, (_, i) => new Bot({ ...deps, registry, botId: `b${i + 1}`, handler: testHandler(evaluators), fleet })),
+    ];
+    const variables = new VariableAgent({ ...deps, db, registry, studyId: 'study', workload: 'synthetic', space, experiment: { pollMs: 50, ...options.experiment } });
+    const campaigns = new CampaignAgent({ ...deps, db, registry, workload: 'synthetic', pollMs: 50 });
+    for (const a of [...parts, variables, campaigns]) {
+      agents.push(a);
+      await a.start();
+    }
+    return { variables, campaigns };
+  }
+
+  it('evolves generations to the end of the study: every planned test has exactly one result, and the search improves', async () => {
+    const { variables } = await system({ experiment: { population: 10, testsPerCombination: 2, retests: 1, maxGenerations: 4, seed: 3 } });
+    await variables.finished();
+    const generations = await listGenerations(db, 'study');
+    expect(generations.map((g) => [g.generation, g.state])).toEqual([[0, 'scored'], [1, 'scored'], [2, 'scored'], [3, 'scored']]);
+    const results = await listResults(db, 'study');
+    const planned = generations.flatMap((g) => g.tests);
+    expect(results.map((r) => r.taskId).sort()).toEqual(planned.map((t) => t.taskId).sort());
+    // Trial numbers are handed out once each, in order, with no gap.
+    expect(results.map((r) => r.trial)).toEqual(planned.map((_, i) => i));
+    expect(listener.of('new_generation_created')).toHaveLength(4);
+    expect(listener.of('study_finished')).toHaveLength(1);
+
+    const landscape = syntheticLandscape(space, 7);
+    const valueOf = (g: number) => Math.min(...results.filter((r) => r.generation === g && r.success).map((r) => r.value!));
+    expect(valueOf(3)).toBeLessThanOrEqual(valueOf(0));
+    const best = (await listener.sendRequest('variables', 'get_best_combination')) as { variables: Record<string, number | string | boolean>; successRate: number };
+    expect(best.successRate).toBeGreaterThanOrEqual(0.9);
+    expect(landscape.value(best.variables, 0)).toBeLessThan(landscape.value(results[0] ? (await variables.observations())[0]!.combination : {}, 0) + 1e-9);
+
+    const stats = (await listener.sendRequest('variables', 'get_generation_stats', { generation: 2 })) as { state: string; tests: number; testsDone: number; stats: { best: unknown } };
+    expect(stats).toMatchObject({ state: 'scored' });
+    expect(stats.testsDone).toBe(stats.tests);
+    const reports = await listReports(db, 'study');
+    expect(reports.map((r) => r.generation)).toEqual([0, 1, 2, 3]);
+    expect(reports.at(-1)!.report).toMatchObject({ model: expect.stringContaining('least-squares'), changed: false });
+    expect((reports.at(-1)!.report as { predictionError: number | null }).predictionError).not.toBeNull();
+  });
+
+  it('gives the same generations for the same seed', async () => {
+    const run = async () => {
+      const { variables } = await system({ experiment: { population: 6, testsPerCombination: 1, maxGenerations: 3, seed: 11 } });
+      await variables.finished();
+      const plans = (await listGenerations(db, 'study')).map((g) => g.tests.map((t) => t.key));
+      for (const a of agents.splice(1).reverse()) await a.stop();
+      await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
+      await migrate(db, clock.now());
+      return plans;
+    };
+    const first = await run();
+    const second = await run();
+    expect(second).toEqual(first);
+  });
+
+  it('stops on stop_test and goes on after trigger_test', async () => {
+    const { variables } = await system({ experiment: { population: 6, testsPerCombination: 1, maxGenerations: 50, seed: 5 } });
+    await until('a first generation', () => listener.of('new_generation_created').length >= 1);
+    await listener.sendCommand('variables', 'stop_test');
+    await variables.finished();
+    const stopped = (await listGenerations(db, 'study')).length;
+    expect(variables.progressNow.state).toBe('stopped');
+    expect(await listener.sendRequest('variables', 'trigger_test')).toMatchObject({ state: 'running' });
+    await until('more generations', async () => (await listGenerations(db, 'study')).length > stopped + 1, 20_000);
+  });
+
+  it('runs a campaign of the best combination on the fleet and tracks it to the end', async () => {
+    const { variables } = await system({ experiment: { population: 6, testsPerCombination: 2, maxGenerations: 2, seed: 9 } });
+    await variables.finished();
+    const started = (await listener.sendRequest('campaigns', 'start_campaign', { runs: 12 })) as { campaignId: string; key: string };
+    const best = (await listener.sendRequest('variables', 'get_best_combination')) as { key: string };
+    expect(started.key).toBe(best.key);
+    await until('the campaign to finish', async () => {
+      const s = (await listener.sendRequest('campaigns', 'get_campaign_status', { campaignId: started.campaignId })) as { state: string };
+      return s.state === 'finished';
+    }, 20_000);
+    const status = (await listener.sendRequest('campaigns', 'get_campaign_status', { campaignId: started.campaignId })) as { done: number; succeeded: number; meanValue: number };
+    expect(status).toMatchObject({ done: 12, succeeded: 12 });
+    await until('the campaign_finished event', () => listener.of('campaign_finished').length === 1);
+  });
+
+  it('detects an environment change on a drifting landscape and recovers the best score within a few generations', async () => {
+    const population = 8;
+    const driftAtTrial = 6 * population; // the optimum moves after six generations
+    // Landscape 8 changes for real: its old optimum does worse than 96 % of random points after the drift.
+    const { variables } = await system({
+      landscape: 8,
+      driftAtTrial,
+      experiment: { population, testsPerCombination: 1, retests: 2, maxGenerations: 16, seed: 4, drift: { windowGenerations: 2, threshold: 0.2 } },
+    });
+    await variables.finished();
+    expect(listener.of('environment_change_detected').length).toBeGreaterThanOrEqual(1);
+    const detectedAt = (listener.of('environment_change_detected')[0]!.data as { generation: number }).generation;
+    const driftGeneration = (await listResults(db, 'study')).find((r) => r.trial >= driftAtTrial)!.generation;
+    expect(detectedAt).toBeGreaterThanOrEqual(driftGeneration);
+    expect(detectedAt).toBeLessThanOrEqual(driftGeneration + 3);
+    // After the change the recommendation is judged on the new landscape, against its optimum.
+    const landscape = syntheticLandscape(space, 8, { driftAtTrial });
+    const recommended = await variables.recommendation();
+    const after = landscape.value(recommended!.combination, driftAtTrial);
+    const optimum = landscape.optimum(driftAtTrial).value;
+    const randomValues = Array.from({ length: 200 }, (_, i) => {
+      const rng = createRng(100 + i);
+      return landscape.value({ x: -5 + 10 * rng.next(), n: Math.round(Math.exp(rng.next() * Math.log(1000))), mode: ['a', 'b', 'c'][Math.floor(rng.next() * 3)]!, on: rng.next() < 0.5 }, driftAtTrial);
+    }).sort((a, b) => a - b);
+    // Better than a random point of the new landscape by a wide margin: in its best tenth.
+    expect(after - optimum).toBeLessThan(randomValues[20]! - optimum);
+  });
+});
