@@ -9,6 +9,7 @@ import { startCommand } from './commands/start.js';
 import { serveCommand } from './commands/serve.js';
 import { runResearchCommand } from './commands/run.js';
 import { agentsCommand } from './commands/agents.js';
+import { optimizeCommand } from './commands/optimize.js';
 import { workerCommand } from './commands/worker.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 
@@ -55,6 +56,21 @@ export function buildProgram(io: CliIo): Command {
     .option('--timeout-ms <ms>', 'stop waiting after this long (the tasks go on; default 5 minutes)', intFlag('--timeout-ms', 1))
     .option('--json', 'print the report and its figures as JSON')
     .action((options) => runResearchCommand(globals(), options, io));
+
+  program
+    .command('optimize')
+    .description('find the best combination of variables for an external evaluator, within a budget of evaluations')
+    .requiredOption('--space <file>', 'the variable space, as JSON')
+    .requiredOption('--command <cmd>', 'the evaluator, run through sh -c: {"variables", "trial"} on stdin, {"success", "value"} on stdout')
+    .requiredOption('--budget <n>', 'evaluations at most, failed ones included', intFlag('--budget', 1, 1_000_000))
+    .requiredOption('--out <file>', 'where to write the result JSON')
+    .option('--seed <n>', 'seed of the search (default 1)', intFlag('--seed', 0, 2 ** 31 - 1))
+    .option('--population <n>', 'combinations per generation (default: budget / 8, from 4 to 20)', intFlag('--population', 2, 10_000))
+    .option('--parallel <n>', 'evaluations run at once (default 4)', intFlag('--parallel', 1, 256))
+    .option('--timeout-ms <ms>', 'one evaluation may run this long before it is killed and counted as failed (default 60000)', intFlag('--timeout-ms', 1))
+    .option('--resume', 'continue the interrupted study kept in --data (or DATABASE_URL)')
+    .option('--json', 'print the summary as JSON')
+    .action((options) => optimizeCommand(globals(), options, io));
 
   program
     .command('agents')

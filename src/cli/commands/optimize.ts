@@ -1,0 +1,164 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { OrchestraError, parseJson, systemClock, type JsonValue } from '../../protocol/index.js';
+import { parseSpace, recommend, type Space } from '../../evolution/index.js';
+import { getStudy, listCombinations, listResults } from '../../store/index.js';
+import { commandEvaluator } from '../../workloads/index.js';
+import { openRuntime, type Runtime } from '../runtime.js';
+import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
+import { elapsed, Progress } from '../progress.js';
+import { listenForShutdown } from '../signals.js';
+import { badArgument } from '../errors.js';
+import { buildExperiment } from '../experiment.js';
+
+export interface OptimizeOptions {
+  space: string;
+  command: string;
+  budget: number;
+  seed?: number;
+  out: string;
+  population?: number;
+  parallel?: number;
+  timeoutMs?: number;
+  resume?: boolean;
+  json?: boolean;
+}
+
+const STUDY_ID = 'optimize';
+
+export interface OptimizeResult {
+  best: { variables: JsonValue; value: number } | null;
+  evaluations: number;
+  history: { variables: JsonValue; success: boolean; value: number | null; reason?: string }[];
+}
+
+/**
+ * A bounded study on local bots against an external evaluator: the same
+ * registry, bot agent, variable agent and evolution as `orchestra start`, with
+ * one evaluation per new combination, one attempt per evaluation (so the
+ * evaluator never runs more than `--budget` times, failures included), and a
+ * temporary store of its own unless `--data` or DATABASE_URL names one.
+ */
+export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOptions, io: CliIo): Promise<void> {
+  const shutdown = listenForShutdown();
+  let scratch: string | undefined;
+  try {
+    const space = readSpace(path.resolve(io.cwd, options.space));
+    if (!options.command.trim()) throw badArgument('--command must name the evaluator to run');
+    const persistent = globals.data !== undefined || Boolean(io.env.DATABASE_URL) || globals.databaseUrl !== undefined;
+    if (options.resume && !persistent) throw badArgument('--resume needs the store of the interrupted study: give its --data folder (or DATABASE_URL)');
+    if (!persistent) scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-optimize-'));
+    const config = loadConfig(
+      { ...globals, ...(scratch ? { data: scratch } : {}) },
+      // An optimization runs its bots in this process: the in-process bus, whatever REDIS_URL says.
+      { ...io, env: { ...io.env, REDIS_URL: undefined } },
+    );
+    const runtime = await openRuntime({ ...config, bus: { ...config.bus, redisUrl: undefined } });
+    try {
+      const existing = await getStudy(runtime.db, STUDY_ID);
+      if (existing && !options.resume) {
+        throw badArgument(`this store already holds a study (${existing.trials} evaluations): add --resume to continue it, or use another --data folder`);
+      }
+      const parallel = options.parallel ?? 4;
+      const population = options.population ?? Math.max(4, Math.min(20, Math.round(options.budget / 8)));
+      const system = buildExperiment(runtime, {
+        studyId: STUDY_ID,
+        space,
+        workload: 'command',
+        evaluator: commandEvaluator(options.command, { clock: systemClock, cwd: io.cwd, timeoutMs: options.timeoutMs ?? 60_000 }),
+        experiment: {
+          population,
+          testsPerCombination: 1,
+          retests: 1,
+          budget: options.budget,
+          seed: options.seed ?? 1,
+          testMaxAttempts: 1,
+          pollMs: 200,
+          drift: { windowGenerations: 2 },
+        },
+        fleet: { maxTasksPerBot: 1, checkIntervalMs: 200 },
+        bots: Array.from({ length: parallel }, (_, i) => ({ botId: `local-${i + 1}` })),
+        seed: options.seed ?? 1,
+        full: false,
+      });
+      const startedAt = runtime.clock.now();
+      await system.start();
+      const progress = new Progress(() => {
+        const p = system.variables.progressNow;
+        const best = p.best?.mean === null || p.best === undefined ? '-' : String(Number(p.best.mean.toPrecision(6)));
+        const online = system.bots.filter((b) => b.state === 'running').length;
+        return `[${elapsed(startedAt, runtime.clock.now())}] generation ${p.generation} · ${p.evaluations}/${options.budget} evaluations · best ${best} · ${online} bots`;
+      }, io.stderr, runtime.clock);
+      const interrupted = await Promise.race([system.variables.finished().then(() => false), shutdown.requested.then(() => true)]);
+      progress.stop();
+      await system.stop();
+      const result = await collectResult(runtime);
+      writeAtomically(path.resolve(io.cwd, options.out), `${JSON.stringify(result, null, 2)}\n`);
+      if (options.json) printJson(io, { ...result, history: undefined, out: options.out });
+      else print(io, renderResult(result, options.out, runtime.clock.now() - startedAt));
+      if (interrupted) {
+        throw new OrchestraError(
+          'ORC_CLI_TASKS_FAILED',
+          `interrupted after ${result.evaluations} evaluations${scratch ? '' : '; continue with --resume and the same --data'}`,
+        );
+      }
+    } finally {
+      await runtime.close();
+    }
+  } finally {
+    shutdown.dispose();
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function readSpace(file: string): Space {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw badArgument(`cannot read --space ${file}: ${(err as Error).message}`);
+  }
+  return parseSpace(parseJson(`space ${path.basename(file)}`, text));
+}
+
+/** History in the order the evaluations finished; the best as the study recommends it now. */
+async function collectResult(runtime: Runtime): Promise<OptimizeResult> {
+  const variables = new Map((await listCombinations(runtime.db, STUDY_ID)).map((c) => [c.key, c.variables]));
+  const results = (await listResults(runtime.db, STUDY_ID)).sort((a, b) => a.at - b.at || a.trial - b.trial);
+  const history = results.map((r) => ({
+    variables: variables.get(r.key) ?? null,
+    success: r.success,
+    value: r.success ? r.value : null,
+    ...(r.success ? {} : { reason: r.reason ?? 'failed' }),
+  }));
+  return { best: await recommended(runtime), evaluations: history.length, history };
+}
+
+async function recommended(runtime: Runtime): Promise<OptimizeResult['best']> {
+  // The variable agent is stopped; its recommendation is a pure function of the stored results.
+  const study = await getStudy(runtime.db, STUDY_ID);
+  if (!study) return null;
+  const space = parseSpace(study.space);
+  const variables = new Map((await listCombinations(runtime.db, STUDY_ID)).map((c) => [c.key, c.variables]));
+  const since = study.exploreFrom ?? 0;
+  const observations = (await listResults(runtime.db, STUDY_ID))
+    .filter((r) => r.trial >= since && variables.has(r.key))
+    .map((r) => ({ key: r.key, combination: variables.get(r.key) as Record<string, number | string | boolean>, success: r.success, value: r.success ? r.value : null, generation: r.generation, trial: r.trial }));
+  const best = recommend(space, observations);
+  return best && best.mean !== null ? { variables: best.combination, value: best.mean } : null;
+}
+
+function renderResult(result: OptimizeResult, out: string, durationMs: number): string {
+  const failed = result.history.filter((h) => !h.success).length;
+  const lines = [`${result.evaluations} evaluations in ${(durationMs / 1000).toFixed(1)}s (${failed} failed); result in ${out}`];
+  if (result.best) lines.push(`best: ${JSON.stringify(result.best.variables)} → ${result.best.value}`);
+  else lines.push('best: none (no evaluation succeeded)');
+  return lines.join('\n');
+}
+
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
