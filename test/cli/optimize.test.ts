@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { runCli, spawnCli, tempDir, waitFor, exitWithin } from './support.js';
+
+interface Result {
+  best: { variables: Record<string, unknown>; value: number } | null;
+  evaluations: number;
+  history: { variables: Record<string, unknown>; success: boolean; value: number | null; reason?: string }[];
+}
+
+const SPACE = {
+  name: 'bowl',
+  objective: { metric: 'value', direction: 'minimize' },
+  variables: {
+    x: { type: 'float', min: -5, max: 5 },
+    n: { type: 'int', min: 1, max: 1024, log: true },
+    mode: { type: 'categorical', choices: ['slow', 'fast'] },
+  },
+};
+
+/**
+ * An evaluator in plain Node: a bowl with its minimum at x = 1, n = 64, mode
+ * fast. Its behaviour for a trial comes from the MODE environment variable:
+ * `flaky` fails every third trial, hangs every fifth and prints garbage every
+ * seventh; every call appends a line to CALLS so the test counts invocations.
+ */
+const EVALUATOR = `
+const fs = require('node:fs');
+let s = '';
+process.stdin.on('data', (d) => (s += d)).on('end', () => {
+  const { variables: v, trial } = JSON.parse(s);
+  fs.appendFileSync(process.env.CALLS, trial + '\\n');
+  if (process.env.MODE === 'flaky') {
+    if (trial % 5 === 4) return setTimeout(() => {}, 60000);
+    if (trial % 7 === 6) return console.log('this is not json');
+    if (trial % 3 === 2) { console.error('sensor offline'); process.exit(3); }
+  }
+  const value = (v.x - 1) ** 2 + Math.log2(v.n / 64) ** 2 + (v.mode === 'fast' ? 0 : 2);
+  console.log(JSON.stringify({ success: true, value, latencyMs: 3 }));
+});
+`;
+
+describe('orchestra optimize', () => {
+  let cwd: string;
+  beforeAll(() => {
+    cwd = tempDir('orchestra-optimize-');
+    fs.writeFileSync(path.join(cwd, 'space.json'), JSON.stringify(SPACE));
+    fs.writeFileSync(path.join(cwd, 'evaluate.js'), EVALUATOR);
+  });
+  afterAll(() => {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+
+  const calls = (file: string) => (fs.existsSync(path.join(cwd, file)) ? fs.readFileSync(path.join(cwd, file), 'utf8').trim().split('\n').filter(Boolean).length : 0);
+  const read = (file: string) => JSON.parse(fs.readFileSync(path.join(cwd, file), 'utf8')) as Result;
+
+  it('finds the bowl within its budget and writes the result file', async () => {
+    const run = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '48', '--seed', '5', '--out', 'bowl.json'], {
+      cwd,
+      env: { CALLS: path.join(cwd, 'bowl.calls') },
+      timeoutMs: 90_000,
+    });
+    expect(run.stderr).not.toMatch(/orchestra: .*\[ORC_/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^48 evaluations in [\d.]+s \(0 failed\); result in bowl.json\nbest: /);
+    expect(run.stderr).toMatch(/generation \d+ · \d+\/48 evaluations · best/);
+    const result = read('bowl.json');
+    expect(result.evaluations).toBe(48);
+    expect(result.history).toHaveLength(48);
+    expect(calls('bowl.calls')).toBe(48);
+    for (const h of result.history) {
+      expect(Object.keys(h.variables).sort()).toEqual(['mode', 'n', 'x']);
+      expect(Number.isInteger(h.variables.n)).toBe(true);
+    }
+    const first = Math.min(...result.history.slice(0, 8).map((h) => h.value!));
+    expect(result.best!.value).toBeLessThan(first);
+    expect(result.best!.variables.mode).toBe('fast');
+    // Nothing of the run stays behind: its store was a temporary folder.
+    expect(fs.readdirSync(cwd).filter((f) => f.startsWith('.orchestra'))).toEqual([]);
+  });
+
+  it('finishes within its budget when the evaluator fails, hangs or prints garbage, keeping each reason', async () => {
+    const run = await runCli(
+      ['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '30', '--parallel', '6', '--timeout-ms', '1500', '--out', 'flaky.json'],
+      { cwd, env: { MODE: 'flaky', CALLS: path.join(cwd, 'flaky.calls') }, timeoutMs: 90_000 },
+    );
+    expect(run.code).toBe(0);
+    const result = read('flaky.json');
+    expect(result.evaluations).toBeLessThanOrEqual(30);
+    expect(calls('flaky.calls')).toBe(result.evaluations);
+    const reasons = result.history.filter((h) => !h.success).map((h) => h.reason!);
+    expect(reasons.some((r) => /exited with code 3.*sensor offline/.test(r))).toBe(true);
+    expect(reasons.some((r) => /timed out after 1500 ms/.test(r))).toBe(true);
+    expect(reasons.some((r) => /not JSON/i.test(r))).toBe(true);
+    for (const h of result.history.filter((x) => !x.success)) expect(h.value).toBeNull();
+    expect(result.best).not.toBeNull();
+  });
+
+  it('refuses a bad space before running anything, naming the field', async () => {
+    fs.writeFileSync(path.join(cwd, 'bad.json'), JSON.stringify({ ...SPACE, variables: { n: { type: 'int', min: 0, max: 10, log: true } } }));
+    const run = await runCli(['optimize', '--space', 'bad.json', '--command', 'node evaluate.js', '--budget', '10', '--out', 'never.json'], {
+      cwd,
+      env: { CALLS: path.join(cwd, 'bad.calls') },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/variables\.n\.min/);
+    expect(fs.existsSync(path.join(cwd, 'never.json'))).toBe(false);
+    expect(calls('bad.calls')).toBe(0);
+  });
+
+  it('continues an interrupted study with --resume, counting no evaluation twice', async () => {
+    // Short leases, so the tasks the killed process held come back within seconds.
+    fs.writeFileSync(path.join(cwd, 'fast.json'), JSON.stringify({ registry: { leaseMs: 2_000 }, monitor: { intervalMs: 500 } }));
+    const args = ['optimize', '--config', 'fast.json', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '40', '--parallel', '2', '--out', 'resumed.json', '--data', 'study'];
+    const env = { CALLS: path.join(cwd, 'resumed.calls') };
+    const first = spawnCli(args, { cwd, env });
+    await waitFor('some evaluations', async () => calls('resumed.calls') >= 12, 60_000);
+    first.child.kill('SIGKILL');
+    await exitWithin(first, 10_000);
+    const again = await runCli(args, { cwd, env });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('add --resume to continue it');
+    const resumed = await runCli([...args, '--resume'], { cwd, env, timeoutMs: 120_000 });
+    expect(resumed.code).toBe(0);
+    const result = read('resumed.json');
+    expect(result.evaluations).toBe(40);
+    // At most the evaluations the killed process had running are lost to it (failed, never rerun): none is run twice.
+    expect(calls('resumed.calls')).toBeLessThanOrEqual(40);
+    expect(result.history.filter((h) => !h.success).every((h) => /ORC_REGISTRY_TIMEOUT|lease/.test(h.reason!))).toBe(true);
+  });
+});
