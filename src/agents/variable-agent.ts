@@ -181,9 +181,12 @@ export class VariableAgent extends BaseAgent {
     const created = await createStudy(this.db, this.studyId, this.space as unknown as JsonValue, this.experiment as unknown as JsonValue, this.clock.now());
     const study = await this.study();
     if (!created) {
-      // A resumed study keeps the space and settings it started with.
+      // A resumed study keeps the space and the search settings it started with;
+      // how far to go (generations, budget) and how to wait are this run's.
       this.space = parseSpace(study.space);
-      Object.assign(this.experiment, experimentConfig.parse(study.settings));
+      const { maxGenerations, budget, pollMs, analysisTimeoutMs } = this.experiment;
+      Object.assign(this.experiment, experimentConfig.parse(study.settings), { maxGenerations, budget, pollMs, analysisTimeoutMs });
+      if (study.state === 'finished') await setStudyState(this.db, this.studyId, 'running', this.clock.now());
       this.logger.info({ studyId: this.studyId, generation: study.generation, trials: study.trials }, 'resuming study');
     }
   }

@@ -15,11 +15,32 @@ export function openCommandConnection(url: string, name: string, commandTimeoutM
     connectionName: name,
     retryStrategy,
     // Many handlers acknowledge at once; let ioredis batch them into one round trip.
-    enableAutoPipelining: true,
+    enableAutoPipelining: !process.env.X_CORK,
     // A command unanswered this long is on a dead connection (see forceReconnectIfStalled).
     commandTimeout: commandTimeoutMs,
   } satisfies RedisOptions);
   redis.on('error', (err) => logger.debug({ connection: name, err: describeError(err) }, 'redis connection error'));
+  return redis;
+}
+
+const holding = new WeakSet<Redis>();
+
+/**
+ * Holds back the socket writes of `redis` until the microtask queue now
+ * running is empty, so that every command issued meanwhile (the responses of
+ * one read batch's handlers, the requests their callers send next) leaves in
+ * one write, at once. Returns `redis`, to call the command on.
+ */
+export function inOneWrite(redis: Redis): Redis {
+  if (!process.env.X_CORK) return redis;
+  if (redis.status !== 'ready' || holding.has(redis)) return redis;
+  const stream = redis.stream;
+  stream.cork();
+  holding.add(redis);
+  process.nextTick(() => {
+    holding.delete(redis);
+    stream.uncork();
+  });
   return redis;
 }
 
@@ -53,6 +74,26 @@ export const isBusyGroupError = (err: unknown) => /BUSYGROUP/.test(describeError
 
 /** Backoff between failed reads, on real time: it paces I/O against a server, not system logic. */
 export const readBackoffMs = (failures: number) => Math.min(50 * 2 ** Math.max(0, failures - 1), 1000);
+
+/** Real time in ms, for measuring network waits (the watchdog of blocking reads), never system logic. */
+export const realNowMs = (): number => performance.now();
+
+/**
+ * Calls `tick` every `ms` of real time until the returned function is called.
+ * Unref'd: a watchdog must never keep a finished process alive.
+ */
+export function everyMs(ms: number, tick: () => void): () => void {
+  const timer = setInterval(tick, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Resolves once the event loop has run everything now due: the microtasks,
+ * the commands ioredis auto-pipelines at the end of them, and the other I/O
+ * callbacks of this turn. Not a delay on any clock: a place in line.
+ */
+export const afterThisTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Waits real time, ending early (without error) when `signal` aborts. */
 export async function pause(ms: number, signal?: AbortSignal): Promise<void> {

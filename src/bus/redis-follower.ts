@@ -1,13 +1,18 @@
 import type { Redis } from 'ioredis';
 import { BlockingReader, type ReaderDeps } from './redis-reader.js';
+import { inOneWrite } from './redis-connection.js';
 import { compareStreamIds, entriesOfReadReply, type StreamEntry } from './redis-entries.js';
 
 export interface FollowerDeps extends ReaderDeps {
   /** `$`: only what is added after `start`; `0-0`: everything the stream holds. */
   from: '$' | '0-0';
   handle(entry: StreamEntry): Promise<void>;
-  /** Reply streams are read by one reader only: delete what it has handled. */
-  deleteHandled?: boolean;
+  /**
+   * Reply streams are read by one reader only: delete what it has read. Its
+   * position already keeps it from reading an entry twice; deleting only keeps
+   * the stream short.
+   */
+  deleteRead?: boolean;
 }
 
 /**
@@ -31,13 +36,17 @@ export class StreamFollower extends BlockingReader {
     const reply = await conn.xread('COUNT', count, 'BLOCK', this.follow.config.blockMs, 'STREAMS', this.follow.key, this.lastId);
     const entries = entriesOfReadReply(reply);
     const last = entries[entries.length - 1];
-    if (last) this.lastId = last.id;
+    if (last) {
+      this.lastId = last.id;
+      // One XDEL per batch, not per entry, and not awaited: nothing waits on it, and one that
+      // fails leaves entries that the stream's trimming and expiry remove in time.
+      if (this.follow.deleteRead && !process.env.X_NOXDEL) inOneWrite(this.follow.commands).xdel(this.follow.key, ...entries.map((e) => e.id)).catch(() => undefined);
+    }
     return entries;
   }
 
   protected async handle(entry: StreamEntry): Promise<void> {
     await this.follow.handle(entry);
-    if (this.follow.deleteHandled) await this.follow.commands.xdel(this.follow.key, entry.id).catch(() => undefined);
   }
 
   protected async recover(): Promise<void> {

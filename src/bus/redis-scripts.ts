@@ -1,6 +1,17 @@
 import type { Redis } from 'ioredis';
 
+/*
+ * Every write that must touch a stream twice atomically is a script, not a
+ * MULTI block: ioredis sends a MULTI … EXEC on a socket write of its own, while
+ * scripts (EVALSHA) join its auto-pipelining, so the acknowledgements and
+ * responses of many handlers leave in one write. Measured on the bus bench
+ * (64 calls in flight): the two MULTI blocks cost about a third of the
+ * throughput. A script runs atomically, as MULTI did.
+ */
+
 const XADD_BOUNDED = 'orchestraXaddBounded';
+const XADD_EXPIRING = 'orchestraXaddExpiring';
+const XACK_DELETE = 'orchestraXackDelete';
 
 /**
  * XADD unless the stream already holds `maxLen` entries.
@@ -17,13 +28,56 @@ if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
 return redis.call('XADD', KEYS[1], '*', ARGV[2], ARGV[3])
 `;
 
+/**
+ * XADD to a stream trimmed to about `maxLen` entries, and push its expiry back.
+ *   KEYS[1]  the reply stream
+ *   ARGV[1]  about how many entries it may hold (MAXLEN ~)
+ *   ARGV[2]  field name, ARGV[3] value
+ *   ARGV[4]  seconds the stream lives after this write
+ *   returns  the new entry id
+ * Together, so no reply stream is ever left without an expiry.
+ */
+const XADD_EXPIRING_LUA = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return id
+`;
+
+/**
+ * Acknowledge entries in a consumer group and delete them from the stream.
+ *   KEYS[1]  the inbox stream
+ *   ARGV[1]  the consumer group
+ *   ARGV[2…] entry ids
+ *   returns  how many entries were deleted
+ * Together, so an entry is never acknowledged yet kept (the inbox's length
+ * would count it against `inboxMaxLen` for ever) nor deleted yet pending.
+ */
+const XACK_DELETE_LUA = `
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+`;
+
 /** Registers the scripts; ioredis reloads them by itself when a restarted Redis has forgotten them. */
 export function defineScripts(redis: Redis): void {
   redis.defineCommand(XADD_BOUNDED, { numberOfKeys: 1, lua: XADD_BOUNDED_LUA });
+  redis.defineCommand(XADD_EXPIRING, { numberOfKeys: 1, lua: XADD_EXPIRING_LUA });
+  redis.defineCommand(XACK_DELETE, { numberOfKeys: 1, lua: XACK_DELETE_LUA });
 }
 
-export async function xaddBounded(redis: Redis, key: string, maxLen: number, field: string, value: string): Promise<string | null> {
-  const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<string | null>>)[XADD_BOUNDED];
-  if (!command) throw new Error('defineScripts was not called on this connection');
-  return command.call(redis, key, maxLen, field, value);
+function runScript<T>(redis: Redis, name: string, args: (string | number)[]): Promise<T> {
+  const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<T>>)[name];
+  if (!command) return Promise.reject(new Error('defineScripts was not called on this connection'));
+  return command.apply(redis, args);
+}
+
+export function xaddBounded(redis: Redis, key: string, maxLen: number, field: string, value: string): Promise<string | null> {
+  return runScript(redis, XADD_BOUNDED, [key, maxLen, field, value]);
+}
+
+export function xaddExpiring(redis: Redis, key: string, maxLen: number, field: string, value: string, ttlSeconds: number): Promise<string> {
+  return runScript(redis, XADD_EXPIRING, [key, maxLen, field, value, ttlSeconds]);
+}
+
+export function xackDelete(redis: Redis, key: string, group: string, ids: string[]): Promise<number> {
+  return runScript(redis, XACK_DELETE, [key, group, ...ids]);
 }

@@ -19,8 +19,8 @@ import { Inbound } from './inbound.js';
 import { asRequest, checkAddress, checkTarget, encodeForSend } from './routing.js';
 import { RedisDeadLetters } from './redis-dead-letters.js';
 import { redisKeys, MESSAGE_FIELD, type RedisKeys } from './redis-keys.js';
-import { defineScripts, xaddBounded } from './redis-scripts.js';
-import { atMost, forceReconnectIfStalled, openCommandConnection } from './redis-connection.js';
+import { defineScripts, xaddBounded, xaddExpiring } from './redis-scripts.js';
+import { atMost, forceReconnectIfStalled, inOneWrite, openCommandConnection } from './redis-connection.js';
 import { fieldValue, type StreamEntry } from './redis-entries.js';
 import type { BlockingReader } from './redis-reader.js';
 import { InboxReader } from './redis-inbox-reader.js';
@@ -56,6 +56,7 @@ export class RedisBus implements Bus {
   readonly instanceId = randomUUID();
   readonly keys: RedisKeys;
   private readonly redis: Redis;
+  private readonly sends: Redis;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly pending: PendingRequests;
@@ -78,6 +79,8 @@ export class RedisBus implements Bus {
     this.keys = redisKeys(prefix);
     this.redis = openCommandConnection(deps.url, `orchestra:${this.instanceId}`, this.config.blockMs + this.config.readGraceMs, this.logger);
     defineScripts(this.redis);
+    this.sends = process.env.X_FASTLANE ? this.redis.duplicate({ enableAutoPipelining: false }) : this.redis;
+    if (this.sends !== this.redis) defineScripts(this.sends);
     this.deadLetters = deadLetters ?? new RedisDeadLetters(this.redis, this.keys.deadLetters);
     this.pending = new PendingRequests(clock, this.logger);
     this.inbound = new Inbound({
@@ -99,21 +102,14 @@ export class RedisBus implements Bus {
     this.assertOpen();
     const { raw, route } = encodeForSend(message, this.config.maxMessageBytes);
     if (route.kind === 'reply') {
-      const key = this.keys.reply(route.address);
       // Each response pushes the expiry back: the stream lives while its requester is being answered.
-      await this.command(`response to ${route.address}`, async () => {
-        const results = await this.redis
-          .multi()
-          .xadd(key, 'MAXLEN', '~', REPLY_MAX_LEN, '*', MESSAGE_FIELD, raw)
-          .expire(key, REPLY_TTL_SECONDS)
-          .exec();
-        const failed = results?.find(([err]) => err)?.[0];
-        if (failed) throw failed;
-      });
+      await this.command(`response to ${route.address}`, () =>
+        xaddExpiring(inOneWrite(this.sends), this.keys.reply(route.address), REPLY_MAX_LEN, MESSAGE_FIELD, raw, REPLY_TTL_SECONDS),
+      );
       return;
     }
     const id = await this.command(`send to inbox ${route.name}`, () =>
-      xaddBounded(this.redis, this.keys.inbox(route.name), this.config.inboxMaxLen, MESSAGE_FIELD, raw),
+      xaddBounded(inOneWrite(this.sends), this.keys.inbox(route.name), this.config.inboxMaxLen, MESSAGE_FIELD, raw),
     );
     if (id === null) throw new InboxFullError(route.name, this.config.inboxMaxLen);
   }
@@ -183,6 +179,7 @@ export class RedisBus implements Bus {
     this.pending.rejectAll();
     await atMost(1000, this.redis.del(this.keys.reply(this.instanceId)));
     this.redis.disconnect();
+    this.sends.disconnect();
   }
 
   private async handleEntry(entry: StreamEntry, source: string, handler: MessageHandler): Promise<void> {
@@ -204,7 +201,7 @@ export class RedisBus implements Bus {
         name: `orchestra:${this.instanceId}:replies`,
         key: this.keys.reply(this.instanceId),
         from: '0-0',
-        deleteHandled: true,
+        deleteRead: true,
         config: this.config,
         logger: this.logger,
         commands: this.redis,

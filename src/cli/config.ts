@@ -3,7 +3,7 @@ import { OrchestraError } from '../protocol/index.js';
 import { storeConfig } from '../store/index.js';
 import { busConfig } from '../bus/index.js';
 import { registryConfig } from '../registry/index.js';
-import { agentConfig, monitorConfig, resolveWorkerConfig, workerConfig } from '../agents/index.js';
+import { agentConfig, experimentConfig, fleetConfig, monitorConfig, resolveWorkerConfig, workerConfig } from '../agents/index.js';
 
 /**
  * The whole configuration, composed from each part's schema (where its
@@ -27,6 +27,22 @@ export const orchestraConfig = z
     worker: workerConfig.prefault({}),
     agent: agentConfig.prefault({}),
     monitor: monitorConfig.prefault({}),
+    experiment: experimentConfig.prefault({}),
+    fleet: fleetConfig
+      .extend({
+        /** In-process bots `orchestra start` runs. */
+        bots: z.number().int().min(1).max(256).default(8),
+      })
+      .prefault({}),
+    compression: z
+      .object({
+        /** The folder whose files the built-in compression workload compresses; default: Orchestra's own compiled sources. */
+        folder: z.string().min(1).optional(),
+        /** At most this much of it is read, once, as the sample. */
+        maxBytes: z.number().int().positive().default(1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
     research: z
       .object({
         /** Folder of .md and .txt documents the local search provider ranks; default: the corpus shipped with Orchestra. */

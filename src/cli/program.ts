@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { intFlag, type CliIo, type GlobalFlags } from './context.js';
-import { DEFAULT_TOPICS } from './research.js';
 import { AGENT_NAMES } from './system.js';
 import { EXIT_USAGE, exitCodeFor, formatError } from './errors.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -10,6 +9,7 @@ import { serveCommand } from './commands/serve.js';
 import { runResearchCommand } from './commands/run.js';
 import { agentsCommand } from './commands/agents.js';
 import { optimizeCommand } from './commands/optimize.js';
+import { bestCommand, botsCommand, campaignsCommand, generationsCommand } from './commands/inspect.js';
 import { workerCommand } from './commands/worker.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 
@@ -34,10 +34,9 @@ export function buildProgram(io: CliIo): Command {
 
   program
     .command('start')
-    .description('run every agent and one round of the research → write pipeline, then keep serving until stopped')
-    .option('--once', 'exit after the round, with its summary (exit 1 if a report was not written)')
-    .option('--topic <text...>', `topics to research (default: ${DEFAULT_TOPICS.length} built-in topics)`)
-    .option('--concurrency <n>', 'tasks each worker agent runs at once', intFlag('--concurrency', 1, 1024))
+    .description('run the experiment system: tune the built-in compression workload on a simulated fleet, generation after generation')
+    .option('--generations <n>', 'stop after this many generations, with a summary (default: run until Ctrl-C)', intFlag('--generations', 1, 1_000_000))
+    .option('--folder <dir>', "the files to compress (default: Orchestra's own compiled sources)")
     .option('--json', 'print the summary as JSON')
     .action((options) => startCommand(globals(), options, io));
 
@@ -71,6 +70,20 @@ export function buildProgram(io: CliIo): Command {
     .option('--resume', 'continue the interrupted study kept in --data (or DATABASE_URL)')
     .option('--json', 'print the summary as JSON')
     .action((options) => optimizeCommand(globals(), options, io));
+
+  for (const [name, description, action] of [
+    ['generations', "a study's generations: tests done, failures, best score", generationsCommand],
+    ['best', "a study's best combination, with its score and metrics", bestCommand],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .option('--study <id>', 'which study (default: the most recently active)')
+      .option('--json', 'print JSON')
+      .action((options) => action(globals(), options, io));
+  }
+  program.command('bots').description('the fleet: state, success rate, restarts').option('--json', 'print JSON').action((options) => botsCommand(globals(), options, io));
+  program.command('campaigns').description('campaigns and their progress').option('--json', 'print JSON').action((options) => campaignsCommand(globals(), options, io));
 
   program
     .command('agents')

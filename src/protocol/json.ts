@@ -30,8 +30,56 @@ function isPlainObject(value: object): boolean {
  * functions, NaN, Infinity, class instances, cycles, nesting deeper than
  * `maxDepth`), or undefined when it is plain JSON. Walks with an explicit
  * stack, so neither depth nor cycles can overflow the call stack.
+ *
+ * Every message's data goes through here, and it is nearly always plain JSON:
+ * a first walk only answers whether there is a problem, allocating no paths;
+ * only then does a second one find it and its path.
  */
 export function findJsonProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | undefined {
+  return isPlainJson(value, maxDepth) ? undefined : locateJsonProblem(value, maxDepth);
+}
+
+/** Whether `locateJsonProblem` finds nothing: the same checks, without paths. */
+function isPlainJson(value: unknown, maxDepth: number): boolean {
+  // Parallel stacks: a value and its depth, or an object whose subtree is done (depth -1).
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  const ancestors = new Set<object>();
+  while (values.length > 0) {
+    const current = values.pop();
+    const depth = depths.pop()!;
+    if (depth < 0) {
+      ancestors.delete(current as object);
+      continue;
+    }
+    if (current === null || typeof current === 'string' || typeof current === 'boolean') continue;
+    if (typeof current === 'number') {
+      if (Number.isFinite(current)) continue;
+      return false;
+    }
+    if (typeof current !== 'object' || ancestors.has(current) || depth >= maxDepth) return false;
+    const isArray = Array.isArray(current);
+    if (!isArray && !isPlainObject(current)) return false;
+    ancestors.add(current);
+    values.push(current);
+    depths.push(-1);
+    if (isArray) {
+      for (let i = current.length - 1; i >= 0; i--) {
+        values.push(current[i]);
+        depths.push(depth + 1);
+      }
+    } else {
+      const keys = Object.keys(current);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        values.push((current as Record<string, unknown>)[keys[i]!]);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return true;
+}
+
+function locateJsonProblem(value: unknown, maxDepth: number): JsonProblem | undefined {
   type Frame = { value: unknown; path: (string | number)[] } | { leave: object };
   const stack: Frame[] = [{ value, path: [] }];
   const ancestors = new Set<object>();

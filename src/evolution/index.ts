@@ -1,0 +1,17 @@
+/**
+ * evolution: variable spaces, the genetic algorithm with model-guided proposals,
+ * the scorer, elite / significant / deprecated classification, retests,
+ * recommendation and drift detection. Pure functions: randomness comes in as a
+ * seeded `Rng`, time as arguments; no I/O.
+ */
+export { parseSpace, spaceSchema, variableSchema, type Space, type Variable, type Choice } from './space.js';
+export { combinationKey, checkCombination, FLOAT_DIGITS, type Combination } from './combination.js';
+export { observationSchema, type Observation } from './observation.js';
+export { initialPopulation, DEFAULT_POPULATION } from './population.js';
+export { proposeGeneration, type ProposeOptions } from './ga.js';
+export { SEARCH_DEFAULTS, type SearchTuning } from './tuning.js';
+export { scoreCombinations, DEFAULT_SCORE_WEIGHTS, type ScoreWeights, type Scored } from './scorer.js';
+export { classify, classSizes, type Classification } from './classify.js';
+export { retestCandidates, MAX_RETESTS } from './retest.js';
+export { recommend, type RecommendOptions } from './recommend.js';
+export { detectDrift, DEFAULT_DRIFT_OPTIONS, type DriftOptions, type DriftReport } from './drift.js';

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { parseWith } from '../protocol/index.js';
+
+/**
+ * The variable space: a public JSON format that users write by hand and that is
+ * stored with every experiment, so its shape is kept exactly and checked strictly
+ * (an unknown field is almost always a typo such as `"lgo": true`).
+ */
+
+const intVariable = z
+  .object({ type: z.literal('int'), min: z.number().int(), max: z.number().int(), log: z.boolean().optional() })
+  .strict();
+const floatVariable = z
+  .object({ type: z.literal('float'), min: z.number(), max: z.number(), log: z.boolean().optional() })
+  .strict();
+/** Choices are JSON scalars (zod's numbers are finite); `1` and `"1"` are different choices. */
+const choice = z.union([z.string(), z.number(), z.boolean()]);
+const categoricalVariable = z.object({ type: z.literal('categorical'), choices: z.array(choice).min(1) }).strict();
+const boolVariable = z.object({ type: z.literal('bool') }).strict();
+
+export const variableSchema = z.discriminatedUnion('type', [intVariable, floatVariable, categoricalVariable, boolVariable]);
+
+export const spaceSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    objective: z
+      .object({ metric: z.string().min(1).max(200), direction: z.enum(['minimize', 'maximize']) })
+      .strict(),
+    variables: z
+      .record(z.string().min(1).max(200), variableSchema)
+      .refine((vars) => Object.keys(vars).length > 0, 'must declare at least one variable'),
+  })
+  .strict()
+  .superRefine((space, ctx) => {
+    // Cross-field rules a per-field schema cannot express; each names the field to fix.
+    for (const [name, v] of Object.entries(space.variables)) {
+      const at = (field: string) => ['variables', name, field];
+      if (v.type === 'int' || v.type === 'float') {
+        if (v.min > v.max) ctx.addIssue({ code: 'custom', path: at('min'), message: `min ${v.min} is greater than max ${v.max}` });
+        if (v.log && v.min <= 0) ctx.addIssue({ code: 'custom', path: at('min'), message: 'a log-scaled variable needs min > 0' });
+      }
+      if (v.type === 'categorical') {
+        const seen = new Set<string>();
+        v.choices.forEach((c, i) => {
+          const k = JSON.stringify(c);
+          if (seen.has(k)) ctx.addIssue({ code: 'custom', path: [...at('choices'), i], message: `duplicate choice ${k}` });
+          seen.add(k);
+        });
+      }
+    }
+  });
+
+export type Variable = z.output<typeof variableSchema>;
+export type IntVariable = z.output<typeof intVariable>;
+export type FloatVariable = z.output<typeof floatVariable>;
+export type CategoricalVariable = z.output<typeof categoricalVariable>;
+export type BoolVariable = z.output<typeof boolVariable>;
+export type Choice = z.output<typeof choice>;
+
+export interface Space {
+  name: string;
+  objective: { metric: string; direction: 'minimize' | 'maximize' };
+  variables: Record<string, Variable>;
+}
+
+/** Parses a variable space, throwing a `ValidationError` whose issue paths name the field (`variables.window.min`). */
+export function parseSpace(input: unknown): Space {
+  return parseWith(spaceSchema, 'variable space', input);
+}
