@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -55,17 +56,15 @@ describe('orchestra run research and orchestra agents', () => {
   });
 
   it('lists the agents recorded in the embedded store', async () => {
-    await runCli(['start', '--once', '--data', 'listed'], { cwd });
+    fs.mkdirSync(path.join(cwd, 'tiny'));
+    fs.writeFileSync(path.join(cwd, 'tiny', 'a.txt'), 'tiny\n'.repeat(100));
+    expect((await runCli(['start', '--generations', '1', '--folder', 'tiny', '--data', 'listed'], { cwd, timeoutMs: 120_000 })).code).toBe(0);
     const result = await runCli(['agents', '--json', '--data', 'listed'], { cwd });
     expect(result.code).toBe(0);
     const { agents } = JSON.parse(result.stdout) as { agents: Listed[] };
-    expect(agents.map((a) => [a.agentId, a.state])).toEqual([
-      ['dispatcher', 'stopped'],
-      ['monitor', 'stopped'],
-      ['orchestrator', 'stopped'],
-      ['researcher', 'stopped'],
-      ['writer', 'stopped'],
-    ]);
+    const ids = agents.map((a) => a.agentId);
+    for (const id of ['orchestrator', 'bots', 'analysis', 'monitor', 'campaigns', 'variables', 'bot.bot-1', 'bot.bot-8']) expect(ids).toContain(id);
+    expect(new Set(agents.map((a) => a.state))).toEqual(new Set(['stopped']));
   });
 
   it('says plainly when no orchestrator answers on Redis', async () => {

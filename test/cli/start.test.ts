@@ -4,81 +4,100 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { DATABASE_URL, REDIS_URL, uniqueName } from '../support/env.js';
 import { dropSchema, deleteKeys, exitWithin, runCli, spawnCli, tempDir, waitFor } from './support.js';
 
-interface RoundSummary {
-  topics: number;
-  durationMs: number;
-  tasks: Record<string, number>;
-  reports: { topic: string; taskId: string; status: string; words: number; sources: number; report: string; error: unknown }[];
+interface Summary {
+  studyId: string;
+  generations: number;
+  tests: number;
+  failedTests: number;
+  best: { variables: Record<string, unknown>; score: number; value: number; metrics: Record<string, number> } | null;
+  bots: { restarted: number; isolated: string[]; online: number };
   interrupted: boolean;
+}
+
+interface Generations {
+  generations: { generation: number; state: string; tests: number; testsDone: number }[];
 }
 
 describe('orchestra start', () => {
   let cwd: string;
   beforeAll(() => {
     cwd = tempDir();
+    // A small sample keeps each compression test to milliseconds.
+    fs.mkdirSync(path.join(cwd, 'docs'));
+    for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(cwd, 'docs', `f${i}.txt`), `line ${i} of a document that repeats itself\n`.repeat(400));
   });
   afterAll(() => {
     fs.rmSync(cwd, { recursive: true, force: true });
   });
 
-  it('runs the agents and one research → write round on the embedded default, and prints a summary', async () => {
-    const first = await runCli(['start', '--once', '--json'], { cwd });
+  it('tunes compression on the embedded default for the generations asked, then prints a summary; run again, it goes on', async () => {
+    const first = await runCli(['start', '--generations', '2', '--folder', 'docs', '--json'], { cwd, timeoutMs: 120_000 });
     expect(first.code).toBe(0);
-    expect(first.stderr).toContain('5 agents running on the embedded store in ./.orchestra and the in-process bus');
-    expect(first.stderr).toMatch(/\[\d+\.\ds\] researched 3\/3 · written 3\/3 · 0 failed · 5 agents running/);
-    const summary = JSON.parse(first.stdout) as RoundSummary;
-    expect(summary).toMatchObject({ topics: 3, tasks: { COMPLETED: 6 }, interrupted: false });
-    for (const r of summary.reports) {
-      expect(r.status).toBe('COMPLETED');
-      expect(r.report.startsWith(`# ${r.topic}\n`)).toBe(true);
-      expect(r.report).toContain('## Sources');
-      expect(r.sources).toBeGreaterThan(0);
-    }
-    expect(fs.existsSync(path.join(cwd, '.orchestra'))).toBe(true);
+    expect(first.stderr).toContain('on 8 bots, stored in the embedded store in ./.orchestra; 2 generations');
+    expect(first.stderr).toMatch(/generation \d+ · tests \d+\/\d+ · best score .* · \d\/8 bots online/);
+    const summary = JSON.parse(first.stdout) as Summary;
+    expect(summary).toMatchObject({ studyId: 'compression', generations: 2, interrupted: false });
+    expect(summary.tests).toBeGreaterThan(0);
+    expect(summary.best!.metrics).toMatchObject({ ratio: expect.any(Number), mbPerSecond: expect.any(Number) });
+    expect(['gzip', 'deflate', 'brotli']).toContain(summary.best!.variables.algorithm);
 
-    // The same folder, named through the environment, with topics of the user's.
-    const second = await runCli(['start', '--once', '--topic', 'idempotency keys', '--topic', 'circuit breakers'], {
-      cwd,
-      env: { ORCHESTRA_DATA_DIR: '.orchestra' },
-    });
+    const second = await runCli(['start', '--generations', '3', '--folder', 'docs'], { cwd, timeoutMs: 120_000 });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/^finished: 2 topics in [\d.]+s\ntasks: 4 completed\nreports:\n/);
-    expect(second.stdout).toMatch(/ok {6}idempotency keys \(\d+ words, \d+ sources; orchestra tasks show write-\w+-0\)/);
-
-    const stats = await runCli(['tasks', 'stats', '--json', '--data', '.orchestra'], { cwd });
-    expect(JSON.parse(stats.stdout)).toMatchObject({ total: 10, byStatus: { COMPLETED: 10 } });
+    expect(second.stdout).toMatch(/^finished: 3 generations, \d+ tests \(\d+ failed\) in [\d.]+s\nbest: \{.*\}\n {2}score [\d.]+ · value [\d.]+/);
+    const generations = JSON.parse((await runCli(['generations', '--json'], { cwd })).stdout) as Generations;
+    expect(generations.generations.map((g) => [g.generation, g.state])).toEqual([[0, 'scored'], [1, 'scored'], [2, 'scored']]);
+    for (const g of generations.generations) expect(g.testsDone).toBe(g.tests);
+    const bots = JSON.parse((await runCli(['bots', '--json'], { cwd })).stdout) as { bots: { botId: string }[] };
+    expect(bots.bots).toHaveLength(8);
   });
 
-  it('refuses an empty topic before opening anything', async () => {
-    const result = await runCli(['start', '--once', '--topic', '  ', '--data', 'never'], { cwd });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/--topic must hold 1 to 500 characters.*\[ORC_CLI_BAD_ARGUMENT\]/);
-    expect(fs.existsSync(path.join(cwd, 'never'))).toBe(false);
+  it('continues the generation it was killed in: no test result lost or counted twice', async () => {
+    const config = path.join(cwd, 'quick.json');
+    // Short leases and sweeps, so what the killed process held comes back within seconds.
+    fs.writeFileSync(config, JSON.stringify({ registry: { leaseMs: 2_000 }, monitor: { intervalMs: 500 }, experiment: { testsPerCombination: 3 } }));
+    const args = ['start', '--data', 'killed', '--config', 'quick.json', '--folder', 'docs', '--generations', '3'];
+    const first = spawnCli(args, { cwd });
+    await waitFor('the first generation to be under way', () => /generation 1 · tests [1-9]/.test(first.stderr()), 90_000);
+    first.child.kill('SIGKILL');
+    await exitWithin(first, 10_000);
+    const before = JSON.parse((await runCli(['generations', '--json', '--data', 'killed'], { cwd })).stdout) as Generations;
+    const cut = before.generations.at(-1)!;
+    expect(cut.state).toBe('testing');
+
+    const resumed = await runCli([...args, '--json'], { cwd, timeoutMs: 120_000 });
+    expect(resumed.code).toBe(0);
+    const after = JSON.parse((await runCli(['generations', '--json', '--data', 'killed'], { cwd })).stdout) as Generations;
+    expect(after.generations.map((g) => g.generation)).toEqual([0, 1, 2]);
+    // The generation cut short kept its plan and got every result once.
+    expect(after.generations[cut.generation]!.tests).toBe(cut.tests);
+    for (const g of after.generations) expect(g.testsDone).toBe(g.tests);
+    expect((JSON.parse(resumed.stdout) as Summary).tests).toBe(after.generations.reduce((n, g) => n + g.tests, 0));
   });
 
-  it('keeps serving after the round until SIGINT, then stops gracefully', async () => {
-    const serving = spawnCli(['start', '--data', 'serving', '--topic', 'rate limiting'], { cwd });
+  it('stops gracefully on SIGINT and says how to resume', async () => {
+    const serving = spawnCli(['start', '--data', 'serving', '--folder', 'docs'], { cwd });
     try {
-      await waitFor('the summary', () => serving.stdout().includes('finished: 1 topic'));
-      await waitFor('the agents to keep serving', () => serving.stderr().includes('Ctrl-C stops them') || serving.stderr().includes('serving:'));
+      await waitFor('generations to run', () => /generation \d+ · tests/.test(serving.stderr()), 60_000);
     } finally {
       serving.child.kill('SIGINT');
     }
-    expect(await exitWithin(serving, 15_000)).toBe(0);
-    expect(serving.stderr()).toContain('stopped on SIGINT');
+    expect(await exitWithin(serving, 30_000)).toBe(0);
+    expect(serving.stderr()).toContain('run start again to resume');
+    expect(serving.stdout()).toMatch(/^interrupted: /);
   });
 
-  it('runs the same round on PostgreSQL and Redis', async () => {
+  it('runs the same system on PostgreSQL and Redis', async () => {
     const schema = uniqueName('cli_start');
     const prefix = uniqueName('cli');
     try {
-      const result = await runCli(['start', '--once', '--json'], {
+      const result = await runCli(['start', '--generations', '1', '--folder', 'docs', '--json'], {
         cwd,
         env: { DATABASE_URL, REDIS_URL, ORCHESTRA_SCHEMA: schema, ORCHESTRA_PREFIX: prefix },
+        timeoutMs: 120_000,
       });
-      expect(result.stderr).toContain(`on PostgreSQL (schema ${schema}) and Redis`);
+      expect(result.stderr).toContain(`stored in PostgreSQL (schema ${schema})`);
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.stdout)).toMatchObject({ topics: 3, tasks: { COMPLETED: 6 } });
+      expect(JSON.parse(result.stdout)).toMatchObject({ generations: 1, interrupted: false });
     } finally {
       await dropSchema(schema);
       await deleteKeys(prefix);
