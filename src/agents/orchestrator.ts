@@ -9,6 +9,8 @@ export const ORCHESTRATOR_ID = 'orchestrator';
 
 /** An instance not heard from for this many heartbeats is listed as silent. */
 const SILENT_AFTER_HEARTBEATS = 3;
+/** Alerts kept for `get_system_status`. */
+const MAX_ALERTS = 100;
 /** Instances not heard from for a day are dropped from the directory. */
 const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
 
@@ -25,22 +27,34 @@ export interface ListedAgent extends Omit<AgentRow, 'state'> {
 /**
  * Starts and stops the agents of its process, and keeps the directory of
  * every agent instance on the bus (from the presence topic, in the store so
- * it survives a restart). Requests: `list_agents`, `get_system_status`.
+ * it survives a restart), and reacts to alerts (`bot_isolated`,
+ * `environment_change_detected`): it logs them and keeps the latest for
+ * `get_system_status`. Requests: `list_agents`, `get_system_status`.
  */
 export class OrchestratorAgent extends BaseAgent {
   private readonly db: Db;
   private readonly registry: TaskRegistry;
   private readonly children: BaseAgent[] = [];
+  /** The latest alerts heard, newest last: what an operator is shown first. */
+  private readonly alerts: { action: string; from: string; at: number; data: JsonValue }[] = [];
 
   constructor(deps: OrchestratorDeps, id = ORCHESTRATOR_ID) {
     super(id, 'orchestrator', deps);
     this.db = deps.db;
     this.registry = deps.registry;
     this.onEvent(PRESENCE_ACTION, agentStatusSchema, (status) => this.record(status), { topic: PRESENCE_TOPIC });
+    // Alerts: logged where an operator looks, kept for get_system_status. The agents that raised them act on them.
+    for (const action of ['bot_isolated', 'environment_change_detected']) {
+      this.onEvent(action, z.record(z.string(), z.unknown()), (data, message) => {
+        this.logger.warn({ alert: action, from: message.from, ...data }, 'alert');
+        this.alerts.push({ action, from: message.from, at: message.timestamp, data: message.data });
+        if (this.alerts.length > MAX_ALERTS) this.alerts.shift();
+      });
+    }
     this.onRequest('list_agents', z.object({}).strict(), async () => ({ agents: await this.listAgents() }) as unknown as JsonValue);
     this.onRequest('get_system_status', z.object({}).strict(), async () => {
       const [agents, counts] = await Promise.all([this.listAgents(), this.registry.counts()]);
-      return { agents, tasks: counts } as unknown as JsonValue;
+      return { agents, tasks: counts, alerts: this.alerts } as unknown as JsonValue;
     });
   }
 

@@ -206,4 +206,16 @@ describe('pipeline agents on PGlite with the memory bus', () => {
     expect(listed.filter((a) => a.agentId === 'jobs').map((a) => a.state)).toEqual(['running']);
     expect(listed.filter((a) => a.agentId === 'orchestrator').map((a) => a.state).sort()).toEqual(['running', 'stopped']);
   });
+
+  it('keeps the alerts it hears for get_system_status', async () => {
+    await started(new OrchestratorAgent({ bus, clock, db, registry }));
+    await listener.sendEvent('bot_isolated', { botId: 'b7', reason: '5 failed tasks in a row' });
+    await listener.sendEvent('environment_change_detected', { studyId: 's', generation: 4, drop: 0.3 });
+    const status = async () => (await listener.sendRequest('orchestrator', 'get_system_status')) as { alerts: { action: string; from: string }[] };
+    await until('both alerts', async () => (await status()).alerts.length === 2);
+    expect((await status()).alerts.map((a) => [a.action, a.from])).toEqual([
+      ['bot_isolated', 'listener'],
+      ['environment_change_detected', 'listener'],
+    ]);
+  });
 });
