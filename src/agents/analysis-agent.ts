@@ -63,14 +63,14 @@ export class AnalysisAgent extends BaseAgent {
     this.onRequest('get_report', z.object({ studyId: z.string().min(1), generation: z.number().int().nonnegative().optional() }).strict(), async ({ studyId, generation }) => {
       const reports = await listReports(this.db, studyId);
       const report = generation === undefined ? reports.at(-1) : reports.find((r) => r.generation === generation);
-      if (!report) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', `no analysis report for study ${studyId}${generation === undefined ? '' : ` generation ${generation}`}`);
+      if (!report) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no analysis report for study ${studyId}${generation === undefined ? '' : ` generation ${generation}`}`);
       return report.report;
     });
   }
 
   async analyze(studyId: string, generation: number): Promise<JsonValue> {
     const study = await getStudy(this.db, studyId);
-    if (!study) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', `no study ${studyId}`);
+    if (!study) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no study ${studyId}`);
     const space = parseSpace(study.space);
     const settings = experimentConfig.parse(study.settings);
     const since = study.exploreFrom ?? 0;

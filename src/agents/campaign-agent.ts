@@ -67,7 +67,7 @@ export class CampaignAgent extends BaseAgent {
   /** Starts a campaign of the best combination the variable agent knows. */
   async start_(runs: number, perMinute?: number): Promise<CampaignRow> {
     const best = await this.sendRequest(VARIABLE_AGENT_ID, 'get_best_combination', {}, { schema: bestSchema.nullable() });
-    if (!best) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', 'no combination has been tested enough to run a campaign yet');
+    if (!best) throw new OrchestraError('ORC_AGENT_NOT_FOUND', 'no combination has been tested enough to run a campaign yet');
     const campaignId = `c-${randomBytes(4).toString('hex')}`;
     const now = this.clock.now();
     const campaign = await insertCampaign(this.db, { campaignId, studyId: best.studyId, key: best.key, variables: best.variables, runs, perMinute: perMinute ?? null }, now);
@@ -104,7 +104,7 @@ export class CampaignAgent extends BaseAgent {
 
   private async get(campaignId: string): Promise<CampaignRow> {
     const c = await getCampaign(this.db, campaignId);
-    if (!c) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', `no campaign ${campaignId}`);
+    if (!c) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no campaign ${campaignId}`);
     return c;
   }
 

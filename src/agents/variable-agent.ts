@@ -124,7 +124,7 @@ export class VariableAgent extends BaseAgent {
     );
     this.onRequest('get_generation_stats', z.object({ generation: z.number().int().nonnegative().optional() }).strict(), async ({ generation }) => {
       const row = generation === undefined ? await latestGeneration(this.db, this.studyId) : await getGeneration(this.db, this.studyId, generation);
-      if (!row) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', `study ${this.studyId} has no generation ${generation ?? '(none yet)'}`);
+      if (!row) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `study ${this.studyId} has no generation ${generation ?? '(none yet)'}`);
       const results = await listResults(this.db, this.studyId, { generation: row.generation });
       return { studyId: this.studyId, generation: row.generation, state: row.state, tests: row.tests.length, testsDone: results.length, stats: row.stats };
     });
@@ -407,7 +407,7 @@ export class VariableAgent extends BaseAgent {
 
   private async study(): Promise<StudyRow> {
     const study = await getStudy(this.db, this.studyId);
-    if (!study) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', `no study ${this.studyId}`);
+    if (!study) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no study ${this.studyId}`);
     return study;
   }
 

@@ -20,14 +20,16 @@ export class InFlight {
   /** Counts `work` until it settles. The caller handles its outcome; this only counts. */
   track(work: Promise<unknown>, onSettled?: () => void): void {
     this.count++;
-    void work
-      .catch(() => undefined)
-      .finally(() => {
-        this.count--;
+    // One reaction, not .catch().finally(): this runs for every message on both backends.
+    const settled = () => {
+      this.count--;
+      if (this.waiting.size > 0) {
         for (const wake of this.waiting) wake();
         this.waiting.clear();
-        onSettled?.();
-      });
+      }
+      onSettled?.();
+    };
+    work.then(settled, settled);
   }
 
   /** Resolves when at least one slot is free; rejects with the signal's reason on abort. */

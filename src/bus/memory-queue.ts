@@ -1,8 +1,20 @@
 import type { Logger } from '../protocol/index.js';
 import { InFlight } from './in-flight.js';
 
-/** Takes one encoded message and returns when its handler is done. */
-export type Deliver = (raw: string) => Promise<void>;
+/** One message waiting in a queue. */
+export interface Envelope {
+  /** The encoded message, as it would travel over Redis. */
+  raw: string;
+  /**
+   * The `maxMessageBytes` a bus of this process validated `raw` against when
+   * it sent it; absent for text from outside (`receiveRaw`), which is decoded
+   * and validated on delivery like anything arriving over Redis.
+   */
+  validatedMaxBytes?: number;
+}
+
+/** Takes one message and returns when its handler is done. */
+export type Deliver = (envelope: Envelope) => Promise<void>;
 
 interface Consumer {
   deliver: Deliver;
@@ -10,13 +22,13 @@ interface Consumer {
 }
 
 /**
- * A FIFO of encoded messages and the subscriptions that take from it: one per
+ * A FIFO of messages and the subscriptions that take from it: one per
  * inbox (replicas take turns) and one per topic subscription. Messages wait
  * here while nobody subscribes or every subscriber is busy, so the bound on
  * this queue is the bound on the memory a receiver that falls behind can cost.
  */
 export class MemoryQueue {
-  private items: string[] = [];
+  private items: Envelope[] = [];
   private head = 0;
   private readonly consumers: Consumer[] = [];
   private turn = 0;
@@ -39,14 +51,14 @@ export class MemoryQueue {
   }
 
   /** False when the queue is full and refuses it. */
-  push(raw: string): boolean {
+  push(envelope: Envelope): boolean {
     if (this.length >= this.maxLen) {
       if (this.overflow === 'refuse') return false;
       this.head++;
       this.compact();
       this.logger.warn({ source: this.source, maxLen: this.maxLen }, 'subscriber is behind; oldest event dropped');
     }
-    this.items.push(raw);
+    this.items.push(envelope);
     this.schedule();
     return true;
   }
@@ -78,9 +90,9 @@ export class MemoryQueue {
     while (this.length > 0) {
       const consumer = this.nextWithRoom();
       if (!consumer) return;
-      const raw = this.items[this.head++]!;
+      const envelope = this.items[this.head++]!;
       this.compact();
-      consumer.inFlight.track(consumer.deliver(raw), () => this.schedule());
+      consumer.inFlight.track(consumer.deliver(envelope), () => this.schedule());
     }
   }
 

@@ -14,8 +14,9 @@ export function openCommandConnection(url: string, name: string, commandTimeoutM
   const redis = new Redis(url, {
     connectionName: name,
     retryStrategy,
-    // Many handlers acknowledge at once; let ioredis batch them into one round trip.
-    enableAutoPipelining: !process.env.X_CORK,
+    // Not ioredis's auto-pipelining: it sends at most one batch at a time per
+    // connection, each a turn of the event loop late. `inOneWrite` batches instead.
+    enableAutoPipelining: false,
     // A command unanswered this long is on a dead connection (see forceReconnectIfStalled).
     commandTimeout: commandTimeoutMs,
   } satisfies RedisOptions);
@@ -32,7 +33,6 @@ const holding = new WeakSet<Redis>();
  * one write, at once. Returns `redis`, to call the command on.
  */
 export function inOneWrite(redis: Redis): Redis {
-  if (!process.env.X_CORK) return redis;
   if (redis.status !== 'ready' || holding.has(redis)) return redis;
   const stream = redis.stream;
   stream.cork();

@@ -40,7 +40,7 @@ export class StreamFollower extends BlockingReader {
       this.lastId = last.id;
       // One XDEL per batch, not per entry, and not awaited: nothing waits on it, and one that
       // fails leaves entries that the stream's trimming and expiry remove in time.
-      if (this.follow.deleteRead && !process.env.X_NOXDEL) inOneWrite(this.follow.commands).xdel(this.follow.key, ...entries.map((e) => e.id)).catch(() => undefined);
+      if (this.follow.deleteRead) inOneWrite(this.follow.commands).xdel(this.follow.key, ...entries.map((e) => e.id)).catch(() => undefined);
     }
     return entries;
   }

@@ -119,7 +119,7 @@ export class InboxReader extends BlockingReader {
   private async acknowledgeNow(ids: string[]): Promise<void> {
     const { commands, key, logger } = this.inbox;
     try {
-      if (!process.env.X_NOACK) await xackDelete(inOneWrite(commands), key, INBOX_GROUP, ids);
+      await xackDelete(inOneWrite(commands), key, INBOX_GROUP, ids);
     } catch (err) {
       forceReconnectIfStalled(commands, err);
       // Not fatal: the entry stays pending and is claimed and handled again (at least once).

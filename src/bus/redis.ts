@@ -56,7 +56,6 @@ export class RedisBus implements Bus {
   readonly instanceId = randomUUID();
   readonly keys: RedisKeys;
   private readonly redis: Redis;
-  private readonly sends: Redis;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly pending: PendingRequests;
@@ -79,8 +78,6 @@ export class RedisBus implements Bus {
     this.keys = redisKeys(prefix);
     this.redis = openCommandConnection(deps.url, `orchestra:${this.instanceId}`, this.config.blockMs + this.config.readGraceMs, this.logger);
     defineScripts(this.redis);
-    this.sends = process.env.X_FASTLANE ? this.redis.duplicate({ enableAutoPipelining: false }) : this.redis;
-    if (this.sends !== this.redis) defineScripts(this.sends);
     this.deadLetters = deadLetters ?? new RedisDeadLetters(this.redis, this.keys.deadLetters);
     this.pending = new PendingRequests(clock, this.logger);
     this.inbound = new Inbound({
@@ -104,12 +101,12 @@ export class RedisBus implements Bus {
     if (route.kind === 'reply') {
       // Each response pushes the expiry back: the stream lives while its requester is being answered.
       await this.command(`response to ${route.address}`, () =>
-        xaddExpiring(inOneWrite(this.sends), this.keys.reply(route.address), REPLY_MAX_LEN, MESSAGE_FIELD, raw, REPLY_TTL_SECONDS),
+        xaddExpiring(inOneWrite(this.redis), this.keys.reply(route.address), REPLY_MAX_LEN, MESSAGE_FIELD, raw, REPLY_TTL_SECONDS),
       );
       return;
     }
     const id = await this.command(`send to inbox ${route.name}`, () =>
-      xaddBounded(inOneWrite(this.sends), this.keys.inbox(route.name), this.config.inboxMaxLen, MESSAGE_FIELD, raw),
+      xaddBounded(inOneWrite(this.redis), this.keys.inbox(route.name), this.config.inboxMaxLen, MESSAGE_FIELD, raw),
     );
     if (id === null) throw new InboxFullError(route.name, this.config.inboxMaxLen);
   }
@@ -119,7 +116,7 @@ export class RedisBus implements Bus {
     checkAddress('topic', topic);
     const raw = encodeMessage(message, this.config.maxMessageBytes);
     await this.command(`publish on ${topic}`, () =>
-      this.redis.xadd(this.keys.topic(topic), 'MAXLEN', '~', this.config.topicMaxLen, '*', MESSAGE_FIELD, raw),
+      inOneWrite(this.redis).xadd(this.keys.topic(topic), 'MAXLEN', '~', this.config.topicMaxLen, '*', MESSAGE_FIELD, raw),
     );
   }
 
@@ -179,7 +176,6 @@ export class RedisBus implements Bus {
     this.pending.rejectAll();
     await atMost(1000, this.redis.del(this.keys.reply(this.instanceId)));
     this.redis.disconnect();
-    this.sends.disconnect();
   }
 
   private async handleEntry(entry: StreamEntry, source: string, handler: MessageHandler): Promise<void> {

@@ -5,7 +5,7 @@ import { getStudy, listCombinations, listResults, listStudies, type Db } from '.
 /** What the inspecting commands read of a study: its observations since the landscape last changed. */
 export async function studyObservations(db: Db, studyId: string): Promise<{ observations: Observation[]; metrics: Map<string, Record<string, number>[]> }> {
   const study = await getStudy(db, studyId);
-  if (!study) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', `no study ${studyId}`);
+  if (!study) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no study ${studyId}`);
   const variables = new Map((await listCombinations(db, studyId)).map((c) => [c.key, c.variables as Combination]));
   const since = study.exploreFrom ?? 0;
   const results = (await listResults(db, studyId)).filter((r) => r.trial >= since && r.generation >= 0 && variables.has(r.key));
@@ -71,6 +71,6 @@ export async function chooseStudy(db: Db, studyId: string | undefined): Promise<
   if (studyId) return studyId;
   const studies = await listStudies(db);
   const latest = studies.sort((a, b) => b.updatedAt - a.updatedAt)[0];
-  if (!latest) throw new OrchestraError('ORC_EXPERIMENT_NOT_FOUND', 'this store holds no study yet: run orchestra start (or optimize with --data)');
+  if (!latest) throw new OrchestraError('ORC_AGENT_NOT_FOUND', 'this store holds no study yet: run orchestra start (or optimize with --data)');
   return latest.studyId;
 }

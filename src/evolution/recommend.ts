@@ -1,45 +1,76 @@
+import { dimsOf, encode } from './encoding.js';
 import type { Observation } from './observation.js';
 import { DEFAULT_SCORE_WEIGHTS, pooledSpread, scoreCombinations, type Scored } from './scorer.js';
 import type { Space } from './space.js';
+import { features, fitRbf, tailColumns } from './surrogate.js';
 
 export interface RecommendOptions {
   /** Only observations with `trial >= since` count: the landscape as it has been since a drift. */
   since?: number;
 }
 
+/** Beyond this many successful combinations the smoothing fit (O(n³)) uses only the best of them. */
+const MAX_SMOOTHED = 400;
+
 /**
- * The best combination for the landscape as it is now. Only combinations that
- * succeeded count. When repeated tests show noise (a pooled spread above zero),
- * a single lucky test must not win: only combinations that succeeded at least
- * twice are eligible (if there are any), and each is ranked by its score with the
- * mean moved one standard error (pooled noise / √successes) against the
- * objective, so more evidence wins ties of hope.
- * The returned entry is the one `scoreCombinations` produced (same score).
+ * Noise-aware estimates of each combination's mean: a surrogate fitted to all the
+ * means with a ridge of σ²/successes per point, read back at the points. Where a
+ * mean rests on one noisy test its neighbours pull it toward the landscape's
+ * shape; a mean confirmed by many tests stays put. (In a Bayesian reading, the
+ * smoothed value is a posterior mean with the neighbours as prior.)
+ */
+function smoothedMeans(space: Space, scored: readonly Scored[], noise: number): number[] {
+  const dims = dimsOf(space);
+  const xs = scored.map((s) => features(dims, encode(space, s.combination)));
+  const ys = scored.map((s) => s.mean!);
+  const fit = fitRbf(xs, ys, tailColumns(dims), scored.map((s) => (noise * noise) / s.successes));
+  return fit ? xs.map((x) => fit.predict(x)) : ys;
+}
+
+/**
+ * The best combination for the landscape as it is now; only combinations that
+ * succeeded count. On a deterministic landscape that is the top of
+ * `scoreCombinations`. When repeated tests show noise (a pooled spread above
+ * zero) a single lucky test must not win, so candidates are ranked by the same
+ * score formula with two estimates made robust:
+ * - the mean is the smoothed mean (see smoothedMeans), normalised over the
+ *   candidates;
+ * - the success rate is shrunk toward the overall success rate as if two more
+ *   tests at that rate had been made: one failure in three tests says little when
+ *   one test in ten fails anyway.
+ * The returned entry is the one `scoreCombinations` produced (its own score).
  */
 export function recommend(space: Space, observations: readonly Observation[], options: RecommendOptions = {}): Scored | undefined {
   const since = options.since;
   const recent = since === undefined ? observations : observations.filter((o) => o.trial >= since);
-  const scored = scoreCombinations(space, recent).filter((s) => s.successes > 0);
+  const all = scoreCombinations(space, recent);
+  const scored = all.filter((s) => s.successes > 0).slice(0, MAX_SMOOTHED);
   if (scored.length === 0) return undefined;
   const noise = pooledSpread(scored) ?? 0;
   if (noise === 0) return scored[0];
-  // Noise is real: promote only a confirmed combination when one exists (retestCandidates says which to confirm).
-  const confirmed = scored.filter((s) => s.successes >= 2);
-  const eligible = confirmed.length ? confirmed : scored;
 
+  const sign = space.objective.direction === 'minimize' ? -1 : 1;
+  const means = smoothedMeans(space, scored, noise).map((m) => sign * m);
   let lo = Infinity;
   let hi = -Infinity;
-  for (const s of eligible) {
-    lo = Math.min(lo, s.mean!);
-    hi = Math.max(hi, s.mean!);
+  for (const m of means) {
+    lo = Math.min(lo, m);
+    hi = Math.max(hi, m);
   }
-  const range = hi - lo || 1;
-  const w = DEFAULT_SCORE_WEIGHTS.objective;
-  let best = eligible[0]!;
+  let tests = 0;
+  let successes = 0;
+  for (const s of all) {
+    tests += s.tests;
+    successes += s.successes;
+  }
+  const overall = successes / tests;
+  const w = DEFAULT_SCORE_WEIGHTS;
+  let best = scored[0]!;
   let bestValue = -Infinity;
-  for (const s of eligible) {
-    const value = s.score - (w * noise) / Math.sqrt(s.successes) / range;
+  scored.forEach((s, i) => {
+    const rate = (s.successes + 2 * overall) / (s.tests + 2);
+    const value = w.successRate * rate + w.objective * (hi > lo ? (means[i]! - lo) / (hi - lo) : 1);
     if (value > bestValue) [best, bestValue] = [s, value];
-  }
+  });
   return best;
 }

@@ -47,13 +47,12 @@ export const ERROR_CODES = {
   ORC_AGENT_UNKNOWN_ACTION: 'the agent has no handler for this action and message type',
   ORC_AGENT_HANDLER_FAILED: 'an agent handler threw',
   ORC_AGENT_NOT_RUNNING: 'the agent is not running',
+  ORC_AGENT_NOT_FOUND: 'an agent was asked about a study, generation, campaign or bot that does not exist',
   // workloads
   ORC_WORKLOAD_SEARCH_FAILED: 'a search provider failed or answered with something unusable',
   ORC_WORKLOAD_SEARCH_UNAUTHORIZED: 'a search provider refused the configured credentials',
   ORC_WORKLOAD_CORPUS_UNREADABLE: 'the folder of documents to search cannot be read',
   ORC_WORKLOAD_NO_SOURCES: 'research found nothing to write a report from',
-  // experiments
-  ORC_EXPERIMENT_NOT_FOUND: 'no study, generation, campaign or bot has this id',
   // configuration and command line
   ORC_CONFIG_INVALID: 'a configuration value is invalid',
   ORC_CLI_BAD_ARGUMENT: 'a command-line argument is invalid',
