@@ -79,7 +79,22 @@ describe.each([
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [db.schema],
     );
-    expect(tables.map((t) => t.table_name)).toEqual(['dead_letters', 'late_reports', 'schema_migrations', 'task_dependencies', 'tasks']);
+    expect(tables.map((t) => t.table_name)).toEqual([
+      'agents',
+      'analysis_reports',
+      'bots',
+      'campaigns',
+      'combinations',
+      'dead_letters',
+      'generations',
+      'late_reports',
+      'schema_migrations',
+      'score_history',
+      'studies',
+      'task_dependencies',
+      'tasks',
+      'test_results',
+    ]);
 
     const functions = await db.query<{ routine_name: string }>(
       `SELECT routine_name FROM information_schema.routines WHERE routine_schema = $1`,
