@@ -44,12 +44,12 @@ describe('orchestra usage', () => {
     const version = await orchestra(['--version']);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     const startHelp = await orchestra(['start', '--help']);
-    expect(startHelp.stdout).toContain('--once');
+    expect(startHelp.stdout).toContain('--generations');
     expect(startHelp.stdout).toContain('--data <dir>');
   });
 
   it('names the commands when none is given', async () => {
-    expectUsageError(await orchestra([]), 'ORC_CLI_BAD_ARGUMENT', 'a command is needed: start, serve, run, agents, worker, tasks');
+    expectUsageError(await orchestra([]), 'ORC_CLI_BAD_ARGUMENT', 'a command is needed: start, serve, run, optimize, generations, best, bots, campaigns, agents, worker, tasks');
     expectUsageError(await orchestra(['tasks']), 'ORC_CLI_BAD_ARGUMENT', 'tasks needs a command: add, list, show, stats, retry, cancel');
   });
 
@@ -61,7 +61,8 @@ describe('orchestra usage', () => {
   });
 
   it('checks numbers and values in flags before touching any store', async () => {
-    expectUsageError(await orchestra(['start', '--concurrency', '0']), 'ORC_CLI_BAD_ARGUMENT', '--concurrency must be a whole number from 1 to 1024, not "0"');
+    expectUsageError(await orchestra(['start', '--generations', '0']), 'ORC_CLI_BAD_ARGUMENT', '--generations must be a whole number from 1 to 1000000, not "0"');
+    expectUsageError(await orchestra(['optimize', '--space', 's.json', '--command', 'x', '--out', 'r.json', '--budget', 'lots']), 'ORC_CLI_BAD_ARGUMENT', '--budget must be a whole number');
     expectUsageError(await orchestra(['serve', '--agents', 'researcher,painter']), 'ORC_CLI_BAD_ARGUMENT', '--agents: unknown agent "painter"');
     expectUsageError(await orchestra(['run', 'research']), 'ORC_CLI_BAD_ARGUMENT', "required option '--topic <text>' not specified");
     expectUsageError(await orchestra(['tasks', 'add', '--kind', 'x', '--priority', '11']), 'ORC_CLI_BAD_ARGUMENT', '--priority');
