@@ -5,6 +5,7 @@ import {
   getBot,
   listBots,
   markIsolated,
+  markOffline,
   markRestarting,
   recordHeartbeat,
   recordOutcome,
@@ -44,7 +45,7 @@ const finishedEvent = z.object({ taskId: z.string(), kind: z.string(), status: z
  * `0.5 × (1 − load) + 0.5 × success rate`, at most `maxTasksPerBot` each.
  * Bots and their success rates live in the store; the tasks in the registry.
  *
- * Requests: `register_bot`, `create_test_task`, `assign_campaign_task`,
+ * Requests: `register_bot`, `deregister_bot`, `create_test_task`, `assign_campaign_task`,
  * `get_available_bot_count`, `get_bot_status`. Commands: `heartbeat`,
  * `restart_bot`, `isolate_bot`. Events: `bot_status_update`,
  * `task_completed`, `bot_isolated` (on `fleet.status`, and on
@@ -70,6 +71,12 @@ export class BotAgent extends BaseAgent {
       await this.statusUpdate(row);
       this.wake();
       return botJson(row);
+    });
+    this.onRequest('deregister_bot', z.object({ botId: botIdSchema }).strict(), async ({ botId }) => {
+      await markOffline(this.db, botId);
+      const row = await getBot(this.db, botId);
+      if (row) await this.statusUpdate(row);
+      return { botId, state: row?.state ?? null };
     });
     this.onRequest('create_test_task', z.object({ tests: z.array(testRequest).min(1).max(1000) }).strict(), async ({ tests }) => {
       const registered = await this.registry.registerMany(tests.map(toTask));

@@ -94,6 +94,10 @@ export class Bot extends WorkerAgent {
   protected override async cleanup(): Promise<void> {
     this.clock.clearTimeout(this.pulse);
     await super.cleanup();
+    // Said, not assumed: a bot that stops cleanly is offline, not silent, and is not restarted.
+    if (this.registered && !this.halted) {
+      await this.sendRequest(BOT_AGENT_ID, 'deregister_bot', { botId: this.botId }, { timeoutMs: this.fleet.heartbeatIntervalMs }).catch(() => undefined);
+    }
   }
 
   protected override details(): Record<string, JsonValue> {
