@@ -1,10 +1,11 @@
 import type { Rng } from '../protocol/index.js';
-import { keyOf, type Combination } from './combination.js';
-import { classSizes } from './classify.js';
+import { Batch, normalisePredictions, type PoolEntry } from './batch.js';
 import { generateCandidates } from './candidates.js';
+import { classSizes } from './classify.js';
+import { keyOf, type Combination } from './combination.js';
 import { decode, dimsOf, encode, type Dim } from './encoding.js';
 import { fitFailures } from './feasibility.js';
-import { fitParzen } from './model.js';
+import { DEFAULT_PARZEN, fitParzen } from './model.js';
 import type { Observation } from './observation.js';
 import { fillFresh, initialPopulation } from './population.js';
 import { pooledSpread, scoreCombinations, type Scored } from './scorer.js';
@@ -56,6 +57,18 @@ function surrogateTargets(space: Space, scored: readonly Scored[]): { ys: number
 }
 
 /**
+ * The parent pool: indices into `scored` (best first) of the elite and significant
+ * combinations among those that succeeded (classify's top 50 %, at least two when
+ * two succeeded). Elitism: the elite are always in it, unchanged, whatever was
+ * proposed since; they are never proposed again for evaluation.
+ */
+export function parentPool(scored: readonly Scored[]): { parents: number[]; elite: number } {
+  const successful = scored.flatMap((s, i) => (s.successes > 0 ? [i] : []));
+  const { elite, significant } = classSizes(successful.length);
+  return { parents: successful.slice(0, Math.max(Math.min(2, successful.length), elite + significant)), elite };
+}
+
+/**
  * Which of the successful combinations (indices, best first) the surrogate is fitted
  * to: all of them up to `max`; beyond, the best half of `max` (where precision
  * matters) and the rest spread evenly over the others (the landscape's shape). The
@@ -70,24 +83,27 @@ function surrogateSample(successful: readonly number[], max: number): number[] {
 }
 
 /**
- * The generation after `observations`: candidates from the genetic algorithm and
- * its companions (see candidates.ts) ranked by a surrogate of the landscape.
+ * The generation after `observations`: the genetic algorithm's offspring and
+ * their companions (candidates.ts) ranked by a surrogate of the landscape.
  *
  * 1. Every tested combination is scored (repeated tests averaged, failures below
  *    any success) and ranked. Parents are the elite and significant ones
- *    (classify's top 50 %). Elitism: the elite are always parents, unchanged, and
- *    are never proposed again for evaluation (their keys are taken).
- * 2. A pool of candidates (elite perturbations, offspring by tournament selection,
- *    SBX / uniform crossover and adaptive mutation, draws from a TPE-style good
- *    density, uniform draws) is snapped to combinations; tested ones are dropped.
- * 3. A cubic RBF surrogate (surrogate.ts) predicts each candidate. Slots are filled
- *    greedily by merit = w · predicted + (1 − w) · nearness to everything tested or
- *    already chosen, with w cycling through `meritWeights`: the batch mixes
- *    exploitation and exploration and never piles onto one point. Regions that
- *    failed are predicted bad, so the search learns to avoid them.
- * 4. `explore` lowers w, widens steps and mutation, and sends a share of the slots
- *    to uniform draws. No key is proposed twice, nor any tested or excluded key; a
- *    space with fewer untested combinations than `size` yields what is left.
+ *    (parentPool). Elitism: the elite are always parents, unchanged, and are never
+ *    proposed again for evaluation (their keys are taken).
+ * 2. A pool of candidates (elite perturbations at many scales; offspring by
+ *    tournament selection, SBX / uniform / two-point crossover and adaptive
+ *    mutation; draws from a TPE-style density of the good combinations; uniform
+ *    draws) is snapped to combinations; tested and excluded ones are dropped.
+ * 3. A cubic RBF surrogate (surrogate.ts) times the failure model (feasibility.ts)
+ *    predicts each candidate: regions that failed are predicted bad, so the
+ *    search learns to avoid them, while a failure by chance changes little.
+ * 4. Slots are filled by merit, prediction against distance from what was tested
+ *    or chosen (batch.ts): a batch that mixes exploitation and exploration and
+ *    keeps the population diverse.
+ * 5. `explore` lowers the prediction's weight, widens steps and mutation, and
+ *    sends up to half the slots to uniform draws. No key is proposed twice, nor
+ *    any tested or excluded key; a space with fewer untested combinations than
+ *    `size` yields what is left.
  */
 export function proposeGeneration(space: Space, observations: readonly Observation[], options: ProposeOptions): Combination[] {
   const size = Math.max(0, Math.floor(options.size));
@@ -108,13 +124,65 @@ export function proposeGeneration(space: Space, observations: readonly Observati
   const good = fitParzen(dims, successful.slice(0, nGood).map((i) => genomes[i]!), {
     bandwidthScale: 1 + 2 * explore,
     priorWeight: 1 + 4 * explore,
-    epsilon: 0.25,
+    epsilon: DEFAULT_PARZEN.epsilon,
   });
-  const { elite, significant } = classSizes(successful.length);
-  const parents = successful.slice(0, Math.max(Math.min(2, successful.length), elite + significant)).map((i) => genomes[i]!);
+  const { parents: parentIndices, elite } = parentPool(scored);
+  const parents = parentIndices.map((i) => genomes[i]!);
 
-  // The surrogate of the value (successes only), smoothed where repeated tests show
-  // noise (less for well-tested means), and the model of where tests fail.
+  const predict = fitPredictor(space, dims, scored, successful, genomes, t);
+
+  // The pool: candidates snapped to distinct untested combinations.
+  const sources = { dims, parents, elite, good, sigma: parents.length ? adaptiveSteps(dims, parents, explore) : [], explore };
+  const pool: PoolEntry<{ c: Combination; key: string }>[] = [];
+  const inPool = new Set<string>();
+  for (const u of generateCandidates(rng, sources, Math.max(t.minPool, t.candidatesPerSlot * size), t)) {
+    const c = decode(space, u);
+    const key = keyOf(space, c);
+    if (taken.has(key) || inPool.has(key)) continue;
+    inPool.add(key);
+    const f = features(dims, encode(space, c));
+    let nearest = Infinity;
+    for (const x of predict.tested) nearest = Math.min(nearest, distance(f, x));
+    pool.push({ item: { c, key }, f, predicted: predict.value(f), nearest });
+  }
+  normalisePredictions(pool);
+
+  const batch = new Batch(pool);
+  const out: Combination[] = [];
+  for (let slot = 0; slot < size; slot++) {
+    if (explore > 0 && rng.next() < 0.5 * explore) {
+      // After a change, part of the generation goes anywhere, models notwithstanding.
+      const before = out.length;
+      fillFresh(space, out, before + 1, taken, rng);
+      if (out.length > before) {
+        batch.avoid(features(dims, encode(space, out[before]!)));
+        continue;
+      }
+    }
+    const w = t.meritWeights[slot % t.meritWeights.length]! * (1 - 0.7 * explore);
+    const chosen = batch.pick(w, (item) => taken.has(item.key));
+    if (!chosen) break;
+    taken.add(chosen.key);
+    out.push(chosen.c);
+  }
+  // A pool exhausted early (a small space, or a neighbourhood fully tested): fill from anywhere.
+  return out.length < size ? fillFresh(space, out, size, taken, rng) : out;
+}
+
+/**
+ * What the generation is ranked by: the RBF surrogate of the value, fitted to the
+ * combinations that succeeded (smoothed where repeated tests show noise, less for
+ * well-tested means), combined with the failure model: a failure counts as the
+ * worst clipped value (1), so the expected target is (1 − p)·value + p.
+ */
+function fitPredictor(
+  space: Space,
+  dims: readonly Dim[],
+  scored: readonly Scored[],
+  successful: readonly number[],
+  genomes: readonly number[][],
+  t: SearchTuning,
+): { tested: number[][]; value(f: number[]): number } {
   const tested = genomes.map((u) => features(dims, u));
   const fitted = surrogateSample(successful, t.maxSurrogatePoints);
   const ok = fitted.map((i) => scored[i]!);
@@ -127,80 +195,11 @@ export function proposeGeneration(space: Space, observations: readonly Observati
     if (surrogate) predictValue = (f) => surrogate.predict(f);
   }
   const failures = fitFailures(tested, scored.map((s) => s.tests), scored.map((s) => s.tests - s.successes), dims.length);
-  // A failure counts as the worst clipped value (1): expected target = (1 − p)·value + p.
-  const predict = (f: number[]) => {
-    const p = failures.probability(f);
-    return (1 - p) * Math.min(1, predictValue(f)) + p;
+  return {
+    tested,
+    value(f) {
+      const p = failures.probability(f);
+      return (1 - p) * Math.min(1, predictValue(f)) + p;
+    },
   };
-
-  // The pool, snapped to distinct untested combinations.
-  const raw = generateCandidates(
-    rng,
-    { dims, parents, elite, good, sigma: parents.length ? adaptiveSteps(dims, parents, explore) : [], explore },
-    Math.max(t.minPool, t.candidatesPerSlot * size),
-    t,
-  );
-  const pool: { c: Combination; key: string; f: number[]; predicted: number; nearest: number }[] = [];
-  const inPool = new Set<string>();
-  for (const u of raw) {
-    const c = decode(space, u);
-    const key = keyOf(space, c);
-    if (taken.has(key) || inPool.has(key)) continue;
-    inPool.add(key);
-    const f = features(dims, encode(space, c));
-    let nearest = Infinity;
-    for (const x of tested) nearest = Math.min(nearest, distance(f, x));
-    pool.push({ c, key, f, predicted: predict(f), nearest });
-  }
-  // Predictions rescaled to [0, 1] over the pool, so w weighs like against like.
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const p of pool) {
-    lo = Math.min(lo, p.predicted);
-    hi = Math.max(hi, p.predicted);
-  }
-  for (const p of pool) p.predicted = (p.predicted - lo) / (hi - lo || 1);
-
-  const out: Combination[] = [];
-  const used = new Set<number>();
-  for (let slot = 0; slot < size; slot++) {
-    if (explore > 0 && rng.next() < 0.5 * explore) {
-      const before = out.length;
-      fillFresh(space, out, before + 1, taken, rng);
-      if (out.length > before) {
-        const f = features(dims, encode(space, out[before]!));
-        for (const p of pool) p.nearest = Math.min(p.nearest, distance(p.f, f));
-        continue;
-      }
-    }
-    let dMin = Infinity;
-    let dMax = 0;
-    for (let i = 0; i < pool.length; i++) {
-      if (used.has(i)) continue;
-      // A uniform slot may have drawn a key that is also in the pool.
-      if (taken.has(pool[i]!.key)) {
-        used.add(i);
-        continue;
-      }
-      dMin = Math.min(dMin, pool[i]!.nearest);
-      dMax = Math.max(dMax, pool[i]!.nearest);
-    }
-    const spanDistance = dMax - dMin || 1;
-    const w = t.meritWeights[slot % t.meritWeights.length]! * (1 - 0.7 * explore);
-    let pick = -1;
-    let pickMerit = Infinity;
-    for (let i = 0; i < pool.length; i++) {
-      if (used.has(i)) continue;
-      const p = pool[i]!;
-      const merit = w * p.predicted + (1 - w) * ((dMax - p.nearest) / spanDistance);
-      if (merit < pickMerit) [pick, pickMerit] = [i, merit];
-    }
-    if (pick < 0) break;
-    const chosen = pool[pick]!;
-    used.add(pick);
-    taken.add(chosen.key);
-    out.push(chosen.c);
-    for (const p of pool) p.nearest = Math.min(p.nearest, distance(p.f, chosen.f));
-  }
-  return out.length < size ? fillFresh(space, out, size, taken, rng) : out;
 }

@@ -71,7 +71,9 @@ export function enumerate(space: Space): Combination[] {
 /**
  * Fills `into` with up to `size` new combinations (keys not in `taken`) from `source`,
  * then uniform draws, then, for a small discrete space, the whole list of what is left.
- * Returns fewer than asked only when the space has no more untested combinations.
+ * Returns fewer than asked when the space has no more untested combinations (or, in
+ * a discrete space too large to list, when 20 draws per missing combination found
+ * nothing new: a space all but exhausted). Adds what it returns to `taken`.
  */
 export function fillFresh(
   space: Space,

@@ -6,7 +6,7 @@ import { choiceIndex, type Dim } from './encoding.js';
  * hyperparameters to tune, and good at ranking many candidates by predicted value
  * on smooth and rugged landscapes alike.
  *
- *   s(x) = Σ λ_i ‖x − x_i‖³ + cᵀ[x_ordered, 1]
+ *   s(x) = Σ λ_i ‖x − x_i‖³ + cᵀ[tail columns of x, 1]
  *
  * Features: ordered dimensions keep their unit-cube coordinate; each categorical
  * or bool becomes a one-hot block scaled by 1/√2, so a different choice is as far
@@ -87,13 +87,21 @@ export function solve(a: number[][], b: number[]): number[] | null {
 /**
  * Fits the surrogate to feature vectors `xs` and values `ys` (lower is better).
  * `ridge` (per point) smooths instead of interpolating: with noisy values an exact
- * interpolant oscillates between neighbours. Returns null when the system is
- * singular even with the ridge (e.g. fewer distinct points than the tail needs);
- * callers then rank candidates by distance alone.
+ * interpolant oscillates between neighbours. A tail that makes the system singular
+ * (columns collinear over these points) is dropped for a constant. Returns null
+ * when even that fails; callers then rank candidates without a value model.
  */
 export function fitRbf(xs: readonly number[][], ys: readonly number[], columns: readonly number[], ridge: readonly number[]): Surrogate | null {
   const n = xs.length;
   if (n === 0) return null;
+  // A column that does not vary over the points (a choice never or always seen) is
+  // collinear with the constant: leave it out, or the system is singular.
+  const varying = columns.filter((c) => xs.some((x) => x[c] !== xs[0]![c]));
+  return fitWithTail(xs, ys, varying, ridge) ?? fitWithTail(xs, ys, [], ridge);
+}
+
+function fitWithTail(xs: readonly number[][], ys: readonly number[], columns: readonly number[], ridge: readonly number[]): Surrogate | null {
+  const n = xs.length;
   // The linear tail needs more points than it has coefficients; otherwise a constant.
   const tail = n > columns.length + 1 ? columns.length + 1 : 1;
   const size = n + tail;

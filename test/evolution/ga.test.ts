@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../../src/protocol/index.js';
+import {
+  classify,
+  combinationKey,
+  parseSpace,
+  proposeGeneration,
+  scoreCombinations,
+  type Combination,
+  type Observation,
+  type Space,
+} from '../../src/evolution/index.js';
+import { parentPool } from '../../src/evolution/ga.js';
+import { observer, planeSpace, respectsSpace, zlibSpace } from './helpers.js';
+
+/** A smooth landscape over the zlib space with its optimum at level 7, window 4096, rle, ratio 0.3, dict on. */
+function zlibValue(c: Combination): number {
+  const strategy: Record<string, number> = { default: 1, filtered: 0.5, huffman: 2, rle: 0 };
+  return (
+    ((c.level as number) - 7) ** 2 / 10 +
+    Math.log2((c.window as number) / 4096) ** 2 / 5 +
+    strategy[c.strategy as string]! +
+    ((c.ratio as number) - 0.3) ** 2 * 4 +
+    (c.dict ? 0 : 0.5)
+  );
+}
+
+/** Runs `generations` generations of `size` on `f` and returns all observations. */
+function evolve(space: Space, f: (c: Combination) => number | null, generations: number, size: number, seed: number): Observation[] {
+  const rng = createRng(seed);
+  const o = observer(space);
+  for (let g = 0; g < generations; g++) {
+    for (const c of proposeGeneration(space, o.observations, { size, generation: g, rng })) o.add(c, f(c), g);
+  }
+  return o.observations;
+}
+
+describe('proposeGeneration', () => {
+  const space = zlibSpace();
+
+  it('starts with the initial population at generation 0', () => {
+    const first = proposeGeneration(space, [], { size: 20, generation: 0, rng: createRng(1) });
+    expect(first).toHaveLength(20);
+    for (const c of first) expect(respectsSpace(space, c)).toBe(true);
+  });
+
+  it('proposes valid, distinct combinations, never a tested or excluded key', () => {
+    const observations = evolve(space, zlibValue, 3, 20, 2);
+    const tested = new Set(observations.map((o) => o.key));
+    const excluded = proposeGeneration(space, observations, { size: 20, generation: 3, rng: createRng(3) });
+    const exclude = new Set(excluded.map((c) => combinationKey(space, c)));
+    const next = proposeGeneration(space, observations, { size: 20, generation: 3, rng: createRng(4), exclude });
+    expect(next).toHaveLength(20);
+    const keys = next.map((c) => combinationKey(space, c));
+    expect(new Set(keys).size).toBe(20);
+    for (const [i, c] of next.entries()) {
+      expect(respectsSpace(space, c)).toBe(true);
+      expect(tested.has(keys[i]!)).toBe(false);
+      expect(exclude.has(keys[i]!)).toBe(false);
+    }
+  });
+
+  it('keeps the elite as parents (elitism) without proposing them again', () => {
+    const observations = evolve(space, zlibValue, 2, 20, 5);
+    const scored = scoreCombinations(space, observations);
+    const classes = classify(scored);
+    const { parents, elite } = parentPool(scored);
+    const eliteKeys = scored.filter((s) => classes.get(s.key) === 'elite').map((s) => s.key);
+    expect(parents.slice(0, elite).map((i) => scored[i]!.key)).toEqual(eliteKeys);
+    // Elite and significant: the top half of what succeeded.
+    expect(parents.map((i) => classes.get(scored[i]!.key))).not.toContain('deprecated');
+    const next = proposeGeneration(space, observations, { size: 20, generation: 2, rng: createRng(6) });
+    for (const c of next) expect(eliteKeys).not.toContain(combinationKey(space, c));
+  });
+
+  it('leaves out of the parent pool what never succeeded', () => {
+    const s = planeSpace();
+    const o = observer(s);
+    o.add({ x: 0.1, y: 0.1 }, null);
+    o.add({ x: 0.2, y: 0.2 }, 1);
+    o.add({ x: 0.3, y: 0.3 }, 2);
+    const scored = scoreCombinations(s, o.observations);
+    expect(parentPool(scored).parents.map((i) => scored[i]!.successes)).toEqual([1, 1]);
+  });
+
+  it('is a function of its inputs: the same seed gives the same proposals', () => {
+    const observations = evolve(space, zlibValue, 2, 15, 7);
+    const a = proposeGeneration(space, observations, { size: 15, generation: 2, rng: createRng(8) });
+    const b = proposeGeneration(space, observations, { size: 15, generation: 2, rng: createRng(8) });
+    const c = proposeGeneration(space, observations, { size: 15, generation: 2, rng: createRng(9) });
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    expect(evolve(space, zlibValue, 3, 10, 11)).toEqual(evolve(space, zlibValue, 3, 10, 11));
+  });
+
+  it('improves on the initial population', () => {
+    const observations = evolve(space, zlibValue, 5, 20, 12);
+    const best = (g: number) => Math.min(...observations.filter((o) => o.generation === g).map((o) => o.value!));
+    const later = Math.min(best(3), best(4));
+    expect(later).toBeLessThan(best(0));
+    expect(later).toBeLessThan(0.3);
+  });
+
+  it('learns to avoid a region where tests fail', () => {
+    const s = planeSpace();
+    // Everything with x > 0.5 crashes; the optimum (0.45, 0.5) sits at the edge of it.
+    const f = (c: Combination) => ((c.x as number) > 0.5 ? null : ((c.x as number) - 0.45) ** 2 + ((c.y as number) - 0.5) ** 2);
+    const observations = evolve(s, f, 6, 20, 13);
+    const failRate = (g: number) => observations.filter((o) => o.generation === g && !o.success).length / 20;
+    expect(failRate(0)).toBeGreaterThan(0.4);
+    expect((failRate(4) + failRate(5)) / 2).toBeLessThan(0.25);
+  });
+
+  it('searches when every test so far failed, away from the failures', () => {
+    const s = planeSpace();
+    const o = observer(s);
+    for (let i = 0; i < 10; i++) o.add({ x: 0.05 * i, y: 0.05 * i }, null);
+    const next = proposeGeneration(s, o.observations, { size: 10, generation: 1, rng: createRng(14) });
+    expect(next).toHaveLength(10);
+    for (const c of next) expect(respectsSpace(s, c)).toBe(true);
+  });
+
+  it('explores more with explore raised', () => {
+    const s = planeSpace();
+    const f = (c: Combination) => ((c.x as number) - 0.2) ** 2 + ((c.y as number) - 0.2) ** 2;
+    const observations = evolve(s, f, 4, 20, 15);
+    const spread = (explore: number) => {
+      let total = 0;
+      for (const seed of [1, 2, 3, 4, 5]) {
+        const next = proposeGeneration(s, observations, { size: 20, generation: 4, rng: createRng(seed), explore });
+        for (const c of next) total += Math.hypot((c.x as number) - 0.2, (c.y as number) - 0.2);
+      }
+      return total;
+    };
+    expect(spread(1)).toBeGreaterThan(1.5 * spread(0));
+  });
+
+  it('returns what is left of a small space, then nothing', () => {
+    const small = parseSpace({
+      name: 'small',
+      objective: { metric: 'v', direction: 'maximize' },
+      variables: { a: { type: 'bool' }, b: { type: 'categorical', choices: ['x', 'y', 'z'] } },
+    });
+    const rng = createRng(16);
+    const o = observer(small);
+    const value = (c: Combination) => (c.a ? 1 : 0) + (c.b === 'z' ? 2 : 0);
+    for (const c of proposeGeneration(small, [], { size: 4, generation: 0, rng })) o.add(c, value(c));
+    const rest = proposeGeneration(small, o.observations, { size: 4, generation: 1, rng });
+    expect(rest).toHaveLength(2);
+    for (const c of rest) o.add(c, value(c), 1);
+    expect(new Set(o.observations.map((x) => x.key)).size).toBe(6);
+    expect(proposeGeneration(small, o.observations, { size: 4, generation: 2, rng })).toEqual([]);
+  });
+
+  it('handles mixed spaces with every variable kind over many generations', () => {
+    const observations = evolve(space, (c) => (c.strategy === 'huffman' ? null : zlibValue(c)), 6, 10, 17);
+    expect(observations).toHaveLength(60);
+    for (const o of observations) expect(respectsSpace(space, o.combination)).toBe(true);
+    expect(new Set(observations.map((o) => o.key)).size).toBe(60);
+  });
+});
