@@ -168,8 +168,10 @@ export class MemoryBus implements Bus {
   /**
    * The receiver's copy of a message this process validated on send, within
    * this bus's size bound; undefined when it must be decoded and validated.
-   * Parsing the text (rather than cloning the sender's object) copies what was
-   * sent, as it was when sent, exactly as a trip through Redis would.
+   * Parsing the text rather than cloning the sender's object: it copies what
+   * was sent as it was when sent (the sender may change its object meanwhile),
+   * exactly as a trip through Redis would, and it is faster (the bench's
+   * message: 1.3 µs, structuredClone 2.9–4.2 µs).
    */
   private validated(envelope: Envelope): Message | undefined {
     const checked = envelope.validatedMaxBytes;

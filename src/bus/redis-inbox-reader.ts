@@ -32,7 +32,9 @@ export class InboxReader extends BlockingReader {
   private claimTimer: TimerHandle | undefined;
   /** Entries handled this turn, acknowledged together once it ends. */
   private toAcknowledge: string[] = [];
-  private acknowledging: Promise<void> | undefined;
+  private nextAcknowledgement: Promise<void> | undefined;
+  /** Acknowledgements sent and not answered yet. */
+  private readonly acknowledging = new Set<Promise<void>>();
 
   constructor(private readonly inbox: InboxReaderDeps) {
     super(inbox);
@@ -46,6 +48,9 @@ export class InboxReader extends BlockingReader {
   override async stop(): Promise<void> {
     this.inbox.clock.clearTimeout(this.claimTimer);
     await super.stop();
+    // Handlers that finished just before have their acknowledgements on the way; only a
+    // consumer with nothing pending retires, so let them land first.
+    await atMost(1000, Promise.all([this.nextAcknowledgement, ...this.acknowledging]));
     await atMost(1000, this.retireSelf());
   }
 
@@ -107,16 +112,22 @@ export class InboxReader extends BlockingReader {
    */
   private acknowledge(id: string): Promise<void> {
     this.toAcknowledge.push(id);
-    return (this.acknowledging ??= afterThisTurn().then(() => {
+    return (this.nextAcknowledgement ??= afterThisTurn().then(() => {
       const ids = this.toAcknowledge;
       this.toAcknowledge = [];
-      this.acknowledging = undefined;
+      this.nextAcknowledgement = undefined;
       return this.acknowledgeNow(ids);
     }));
   }
 
+  private acknowledgeNow(ids: string[]): Promise<void> {
+    const sent = this.sendAcknowledgement(ids).finally(() => this.acknowledging.delete(sent));
+    this.acknowledging.add(sent);
+    return sent;
+  }
+
   /** Deleted once acknowledged, so the stream's length is the backlog `send` bounds. */
-  private async acknowledgeNow(ids: string[]): Promise<void> {
+  private async sendAcknowledgement(ids: string[]): Promise<void> {
     const { commands, key, logger } = this.inbox;
     try {
       await xackDelete(inOneWrite(commands), key, INBOX_GROUP, ids);
@@ -173,7 +184,8 @@ export class InboxReader extends BlockingReader {
       const raw = fieldValue(entry.fields, MESSAGE_FIELD) ?? JSON.stringify(entry.fields);
       await this.inbox.giveUp(raw, `delivered ${deliveries} times without being acknowledged; its handler crashed or hung each time`);
     }
-    await this.acknowledge(id);
+    // At once, not with the turn's batch: whoever sees the dead letter must not find the entry still pending.
+    await this.acknowledgeNow([id]);
   }
 
   /** Consumer names pile up in the group as processes come and go; remove those of replicas long gone. */

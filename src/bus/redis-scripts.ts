@@ -1,12 +1,11 @@
 import type { Redis } from 'ioredis';
 
 /*
- * Every write that must touch a stream twice atomically is a script, not a
- * MULTI block: ioredis sends a MULTI … EXEC on a socket write of its own, while
- * scripts (EVALSHA) join its auto-pipelining, so the acknowledgements and
- * responses of many handlers leave in one write. Measured on the bus bench
- * (64 calls in flight): the two MULTI blocks cost about a third of the
- * throughput. A script runs atomically, as MULTI did.
+ * A write that must touch a stream twice atomically is a script, not a MULTI
+ * block: one command for Redis to parse and answer instead of four (MULTI, two
+ * commands, EXEC), and no ioredis Pipeline object per call on the client. The
+ * scripts leave in the same socket write as the other commands of their turn
+ * (see `inOneWrite`); a script runs atomically, as MULTI did.
  */
 
 const XADD_BOUNDED = 'orchestraXaddBounded';

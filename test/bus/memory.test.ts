@@ -77,6 +77,34 @@ describe('MemoryBus', () => {
     expect(warnings().some((l) => /requester that is gone/.test(l.msg))).toBe(true);
   });
 
+  it('hands a handler the message as it was sent, even if the sender changes its object afterwards', async () => {
+    const bus = createMemoryBus({ clock });
+    const received: Parameters<Parameters<Bus['subscribe']>[1]>[0][] = [];
+    await bus.subscribe({ inbox: 'snapshot' }, (m) => void received.push(m));
+    const sent = command('snapshot', { list: [1, 2], nested: { n: 1 } });
+    await bus.send(sent);
+    (sent.data as { list: number[] }).list.push(3);
+    (sent.data as { nested: { n: number } }).nested.n = 2;
+    await eventually('the message', () => received.length === 1);
+    expect(received[0]!.data).toEqual({ list: [1, 2], nested: { n: 1 } });
+    expect(received[0]!.data).not.toBe(sent.data);
+  });
+
+  it('refuses a message larger than its own maxMessageBytes, even when the sending bus allowed it', async () => {
+    const broker = new MemoryBroker();
+    const deadLetters = new MemoryDeadLetters();
+    const sender = createMemoryBus({ clock, broker, maxMessageBytes: 10_000 });
+    const receiver = createMemoryBus({ clock, broker, deadLetters, maxMessageBytes: 1_000 });
+    const received: unknown[] = [];
+    await receiver.subscribe({ inbox: 'small' }, (m) => void received.push(m));
+    await sender.send(command('small', { blob: 'x'.repeat(5_000) }));
+    const small = command('small', { ok: true });
+    await sender.send(small);
+    await eventually('the small message', () => received.length === 1);
+    expect(received).toMatchObject([{ id: small.id }]);
+    expect(deadLetters.list()).toMatchObject([{ source: 'inbox:small', code: 'ORC_PROTOCOL_TOO_LARGE' }]);
+  });
+
   it('keeps only the newest dead letters past its bound', async () => {
     const sink = new MemoryDeadLetters(3);
     for (let i = 0; i < 5; i++) await sink.record({ source: 's', code: 'c', reason: String(i), raw: 'x', receivedAt: i });
