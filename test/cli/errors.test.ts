@@ -55,7 +55,9 @@ describe('orchestra errors, as a process sees them', () => {
     const data = path.join(cwd, 'locked');
     const holder = spawnCli(['worker', '--exec', 'echo=cat', '--data', data], { cwd });
     try {
-      await waitFor('the worker to lock its data folder', () => fs.existsSync(path.join(data, 'orchestra.lock')));
+      // Started, not only locked: a signal during the first open of the folder waits for that open to end.
+      await waitFor('the worker to start', () => holder.stdout().includes('started: kinds echo'), 60_000);
+      expect(fs.existsSync(path.join(data, 'orchestra.lock'))).toBe(true);
       const second = await runCli(['tasks', 'list', '--data', data], { cwd });
       expect(second.code).toBe(1);
       expect(second.stderr).toMatch(oneLine('ORC_STORE_DATA_DIR_LOCKED'));
@@ -63,7 +65,7 @@ describe('orchestra errors, as a process sees them', () => {
     } finally {
       holder.child.kill('SIGTERM');
     }
-    expect(await exitWithin(holder, 15_000)).toBe(0);
+    expect(await exitWithin(holder, 30_000)).toBe(0);
     expect(fs.existsSync(path.join(data, 'orchestra.lock'))).toBe(false);
     // Released on exit: the folder opens again.
     expect((await runCli(['tasks', 'list', '--data', data], { cwd })).stdout).toBe('no tasks\n');
