@@ -7,6 +7,7 @@ import { claimAtScaleBench } from './claim-at-scale.js';
 import { latencyBench } from './latency.js';
 import { memoryBench } from './memory.js';
 import { busBench } from './bus.js';
+import { optimizerBench } from './optimizer/index.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -25,6 +26,7 @@ const suites: [string, () => Promise<unknown>][] = [
   ['bus', () => busBench(REDIS_URL, quick
     ? { calls: 1000, warmupCalls: 200, throughputCalls: 5_000, inFlight: 64 }
     : { calls: 5000, warmupCalls: 500, throughputCalls: 20_000, inFlight: 64 })],
+  ['optimizer', () => optimizerBench({ quick })],
 ];
 
 console.log(`Orchestra benchmarks — node ${process.version}, DATABASE_URL ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}, REDIS_URL ${REDIS_URL}`);

@@ -1,0 +1,80 @@
+/**
+ * The baselines (random search, Optuna TPE, Optuna CMA-ES) through
+ * optuna_compare.py: finding a Python that has Optuna, and running the script
+ * for one landscape and seed at every budget.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { evaluatorBase, type Evaluator } from './evaluator-command.js';
+
+export const METHODS = ['random', 'tpe', 'cmaes'] as const;
+export type Method = (typeof METHODS)[number];
+
+const SCRIPT = fileURLToPath(new URL('./optuna_compare.py', import.meta.url));
+
+const lineSchema = z.object({
+  function: z.string(),
+  budget: z.number().int(),
+  seed: z.number().int(),
+  method: z.enum(METHODS),
+  // null: no successful trial to recommend.
+  regret: z.number().nullable(),
+  best: z.object({ variables: z.record(z.string(), z.unknown()), value: z.number(), trial: z.number().int() }).nullable(),
+  evaluations: z.number().int(),
+  failures: z.number().int(),
+  seconds: z.number(),
+  note: z.string(),
+});
+export type BaselineRun = z.output<typeof lineSchema>;
+
+export type Python = { ok: true; python: string; methods: Method[]; note: string | null } | { ok: false; why: string };
+
+/**
+ * The first interpreter that imports optuna: $PYTHON, python3, then Debian's
+ * /usr/bin/python3 (where apt's python3-optuna lives when python3 is a pyenv
+ * shim). CMA-ES also needs the cmaes module; without it the other two still run.
+ */
+export function findPython(): Python {
+  const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
+  const tried: string[] = [];
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import optuna; print(optuna.__version__)'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      tried.push(`${python}: ${probe.error ? 'not found' : 'no optuna module'}`);
+      continue;
+    }
+    const version = probe.stdout.trim();
+    const cmaes = spawnSync(python, ['-c', 'import cmaes'], { encoding: 'utf8' }).status === 0;
+    return cmaes
+      ? { ok: true, python, methods: [...METHODS], note: `${python}, Optuna ${version}` }
+      : { ok: true, python, methods: ['random', 'tpe'], note: `${python}, Optuna ${version}; CMA-ES not run: no cmaes module (apt-get install python3-cmaes)` };
+  }
+  return { ok: false, why: `no Python with Optuna (${tried.join('; ')}); install it with apt-get install python3-optuna python3-cmaes` };
+}
+
+/** Every method on one landscape and seed, at every budget. Resolves with the runs; rejects with the script's error. */
+export function runBaselines(
+  python: string,
+  evaluator: Evaluator,
+  job: { name: string; budgets: readonly number[]; seed: number; methods: readonly Method[] },
+): Promise<BaselineRun[]> {
+  const args = [SCRIPT, '--evaluator', evaluatorBase(evaluator), '--functions', job.name];
+  args.push('--budgets', job.budgets.join(','), '--seeds', String(job.seed), '--methods', job.methods.join(','));
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`optuna_compare.py ${job.name} seed ${job.seed} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`));
+      try {
+        resolve(stdout.split('\n').filter(Boolean).map((line) => lineSchema.parse(JSON.parse(line))));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
