@@ -10,7 +10,7 @@ interface Summary {
   tests: number;
   failedTests: number;
   best: { variables: Record<string, unknown>; score: number; value: number; metrics: Record<string, number> } | null;
-  bots: { restarted: number; isolated: string[]; online: number };
+  bots: { total: number; restarted: number; isolated: string[] };
   interrupted: boolean;
 }
 
@@ -36,7 +36,7 @@ describe('orchestra start', () => {
     expect(first.stderr).toContain('on 8 bots, stored in the embedded store in ./.orchestra; 2 generations');
     expect(first.stderr).toMatch(/generation \d+ · tests \d+\/\d+ · best score .* · \d\/8 bots online/);
     const summary = JSON.parse(first.stdout) as Summary;
-    expect(summary).toMatchObject({ studyId: 'compression', generations: 2, interrupted: false });
+    expect(summary).toMatchObject({ studyId: 'compression', generations: 2, interrupted: false, bots: { total: 8 } });
     expect(summary.tests).toBeGreaterThan(0);
     expect(summary.best!.metrics).toMatchObject({ ratio: expect.any(Number), mbPerSecond: expect.any(Number) });
     expect(['gzip', 'deflate', 'brotli']).toContain(summary.best!.variables.algorithm);

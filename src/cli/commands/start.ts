@@ -119,7 +119,7 @@ interface StartSummary {
   tests: number;
   failedTests: number;
   best: Awaited<ReturnType<typeof bestOf>>;
-  bots: { restarted: number; isolated: string[]; online: number };
+  bots: { total: number; restarted: number; isolated: string[] };
   durationMs: number;
   interrupted: boolean;
 }
@@ -134,9 +134,9 @@ async function summarise(runtime: Runtime, durationMs: number, interrupted: bool
     failedTests: results.filter((r) => !r.success).length,
     best: await bestOf(runtime.db, START_STUDY),
     bots: {
+      total: bots.length,
       restarted: bots.reduce((n, b) => n + b.restarts, 0),
       isolated: bots.filter((b) => b.state === 'isolated').map((b) => b.botId),
-      online: bots.filter((b) => b.state === 'online').length,
     },
     durationMs,
     interrupted,
@@ -145,13 +145,13 @@ async function summarise(runtime: Runtime, durationMs: number, interrupted: bool
 
 function renderSummary(s: StartSummary): string {
   const lines = [
-    `${s.interrupted ? 'interrupted' : 'finished'}: ${s.generations} generations, ${s.tests} tests (${s.failedTests} failed) in ${(s.durationMs / 1000).toFixed(1)}s`,
+    `${s.interrupted ? 'interrupted' : 'finished'}: ${s.generations} generation${s.generations === 1 ? '' : 's'}, ${s.tests} tests (${s.failedTests} failed) in ${(s.durationMs / 1000).toFixed(1)}s`,
   ];
   if (s.best) {
     lines.push(`best: ${JSON.stringify(s.best.variables)}`);
     const metrics = Object.entries(s.best.metrics).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(' · ');
     lines.push(`  score ${s.best.score.toFixed(3)} · value ${s.best.value?.toPrecision(4) ?? '-'} · success ${(s.best.successRate * 100).toFixed(0)} % over ${s.best.tests} tests${metrics ? ` · ${metrics}` : ''}`);
   } else lines.push('best: none yet');
-  lines.push(`bots: ${s.bots.online} online · ${s.bots.restarted} restarts · isolated: ${s.bots.isolated.join(', ') || 'none'}`);
+  lines.push(`bots: ${s.bots.total} · ${s.bots.restarted} restarts · isolated: ${s.bots.isolated.join(', ') || 'none'}`);
   return lines.join('\n');
 }
