@@ -41,7 +41,7 @@ process.stdin.on('data', (d) => (s += d)).on('end', () => {
 });
 `;
 
-describe('orchestra optimize', () => {
+describe('orchestra optimize', { timeout: 240_000 }, () => {
   let cwd: string;
   beforeAll(() => {
     cwd = tempDir('orchestra-optimize-');

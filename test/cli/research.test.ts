@@ -13,7 +13,7 @@ interface Listed {
   details: Record<string, unknown>;
 }
 
-describe('orchestra run research and orchestra agents', () => {
+describe('orchestra run research and orchestra agents', { timeout: 240_000 }, () => {
   let cwd: string;
   beforeAll(() => {
     cwd = tempDir();

@@ -18,7 +18,7 @@ interface Generations {
   generations: { generation: number; state: string; tests: number; testsDone: number }[];
 }
 
-describe('orchestra start', () => {
+describe('orchestra start', { timeout: 240_000 }, () => {
   let cwd: string;
   beforeAll(() => {
     cwd = tempDir();
