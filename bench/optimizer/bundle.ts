@@ -2,12 +2,13 @@
  * Compiles landscapes.ts, with bench/functions.ts inlined, into one plain JS
  * module for evaluator.mjs. The evaluator is started once per test (about
  * 15,000 times per optimizer in a full run), so its start-up is the benchmark's
- * main cost; measured on the 2-core bench machine:
+ * main cost. Per start, measured on the 2-core bench machine while other work
+ * loaded it (load average 4–5), so only the ratios carry over:
  *
- *   node -e 0                                     ~ 80 ms
- *   this bundle                                   ~ 90 ms
- *   bundle with zod (the real parseSpace)         ~ 190 ms
- *   node --import tsx on bench/functions.ts       ~ 900 ms
+ *   node -e 0                                     ~ 80–120 ms
+ *   this bundle (8 KB)                            the same
+ *   bundle with zod (the real parseSpace)         ~ 190–220 ms
+ *   node --import tsx on bench/functions.ts       ~ 900–1450 ms
  *
  * esbuild is the compiler tsx itself runs on, so it is present wherever the
  * benchmarks run.
