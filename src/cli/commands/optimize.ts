@@ -142,10 +142,11 @@ async function recommended(runtime: Runtime): Promise<OptimizeResult['best']> {
   const space = parseSpace(study.space);
   const variables = new Map((await listCombinations(runtime.db, STUDY_ID)).map((c) => [c.key, c.variables]));
   const since = study.exploreFrom ?? 0;
-  const observations = (await listResults(runtime.db, STUDY_ID))
-    .filter((r) => r.trial >= since && variables.has(r.key))
+  const all = (await listResults(runtime.db, STUDY_ID))
+    .filter((r) => variables.has(r.key))
     .map((r) => ({ key: r.key, combination: variables.get(r.key) as Record<string, number | string | boolean>, success: r.success, value: r.success ? r.value : null, generation: r.generation, trial: r.trial }));
-  const best = recommend(space, observations);
+  // After an environment change only what was measured since counts; if nothing since succeeded, the older evidence is still better than none.
+  const best = recommend(space, all.filter((o) => o.trial >= since)) ?? recommend(space, all);
   return best && best.mean !== null ? { variables: best.combination, value: best.mean } : null;
 }
 
