@@ -52,6 +52,13 @@ export const orchestraConfig = z
       })
       .strict()
       .prefault({}),
+    progress: z
+      .object({
+        /** How often a plain progress line is printed when standard error is not a terminal (a log, CI); a terminal's line is redrawn five times a second. */
+        intervalMs: z.number().int().min(50).max(3_600_000).default(2000),
+      })
+      .strict()
+      .prefault({}),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('warn'),
   })
   .strict();

@@ -53,11 +53,27 @@ describe('orchestra start', { timeout: 240_000 }, () => {
 
   it('continues the generation it was killed in: no test result lost or counted twice', async () => {
     const config = path.join(cwd, 'quick.json');
-    // Short leases and sweeps, so what the killed process held comes back within seconds.
-    fs.writeFileSync(config, JSON.stringify({ registry: { leaseMs: 2_000 }, monitor: { intervalMs: 500 }, experiment: { testsPerCombination: 3 } }));
+    // Short leases and sweeps, so what the killed process held comes back within seconds; progress
+    // lines ten times a second and generations of 72 tests, so the kill lands inside a generation.
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        registry: { leaseMs: 2_000 },
+        monitor: { intervalMs: 500 },
+        progress: { intervalMs: 100 },
+        experiment: { population: 24, testsPerCombination: 3 },
+      }),
+    );
     const args = ['start', '--data', 'killed', '--config', 'quick.json', '--folder', 'docs', '--generations', '3'];
     const first = spawnCli(args, { cwd });
-    await waitFor('the first generation to be under way', () => /generation 1 · tests [1-9]/.test(first.stderr()), 90_000);
+    const midGeneration = () =>
+      [...first.stderr().matchAll(/generation (\d+) · tests (\d+)\/(\d+)/g)].some(([, g, done, total]) => Number(g) >= 1 && Number(done) >= 1 && Number(done) < 0.75 * Number(total));
+    try {
+      await waitFor('a generation after the first to be under way', midGeneration, 90_000);
+    } catch (err) {
+      first.child.kill('SIGKILL');
+      throw new Error(`${(err as Error).message}; the process printed:\n${first.stderr()}`);
+    }
     first.child.kill('SIGKILL');
     await exitWithin(first, 10_000);
     const before = JSON.parse((await runCli(['generations', '--json', '--data', 'killed'], { cwd })).stdout) as Generations;

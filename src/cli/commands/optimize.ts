@@ -89,7 +89,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         const best = p.best?.mean === null || p.best === undefined ? '-' : String(Number(p.best.mean.toPrecision(6)));
         const online = system.bots.filter((b) => b.state === 'running').length;
         return `[${elapsed(startedAt, runtime.clock.now())}] generation ${p.generation} · ${p.evaluations}/${options.budget} evaluations · best ${best} · ${online} bots`;
-      }, io.stderr, runtime.clock);
+      }, io.stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
       const interrupted = await Promise.race([system.variables.finished().then(() => false), shutdown.requested.then(() => true)]);
       progress.stop();
       await system.stop();

@@ -41,7 +41,7 @@ export async function runResearchCommand(globals: GlobalFlags, options: RunResea
       io.stderr.write(`orchestra: researching "${topic}" (tasks ${pair.researchId}, ${pair.writeId})\n`);
       const startedAt = runtime.clock.now();
       let latest: Task[] = [];
-      const progress = new Progress(() => pairLine(latest, startedAt, runtime.clock.now(), system), io.stderr, runtime.clock);
+      const progress = new Progress(() => pairLine(latest, startedAt, runtime.clock.now(), system), io.stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
       const stop = new AbortController();
       void shutdown.requested.then(() => stop.abort());
       const [research, write] = await watchTasks(runtime.registry, runtime.clock, [pair.researchId, pair.writeId], {

@@ -53,7 +53,7 @@ export async function serveUntilSignal(runtime: Runtime, system: System, shutdow
     if (!shutdown.signal) timer = clock.setTimeout(() => void refresh(), COUNTS_EVERY_MS);
   };
   await refresh();
-  const progress = new Progress(() => serveLine(system, counts), io.stderr, clock);
+  const progress = new Progress(() => serveLine(system, counts), io.stderr, clock, { plainIntervalMs: runtime.config.progress.intervalMs });
   const signal = await shutdown.requested;
   clock.clearTimeout(timer);
   progress.stop();

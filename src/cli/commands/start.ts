@@ -71,7 +71,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
           .finally(() => (refresh = runtime.clock.setTimeout(count, 1000)));
       };
       count();
-      const progress = new Progress(() => progressLine(system, startedAt, runtime.clock.now(), online), io.stderr, runtime.clock);
+      const progress = new Progress(() => progressLine(system, startedAt, runtime.clock.now(), online), io.stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
       const interrupted = await Promise.race([system.variables.finished().then(() => false), shutdown.requested.then(() => true)]);
       runtime.clock.clearTimeout(refresh);
       progress.stop();

@@ -56,7 +56,7 @@ export async function workerCommand(globals: GlobalFlags, options: WorkerCommand
       const progress = new Progress(() => {
         const s = worker.stats;
         return `worker ${worker.workerId}: ${s.completed} completed · ${s.failed} failed attempts · ${s.lost} lost · ${s.running} running`;
-      }, io.stderr, runtime.clock);
+      }, io.stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
       const signal = await shutdown.requested;
       progress.stop();
       io.stderr.write(stoppingNotice(signal, worker.stats.running, config.worker.shutdownGraceMs));
