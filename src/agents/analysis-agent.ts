@@ -12,7 +12,7 @@ import {
   type ScorePoint,
   type TestResultRow,
 } from '../store/index.js';
-import { detectDrift, parseSpace, type Space } from '../evolution/index.js';
+import { detectEliteDrift, parseSpace, type Space } from '../evolution/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { experimentConfig } from './experiment-config.js';
 import { ANALYSIS_AGENT_ID, EXPERIMENT_TOPIC } from './variable-agent.js';
@@ -35,7 +35,8 @@ export interface Prediction {
  * Keeps each combination's score over time, predicts where it is heading,
  * reports per generation (best, mean, diversity, convergence), and raises
  * `environment_change_detected` when the elite's recent results fall more
- * than the threshold below their baseline.
+ * than the threshold below their baseline and more than their noise explains
+ * (detectEliteDrift).
  *
  * The prediction model is a least-squares line through a combination's last
  * five scores, extrapolated one generation; its error is the mean absolute
@@ -46,7 +47,9 @@ export interface Prediction {
  * that it matches or beats (a failure 0). An elite sits near 1; one that now
  * does no better than a typical earlier result falls to about 0.5. A rank,
  * unlike a value, means the same on any scale, in either direction of the
- * objective, and is not stretched by one outlier.
+ * objective, and is not stretched by one outlier. The noise is judged on
+ * the same scale: how far repeated results of one combination stray from
+ * each other before the window.
  *
  * Requests: `analyze_generation` `{studyId, generation}` → the report with
  * `changed`; `get_report` `{studyId, generation?}`.
@@ -131,7 +134,7 @@ export class AnalysisAgent extends BaseAgent {
       .filter((r) => position(r) < windowStart && r.success && r.value !== null)
       .map((r) => sign * r.value!)
       .sort((a, b) => a - b);
-    if (before.length === 0) return { changed: false, baseline: null, recent: null, drop: null };
+    if (before.length === 0) return { changed: false, baseline: null, recent: null, drop: null, noise: null, explained: 0, elite: [] };
     const performance = (r: TestResultRow): number => {
       if (!r.success || r.value === null) return 0;
       const v = sign * r.value;
@@ -144,15 +147,16 @@ export class AnalysisAgent extends BaseAgent {
       }
       return lo / before.length;
     };
-    // The elite as the baseline knew it: the best combinations before the window. Judging
-    // whichever combinations are elite now would hide a change, since the
+    // The elite as the baseline knew it (detectEliteDrift picks the best before the window).
+    // Judging whichever combinations are elite now would hide a change, since the
     // combinations that suit the new landscape become the elite.
-    const byKey = new Map<string, number[]>();
-    for (const r of results) if (position(r) < windowStart) byKey.set(r.key, [...(byKey.get(r.key) ?? []), performance(r)]);
-    const ranked = [...byKey.entries()].map(([key, ps]) => ({ key, mean: ps.reduce((a, b) => a + b, 0) / ps.length })).sort((a, b) => b.mean - a.mean || a.key.localeCompare(b.key));
-    const baselineElite = new Set(ranked.slice(0, Math.max(1, Math.floor(ranked.length / 10), elite.size)).map((e) => e.key));
-    const series = results.filter((r) => baselineElite.has(r.key)).map((r) => ({ at: position(r), score: performance(r) }));
-    return detectDrift(series, { now: byGenerations ? generation : nowMs, windowMs: byGenerations ? options.windowGenerations! - 1 : options.windowMs, threshold: options.threshold });
+    const points = results.map((r) => ({ key: r.key, at: position(r), score: performance(r), failed: !r.success || r.value === null }));
+    return detectEliteDrift(points, {
+      now: byGenerations ? generation : nowMs,
+      windowMs: byGenerations ? options.windowGenerations! - 1 : options.windowMs,
+      threshold: options.threshold,
+      eliteSize: elite.size,
+    });
   }
 }
 

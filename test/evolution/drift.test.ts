@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DRIFT_OPTIONS, detectDrift } from '../../src/evolution/index.js';
+import { DEFAULT_DRIFT_OPTIONS, detectDrift, detectEliteDrift, repeatNoise, studentCritical, type DriftPoint, type EliteDriftPoint } from '../../src/evolution/index.js';
+import { createRng, type Rng } from '../../src/protocol/index.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -14,8 +15,8 @@ describe('detectDrift', () => {
   const now = Date.UTC(2025, 0, 31);
   const windowMs = 7 * DAY;
 
-  it('defaults to a 7-day window and a 20 % threshold', () => {
-    expect(DEFAULT_DRIFT_OPTIONS).toEqual({ windowMs: 7 * DAY, threshold: 0.2 });
+  it('defaults to a 7-day window, a 20 % threshold and a two-sigma test', () => {
+    expect(DEFAULT_DRIFT_OPTIONS).toEqual({ windowMs: 7 * DAY, threshold: 0.2, sigmas: 2 });
   });
 
   it.each([
@@ -45,7 +46,7 @@ describe('detectDrift', () => {
       { at: start - 1, score: 1 },
       { at: start, score: 0.5 },
     ];
-    expect(detectDrift(points, { windowMs, threshold: 0.2, now })).toEqual({ changed: true, baseline: 1, recent: 0.5, drop: 0.5 });
+    expect(detectDrift(points, { windowMs, threshold: 0.2, now })).toEqual({ changed: true, baseline: 1, recent: 0.5, drop: 0.5, noise: null, explained: 0 });
     // A millisecond later the window has moved past both: no recent scores, no change.
     expect(detectDrift(points, { windowMs, threshold: 0.2, now: now + 1 })).toMatchObject({ changed: false, recent: null });
     // A millisecond earlier it holds both: no baseline, no change.
@@ -76,9 +77,10 @@ describe('detectDrift', () => {
   });
 
   it('reports no change without a baseline, without recent scores, or with a baseline ≤ 0', () => {
-    expect(detectDrift([{ at: now - DAY, score: 0.1 }], { windowMs, threshold: 0.2, now })).toEqual({ changed: false, baseline: null, recent: 0.1, drop: null });
-    expect(detectDrift([{ at: now - 30 * DAY, score: 1 }], { windowMs, threshold: 0.2, now })).toEqual({ changed: false, baseline: 1, recent: null, drop: null });
-    expect(detectDrift([], { windowMs, threshold: 0.2, now })).toEqual({ changed: false, baseline: null, recent: null, drop: null });
+    const none = { noise: null, explained: 0 };
+    expect(detectDrift([{ at: now - DAY, score: 0.1 }], { windowMs, threshold: 0.2, now })).toEqual({ changed: false, baseline: null, recent: 0.1, drop: null, ...none });
+    expect(detectDrift([{ at: now - 30 * DAY, score: 1 }], { windowMs, threshold: 0.2, now })).toEqual({ changed: false, baseline: 1, recent: null, drop: null, ...none });
+    expect(detectDrift([], { windowMs, threshold: 0.2, now })).toEqual({ changed: false, baseline: null, recent: null, drop: null, ...none });
     expect(detectDrift([{ at: now - 30 * DAY, score: 0 }, { at: now, score: -1 }], { windowMs, threshold: 0.2, now }).changed).toBe(false);
   });
 
@@ -88,5 +90,179 @@ describe('detectDrift', () => {
       { at: now - 6 * DAY, score: 0.5 },
     ];
     expect(detectDrift(points, { now }).changed).toBe(true);
+  });
+});
+
+/** A standard normal draw (Box–Muller) from a seeded source. */
+const gaussian = (rng: Rng) => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+
+describe('detectDrift with noise', () => {
+  const now = 100;
+  const windowMs = 9; // generations 91–100 are recent
+
+  /** Ten combinations at level 1, three results each before the window, noise σ; then `recent` results of one of them. */
+  function noisySeries(seed: number, sigma: number, recent: number[]): DriftPoint[] {
+    const rng = createRng(seed);
+    const points: DriftPoint[] = [];
+    for (let k = 0; k < 10; k++) for (let i = 0; i < 3; i++) points.push({ key: `k${k}`, at: 10 * i + k, score: 1 + sigma * gaussian(rng) });
+    recent.forEach((score, i) => points.push({ key: 'k0', at: 95 + i, score }));
+    return points;
+  }
+
+  it('estimates the noise from repeated results of one key', () => {
+    const noise = repeatNoise([
+      { at: 0, score: 1, key: 'a' },
+      { at: 1, score: 3, key: 'a' },
+      { at: 2, score: 5, key: 'b' },
+      { at: 3, score: 7, key: 'b' },
+      { at: 4, score: 100, key: 'c' },
+    ]);
+    expect(noise).toEqual({ sd: Math.sqrt(2), dof: 2 });
+    expect(repeatNoise([{ at: 0, score: 1, key: 'a' }, { at: 1, score: 2 }])).toBeNull();
+  });
+
+  it('does not call a fall beyond the threshold a change when the noise explains it', () => {
+    // One recent result 25 % below a baseline whose results stray by σ 0.3: noise, not a change.
+    const report = detectDrift(noisySeries(1, 0.3, [0.75]), { windowMs, now });
+    expect(report.drop).toBeGreaterThan(0.2);
+    expect(report.noise).toBeGreaterThan(0.2);
+    expect(report.explained).toBeGreaterThan(report.baseline! - report.recent!);
+    expect(report.changed).toBe(false);
+  });
+
+  it('calls a real fall with the same noise a change', () => {
+    const report = detectDrift(noisySeries(1, 0.3, [0.3, 0.25, 0.4, 0.2]), { windowMs, now });
+    expect(report.baseline! - report.recent!).toBeGreaterThan(report.explained);
+    expect(report.changed).toBe(true);
+  });
+
+  it('takes the noise from the caller when given, and needs both conditions', () => {
+    const points = [
+      { at: 0, score: 1 },
+      { at: 1, score: 1 },
+      { at: 99, score: 0.7 },
+    ];
+    // se = 0.1 · √(1/2 + 1) ≈ 0.122; two of them ≈ 0.245 < the fall of 0.3.
+    expect(detectDrift(points, { windowMs, now, noise: 0.1 }).changed).toBe(true);
+    // se ≈ 0.184; two of them ≈ 0.37 > 0.3: noise explains it.
+    expect(detectDrift(points, { windowMs, now, noise: 0.15 })).toMatchObject({ changed: false, noise: 0.15 });
+    // With no test (sigmas 0) the threshold alone decides again.
+    expect(detectDrift(points, { windowMs, now, noise: 0.15, sigmas: 0 }).changed).toBe(true);
+  });
+});
+
+describe('detectEliteDrift', () => {
+  const now = 10; // generations 9 and 10 are recent
+  const windowMs = 1;
+
+  /**
+   * Forty combinations of true level in [0.2, 0.9]; before the window each tested once
+   * and the five best-looking tested again twice; within the window the best-looking
+   * two tested three times each. Results are the level plus noise σ 0.2, and fail
+   * (score 0) one time in ten. When `moved`, the landscape moved before the window: the
+   * old elite's results are those of a poor combination (level 0.1).
+   */
+  function study(seed: number, moved: boolean): EliteDriftPoint[] {
+    const rng = createRng(seed);
+    const levels = Array.from({ length: 40 }, () => 0.2 + 0.7 * rng.next());
+    const test = (k: number, at: number, level = levels[k]!) => {
+      const failed = rng.next() < 0.1;
+      return { key: `c${k}`, at, failed, score: failed ? 0 : Math.max(0, level + 0.2 * gaussian(rng)) };
+    };
+    const points = levels.map((_, k) => test(k, Math.floor(k / 5)));
+    const firstLooks = [...points].sort((a, b) => b.score - a.score);
+    for (const p of firstLooks.slice(0, 5)) {
+      const k = Number(p.key.slice(1));
+      points.push(test(k, 6), test(k, 7));
+    }
+    for (const p of firstLooks.slice(0, 2)) {
+      const k = Number(p.key.slice(1));
+      const level = moved ? 0.1 : undefined;
+      points.push(test(k, 9, level), test(k, 10, level), test(k, 10, level));
+    }
+    return points;
+  }
+
+  it('raises few false alarms where noise and the winner’s curse make the plain rule cry wolf', () => {
+    let noisy = 0;
+    let plain = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      const points = study(seed, false);
+      if (detectEliteDrift(points, { windowMs, now }).changed) noisy++;
+      // The plain rule: the best-looking before the window, their raw means, the threshold alone.
+      const means = new Map<string, number[]>();
+      for (const p of points.filter((q) => q.at < now - windowMs)) means.set(p.key, [...(means.get(p.key) ?? []), p.score]);
+      const elite = [...means.entries()].map(([key, xs]) => ({ key, m: xs.reduce((a, b) => a + b, 0) / xs.length })).sort((a, b) => b.m - a.m).slice(0, 4).map((e) => e.key);
+      if (detectDrift(points.filter((p) => elite.includes(p.key)).map(({ at, score }) => ({ at, score })), { windowMs, now }).changed) plain++;
+    }
+    expect(plain).toBeGreaterThanOrEqual(60);
+    expect(noisy).toBeLessThanOrEqual(6);
+  });
+
+  it('detects a real fall with the same noise most of the time from one window of six results', () => {
+    let detected = 0;
+    for (let seed = 1; seed <= 200; seed++) if (detectEliteDrift(study(seed, true), { windowMs, now }).changed) detected++;
+    expect(detected).toBeGreaterThanOrEqual(120);
+  });
+
+  it('keeps the plain threshold on a landscape without noise: 20 % is not a change, 20.1 % is', () => {
+    const points = (recent: number) => [
+      { key: 'a', at: 0, score: 1 },
+      { key: 'a', at: 1, score: 1 },
+      { key: 'b', at: 0, score: 0.5 },
+      { key: 'a', at: 10, score: recent },
+    ];
+    expect(detectEliteDrift(points(0.8), { windowMs, now })).toMatchObject({ changed: false, noise: 0, baseline: 1, elite: ['a'] });
+    expect(detectEliteDrift(points(0.799), { windowMs, now })).toMatchObject({ changed: true, noise: 0, explained: 0 });
+  });
+
+  it('calls nothing a change before some combination was tested twice before the window', () => {
+    const points = [
+      { key: 'a', at: 0, score: 1 },
+      { key: 'b', at: 0, score: 0.5 },
+      { key: 'a', at: 10, score: 0.1 },
+    ];
+    expect(detectEliteDrift(points, { windowMs, now })).toMatchObject({ changed: false, noise: null });
+  });
+
+  it('judges the elite by shrunk levels: several good results beat one lucky one', () => {
+    const points = [
+      ...[0.9, 0.5, 0.9, 0.7, 0.8].map((score, i) => ({ key: 'steady', at: i, score })),
+      { key: 'lucky', at: 0, score: 0.95 },
+      ...Array.from({ length: 8 }, (_, i) => ({ key: `o${i}`, at: 0, score: 0.4 + 0.05 * i })),
+      { key: 'steady', at: 10, score: 0.6 },
+    ];
+    const report = detectEliteDrift(points, { windowMs, now });
+    expect(report.elite).toEqual(['steady']);
+    // What the steady one is expected to score lies between the mean of all and its own mean (0.76).
+    expect(report.baseline!).toBeLessThan(0.76);
+    expect(report.baseline!).toBeGreaterThan(0.5);
+    expect(report.changed).toBe(false);
+  });
+
+  it('counts random failures as noise: one failed retest where one test in ten fails is not a change', () => {
+    const points: EliteDriftPoint[] = [
+      ...[0.9, 0.95, 0.85].map((score, i) => ({ key: 'best', at: i, score })),
+      ...[0.6, 0.65].map((score, i) => ({ key: 'good', at: i, score })),
+      ...Array.from({ length: 17 }, (_, i) => ({ key: `o${i}`, at: 0, score: 0.05 * i })),
+      ...Array.from({ length: 3 }, (_, i) => ({ key: `f${i}`, at: 0, score: 0, failed: true })),
+      { key: 'best', at: 10, score: 0, failed: true },
+      { key: 'best', at: 10, score: 0.9 },
+    ];
+    expect(detectEliteDrift(points, { windowMs, now }).changed).toBe(false);
+    // Where nothing else ever failed, the same failure is a change.
+    const neverFails = points.filter((p) => !p.key.startsWith('f'));
+    expect(detectEliteDrift(neverFails, { windowMs, now }).changed).toBe(true);
+  });
+});
+
+describe('studentCritical', () => {
+  it('is near the exact quantiles of Student’s t and tends to the normal', () => {
+    // One-sided 97.7 % (z = 2): t(3) ≈ 3.31, t(5) ≈ 2.65, t(10) ≈ 2.28, t(30) ≈ 2.09.
+    expect(studentCritical(2, 3)).toBeCloseTo(3.3, 1);
+    expect(studentCritical(2, 5)).toBeCloseTo(2.65, 1);
+    expect(studentCritical(2, 10)).toBeCloseTo(2.28, 1);
+    expect(studentCritical(2, 30)).toBeCloseTo(2.09, 1);
+    expect(studentCritical(2, Infinity)).toBe(2);
   });
 });
