@@ -1,14 +1,17 @@
-import { classify, parseSpace, recommend, scoreCombinations, type Combination, type Observation } from '../evolution/index.js';
+import { classify, parseSpace, recommend, scoreCombinations, type Combination, type Observation, type Scored, type Space } from '../evolution/index.js';
 import { OrchestraError } from '../protocol/index.js';
 import { getStudy, listCombinations, listResults, listStudies, type Db } from '../store/index.js';
 
-/** What the inspecting commands read of a study: its observations since the landscape last changed. */
-export async function studyObservations(db: Db, studyId: string): Promise<{ observations: Observation[]; metrics: Map<string, Record<string, number>[]> }> {
+/**
+ * What the inspecting commands read of a study: every observation of its
+ * generations (campaign runs left out), the trial its landscape last changed
+ * at, and each combination's metrics from its successful tests.
+ */
+async function studyEvidence(db: Db, studyId: string): Promise<{ observations: Observation[]; since: number; metrics: Map<string, Record<string, number>[]> }> {
   const study = await getStudy(db, studyId);
   if (!study) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no study ${studyId}`);
   const variables = new Map((await listCombinations(db, studyId)).map((c) => [c.key, c.variables as Combination]));
-  const since = study.exploreFrom ?? 0;
-  const results = (await listResults(db, studyId)).filter((r) => r.trial >= since && r.generation >= 0 && variables.has(r.key));
+  const results = (await listResults(db, studyId)).filter((r) => r.generation >= 0 && variables.has(r.key));
   const metrics = new Map<string, Record<string, number>[]>();
   for (const r of results) if (r.success) metrics.set(r.key, [...(metrics.get(r.key) ?? []), r.metrics]);
   return {
@@ -21,8 +24,21 @@ export async function studyObservations(db: Db, studyId: string): Promise<{ obse
       trial: r.trial,
       at: r.at,
     })),
+    since: study.exploreFrom ?? 0,
     metrics,
   };
+}
+
+/**
+ * After an environment change only what was measured since counts; when
+ * nothing since has succeeded yet, the older evidence is still better than none.
+ */
+function recommendSince(space: Space, observations: readonly Observation[], since: number): { best: Scored; evidence: readonly Observation[] } | null {
+  const recent = observations.filter((o) => o.trial >= since);
+  const best = recommend(space, recent);
+  if (best) return { best, evidence: recent };
+  const older = since > 0 ? recommend(space, observations) : undefined;
+  return older ? { best: older, evidence: observations } : null;
 }
 
 export interface BestCombination {
@@ -43,10 +59,11 @@ export async function bestOf(db: Db, studyId: string): Promise<BestCombination |
   const study = await getStudy(db, studyId);
   if (!study) return null;
   const space = parseSpace(study.space);
-  const { observations, metrics } = await studyObservations(db, studyId);
-  const best = recommend(space, observations);
-  if (!best) return null;
-  const classes = classify(scoreCombinations(space, observations));
+  const { observations, since, metrics } = await studyEvidence(db, studyId);
+  const recommended = recommendSince(space, observations, since);
+  if (!recommended) return null;
+  const { best, evidence } = recommended;
+  const classes = classify(scoreCombinations(space, evidence));
   const mean: Record<string, number> = {};
   const runs = metrics.get(best.key) ?? [];
   for (const name of new Set(runs.flatMap((m) => Object.keys(m)))) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OrchestraError, parseJson, systemClock, type JsonValue } from '../../protocol/index.js';
-import { parseSpace, recommend, type Space } from '../../evolution/index.js';
+import { parseSpace, type Space } from '../../evolution/index.js';
 import { getStudy, listCombinations, listResults } from '../../store/index.js';
 import { commandEvaluator } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -11,6 +11,7 @@ import { elapsed, Progress } from '../progress.js';
 import { listenForShutdown } from '../signals.js';
 import { badArgument } from '../errors.js';
 import { buildExperiment } from '../experiment.js';
+import { bestOf } from '../study.js';
 
 export interface OptimizeOptions {
   space: string;
@@ -135,19 +136,10 @@ async function collectResult(runtime: Runtime): Promise<OptimizeResult> {
   return { best: await recommended(runtime), evaluations: history.length, history };
 }
 
+/** The study's recommendation for the landscape as it is at the end; the variable agent is stopped, so it comes from the store. */
 async function recommended(runtime: Runtime): Promise<OptimizeResult['best']> {
-  // The variable agent is stopped; its recommendation is a pure function of the stored results.
-  const study = await getStudy(runtime.db, STUDY_ID);
-  if (!study) return null;
-  const space = parseSpace(study.space);
-  const variables = new Map((await listCombinations(runtime.db, STUDY_ID)).map((c) => [c.key, c.variables]));
-  const since = study.exploreFrom ?? 0;
-  const all = (await listResults(runtime.db, STUDY_ID))
-    .filter((r) => variables.has(r.key))
-    .map((r) => ({ key: r.key, combination: variables.get(r.key) as Record<string, number | string | boolean>, success: r.success, value: r.success ? r.value : null, generation: r.generation, trial: r.trial }));
-  // After an environment change only what was measured since counts; if nothing since succeeded, the older evidence is still better than none.
-  const best = recommend(space, all.filter((o) => o.trial >= since)) ?? recommend(space, all);
-  return best && best.mean !== null ? { variables: best.combination, value: best.mean } : null;
+  const best = await bestOf(runtime.db, STUDY_ID);
+  return best && best.value !== null ? { variables: best.variables, value: best.value } : null;
 }
 
 function renderResult(result: OptimizeResult, out: string, durationMs: number): string {
