@@ -240,7 +240,7 @@ export abstract class BaseAgent {
   }
 
   private async receive(message: Message): Promise<void> {
-    this.logger.trace({ type: message.type, action: message.action, from: message.from }, 'message received');
+    if (this.logger.isLevelEnabled('trace')) this.logger.trace({ type: message.type, action: message.action, from: message.from }, 'message received');
     switch (message.type) {
       case 'request':
         return this.answer(message);
