@@ -1,7 +1,6 @@
-import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
-import { z } from 'zod';
-import { createLogger, createRng, ManualClock, type Message, type Task, type TaskContext } from '../../src/protocol/index.js';
-import { IN_MEMORY, migrate, openPglite, getBot, type Db } from '../../src/store/index.js';
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { createLogger, createRng, ManualClock, type Task, type TaskContext } from '../../src/protocol/index.js';
+import { getBot, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
 import {
@@ -14,11 +13,10 @@ import {
   nextSuccessRate,
   selectBot,
   TEST_BACKLOG_KIND,
-  type AgentDeps,
   type BotBehaviour,
   type FleetOptions,
 } from '../../src/agents/index.js';
-import { until } from './helpers.js';
+import { embeddedStore, EventRecorder, until } from './helpers.js';
 
 const START_MS = Date.UTC(2026, 0, 1);
 const FLEET: FleetOptions = { heartbeatTimeoutMs: 60_000, heartbeatIntervalMs: 10_000, maxTasksPerBot: 3, checkIntervalMs: 1_000 };
@@ -49,43 +47,23 @@ describe('fleet rules', () => {
   });
 });
 
-/** Hears the fleet's events. */
-class Watcher extends BaseAgent {
-  readonly events: Message[] = [];
-  constructor(deps: AgentDeps) {
-    super('watcher', 'test', deps);
-    for (const action of ['bot_status_update', 'task_completed', 'bot_isolated']) {
-      this.onEvent(action, z.unknown(), (_d, m) => void this.events.push(m), { topic: BOT_STATUS_TOPIC });
-    }
-  }
-  of(action: string): Message[] {
-    return this.events.filter((m) => m.action === action);
-  }
-}
-
 describe('the bot agent and its bots, on PGlite with the memory bus', () => {
   let db: Db;
   let clock: ManualClock;
   let bus: MemoryBus;
   let registry: TaskRegistry;
   let botAgent: BotAgent;
-  let watcher: Watcher;
+  let watcher: EventRecorder;
   const agents: BaseAgent[] = [];
 
-  beforeAll(async () => {
-    db = await openPglite({ dataDir: IN_MEMORY, schema: 'orchestra' });
-  });
-  afterAll(async () => {
-    await db.close();
-  });
+  const store = embeddedStore();
 
   beforeEach(async () => {
     clock = new ManualClock(START_MS);
-    await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
-    await migrate(db, clock.now());
+    db = await store.reset(clock.now());
     bus = createMemoryBus({ clock });
     registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { leaseMs: 30_000, backoffBaseMs: 100, backoffMaxMs: 100, maxAttempts: 10 } });
-    watcher = new Watcher({ bus, clock });
+    watcher = new EventRecorder({ bus, clock }, ['bot_status_update', 'task_completed', 'bot_isolated'].map((action) => ({ action, topic: BOT_STATUS_TOPIC })), 'watcher');
     botAgent = new BotAgent({ bus, clock, db, registry, fleet: FLEET, ...(process.env.DEBUG_FLEET ? { logger: createLogger({ level: 'debug' }) } : {}) });
     agents.push(watcher, botAgent);
     await watcher.start();

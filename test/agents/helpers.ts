@@ -1,5 +1,47 @@
-import type { Task, TaskContext } from '../../src/protocol/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { z } from 'zod';
+import type { Message, Task, TaskContext } from '../../src/protocol/index.js';
 import type { TaskRegistry } from '../../src/registry/index.js';
+import { IN_MEMORY, migrate, openPglite, type Db } from '../../src/store/index.js';
+import { BaseAgent, type AgentDeps } from '../../src/agents/index.js';
+
+/**
+ * One in-memory PGlite store for a test file, opened once (opening is the
+ * slow part) and emptied and migrated afresh by `reset` before each test.
+ */
+export function embeddedStore() {
+  let db: Db | undefined;
+  beforeAll(async () => {
+    db = await openPglite({ dataDir: IN_MEMORY, schema: 'orchestra' });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  return {
+    get db(): Db {
+      if (!db) throw new Error('the embedded store is open only inside the tests of the file that asked for it');
+      return db;
+    },
+    /** Drops every table and migrates again, at the clock time `nowMs`. */
+    async reset(nowMs: number): Promise<Db> {
+      await this.db.query(`DROP SCHEMA IF EXISTS ${this.db.schema} CASCADE`);
+      await migrate(this.db, nowMs);
+      return this.db;
+    },
+  };
+}
+
+/** Hears the named events, each on its topic, as an operator's tool would, and keeps them in order. */
+export class EventRecorder extends BaseAgent {
+  readonly events: Message[] = [];
+  constructor(deps: AgentDeps, subscriptions: readonly { action: string; topic?: string }[], id = 'recorder') {
+    super(id, 'test', deps);
+    for (const { action, topic } of subscriptions) this.onEvent(action, z.unknown(), (_d, m) => void this.events.push(m), topic ? { topic } : {});
+  }
+  of(action: string): Message[] {
+    return this.events.filter((m) => m.action === action);
+  }
+}
 
 /**
  * Waits for real I/O (the database, a child process) to show an effect,

@@ -1,7 +1,7 @@
-import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { z } from 'zod';
 import { createMessage, createRng, ManualClock, type Message, type Task } from '../../src/protocol/index.js';
-import { IN_MEMORY, migrate, openPglite, type Db } from '../../src/store/index.js';
+import { type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
 import {
@@ -19,7 +19,7 @@ import {
   type AgentDeps,
   type ListedAgent,
 } from '../../src/agents/index.js';
-import { until } from './helpers.js';
+import { embeddedStore, until } from './helpers.js';
 
 const START_MS = Date.UTC(2026, 0, 1);
 const LEASE_MS = 30_000;
@@ -43,17 +43,11 @@ describe('pipeline agents on PGlite with the memory bus', () => {
   let listener: Listener;
   const agents: BaseAgent[] = [];
 
-  beforeAll(async () => {
-    db = await openPglite({ dataDir: IN_MEMORY, schema: 'orchestra' });
-  });
-  afterAll(async () => {
-    await db.close();
-  });
+  const store = embeddedStore();
 
   beforeEach(async () => {
     clock = new ManualClock(START_MS);
-    await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
-    await migrate(db, clock.now());
+    db = await store.reset(clock.now());
     bus = createMemoryBus({ clock });
     registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { leaseMs: LEASE_MS, backoffBaseMs: 1_000 } });
     listener = new Listener({ bus, clock });
