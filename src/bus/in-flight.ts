@@ -6,8 +6,21 @@
 export class InFlight {
   private count = 0;
   private readonly waiting = new Set<() => void>();
+  /** One reaction for every tracked promise, made once: this runs for every message on both backends. */
+  private readonly settled = () => {
+    this.count--;
+    if (this.waiting.size > 0) {
+      for (const wake of this.waiting) wake();
+      this.waiting.clear();
+    }
+    this.onSettled?.();
+  };
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    /** Called each time a tracked promise settles, after its slot is freed. */
+    private readonly onSettled?: () => void,
+  ) {}
 
   get room(): number {
     return this.capacity - this.count;
@@ -18,18 +31,9 @@ export class InFlight {
   }
 
   /** Counts `work` until it settles. The caller handles its outcome; this only counts. */
-  track(work: Promise<unknown>, onSettled?: () => void): void {
+  track(work: Promise<unknown>): void {
     this.count++;
-    // One reaction, not .catch().finally(): this runs for every message on both backends.
-    const settled = () => {
-      this.count--;
-      if (this.waiting.size > 0) {
-        for (const wake of this.waiting) wake();
-        this.waiting.clear();
-      }
-      onSettled?.();
-    };
-    work.then(settled, settled);
+    work.then(this.settled, this.settled);
   }
 
   /** Resolves when at least one slot is free; rejects with the signal's reason on abort. */

@@ -51,15 +51,16 @@ export class Inbound {
   /**
    * Runs a handler; a throw is logged and dead-lettered, and the receiver goes
    * on. A request whose handler threw is answered with the error, so its caller
-   * learns of it now rather than at its timeout.
+   * learns of it now rather than at its timeout. `raw` is the message as it
+   * arrived, for the dead letter; a function when it must be written first.
    */
-  async run(handler: MessageHandler, message: Message, raw: string, source: string): Promise<void> {
+  async run(handler: MessageHandler, message: Message, raw: string | (() => string), source: string): Promise<void> {
     try {
       await handler(message);
     } catch (err) {
       const { code, message: reason } = describeError(err);
       this.deps.logger.error({ source, action: message.action, id: message.id, code, reason }, 'message handler failed');
-      await this.deadLetter(source, 'ORC_BUS_HANDLER_FAILED', `${code}: ${reason}`, raw, false);
+      await this.deadLetter(source, 'ORC_BUS_HANDLER_FAILED', `${code}: ${reason}`, typeof raw === 'string' ? raw : raw(), false);
       if (message.type === 'request') {
         const answerCode = code.startsWith('ORC_') ? code : 'ORC_BUS_HANDLER_FAILED';
         await this.answer(message, answerCode, reason);

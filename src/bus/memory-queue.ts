@@ -1,17 +1,19 @@
-import type { Logger } from '../protocol/index.js';
+import type { Logger, Message } from '../protocol/index.js';
 import { InFlight } from './in-flight.js';
 
-/** One message waiting in a queue. */
-export interface Envelope {
-  /** The encoded message, as it would travel over Redis. */
-  raw: string;
-  /**
-   * The `maxMessageBytes` a bus of this process validated `raw` against when
-   * it sent it; absent for text from outside (`receiveRaw`), which is decoded
-   * and validated on delivery like anything arriving over Redis.
-   */
-  validatedMaxBytes?: number;
-}
+/**
+ * One message waiting in a queue: text from outside (`receiveRaw`), decoded
+ * and validated on delivery like anything arriving over Redis, or a message a
+ * bus of this process validated on send.
+ */
+export type Envelope =
+  | { raw: string; sent?: undefined }
+  | {
+      /** The sender's message as validated and copied on send; each receiver gets a copy of it. */
+      sent: Message;
+      /** The `maxMessageBytes` it was validated against. */
+      validatedMaxBytes: number;
+    };
 
 /** Takes one message and returns when its handler is done. */
 export type Deliver = (envelope: Envelope) => Promise<void>;
@@ -28,7 +30,8 @@ interface Consumer {
  * this queue is the bound on the memory a receiver that falls behind can cost.
  */
 export class MemoryQueue {
-  private items: Envelope[] = [];
+  /** Taken items are cleared at once: one left until the next compaction outlived young-generation collections and cost old-space ones. */
+  private items: (Envelope | undefined)[] = [];
   private head = 0;
   private readonly consumers: Consumer[] = [];
   private turn = 0;
@@ -54,7 +57,7 @@ export class MemoryQueue {
   push(envelope: Envelope): boolean {
     if (this.length >= this.maxLen) {
       if (this.overflow === 'refuse') return false;
-      this.head++;
+      this.items[this.head++] = undefined;
       this.compact();
       this.logger.warn({ source: this.source, maxLen: this.maxLen }, 'subscriber is behind; oldest event dropped');
     }
@@ -64,7 +67,7 @@ export class MemoryQueue {
   }
 
   attach(deliver: Deliver, capacity: number): () => void {
-    const consumer: Consumer = { deliver, inFlight: new InFlight(capacity) };
+    const consumer: Consumer = { deliver, inFlight: new InFlight(capacity, () => this.schedule()) };
     this.consumers.push(consumer);
     this.schedule();
     return () => {
@@ -90,9 +93,10 @@ export class MemoryQueue {
     while (this.length > 0) {
       const consumer = this.nextWithRoom();
       if (!consumer) return;
-      const envelope = this.items[this.head++]!;
+      const envelope = this.items[this.head]!;
+      this.items[this.head++] = undefined;
       this.compact();
-      consumer.inFlight.track(consumer.deliver(envelope), () => this.schedule());
+      consumer.inFlight.track(consumer.deliver(envelope));
     }
   }
 

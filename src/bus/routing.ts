@@ -33,21 +33,23 @@ export function checkTarget(target: SubscriptionTarget): { kind: 'inbox' | 'topi
 export type Route = { kind: 'reply'; address: string } | { kind: 'inbox'; name: string };
 
 /**
- * Validates and encodes a message for `send`. Encoding happens once, here, on
- * both backends, so the memory bus refuses exactly what Redis would and its
- * receivers get a copy, never the sender's object.
+ * Validates and encodes a message for `send`. Encoding happens once, here, so
+ * a message is refused for its size before its route is looked at.
  */
 export function encodeForSend(message: Message, maxBytes: number): { raw: string; route: Route } {
   const raw = encodeMessage(message, maxBytes);
-  if (message.type === 'response' && message.replyTo !== undefined) {
-    return { raw, route: { kind: 'reply', address: message.replyTo } };
-  }
+  return { raw, route: routeOf(message) };
+}
+
+/** Where `send` delivers a valid message. */
+export function routeOf(message: Message): Route {
+  if (message.type === 'response' && message.replyTo !== undefined) return { kind: 'reply', address: message.replyTo };
   if (message.to === null) {
     throw new ValidationError('message', [
       { path: 'to', code: 'ORC_PROTOCOL_MISSING_FIELD', message: 'send needs a receiver; publish an event with no receiver on a topic' },
     ]);
   }
-  return { raw, route: { kind: 'inbox', name: message.to } };
+  return { kind: 'inbox', name: message.to };
 }
 
 /** A request as it leaves: checked to be one, and carrying the reply address of the process that asks. */
