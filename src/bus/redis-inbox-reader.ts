@@ -27,8 +27,13 @@ const RETIRE_CONSUMER_IDLE_MS = 60 * 60 * 1000;
  * up on those delivered `maxDeliveries` times, which would otherwise loop for ever.
  */
 export class InboxReader extends BlockingReader {
-  /** Entries this subscription is handling now: never claimed back from itself. */
-  private readonly handling = new Set<string>();
+  /**
+   * Entries this subscription is handling now: never claimed back from itself.
+   * A plain object, not a Set: a Set whose entries come and go keeps its
+   * discarded tables linked, and what they held outlives young-generation
+   * collections (see PendingRequests).
+   */
+  private readonly handling = new EntrySet();
   private claimTimer: TimerHandle | undefined;
   /** Entries handled this turn, acknowledged together once it ends. */
   private toAcknowledge: string[] = [];
@@ -208,5 +213,27 @@ export class InboxReader extends BlockingReader {
     if (this.handling.size > 0) return;
     const mine = (await commands.xpending(key, INBOX_GROUP, '-', '+', 1, consumer)) as unknown[];
     if (mine.length === 0) await commands.xgroup('DELCONSUMER', key, INBOX_GROUP, consumer);
+  }
+}
+
+/** A set of stream entry ids, in a plain object (see `InboxReader.handling`). */
+class EntrySet {
+  private readonly ids: Record<string, true> = Object.create(null) as Record<string, true>;
+  size = 0;
+
+  add(id: string): void {
+    if (this.ids[id]) return;
+    this.ids[id] = true;
+    this.size++;
+  }
+
+  delete(id: string): void {
+    if (!this.ids[id]) return;
+    delete this.ids[id];
+    this.size--;
+  }
+
+  has(id: string): boolean {
+    return this.ids[id] === true;
   }
 }
