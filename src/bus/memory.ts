@@ -162,7 +162,8 @@ export class MemoryBus implements Bus {
   }
 
   private receiveReply(envelope: Envelope): void {
-    const response = this.validated(envelope);
+    // A response has one receiver and no dead letter to write from it: the copy taken on send is its own.
+    const response = this.fits(envelope) ? envelope.sent : undefined;
     if (response) {
       this.pending.settle(response);
       return;
@@ -184,7 +185,12 @@ export class MemoryBus implements Bus {
 
   /** The receiver's copy of a message validated on send within this bus's size bound; undefined when it must be decoded and validated. */
   private validated(envelope: Envelope): Message | undefined {
-    return envelope.sent !== undefined && envelope.validatedMaxBytes <= this.config.maxMessageBytes ? copyMessage(envelope.sent) : undefined;
+    return this.fits(envelope) ? copyMessage(envelope.sent) : undefined;
+  }
+
+  /** Whether a message validated on send needs no validation here. */
+  private fits(envelope: Envelope): envelope is Extract<Envelope, { sent: Message }> {
+    return envelope.sent !== undefined && envelope.validatedMaxBytes <= this.config.maxMessageBytes;
   }
 
   private inbox(name: string): MemoryQueue {
