@@ -37,8 +37,9 @@ export interface MemoryBusDeps extends BusOptions {
  *
  * It validates once: on send, the one boundary a message crosses here. The
  * copy taken then (the sender may change its object meanwhile) is what each
- * receiver gets a copy of, made as JSON would make it (message-copy.ts)
- * without writing and parsing text, which was most of this bus's time. Only
+ * receiver gets a copy of (a response, which has one receiver, gets it
+ * itself), made as JSON would make it (message-copy.ts) without writing and
+ * parsing text, which was most of this bus's time. Only
  * a receiver with a smaller size bound than the sender's has it encoded and
  * validated again. Text from outside (`receiveRaw`) is always decoded and
  * validated.
