@@ -2,29 +2,22 @@ import { dimsOf, encode } from './encoding.js';
 import type { Observation } from './observation.js';
 import { DEFAULT_SCORE_WEIGHTS, pooledSpread, scoreCombinations, type Scored } from './scorer.js';
 import type { Space } from './space.js';
-import { features, fitRbf, tailColumns } from './surrogate.js';
+import { features } from './surrogate.js';
+import { smoothMeans } from './smoothing.js';
 
 export interface RecommendOptions {
   /** Only observations with `trial >= since` count: the landscape as it has been since a drift. */
   since?: number;
 }
 
-/** Beyond this many successful combinations the smoothing fit (O(n³)) uses only the best of them. */
-const MAX_SMOOTHED = 400;
+/** Beyond this many successful combinations the smoothing (O(n³) per grid point) uses only the best of them. */
+const MAX_SMOOTHED = 200;
 
-/**
- * Noise-aware estimates of each combination's mean: a surrogate fitted to all the
- * means with a ridge of σ²/successes per point, read back at the points. Where a
- * mean rests on one noisy test its neighbours pull it toward the landscape's
- * shape; a mean confirmed by many tests stays put. (In a Bayesian reading, the
- * smoothed value is a posterior mean with the neighbours as prior.)
- */
+/** Noise-aware estimates of each combination's mean: see smoothMeans. */
 function smoothedMeans(space: Space, scored: readonly Scored[], noise: number): number[] {
   const dims = dimsOf(space);
   const xs = scored.map((s) => features(dims, encode(space, s.combination)));
-  const ys = scored.map((s) => s.mean!);
-  const fit = fitRbf(xs, ys, tailColumns(dims), scored.map((s) => (noise * noise) / s.successes));
-  return fit ? xs.map((x) => fit.predict(x)) : ys;
+  return smoothMeans(xs, scored.map((s) => s.mean!), scored.map((s) => (noise * noise) / s.successes));
 }
 
 /**

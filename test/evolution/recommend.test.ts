@@ -42,11 +42,20 @@ describe('recommend', () => {
     const o = observer(space);
     // Noise is visible: B was tested four times and spreads.
     for (const v of [1.0, 1.4, 0.6, 1.0]) o.add(B, v);
-    // A looked better once; its neighbourhood says that was luck.
+    // A looked better once; its neighbourhood, on a landscape that is smooth
+    // everywhere else, says that was luck.
     o.add(A, 0.5);
-    o.add({ x: 0.12, y: 0.1 }, 3);
-    o.add({ x: 0.1, y: 0.12 }, 3.2);
+    for (const [x, y, v] of [[0.12, 0.1, 3], [0.1, 0.12, 3.2], [0.08, 0.1, 2.9], [0.1, 0.08, 3.1], [0.3, 0.3, 2], [0.7, 0.7, 2.1], [0.4, 0.6, 1.3]] as const) o.add({ x, y }, v);
     o.add(C, 5);
+    expect(recommend(space, o.observations)?.combination).toEqual(B);
+  });
+
+  it('keeps the order of two far-apart combinations whatever their number of tests', () => {
+    const space = planeSpace();
+    const o = observer(space);
+    for (const v of [1, 3]) o.add(B, v); // mean 2, noisy
+    o.add(A, 5);
+    o.add(C, null);
     expect(recommend(space, o.observations)?.combination).toEqual(B);
   });
 
