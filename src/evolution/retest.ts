@@ -4,6 +4,13 @@ import { compareScored, pooledSpread, type Scored } from './scorer.js';
 export const MAX_RETESTS = 5;
 
 /**
+ * Repeats of one value spread by rounding alone: the standard deviation of three
+ * copies of 2.86 computes as 5e-16, not 0. A spread within this share of the
+ * values is no spread.
+ */
+const SAME_VALUE = 1e-9;
+
+/**
  * Which combinations to test again before one is promoted as the best: noise
  * makes a combination tested once look better than it is (the winner's curse),
  * and only repeated tests reveal it.
@@ -11,14 +18,14 @@ export const MAX_RETESTS = 5;
  * Candidates are the top of the ranking that succeeded at least once and have
  * fewer than MAX_RETESTS tests; among the best 2·count of those, the least tested
  * come first (ties by score). When every combination tested twice or more gave the
- * same value each time, the landscape is deterministic and nothing is worth
- * retesting: the list is empty.
+ * same value each time (to rounding), the landscape is deterministic and nothing is
+ * worth retesting: the list is empty.
  */
 export function retestCandidates(scored: readonly Scored[], count: number): Scored[] {
   if (count <= 0) return [];
   const ordered = [...scored].sort(compareScored);
   const repeated = ordered.filter((s) => s.spread !== null);
-  if (repeated.length > 0 && pooledSpread(repeated) === 0) return [];
+  if (repeated.length > 0 && (pooledSpread(repeated) ?? 0) <= SAME_VALUE * Math.max(0, ...repeated.map((s) => Math.abs(s.mean ?? 0)))) return [];
   const pool = ordered.filter((s) => s.successes > 0 && s.tests < MAX_RETESTS).slice(0, 2 * count);
   // Stable sort keeps score order among equally tested candidates.
   return pool.sort((a, b) => a.tests - b.tests).slice(0, count);
