@@ -71,8 +71,10 @@ export function repeatNoise(points: readonly DriftPoint[]): { sd: number; dof: n
   let dof = 0;
   for (const xs of byKey.values()) {
     if (xs.length < 2) continue;
-    const m = mean(xs);
-    for (const x of xs) ss += (x - m) ** 2;
+    // Deviations from the first result, so that repeats of one value spread by exactly 0.
+    const ds = xs.map((x) => x - xs[0]!);
+    const m = mean(ds);
+    for (const d of ds) ss += (d - m) ** 2;
     dof += xs.length - 1;
   }
   return dof > 0 ? { sd: Math.sqrt(ss / dof), dof } : null;
@@ -137,12 +139,23 @@ export function detectDrift(series: readonly DriftPoint[], options: Partial<Drif
 export interface EliteDriftReport extends DriftReport {
   /** The baseline's elite: the keys whose results are judged. */
   elite: string[];
+  /**
+   * On a change, where it most likely began: the `trial` (else `at`) of the
+   * elite's first result within the window that fell more than the threshold
+   * below its combination's level. Null without a change.
+   */
+  since: number | null;
 }
 
-/** A result of one combination; `failed` marks a test that gave no value (its score is the worst, such as 0). */
+/**
+ * A result of one combination; `failed` marks a test that gave no value (its
+ * score is the worst, such as 0); `trial` orders the results finer than `at`
+ * and is what `since` reports.
+ */
 export interface EliteDriftPoint extends DriftPoint {
   key: string;
   failed?: boolean;
+  trial?: number;
 }
 
 /**
@@ -182,7 +195,7 @@ export function detectEliteDrift(points: readonly EliteDriftPoint[], options: Pa
   const threshold = options.threshold ?? DEFAULT_DRIFT_OPTIONS.threshold;
   const sigmas = options.sigmas ?? DEFAULT_DRIFT_OPTIONS.sigmas;
   const { before, within } = split(points, options.now, windowMs);
-  const none = (noise: number | null, elite: string[] = []): EliteDriftReport => ({ changed: false, baseline: null, recent: null, drop: null, noise, explained: 0, elite });
+  const none = (noise: number | null, elite: string[] = []): EliteDriftReport => ({ changed: false, baseline: null, recent: null, drop: null, noise, explained: 0, elite, since: null });
   if (before.length === 0) return none(null);
   const successes = before.filter((p) => !p.failed);
   const seen = new Set<string>();
@@ -229,5 +242,8 @@ export function detectEliteDrift(points: readonly EliteDriftPoint[], options: Pa
   const recent = mean(recentScores.map((p) => p.score));
   const noise = Math.sqrt(noiseVar(baseline));
   const se = Math.sqrt(noise ** 2 / n + levelVar);
-  return { ...decide(baseline, recent, se, noise, threshold, studentCritical(sigmas, spread.dof)), elite: eliteKeys };
+  const report = decide(baseline, recent, se, noise, threshold, studentCritical(sigmas, spread.dof));
+  const order = (p: EliteDriftPoint) => p.trial ?? p.at;
+  const fallen = report.changed ? recentScores.filter((p) => p.score < (1 - threshold) * byElite.get(p.key)!.level).sort((a, b) => order(a) - order(b))[0] : undefined;
+  return { ...report, elite: eliteKeys, since: fallen ? order(fallen) : report.changed ? order([...recentScores].sort((a, b) => order(a) - order(b))[0]!) : null };
 }
