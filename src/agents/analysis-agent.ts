@@ -107,11 +107,13 @@ export class AnalysisAgent extends BaseAgent {
       predictions: predictions.slice(0, 20) as unknown as JsonValue,
       elite,
       changed: drift.changed,
+      // The first trial the change is seen in: the evidence from it on is of the new landscape.
+      since: drift.since,
       drift: drift as unknown as JsonValue,
     };
     await saveReport(this.db, studyId, generation, report, this.clock.now());
     if (drift.changed) {
-      await this.sendEvent('environment_change_detected', { studyId, generation, baseline: drift.baseline, recent: drift.recent, drop: drift.drop }).catch(() => undefined);
+      await this.sendEvent('environment_change_detected', { studyId, generation, baseline: drift.baseline, recent: drift.recent, drop: drift.drop, since: drift.since }).catch(() => undefined);
       await this.sendEvent('environment_change_detected', { studyId, generation, drop: drift.drop }, { topic: EXPERIMENT_TOPIC }).catch(() => undefined);
     }
     return report;
@@ -134,7 +136,7 @@ export class AnalysisAgent extends BaseAgent {
       .filter((r) => position(r) < windowStart && r.success && r.value !== null)
       .map((r) => sign * r.value!)
       .sort((a, b) => a - b);
-    if (before.length === 0) return { changed: false, baseline: null, recent: null, drop: null, noise: null, explained: 0, elite: [] };
+    if (before.length === 0) return { changed: false, baseline: null, recent: null, drop: null, noise: null, explained: 0, elite: [], since: null };
     const performance = (r: TestResultRow): number => {
       if (!r.success || r.value === null) return 0;
       const v = sign * r.value;
@@ -150,7 +152,7 @@ export class AnalysisAgent extends BaseAgent {
     // The elite as the baseline knew it (detectEliteDrift picks the best before the window).
     // Judging whichever combinations are elite now would hide a change, since the
     // combinations that suit the new landscape become the elite.
-    const points = results.map((r) => ({ key: r.key, at: position(r), score: performance(r), failed: !r.success || r.value === null }));
+    const points = results.map((r) => ({ key: r.key, at: position(r), trial: r.trial, score: performance(r), failed: !r.success || r.value === null }));
     return detectEliteDrift(points, {
       now: byGenerations ? generation : nowMs,
       windowMs: byGenerations ? options.windowGenerations! - 1 : options.windowMs,

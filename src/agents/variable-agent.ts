@@ -73,7 +73,7 @@ export interface StudyProgress {
 }
 
 const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
-const verdictSchema = z.object({ changed: z.boolean() }).passthrough();
+const verdictSchema = z.object({ changed: z.boolean(), since: z.number().int().nonnegative().nullable().optional() }).passthrough();
 
 /**
  * Owns a study's generations. Resumes from the latest stored generation or
@@ -255,7 +255,9 @@ export class VariableAgent extends BaseAgent {
     const tested = new Set(all.map((o) => o.key));
     const current = await this.observations({ sinceExplore: true });
     const exploring = this.exploreFor > 0;
-    const retests = g === 0 ? [] : this.retests(scoreCombinations(this.space, exploring ? all : current), exploring ? Math.max(3, this.experiment.retests) : this.experiment.retests);
+    // After a change the old elite is not retested: the results that showed the change
+    // are its retests already, and the few evaluations left go to the new landscape.
+    const retests = g === 0 ? [] : this.retests(scoreCombinations(this.space, current), this.experiment.retests, this.watchable(current, g));
     const retestRuns = Math.min(retests.length, Math.max(0, Math.floor(left)));
     const newCount = Math.max(0, Math.min(population - retestRuns, Math.floor((left - retestRuns) / testsPerCombination)));
     const fresh =
@@ -289,15 +291,26 @@ export class VariableAgent extends BaseAgent {
    * The best are tested again every generation: where the evaluations are
    * noisy, the least-tested of them (retestCandidates); on a deterministic
    * landscape, the best themselves, since a changed result is the only way
-   * to see the environment change under them.
+   * to see the environment change under them. Those go first whose earlier
+   * results lie before the drift window of the generation being planned: the
+   * analysis judges the elite from before its window, and a retest of a
+   * combination first tested within it shows nothing.
    */
-  private retests(scored: readonly Scored[], count: number): Scored[] {
+  private retests(scored: readonly Scored[], count: number, watchable: ReadonlySet<string>): Scored[] {
     const chosen = retestCandidates(scored, count);
-    for (const s of scored) {
+    const fill = [...scored.filter((s) => watchable.has(s.key)), ...scored.filter((s) => !watchable.has(s.key))];
+    for (const s of fill) {
       if (chosen.length >= count) break;
       if (s.successes > 0 && !chosen.some((c) => c.key === s.key)) chosen.push(s);
     }
     return chosen;
+  }
+
+  /** Keys with a result before the drift window that ends at generation `g` (as the analysis agent draws it). */
+  private watchable(observations: readonly Observation[], g: number): Set<string> {
+    const { windowGenerations, windowMs } = this.experiment.drift;
+    const before = windowGenerations !== undefined ? (o: Observation) => o.generation < g - windowGenerations + 1 : (o: Observation) => (o.at ?? Infinity) < this.clock.now() - windowMs;
+    return new Set(observations.filter(before).map((o) => o.key));
   }
 
   /** Has the bot agent register the generation's tests; ids and idempotency keys make a repeat after a crash harmless. */
@@ -381,11 +394,14 @@ export class VariableAgent extends BaseAgent {
       schema: verdictSchema,
     }).catch((err: unknown) => {
       this.logger.warn({ err: describeError(err) }, 'no analysis for this generation; going on without it');
-      return { changed: false };
+      return { changed: false, since: null };
     });
     if (verdict.changed) {
       const study = await this.study();
-      await setExploreFrom(this.db, this.studyId, study.trials, this.clock.now());
+      // The evidence since the first result that showed the change is of the new landscape
+      // and is kept; without that trial, everything measured so far is set aside.
+      const from = Math.min(study.trials, Math.max(study.exploreFrom ?? 0, verdict.since ?? study.trials));
+      await setExploreFrom(this.db, this.studyId, from, this.clock.now());
       this.exploreFor = 2;
       stats.environmentChange = true;
       this.logger.warn({ generation: generation.generation }, 'environment changed: exploring again from the next generation');

@@ -216,6 +216,20 @@ describe('detectEliteDrift', () => {
     expect(detectEliteDrift(points(0.799), { windowMs, now })).toMatchObject({ changed: true, noise: 0, explained: 0 });
   });
 
+  it('reports where a change began: the elite’s first result within the window that fell', () => {
+    const points: EliteDriftPoint[] = [
+      { key: 'a', at: 0, trial: 0, score: 1 },
+      { key: 'b', at: 0, trial: 1, score: 0.5 },
+      { key: 'a', at: 1, trial: 5, score: 1 },
+      { key: 'a', at: 9, trial: 40, score: 0.95 }, // within the window, before the move
+      { key: 'a', at: 10, trial: 52, score: 0.2 },
+      { key: 'a', at: 10, trial: 53, score: 0.1 },
+    ];
+    expect(detectEliteDrift(points, { windowMs, now })).toMatchObject({ changed: true, since: 52 });
+    // Without a change there is no such trial.
+    expect(detectEliteDrift(points.slice(0, 4), { windowMs, now })).toMatchObject({ changed: false, since: null });
+  });
+
   it('calls nothing a change before some combination was tested twice before the window', () => {
     const points = [
       { key: 'a', at: 0, score: 1 },
