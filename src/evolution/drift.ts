@@ -95,6 +95,27 @@ export function studentCritical(z: number, dof: number): number {
   return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v ** 2) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v ** 3);
 }
 
+/** P(Z > z) for a standard normal Z (Abramowitz and Stegun 7.1.26, within 1e-7). */
+export function normalTail(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const erfc = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x);
+  return z >= 0 ? erfc / 2 : 1 - erfc / 2;
+}
+
+/** P(X ≥ k) for X binomial with n trials of probability p. */
+export function binomialTail(n: number, k: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  let below = 0;
+  let term = (1 - p) ** n; // P(X = 0)
+  for (let i = 0; i < k; i++) {
+    below += term;
+    term = p < 1 ? (term * (n - i) * p) / ((i + 1) * (1 - p)) : 0;
+  }
+  return Math.max(0, 1 - below);
+}
+
 /**
  * The decision both detectors share: a change when recent is MORE than
  * `threshold` below baseline (drop > threshold; exactly at the threshold is
@@ -172,7 +193,9 @@ export interface EliteDriftPoint extends DriftPoint {
  *   combination was tested again because its first result looked good; that
  *   result strays from the later ones by luck as well as noise, so where the
  *   later results alone give two degrees of freedom or more, the spread is
- *   theirs;
+ *   theirs. Failures within the window that the failure rate from before it
+ *   makes plausible (binomial, at the test's level) are left out, and the
+ *   successes are judged on their spread alone;
  * - each combination's level before the window is its mean shrunk toward the
  *   mean of all results by the share of their spread that is real (the
  *   between-combination variance over itself plus noise² / tests). The elite
@@ -226,8 +249,14 @@ export function detectEliteDrift(points: readonly EliteDriftPoint[], options: Pa
   const elite = levels.slice(0, Math.max(1, Math.floor(levels.length / 10), options.eliteSize ?? 0));
   const byElite = new Map(elite.map((e) => [e.key, e]));
 
-  const recentScores = within.filter((p) => byElite.has(p.key));
+  const eliteResults = within.filter((p) => byElite.has(p.key));
   const eliteKeys = elite.map((e) => e.key);
+  const recentFailures = eliteResults.filter((p) => p.failed).length;
+  // Failures come one at a time and are rare: a normal test reads a single one as a fall
+  // of three standard errors. When the failure rate from before the window makes at least
+  // this many failures plausible, they are left out and the successes are judged alone.
+  const failuresExplained = recentFailures > 0 && binomialTail(eliteResults.length, recentFailures, failedShare) >= normalTail(sigmas);
+  const recentScores = failuresExplained ? eliteResults.filter((p) => !p.failed) : eliteResults;
   if (recentScores.length === 0) return none(Math.sqrt(typicalNoise), eliteKeys);
   const n = recentScores.length;
   const counts = new Map<string, number>();
@@ -240,7 +269,7 @@ export function detectEliteDrift(points: readonly EliteDriftPoint[], options: Pa
     levelVar += (c / n) ** 2 * e.variance;
   }
   const recent = mean(recentScores.map((p) => p.score));
-  const noise = Math.sqrt(noiseVar(baseline));
+  const noise = failuresExplained ? spread.sd : Math.sqrt(noiseVar(baseline));
   const se = Math.sqrt(noise ** 2 / n + levelVar);
   const report = decide(baseline, recent, se, noise, threshold, studentCritical(sigmas, spread.dof));
   const order = (p: EliteDriftPoint) => p.trial ?? p.at;

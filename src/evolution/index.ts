@@ -14,4 +14,4 @@ export { scoreCombinations, DEFAULT_SCORE_WEIGHTS, type ScoreWeights, type Score
 export { classify, classSizes, type Classification } from './classify.js';
 export { retestCandidates, MAX_RETESTS } from './retest.js';
 export { recommend, type RecommendOptions } from './recommend.js';
-export { detectDrift, detectEliteDrift, repeatNoise, studentCritical, DEFAULT_DRIFT_OPTIONS, type DriftOptions, type DriftPoint, type DriftReport, type EliteDriftPoint, type EliteDriftReport } from './drift.js';
+export { detectDrift, detectEliteDrift, repeatNoise, studentCritical, normalTail, binomialTail, DEFAULT_DRIFT_OPTIONS, type DriftOptions, type DriftPoint, type DriftReport, type EliteDriftPoint, type EliteDriftReport } from './drift.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DRIFT_OPTIONS, detectDrift, detectEliteDrift, repeatNoise, studentCritical, type DriftPoint, type EliteDriftPoint } from '../../src/evolution/index.js';
+import { DEFAULT_DRIFT_OPTIONS, detectDrift, binomialTail, detectEliteDrift, normalTail, repeatNoise, studentCritical, type DriftPoint, type EliteDriftPoint } from '../../src/evolution/index.js';
 import { createRng, type Rng } from '../../src/protocol/index.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -264,9 +264,24 @@ describe('detectEliteDrift', () => {
       { key: 'best', at: 10, score: 0.9 },
     ];
     expect(detectEliteDrift(points, { windowMs, now }).changed).toBe(false);
+    // Nor is a window holding that one failure alone: one in ten makes it plausible.
+    expect(detectEliteDrift(points.slice(0, -1), { windowMs, now }).changed).toBe(false);
     // Where nothing else ever failed, the same failure is a change.
     const neverFails = points.filter((p) => !p.key.startsWith('f'));
     expect(detectEliteDrift(neverFails, { windowMs, now }).changed).toBe(true);
+  });
+});
+
+describe('normalTail and binomialTail', () => {
+  it('give the one-sided normal tail and the binomial upper tail', () => {
+    expect(normalTail(0)).toBeCloseTo(0.5, 6);
+    expect(normalTail(2)).toBeCloseTo(0.02275, 5);
+    expect(normalTail(-1)).toBeCloseTo(0.84134, 5);
+    expect(binomialTail(2, 1, 0.1)).toBeCloseTo(0.19, 12);
+    expect(binomialTail(3, 2, 0.5)).toBeCloseTo(0.5, 12);
+    expect(binomialTail(3, 0, 0.5)).toBe(1);
+    expect(binomialTail(3, 4, 0.5)).toBe(0);
+    expect(binomialTail(2, 1, 0)).toBe(0);
   });
 });
 
