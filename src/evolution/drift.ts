@@ -220,9 +220,10 @@ export function detectEliteDrift(points: readonly EliteDriftPoint[], options: Pa
   const { before, within } = split(points, options.now, windowMs);
   const none = (noise: number | null, elite: string[] = []): EliteDriftReport => ({ changed: false, baseline: null, recent: null, drop: null, noise, explained: 0, elite, since: null });
   if (before.length === 0) return none(null);
+  const order = (p: EliteDriftPoint) => p.trial ?? p.at;
   const successes = before.filter((p) => !p.failed);
   const seen = new Set<string>();
-  const later = [...successes].sort((a, b) => a.at - b.at).filter((p) => seen.has(p.key) || !seen.add(p.key));
+  const later = [...successes].sort((a, b) => order(a) - order(b)).filter((p) => seen.has(p.key) || !seen.add(p.key));
   const laterFit = repeatNoise(later);
   const spread = laterFit && laterFit.dof >= 2 ? laterFit : repeatNoise(successes);
   if (!spread) return none(null);
@@ -272,7 +273,8 @@ export function detectEliteDrift(points: readonly EliteDriftPoint[], options: Pa
   const noise = failuresExplained ? spread.sd : Math.sqrt(noiseVar(baseline));
   const se = Math.sqrt(noise ** 2 / n + levelVar);
   const report = decide(baseline, recent, se, noise, threshold, studentCritical(sigmas, spread.dof));
-  const order = (p: EliteDriftPoint) => p.trial ?? p.at;
-  const fallen = report.changed ? recentScores.filter((p) => p.score < (1 - threshold) * byElite.get(p.key)!.level).sort((a, b) => order(a) - order(b))[0] : undefined;
-  return { ...report, elite: eliteKeys, since: fallen ? order(fallen) : report.changed ? order([...recentScores].sort((a, b) => order(a) - order(b))[0]!) : null };
+  if (!report.changed) return { ...report, elite: eliteKeys, since: null };
+  const inOrder = [...recentScores].sort((a, b) => order(a) - order(b));
+  const fallen = inOrder.find((p) => p.score < (1 - threshold) * byElite.get(p.key)!.level) ?? inOrder[0]!;
+  return { ...report, elite: eliteKeys, since: order(fallen) };
 }
