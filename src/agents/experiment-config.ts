@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cadenceProblem } from './cadence.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -25,6 +26,17 @@ export const experimentConfig = z
     testPriority: z.number().int().min(1).max(10).default(5),
     /** Attempts per test task: 1 means an evaluation is never run twice, even after a crash. */
     testMaxAttempts: z.number().int().min(1).max(100).default(3),
+    /**
+     * When generations start: unset, as soon as the last one is scored; or a cron
+     * expression in UTC (`0 0 * * *`: a generation a day at midnight), see nextGenerationAt.
+     */
+    cadence: z
+      .string()
+      .superRefine((text, ctx) => {
+        const problem = cadenceProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     /** How often a generation's tests are checked, besides on each completion event. */
     pollMs: z.number().int().positive().default(1000),
     /** How long the variable agent waits for the analysis agent's verdict on a generation. */

@@ -44,6 +44,7 @@ import {
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { BOT_AGENT_ID, BOT_STATUS_TOPIC } from './bot-agent.js';
 import { experimentConfig, type ExperimentConfig, type ExperimentOptions } from './experiment-config.js';
+import { nextGenerationAt } from './cadence.js';
 import { testResultSchema } from './test-task.js';
 
 export const VARIABLE_AGENT_ID = 'variables';
@@ -69,9 +70,13 @@ export interface StudyProgress {
   testsPlanned: number;
   evaluations: number;
   best: Scored | undefined;
+  /** The study's state, or `waiting` while the cadence holds the next generation back. */
   state: string;
+  /** When the next generation starts, while the cadence holds it back; otherwise null. */
+  nextGenerationAt: number | null;
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
 const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 const verdictSchema = z.object({ changed: z.boolean(), since: z.number().int().nonnegative().nullable().optional() }).passthrough();
 
@@ -101,7 +106,9 @@ export class VariableAgent extends BaseAgent {
   private loop: Promise<void> | undefined;
   private looping = false;
   private wakeUp: (() => void) | undefined;
-  private progress: StudyProgress = { generation: 0, testsDone: 0, testsPlanned: 0, evaluations: 0, best: undefined, state: 'new' };
+  private progress: StudyProgress = { generation: 0, testsDone: 0, testsPlanned: 0, evaluations: 0, best: undefined, state: 'new', nextGenerationAt: null };
+  /** Set by `trigger_test`: the next generation starts without waiting for the cadence. */
+  private triggered = false;
   /** Generations left to explore harder after an environment change. */
   private exploreFor = 0;
 
@@ -129,6 +136,7 @@ export class VariableAgent extends BaseAgent {
       return { studyId: this.studyId, generation: row.generation, state: row.state, tests: row.tests.length, testsDone: results.length, stats: row.stats };
     });
     this.onRequest('trigger_test', z.object({}).strict(), async () => {
+      this.triggered = true;
       const study = await this.study();
       if (study.state !== 'running') await setStudyState(this.db, this.studyId, 'running', this.clock.now());
       this.wake();
@@ -184,8 +192,8 @@ export class VariableAgent extends BaseAgent {
       // A resumed study keeps the space and the search settings it started with;
       // how far to go (generations, budget) and how to wait are this run's.
       this.space = parseSpace(study.space);
-      const { maxGenerations, budget, pollMs, analysisTimeoutMs } = this.experiment;
-      Object.assign(this.experiment, experimentConfig.parse(study.settings), { maxGenerations, budget, pollMs, analysisTimeoutMs });
+      const { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs } = this.experiment;
+      Object.assign(this.experiment, experimentConfig.parse(study.settings), { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs });
       if (study.state === 'finished') await setStudyState(this.db, this.studyId, 'running', this.clock.now());
       this.logger.info({ studyId: this.studyId, generation: study.generation, trials: study.trials }, 'resuming study');
     }
@@ -214,7 +222,7 @@ export class VariableAgent extends BaseAgent {
 
   protected override details(): Record<string, JsonValue> {
     const p = this.progress;
-    return { studyId: this.studyId, generation: p.generation, testsDone: p.testsDone, testsPlanned: p.testsPlanned, evaluations: p.evaluations, state: p.state, bestScore: p.best?.score ?? null };
+    return { studyId: this.studyId, generation: p.generation, testsDone: p.testsDone, testsPlanned: p.testsPlanned, evaluations: p.evaluations, state: p.state, bestScore: p.best?.score ?? null, nextGenerationAt: p.nextGenerationAt };
   }
 
   private async generations(): Promise<void> {
@@ -232,6 +240,7 @@ export class VariableAgent extends BaseAgent {
           await this.sendEvent('study_finished', { studyId: this.studyId, generation: generation.generation, evaluations: study.trials }, { topic: EXPERIMENT_TOPIC }).catch(() => undefined);
           return;
         }
+        if (!(await this.waitForCadence(generation))) continue;
         generation = await this.plan(study, generation.generation + 1);
         if (!generation) continue;
       }
@@ -239,6 +248,32 @@ export class VariableAgent extends BaseAgent {
       if (!(await this.collect(generation))) continue;
       await this.score(generation);
     }
+  }
+
+  /**
+   * Holds the next generation back until the cadence's next time after `last`
+   * was scored (see nextGenerationAt). False when the wait was cut short (a
+   * stop, or a `stop_test`), so the loop looks at the study again first.
+   */
+  private async waitForCadence(last: GenerationRow): Promise<boolean> {
+    const due = nextGenerationAt(this.experiment.cadence, last.scoredAt ?? this.clock.now());
+    if (this.triggered || due <= this.clock.now()) {
+      this.triggered = false;
+      return true;
+    }
+    this.progress.state = 'waiting';
+    this.progress.nextGenerationAt = due;
+    this.logger.info({ studyId: this.studyId, nextGenerationAt: new Date(due).toISOString() }, 'next generation waits for the cadence');
+    const stop = new AbortController();
+    this.wakeUp = () => stop.abort();
+    try {
+      // A day at most per sleep (timers overflow past 24.8 days); the loop comes back here until it is due.
+      await this.clock.sleep(Math.min(due - this.clock.now(), DAY_MS), stop.signal).catch(() => undefined);
+    } finally {
+      this.wakeUp = undefined;
+      this.progress.nextGenerationAt = null;
+    }
+    return false;
   }
 
   private isOver(study: StudyRow, last: GenerationRow): boolean {

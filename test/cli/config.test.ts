@@ -58,6 +58,13 @@ describe('resolveConfig', () => {
     });
   });
 
+  it('takes a cron cadence for the experiments and names what is wrong with a bad one', () => {
+    expect(resolveConfig({}, {}, filesOf({ 'orchestra.config.json': { experiment: { cadence: '0 0 * * *' } } })).experiment.cadence).toBe('0 0 * * *');
+    expect(() => resolveConfig({}, {}, filesOf({ 'orchestra.config.json': { experiment: { cadence: '0 25 * * *' } } }))).toThrow(
+      expect.objectContaining({ code: 'ORC_CONFIG_INVALID', message: expect.stringMatching(/experiment\.cadence .*"0 25 \* \* \*" is not a cron expression/) }),
+    );
+  });
+
   it('ignores empty environment variables, as a shell writes an unset one', () => {
     expect(resolveConfig({}, { DATABASE_URL: '', ORCHESTRA_CONFIG: '' }, noFiles).store.databaseUrl).toBeUndefined();
   });

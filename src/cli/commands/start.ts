@@ -110,7 +110,8 @@ async function onlineBots(runtime: Runtime): Promise<number> {
 function progressLine(system: ExperimentSystem, startedAt: number, now: number, online: number): string {
   const p = system.variables.progressNow;
   const best = p.best ? `${p.best.score.toFixed(3)} (value ${p.best.mean?.toPrecision(4) ?? '-'})` : '-';
-  return `[${elapsed(startedAt, now)}] generation ${p.generation} · tests ${p.testsDone}/${p.testsPlanned} · best score ${best} · ${online}/${system.bots.length} bots online`;
+  const tests = p.nextGenerationAt === null ? `tests ${p.testsDone}/${p.testsPlanned}` : `next generation at ${new Date(p.nextGenerationAt).toISOString()}`;
+  return `[${elapsed(startedAt, now)}] generation ${p.generation} · ${tests} · best score ${best} · ${online}/${system.bots.length} bots online`;
 }
 
 interface StartSummary {
