@@ -288,7 +288,8 @@ export class VariableAgent extends BaseAgent {
     const rng = createRng((seed * 1_000_003 + g * 7919) >>> 0);
     const all = await this.observations();
     const tested = new Set(all.map((o) => o.key));
-    const current = await this.observations({ sinceExplore: true });
+    const since = study.exploreFrom ?? 0;
+    const current = all.filter((o) => o.trial >= since);
     const exploring = this.exploreFor > 0;
     // After a change the old elite is not retested: the results that showed the change
     // are its retests already, and the few evaluations left go to the new landscape.
