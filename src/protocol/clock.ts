@@ -29,8 +29,12 @@ function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
+/** A system timer's handle carries the Node timer itself: no table of live timers to keep (and to churn, one entry per message). */
+interface SystemTimerHandle extends TimerHandle {
+  readonly timer: NodeJS.Timeout;
+}
+
 class SystemClock implements Clock {
-  private readonly timers = new Map<number, NodeJS.Timeout>();
   private nextId = 1;
 
   now(): number {
@@ -38,22 +42,16 @@ class SystemClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.nextId++;
-    const timer = setTimeout(() => {
-      this.timers.delete(id);
-      fn();
-    }, Math.max(0, ms));
+    const timer = setTimeout(fn, Math.max(0, ms));
     // A pending timer (a poll, a lease renewal) must never keep a finished process alive.
     timer.unref();
-    this.timers.set(id, timer);
-    return { id };
+    const handle: SystemTimerHandle = { id: this.nextId++, timer };
+    return handle;
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    const timer = this.timers.get(handle.id);
+    const timer = (handle as SystemTimerHandle | undefined)?.timer;
     if (timer) clearTimeout(timer);
-    this.timers.delete(handle.id);
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
