@@ -1,7 +1,6 @@
-import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
-import { z } from 'zod';
-import { createLogger, createRng, systemClock, type Message } from '../../src/protocol/index.js';
-import { IN_MEMORY, migrate, openPglite, listGenerations, listResults, listReports, type Db } from '../../src/store/index.js';
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { createLogger, createRng, systemClock } from '../../src/protocol/index.js';
+import { listGenerations, listResults, listReports, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
 import {
@@ -12,12 +11,11 @@ import {
   CampaignAgent,
   EXPERIMENT_TOPIC,
   VariableAgent,
-  type AgentDeps,
   type ExperimentOptions,
 } from '../../src/agents/index.js';
 import { parseSpace } from '../../src/evolution/index.js';
 import { syntheticEvaluator, syntheticLandscape, testHandler } from '../../src/workloads/index.js';
-import { until } from './helpers.js';
+import { embeddedStore, EventRecorder, until } from './helpers.js';
 
 const space = parseSpace({
   name: 'synthetic',
@@ -30,20 +28,6 @@ const space = parseSpace({
   },
 });
 
-class Listener extends BaseAgent {
-  readonly events: Message[] = [];
-  constructor(deps: AgentDeps) {
-    super('listener', 'test', deps);
-    for (const action of ['new_generation_created', 'environment_change_detected', 'study_finished']) {
-      this.onEvent(action, z.unknown(), (_d, m) => void this.events.push(m), { topic: EXPERIMENT_TOPIC });
-    }
-    this.onEvent('campaign_finished', z.unknown(), (_d, m) => void this.events.push(m));
-  }
-  of(action: string) {
-    return this.events.filter((m) => m.action === action);
-  }
-}
-
 /**
  * The experiment agents end to end on the embedded default, on the real
  * clock with short intervals: a study of a seeded synthetic landscape, four
@@ -53,22 +37,23 @@ describe('experiment agents on PGlite with the memory bus', () => {
   let db: Db;
   let bus: MemoryBus;
   let registry: TaskRegistry;
-  let listener: Listener;
+  let listener: EventRecorder;
   const agents: BaseAgent[] = [];
   const clock = systemClock;
 
-  beforeAll(async () => {
-    db = await openPglite({ dataDir: IN_MEMORY, schema: 'orchestra' });
-  });
-  afterAll(async () => {
-    await db.close();
-  });
+  const store = embeddedStore();
   beforeEach(async () => {
-    await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
-    await migrate(db, clock.now());
+    db = await store.reset(clock.now());
     bus = createMemoryBus({ clock });
     registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { backoffBaseMs: 10, backoffMaxMs: 10 } });
-    listener = new Listener({ bus, clock });
+    listener = new EventRecorder(
+      { bus, clock },
+      [
+        ...['new_generation_created', 'environment_change_detected', 'study_finished'].map((action) => ({ action, topic: EXPERIMENT_TOPIC })),
+        { action: 'campaign_finished' },
+      ],
+      'listener',
+    );
     await listener.start();
     agents.push(listener);
   });
@@ -130,8 +115,7 @@ describe('experiment agents on PGlite with the memory bus', () => {
       await variables.finished();
       const plans = (await listGenerations(db, 'study')).map((g) => g.tests.map((t) => t.key));
       for (const a of agents.splice(1).reverse()) await a.stop();
-      await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
-      await migrate(db, clock.now());
+      db = await store.reset(clock.now());
       return plans;
     };
     const first = await run();
