@@ -1,7 +1,7 @@
 import type { ErrorCode } from './errors.js';
 import { findJsonProblem, MAX_JSON_DEPTH } from './json.js';
 import type { Message } from './message.js';
-import type { ValidationIssue } from './validation.js';
+import { hasPath, type ValidationIssue } from './validation.js';
 
 /*
  * The message envelope, checked by hand. `messageSchema` (message.ts) stays the
@@ -66,17 +66,6 @@ class Issues {
         return 'ORC_PROTOCOL_INVALID_VALUE';
     }
   }
-}
-
-/** An own, defined property at `path`: the test `toValidationError` uses to tell a missing field. */
-function hasPath(value: unknown, path: Path): boolean {
-  let current: unknown = value;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return false;
-    if (!Object.prototype.hasOwnProperty.call(current, key)) return false;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current !== undefined;
 }
 
 /** zod's name for what it received (`util.parsedType` and the English locale's `getTypeName`). */

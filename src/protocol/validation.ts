@@ -21,7 +21,8 @@ export class ValidationError extends OrchestraError {
   }
 }
 
-function hasPath(value: unknown, path: readonly PropertyKey[]): boolean {
+/** Whether `value` has an own, defined property at `path`: a field that is absent is missing, one that is there is of a wrong type or value. */
+export function hasPath(value: unknown, path: readonly PropertyKey[]): boolean {
   let current: unknown = value;
   for (const key of path) {
     if (current === null || typeof current !== 'object') return false;
