@@ -72,9 +72,18 @@ function meanOf(values: readonly number[]): number {
   return s / values.length;
 }
 
-function sampleStd(values: readonly number[], mean: number): number {
+/**
+ * Sample standard deviation, computed on the deviations from the first value so
+ * that repeats of one value give exactly 0: a mean of identical values can
+ * differ from them in the last bit, and a spread of 1e-16 would read as noise.
+ */
+function sampleStd(values: readonly number[]): number {
+  const first = values[0]!;
+  let sum = 0;
+  for (const v of values) sum += v - first;
+  const shift = sum / values.length;
   let s = 0;
-  for (const v of values) s += (v - mean) ** 2;
+  for (const v of values) s += (v - first - shift) ** 2;
   return Math.sqrt(s / (values.length - 1));
 }
 
@@ -114,7 +123,7 @@ export function scoreCombinations(
       successes: g.values.length,
       successRate: g.tests ? g.values.length / g.tests : 0,
       mean,
-      spread: mean !== null && g.values.length >= 2 ? sampleStd(g.values, mean) : null,
+      spread: mean !== null && g.values.length >= 2 ? sampleStd(g.values) : null,
       score: 0,
     } satisfies Scored;
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SCORE_WEIGHTS, scoreCombinations } from '../../src/evolution/index.js';
+import { DEFAULT_SCORE_WEIGHTS, parseSpace, scoreCombinations } from '../../src/evolution/index.js';
 import { observer, planeSpace } from './helpers.js';
 
 const A = { x: 0.1, y: 0.1 };
@@ -131,5 +131,14 @@ describe('scoreCombinations', () => {
     for (const c of [C, B, A]) backward.add(c, 1);
     const keys = (obs: typeof forward.observations) => scoreCombinations(space, obs).map((s) => s.key);
     expect(keys(forward.observations)).toEqual(keys(backward.observations));
+  });
+});
+
+describe('spread of repeated results', () => {
+  it('is exactly 0 for repeats of one value, whatever rounding the mean picks up', () => {
+    const space = parseSpace({ name: 's', objective: { metric: 'value', direction: 'minimize' }, variables: { x: { type: 'int', min: 0, max: 9 } } });
+    const value = 0.1 + 0.2; // 0.30000000000000004
+    const observations = [0, 1, 2].map((trial) => ({ key: '{"x":1}', combination: { x: 1 }, success: true, value, generation: 0, trial }));
+    expect(scoreCombinations(space, observations)[0]!.spread).toBe(0);
   });
 });
