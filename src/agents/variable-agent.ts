@@ -264,13 +264,10 @@ export class VariableAgent extends BaseAgent {
     this.progress.state = 'waiting';
     this.progress.nextGenerationAt = due;
     this.logger.info({ studyId: this.studyId, nextGenerationAt: new Date(due).toISOString() }, 'next generation waits for the cadence');
-    const stop = new AbortController();
-    this.wakeUp = () => stop.abort();
     try {
       // A day at most per sleep (timers overflow past 24.8 days); the loop comes back here until it is due.
-      await this.clock.sleep(Math.min(due - this.clock.now(), DAY_MS), stop.signal).catch(() => undefined);
+      await this.sleepUnlessWoken(Math.min(due - this.clock.now(), DAY_MS));
     } finally {
-      this.wakeUp = undefined;
       this.progress.nextGenerationAt = null;
     }
     return false;
@@ -476,14 +473,18 @@ export class VariableAgent extends BaseAgent {
    */
   private async nap(): Promise<void> {
     await yieldToEventLoop();
+    await this.sleepUnlessWoken(this.experiment.pollMs);
+  }
+
+  /** Sleeps `ms` on the clock, or until `wake` (a completion, a stop, a trigger) cuts it short. */
+  private async sleepUnlessWoken(ms: number): Promise<void> {
     const stop = new AbortController();
-    return new Promise<void>((resolve) => {
-      this.wakeUp = () => stop.abort();
-      void this.clock.sleep(this.experiment.pollMs, stop.signal).catch(() => undefined).then(() => {
-        this.wakeUp = undefined;
-        resolve();
-      });
-    });
+    this.wakeUp = () => stop.abort();
+    try {
+      await this.clock.sleep(ms, stop.signal).catch(() => undefined);
+    } finally {
+      this.wakeUp = undefined;
+    }
   }
 }
 
