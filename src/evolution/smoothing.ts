@@ -1,3 +1,5 @@
+import { distance } from './surrogate.js';
+
 /**
  * Smoothing of noisy means by a Gaussian process: each combination's mean is
  * an observation of the landscape with variance σ²/tests; the estimate at each
@@ -54,16 +56,6 @@ function cholSolve(l: readonly (readonly number[])[], b: readonly number[]): num
   return x;
 }
 
-function squaredDistances(xs: readonly (readonly number[])[]): number[][] {
-  return xs.map((a) =>
-    xs.map((b) => {
-      let s = 0;
-      for (let k = 0; k < a.length; k++) s += (a[k]! - b[k]!) ** 2;
-      return s;
-    }),
-  );
-}
-
 /**
  * Posterior means of `ys` (observed at feature vectors `xs`, each with its own
  * noise variance `noise[i]`). With fewer than three points, or when no variance
@@ -79,7 +71,7 @@ export function smoothMeans(xs: readonly (readonly number[])[], ys: readonly num
   const noiseMean = noise.reduce((a, b) => a + b, 0) / n;
   const signal = Math.max(spread - noiseMean, spread / 10);
   if (!(signal > 0)) return [...ys];
-  const d2 = squaredDistances(xs);
+  const d2 = xs.map((a) => xs.map((b) => distance(a, b) ** 2));
   const pairs = d2.flatMap((row, i) => row.slice(i + 1)).sort((a, b) => a - b);
   const medianDistance = Math.sqrt(pairs[pairs.length >> 1]!);
   if (!(medianDistance > 0)) return [...ys];
