@@ -1,15 +1,14 @@
 import { classify, parseSpace, recommend, scoreCombinations, type Combination, type Observation, type Scored, type Space } from '../evolution/index.js';
 import { OrchestraError } from '../protocol/index.js';
-import { getStudy, listCombinations, listResults, listStudies, type Db } from '../store/index.js';
+import { getStudy, listCombinations, listResults, listStudies, type Db, type StudyRow } from '../store/index.js';
 
 /**
  * What the inspecting commands read of a study: every observation of its
  * generations (campaign runs left out), the trial its landscape last changed
  * at, and each combination's metrics from its successful tests.
  */
-async function studyEvidence(db: Db, studyId: string): Promise<{ observations: Observation[]; since: number; metrics: Map<string, Record<string, number>[]> }> {
-  const study = await getStudy(db, studyId);
-  if (!study) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no study ${studyId}`);
+async function studyEvidence(db: Db, study: StudyRow): Promise<{ observations: Observation[]; since: number; metrics: Map<string, Record<string, number>[]> }> {
+  const { studyId } = study;
   const variables = new Map((await listCombinations(db, studyId)).map((c) => [c.key, c.variables as Combination]));
   const results = (await listResults(db, studyId)).filter((r) => r.generation >= 0 && variables.has(r.key));
   const metrics = new Map<string, Record<string, number>[]>();
@@ -59,7 +58,7 @@ export async function bestOf(db: Db, studyId: string): Promise<BestCombination |
   const study = await getStudy(db, studyId);
   if (!study) return null;
   const space = parseSpace(study.space);
-  const { observations, since, metrics } = await studyEvidence(db, studyId);
+  const { observations, since, metrics } = await studyEvidence(db, study);
   const recommended = recommendSince(space, observations, since);
   if (!recommended) return null;
   const { best, evidence } = recommended;
