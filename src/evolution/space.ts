@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseWith } from '../protocol/index.js';
+import { findDuplicateKey, parseJson, parseWith, ValidationError } from '../protocol/index.js';
 
 /**
  * The variable space: a public JSON format that users write by hand and that is
@@ -65,5 +65,29 @@ export interface Space {
 
 /** Parses a variable space, throwing a `ValidationError` whose issue paths name the field (`variables.window.min`). */
 export function parseSpace(input: unknown): Space {
+  // A record schema skips a `__proto__` key (it would set the prototype), so
+  // such a variable would vanish without a word.
+  const variables = (input as { variables?: unknown } | null)?.variables;
+  if (variables !== null && typeof variables === 'object' && Object.prototype.hasOwnProperty.call(variables, '__proto__')) {
+    throw new ValidationError('variable space', [
+      { path: 'variables.__proto__', code: 'ORC_PROTOCOL_INVALID_VALUE', message: 'is not allowed as a variable name' },
+    ]);
+  }
   return parseWith(spaceSchema, 'variable space', input);
+}
+
+/**
+ * Parses a variable space from the JSON text a user wrote. A key given twice
+ * (two variables with one name) is refused, naming it: JSON.parse would keep
+ * the last one silently.
+ */
+export function parseSpaceJson(subject: string, text: string): Space {
+  const value = parseJson(subject, text);
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    throw new ValidationError(subject, [
+      { path: [...duplicate.path, duplicate.key].join('.'), code: 'ORC_PROTOCOL_INVALID_VALUE', message: 'declared twice' },
+    ]);
+  }
+  return parseSpace(value);
 }

@@ -123,3 +123,57 @@ export const jsonValue: z.ZodType<JsonValue> = z.custom<JsonValue>().superRefine
 
 /** Size of a value once encoded as UTF-8 JSON. */
 export const encodedSize = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '');
+
+export interface DuplicateKey {
+  /** Path to the object holding the key twice. */
+  path: (string | number)[];
+  key: string;
+}
+
+type ScanFrame = { keys: Set<string>; key: string | undefined } | { index: number };
+
+/**
+ * The first key that an object in the JSON `text` declares twice, or
+ * undefined. JSON.parse keeps the last silently, and a reviver only sees the
+ * survivor, so hand-written documents (a variable space) are scanned as text.
+ * `text` must already be valid JSON: the scan only tracks where objects,
+ * arrays, keys and strings begin and end.
+ */
+export function findDuplicateKey(text: string): DuplicateKey | undefined {
+  const stack: ScanFrame[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      let end = i + 1;
+      while (text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top && 'keys' in top) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.keys.has(key)) return { path: scanPath(stack.slice(0, -1)), key };
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = end;
+    } else if (ch === 0x7b /* { */) {
+      stack.push({ keys: new Set(), key: undefined });
+      expectKey = true;
+    } else if (ch === 0x5b /* [ */) {
+      stack.push({ index: 0 });
+      expectKey = false;
+    } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (ch === 0x2c /* , */) {
+      const top = stack[stack.length - 1];
+      if (top && 'keys' in top) expectKey = true;
+      else if (top) top.index++;
+    }
+  }
+  return undefined;
+}
+
+function scanPath(frames: readonly ScanFrame[]): (string | number)[] {
+  return frames.map((f) => ('keys' in f ? f.key! : f.index));
+}

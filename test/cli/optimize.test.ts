@@ -109,6 +109,18 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(calls('bad.calls')).toBe(0);
   });
 
+  it('refuses a space that declares a variable twice, naming it', async () => {
+    const variables = JSON.stringify(SPACE.variables).slice(1, -1);
+    fs.writeFileSync(path.join(cwd, 'twice.json'), `{"name": "twice", "objective": ${JSON.stringify(SPACE.objective)}, "variables": {${variables}, "x": {"type": "bool"}}}`);
+    const run = await runCli(['optimize', '--space', 'twice.json', '--command', 'node evaluate.js', '--budget', '10', '--out', 'never.json'], {
+      cwd,
+      env: { CALLS: path.join(cwd, 'twice.calls') },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('invalid space twice.json: variables.x: declared twice [ORC_PROTOCOL_INVALID_VALUE]');
+    expect(calls('twice.calls')).toBe(0);
+  });
+
   it('continues an interrupted study with --resume, counting no evaluation twice', async () => {
     // Short leases, so the tasks the killed process held come back within seconds.
     fs.writeFileSync(path.join(cwd, 'fast.json'), JSON.stringify({ registry: { leaseMs: 2_000 }, monitor: { intervalMs: 500 } }));

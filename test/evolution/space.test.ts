@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/protocol/index.js';
-import { checkCombination, combinationKey, parseSpace } from '../../src/evolution/index.js';
+import { checkCombination, combinationKey, parseSpace, parseSpaceJson } from '../../src/evolution/index.js';
+import { findDuplicateKey } from '../../src/protocol/index.js';
 import { ZLIB_SPACE_JSON, zlibSpace } from './helpers.js';
 
 function issuesOf(input: unknown): { path: string; code: string }[] {
@@ -66,6 +67,41 @@ describe('parseSpace', () => {
 
   it('rejects something that is not an object', () => {
     expect(issuesOf('zlib')).toEqual([{ path: '(root)', code: 'ORC_PROTOCOL_WRONG_TYPE' }]);
+  });
+
+  it('rejects a variable named __proto__ instead of dropping it', () => {
+    const input = JSON.parse(`{"name": "s", "objective": {"metric": "value", "direction": "minimize"},
+      "variables": {"__proto__": {"type": "bool"}, "level": {"type": "int", "min": 1, "max": 9}}}`);
+    expect(issuesOf(input)).toEqual([{ path: 'variables.__proto__', code: 'ORC_PROTOCOL_INVALID_VALUE' }]);
+  });
+});
+
+describe('parseSpaceJson', () => {
+  const text = (variables: string) => `{"name": "s", "objective": {"metric": "value", "direction": "minimize"}, "variables": {${variables}}}`;
+
+  it('rejects a variable declared twice instead of keeping the last, naming it', () => {
+    const parse = () => parseSpaceJson('space s.json', text(`"level": {"type": "bool"}, "ratio": {"type": "bool"}, "level": {"type": "int", "min": 1, "max": 9}`));
+    expect(parse).toThrow(ValidationError);
+    expect(parse).toThrow('invalid space s.json: variables.level: declared twice');
+  });
+
+  it('parses a space without duplicates, whatever its strings hold', () => {
+    const space = parseSpaceJson('space', text(`"a": {"type": "categorical", "choices": ["{\\"a\\": 1, \\"a\\": 2}", "x,y", "[}"]}, "b": {"type": "bool"}`));
+    expect(Object.keys(space.variables)).toEqual(['a', 'b']);
+  });
+});
+
+describe('findDuplicateKey', () => {
+  it.each([
+    ['{"a": 1, "b": 2}', undefined],
+    ['{"a": {"x": 1}, "b": {"x": 2}}', undefined],
+    ['[{"a": 1}, {"a": 2}]', undefined],
+    ['{"a": 1, "a": 2}', { path: [], key: 'a' }],
+    ['{"v": [1, {"k": {}, "k": []}]}', { path: ['v', 1], key: 'k' }],
+    ['{"\\u0061": 1, "a": 2}', { path: [], key: 'a' }],
+    ['{"s": "\\"a\\": 1", "a": {"b": [], "c": {}, "b": 2}}', { path: ['a'], key: 'b' }],
+  ])('finds the duplicate in %s', (json, expected) => {
+    expect(findDuplicateKey(json)).toEqual(expected);
   });
 });
 

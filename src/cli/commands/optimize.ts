@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { OrchestraError, parseJson, systemClock, type JsonValue } from '../../protocol/index.js';
-import { parseSpace, type Space } from '../../evolution/index.js';
+import { OrchestraError, systemClock, type JsonValue } from '../../protocol/index.js';
+import { parseSpaceJson, type Space } from '../../evolution/index.js';
 import { getStudy, listCombinations, listResults } from '../../store/index.js';
 import { commandEvaluator } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -120,7 +120,7 @@ function readSpace(file: string): Space {
   } catch (err) {
     throw badArgument(`cannot read --space ${file}: ${(err as Error).message}`);
   }
-  return parseSpace(parseJson(`space ${path.basename(file)}`, text));
+  return parseSpaceJson(`space ${path.basename(file)}`, text);
 }
 
 /** History in the order the evaluations finished; the best as the study recommends it now. */
