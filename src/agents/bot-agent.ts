@@ -79,14 +79,14 @@ export class BotAgent extends BaseAgent {
       return { botId, state: row?.state ?? null };
     });
     this.onRequest('create_test_task', z.object({ tests: z.array(testRequest).min(1).max(1000) }).strict(), async ({ tests }) => {
-      const registered = await this.registry.registerMany(tests.map(toTask));
+      const tasks = await this.registerNew(tests.map(toTask));
       this.wake();
-      return { tasks: registered.map((r) => ({ taskId: r.task.taskId, created: r.created })) };
+      return { tasks };
     });
     this.onRequest('assign_campaign_task', z.object({ runs: z.array(testRequest.extend({ campaignId: z.string().min(1), runAt: z.number().int().optional() })).min(1).max(1000) }).strict(), async ({ runs }) => {
-      const registered = await this.registry.registerMany(runs.map(({ runAt, ...run }) => ({ ...toTask(run), ...(runAt !== undefined ? { runAt } : {}) })));
+      const tasks = await this.registerNew(runs.map(({ runAt, ...run }) => ({ ...toTask(run), ...(runAt !== undefined ? { runAt } : {}) })));
       this.wake();
-      return { tasks: registered.map((r) => ({ taskId: r.task.taskId, created: r.created })) };
+      return { tasks };
     });
     this.onRequest('get_available_bot_count', z.object({}).strict(), async () => {
       const bots = await listBots(this.db);
@@ -259,6 +259,17 @@ export class BotAgent extends BaseAgent {
       if (inARow >= this.fleet.isolateAfterFailures) await this.isolate(botId, `${inARow} failed tasks in a row`);
     }
     this.wake();
+  }
+
+  /**
+   * Registers the tests not registered yet. A repeated request (a retry, a
+   * redelivery) may name tests already handed to a bot, whose kind is now the
+   * bot's: registering them again would be refused as another kind of work.
+   */
+  private async registerNew(tasks: NewTask[]): Promise<{ taskId: string; created: boolean }[]> {
+    const known = new Set((await this.registry.getMany(tasks.map((t) => t.taskId!))).map((t) => t.taskId));
+    const registered = new Map((await this.registry.registerMany(tasks.filter((t) => !known.has(t.taskId!)))).map((r) => [r.task.taskId, r.created]));
+    return tasks.map((t) => ({ taskId: t.taskId!, created: registered.get(t.taskId!) ?? false }));
   }
 
   private async statusUpdate(bot: BotRow): Promise<void> {

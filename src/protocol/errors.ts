@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   ORC_REGISTRY_LEASE_LOST: 'the attempt no longer holds the lease on the task',
   ORC_REGISTRY_TIMEOUT: 'the lease expired before the attempt reported',
   ORC_REGISTRY_CANCELLED: 'the task was cancelled',
+  ORC_REGISTRY_IDEMPOTENCY_CONFLICT: 'an idempotency key already names a task of another kind or payload',
   // worker
   ORC_WORKER_HANDLER_FAILED: 'a task handler threw',
   ORC_WORKER_NO_HANDLER: 'the worker has no handler for this kind',

@@ -177,3 +177,16 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
 function scanPath(frames: readonly ScanFrame[]): (string | number)[] {
   return frames.map((f) => ('keys' in f ? f.key! : f.index));
 }
+
+/** Whether two JSON values are equal as JSON: objects compare by their keys, whatever their order (as PostgreSQL's jsonb does). */
+export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, i) => jsonEqual(item, b[i]!));
+  }
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual(a[k]!, b[k]!));
+}

@@ -30,5 +30,15 @@ export class InvalidTransitionError extends OrchestraError {
   }
 }
 
+/** A key names one piece of work: reusing it for different work is a mistake, not a repeat to absorb. */
+export class IdempotencyConflictError extends OrchestraError {
+  constructor(readonly idempotencyKey: string, readonly taskId: string, differs: 'kind' | 'payload') {
+    super(
+      'ORC_REGISTRY_IDEMPOTENCY_CONFLICT',
+      `idempotency key ${idempotencyKey} already names task ${taskId}, which has another ${differs}; use another key for different work`,
+    );
+  }
+}
+
 /** Thrown inside a registration when a concurrent one took an idempotency key first: the registration is run again. */
 export class IdempotencyRace extends Error {}

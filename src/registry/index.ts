@@ -21,5 +21,6 @@ export {
   DependencyCycleError,
   DuplicateTaskIdError,
   InvalidTransitionError,
+  IdempotencyConflictError,
 } from './errors.js';
 export type { Lease } from '../store/index.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Task, TaskError, TaskStatus, ValidNewTask } from '../protocol/index.js';
+import { jsonEqual, type JsonValue, type Task, type TaskError, type TaskStatus, type ValidNewTask } from '../protocol/index.js';
 import {
   findTasksByIdempotencyKeys,
   insertTasks,
@@ -9,7 +9,13 @@ import {
   type Queryable,
   type TaskRow,
 } from '../store/index.js';
-import { DependencyCycleError, DuplicateTaskIdError, IdempotencyRace, UnknownDependencyError } from './errors.js';
+import {
+  DependencyCycleError,
+  DuplicateTaskIdError,
+  IdempotencyConflictError,
+  IdempotencyRace,
+  UnknownDependencyError,
+} from './errors.js';
 
 export interface Registration {
   task: Task;
@@ -39,9 +45,12 @@ export async function registerTasks(
     const key = input.idempotencyKey;
     const existing = key ? existingByKey.get(key) : undefined;
     if (existing) {
+      checkSameWork(key!, existing.task_id, existing, input);
       plan.push({ kind: 'existing', row: existing });
       if (input.taskId) idOf.set(input.taskId, existing.task_id);
     } else if (key && firstIndexOfKey.has(key)) {
+      const first = inputs[firstIndexOfKey.get(key)!]!;
+      checkSameWork(key, first.taskId ?? `(task ${firstIndexOfKey.get(key)! + 1} of this registration)`, first, input);
       plan.push({ kind: 'same-as', index: firstIndexOfKey.get(key)! });
     } else {
       if (key) firstIndexOfKey.set(key, index);
@@ -123,6 +132,12 @@ export async function registerTasks(
   });
   const wake = new Set(toInsert.filter((r) => r.status === 'PENDING' && r.pendingDependencies === 0).map((r) => r.kind));
   return { registrations, wake };
+}
+
+/** A repeat of a registration must ask for the same work: same kind, equal payload. */
+function checkSameWork(key: string, taskId: string, existing: { kind: string; payload: JsonValue }, input: ValidNewTask): void {
+  if (existing.kind !== input.kind) throw new IdempotencyConflictError(key, taskId, 'kind');
+  if (!jsonEqual(existing.payload, input.payload)) throw new IdempotencyConflictError(key, taskId, 'payload');
 }
 
 /** Orders new tasks so each comes after its dependencies; a leftover means a cycle. */

@@ -54,10 +54,29 @@ export function registryContract(name: string, backend: RegistryBackend): void {
       });
 
       it('returns the existing task for a known idempotency key and creates nothing', async () => {
-        const first = await registry.register({ kind: 'work', idempotencyKey: 'order-17' });
-        const again = await registry.register({ kind: 'work', payload: { other: true }, idempotencyKey: 'order-17' });
+        const first = await registry.register({ kind: 'work', payload: { a: 1, b: [true, null] }, idempotencyKey: 'order-17' });
+        const again = await registry.register({ kind: 'work', payload: { b: [true, null], a: 1 }, idempotencyKey: 'order-17', priority: 2 });
         expect(again.created).toBe(false);
         expect(again.task.taskId).toBe(first.task.taskId);
+        expect((await registry.counts()).total).toBe(1);
+      });
+
+      it('refuses a known idempotency key given with another kind or payload, naming the key', async () => {
+        const { task } = await registry.register({ kind: 'work', payload: { n: 1 }, idempotencyKey: 'order-18' });
+        await expect(registry.register({ kind: 'work', payload: { n: 2 }, idempotencyKey: 'order-18' })).rejects.toMatchObject({
+          code: 'ORC_REGISTRY_IDEMPOTENCY_CONFLICT',
+          message: `idempotency key order-18 already names task ${task.taskId}, which has another payload; use another key for different work`,
+        });
+        await expect(registry.register({ kind: 'other', payload: { n: 1 }, idempotencyKey: 'order-18' })).rejects.toMatchObject({
+          code: 'ORC_REGISTRY_IDEMPOTENCY_CONFLICT',
+          message: expect.stringContaining('which has another kind'),
+        });
+        await expect(
+          registry.registerMany([
+            { kind: 'work', idempotencyKey: 'k2' },
+            { kind: 'work', payload: { different: true }, idempotencyKey: 'k2' },
+          ]),
+        ).rejects.toMatchObject({ code: 'ORC_REGISTRY_IDEMPOTENCY_CONFLICT', message: expect.stringContaining('idempotency key k2') });
         expect((await registry.counts()).total).toBe(1);
       });
 
