@@ -93,6 +93,26 @@ describe('orchestra tasks, on PostgreSQL', () => {
     expect((await registry.counts()).total).toBe(before);
   });
 
+  it('keeps non-ASCII text in large payloads from standard input intact, wherever the chunks are cut', async () => {
+    // Characters of two, three and four bytes after prefixes of 0 to 3 ASCII bytes, about 100 KB per task:
+    // the pipe cuts its 64 KiB chunks inside characters many times over.
+    const tasks = Array.from({ length: 40 }, (_, i) => ({
+      kind: 'unicode',
+      idempotencyKey: `unicode-${i}`,
+      payload: { i, text: 'x'.repeat(i % 4) + 'Zoë € 😀 中文 '.repeat(4200) },
+    }));
+    const added = await orchestra(['tasks', 'add'], tasks.map((t) => JSON.stringify(t)).join('\n'));
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    const stored = await registry.getMany(added.stdout.trim().split('\n'));
+    expect(stored).toHaveLength(40);
+    for (const task of stored) {
+      const i = (task.payload as { i: number }).i;
+      expect((task.payload as { text: string }).text.includes('\uFFFD'), `payload ${i}`).toBe(false);
+      expect(task.payload, `payload ${i}`).toEqual(tasks[i]!.payload);
+    }
+  });
+
   it('cancels a task and retries it with the dependents that failed because of it', async () => {
     const [root, dependent] = await registry.registerMany([
       { kind: 'chain', taskId: 'chain-root' },

@@ -13,6 +13,7 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { badArgument } from '../errors.js';
 import { iso, table, taskRow, TASK_HEADER } from '../format.js';
+import { readLines } from '../lines.js';
 
 /** Commands that change tasks connect the bus to wake workers and reach running ones; readers need only the store. */
 async function withRuntime<T>(globals: GlobalFlags, io: CliIo, fn: (rt: Runtime) => Promise<T>, { bus = true } = {}): Promise<T> {
@@ -60,10 +61,10 @@ function taskFromFlags(options: AddOptions): NewTask {
 /** One task per line; a bad line is named by its number and nothing is registered. */
 async function tasksFromStdin(io: CliIo): Promise<NewTask[]> {
   if (io.stdin.isTTY) throw badArgument('give --kind, or pipe one JSON task per line on standard input');
-  let text = '';
-  for await (const chunk of io.stdin) text += chunk.toString();
   const tasks: NewTask[] = [];
-  for (const [index, line] of text.split('\n').entries()) {
+  let index = -1;
+  for await (const line of readLines(io.stdin as AsyncIterable<Uint8Array | string>)) {
+    index++;
     if (line.trim() === '') continue;
     try {
       const value = parseJson('task', line);
