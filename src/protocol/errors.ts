@@ -26,6 +26,12 @@ export const ERROR_CODES = {
   ORC_STORE_DATA_DIR_LOCKED: 'another process has the embedded data folder open',
   ORC_STORE_MIGRATION_FAILED: 'a schema migration failed',
   ORC_STORE_SCHEMA_TOO_NEW: 'the database was migrated by a newer Orchestra',
+  ORC_STORE_DISK_FULL: 'the database server has no disk space left to write',
+  ORC_STORE_OUT_OF_MEMORY: 'the database server ran out of memory',
+  ORC_STORE_OUT_OF_RESOURCES: 'the database server ran out of connections or another resource',
+  ORC_STORE_LIMIT_EXCEEDED: 'a value or statement exceeds a limit of the database, such as the size of an index row',
+  ORC_STORE_UNSTORABLE_VALUE: 'the database refused a value it cannot hold, such as text with U+0000',
+  ORC_STORE_DUPLICATE_KEY: 'a row with this key already exists',
   // registry
   ORC_REGISTRY_TASK_NOT_FOUND: 'no task has this id',
   ORC_REGISTRY_UNKNOWN_DEPENDENCY: 'a task depends on a task id that does not exist',

@@ -38,6 +38,7 @@ import {
   renewLeases,
   sweepExpiredLeases,
   toTask,
+  DuplicateKeyError,
   type Db,
   type LateReportRow,
   type Lease,
@@ -178,10 +179,7 @@ export class TaskRegistry {
         return registrations;
       } catch (err) {
         if (err instanceof IdempotencyRace && attempt < 5) continue;
-        if ((err as { code?: string }).code === '23505') {
-          const id = /\(task_id\)=\(([^)]*)\)/.exec((err as Error & { detail?: string }).detail ?? '')?.[1];
-          throw new DuplicateTaskIdError(id ?? 'given');
-        }
+        if (err instanceof DuplicateKeyError && err.column === 'task_id') throw new DuplicateTaskIdError(err.value ?? 'given');
         throw err;
       }
     }

@@ -32,3 +32,5 @@ export class SchemaTooNewError extends OrchestraError {
     super('ORC_STORE_SCHEMA_TOO_NEW', `the database is at schema version ${found}, newer than this Orchestra knows (${known}); upgrade Orchestra`);
   }
 }
+
+export { StoreRefusedError, DuplicateKeyError, translatePgError } from './pg-errors.js';

@@ -3,6 +3,16 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db.js';
 import { assertSchemaName } from './db.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { translatePgError } from './pg-errors.js';
+
+/** Runs one driver call, with its refusals in Orchestra's terms. */
+async function translated<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw translatePgError(err);
+  }
+}
 
 export interface PgliteOptions {
   /** A folder that survives restarts; omit (or give `:memory:`) for a database that lives in memory only. */
@@ -20,24 +30,25 @@ class PgliteDb implements Db {
   ) {}
 
   async query<R>(text: string, params?: readonly unknown[]): Promise<R[]> {
-    const result = await this.pg.query<R>(text, params as unknown[]);
-    return result.rows;
+    return translated(async () => (await this.pg.query<R>(text, params as unknown[])).rows);
   }
 
   async exec(text: string): Promise<void> {
-    await this.pg.exec(text);
+    await translated(() => this.pg.exec(text));
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     // PGlite is one connection: its transaction() holds it exclusively, so
     // other callers queue behind the transaction instead of joining it.
-    return this.pg.transaction(async (t: Transaction) =>
-      fn({
-        query: async <R>(text: string, params?: readonly unknown[]) => (await t.query<R>(text, params as unknown[])).rows,
-        exec: async (text: string) => {
-          await t.exec(text);
-        },
-      }),
+    return translated(() =>
+      this.pg.transaction(async (t: Transaction) =>
+        fn({
+          query: async <R>(text: string, params?: readonly unknown[]) => translated(async () => (await t.query<R>(text, params as unknown[])).rows),
+          exec: async (text: string) => {
+            await translated(() => t.exec(text));
+          },
+        }),
+      ),
     );
   }
 

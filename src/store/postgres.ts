@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Db, Queryable } from './db.js';
 import { assertSchemaName } from './db.js';
 import { BadDatabaseUrlError, StoreUnreachableError } from './errors.js';
+import { translatePgError } from './pg-errors.js';
 import { redactUrl } from '../protocol/index.js';
 
 export interface PostgresOptions {
@@ -57,9 +58,19 @@ class PostgresDb implements Db {
       throw this.translate(err);
     }
     const tx: Queryable = {
-      query: async <R>(text: string, params?: readonly unknown[]) => (await client.query(text, params as unknown[])).rows as R[],
+      query: async <R>(text: string, params?: readonly unknown[]) => {
+        try {
+          return (await client.query(text, params as unknown[])).rows as R[];
+        } catch (err) {
+          throw this.translate(err);
+        }
+      },
       exec: async (text: string) => {
-        await client.query(text);
+        try {
+          await client.query(text);
+        } catch (err) {
+          throw this.translate(err);
+        }
       },
     };
     try {
@@ -85,7 +96,7 @@ class PostgresDb implements Db {
   private translate(err: unknown): unknown {
     const code = (err as { code?: string })?.code;
     if (code && UNREACHABLE.has(code)) return new StoreUnreachableError(this.target, err);
-    return err;
+    return translatePgError(err);
   }
 }
 
