@@ -289,7 +289,11 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const outcome =
       (await this.completeAndClaim(run, completion)) ??
       (await this.deliver(run, () => this.registry.complete(completion), (t) => t.status === 'COMPLETED' && t.attempt === task.attempt));
-    if (outcome?.accepted && !run.lostReason) {
+    if (outcome?.accepted && !run.lostReason && outcome.refused) {
+      // The store could not keep the result; the registry recorded the attempt as failed instead.
+      this.counters.failed++;
+      this.notify('task_failed', task, { error: { ...outcome.refused, retryable: false }, retrying: outcome.status === 'PENDING', durationMs: this.clock.now() - run.startedAtMs });
+    } else if (outcome?.accepted && !run.lostReason) {
       this.counters.completed++;
       this.notify('task_completed', task, { result, durationMs: this.clock.now() - run.startedAtMs });
     } else this.lose(run, outcome);

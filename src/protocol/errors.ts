@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   ORC_PROTOCOL_INVALID_VALUE: 'a field has a value outside the allowed set or format',
   ORC_PROTOCOL_UNKNOWN_FIELD: 'an object carries a field the schema does not know',
   ORC_PROTOCOL_TOO_LARGE: 'an encoded message or payload exceeds its size limit',
+  ORC_PROTOCOL_UNSTORABLE_TEXT: 'a string holds U+0000 or a lone surrogate, which the store cannot keep',
   // bus
   ORC_BUS_REQUEST_TIMEOUT: 'no response arrived within the request timeout',
   ORC_BUS_REMOTE_ERROR: 'the receiver answered a request with an error',

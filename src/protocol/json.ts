@@ -190,3 +190,55 @@ export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   if (keys.length !== Object.keys(b).length) return false;
   return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual(a[k]!, b[k]!));
 }
+
+/** U+0000, or a surrogate without its pair: JSON can carry them, PostgreSQL's jsonb and text cannot. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why `text` cannot be stored as it is, or undefined when it can. */
+export function unstorableText(text: string): string | undefined {
+  const found = UNSTORABLE.exec(text);
+  if (!found) return undefined;
+  const char = found[0].charCodeAt(0);
+  return char === 0 ? 'holds U+0000, which the store cannot keep' : `holds a lone surrogate (U+${char.toString(16).toUpperCase()}), which the store cannot keep`;
+}
+
+/**
+ * The first string or key in a JSON value that the store cannot keep (see
+ * `unstorableText`), with its path; undefined when there is none. Values are
+ * plain JSON already, so the walk needs no cycle or depth checks beyond the
+ * explicit stack.
+ */
+export function findUnstorableText(value: JsonValue): JsonProblem | undefined {
+  const stack: { value: JsonValue; path: (string | number)[] }[] = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const { value: current, path } = stack.pop()!;
+    if (typeof current === 'string') {
+      const problem = unstorableText(current);
+      if (problem) return { path, message: problem };
+    } else if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) {
+        const item = current[i]!;
+        if (typeof item === 'string' || (item !== null && typeof item === 'object')) stack.push({ value: item, path: [...path, i] });
+      }
+    } else if (current !== null && typeof current === 'object') {
+      const keys = Object.keys(current);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
+        const problem = unstorableText(key);
+        if (problem) return { path: [...path, key], message: `key ${JSON.stringify(key)} ${problem}` };
+        stack.push({ value: current[key]!, path: [...path, key] });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** `value` with every unstorable character replaced by U+FFFD: for diagnostics (an error's stderr), where a close copy beats none. */
+export function storableCopy(value: JsonValue): JsonValue {
+  if (typeof value === 'string') return unstorableText(value) ? value.replace(new RegExp(UNSTORABLE.source, 'g'), '\ufffd') : value;
+  if (Array.isArray(value)) return value.map(storableCopy);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableCopy(k) as string, storableCopy(v)]));
+  }
+  return value;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonValue, encodedSize, type JsonValue } from './json.js';
+import { jsonValue, encodedSize, findUnstorableText, unstorableText, type JsonValue } from './json.js';
 import { parseWith, ValidationError } from './validation.js';
 
 export const TASK_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
@@ -60,6 +60,8 @@ export interface Task {
   runAt: number;
   /** When the current attempt's lease runs out; null unless RUNNING. */
   leaseExpiresAt: number | null;
+  /** Set by a listing that left out a result too large to list (`result` is null there): reading the task alone gives it. */
+  resultOmitted?: true;
 }
 
 /** What a caller gives to register a task. Everything but `kind` has a default. */
@@ -87,6 +89,16 @@ export function validateNewTask(input: unknown, maxPayloadBytes = MAX_PAYLOAD_BY
     throw new ValidationError('task', [
       { path: 'payload', code: 'ORC_PROTOCOL_TOO_LARGE', message: `encoded payload is larger than ${maxPayloadBytes} bytes` },
     ]);
+  }
+  const unstorable = findUnstorableText(task.payload);
+  if (unstorable) {
+    throw new ValidationError('task', [
+      { path: ['payload', ...unstorable.path].join('.'), code: 'ORC_PROTOCOL_UNSTORABLE_TEXT', message: unstorable.message },
+    ]);
+  }
+  const keyProblem = task.idempotencyKey === undefined ? undefined : unstorableText(task.idempotencyKey);
+  if (keyProblem) {
+    throw new ValidationError('task', [{ path: 'idempotencyKey', code: 'ORC_PROTOCOL_UNSTORABLE_TEXT', message: keyProblem }]);
   }
   if (new Set(task.dependsOn).size !== task.dependsOn.length) {
     throw new ValidationError('task', [
@@ -116,5 +128,6 @@ export function taskToJson(task: Task): Record<string, JsonValue> {
     idempotencyKey: task.idempotencyKey,
     runAt: iso(task.runAt),
     leaseExpiresAt: iso(task.leaseExpiresAt),
+    ...(task.resultOmitted ? { resultOmitted: true } : {}),
   };
 }

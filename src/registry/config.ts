@@ -18,6 +18,8 @@ export const registryConfig = z
     /** Finished tasks older than this may be pruned. */
     retentionMs: z.number().int().positive().default(7 * DAY),
     maxPayloadBytes: z.number().int().positive().default(1024 * 1024),
+    /** A larger result fails its attempt (ORC_PROTOCOL_TOO_LARGE): every read of the task would carry it. */
+    maxResultBytes: z.number().int().positive().default(1024 * 1024),
     /** Tasks one registration may carry. */
     maxBatchSize: z.number().int().positive().default(10_000),
   })

@@ -15,6 +15,7 @@ import {
   TASK_STATUSES,
   MIN_PRIORITY,
   MAX_PRIORITY,
+  storableCopy,
 } from '../protocol/index.js';
 import type { Bus } from '../bus/index.js';
 import {
@@ -39,19 +40,37 @@ import {
   sweepExpiredLeases,
   toTask,
   DuplicateKeyError,
+  type CompletionReport,
   type Db,
   type LateReportRow,
+  type ReportOutcome,
   type Lease,
 } from '../store/index.js';
 import { registryConfig, type RegistryConfig, type RegistryOptions } from './config.js';
 import { registerTasks, type Registration } from './registration.js';
 import { retryDelayMs } from './backoff.js';
+import { resultRefusal } from './result-check.js';
 import {
   DuplicateTaskIdError,
   IdempotencyRace,
   InvalidTransitionError,
   TaskNotFoundError,
 } from './errors.js';
+
+/** Listings leave out results larger than this (encoded); `get` gives them whole. */
+const LISTED_RESULT_BYTES = 64 * 1024;
+
+/** Outcomes in the order of `completions`: refused results where they were, the store's answers for the rest. */
+function mergeOutcomes(completions: readonly Completion[], refused: ReadonlyMap<number, Outcome>, stored: readonly ReportOutcome[]): Outcome[] {
+  if (refused.size === 0) return stored.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.accepted ? ('COMPLETED' as const) : null }));
+  const byTask = new Map(stored.map((o) => [o.taskId, o]));
+  return completions.map((c, index) => {
+    const r = refused.get(index);
+    if (r) return r;
+    const accepted = byTask.get(c.taskId)?.accepted ?? false;
+    return { taskId: c.taskId, accepted, status: accepted ? ('COMPLETED' as const) : null };
+  });
+}
 
 /** The topic on which workers of `kind` hear that tasks became claimable. */
 export const taskTopic = (kind: string) => `tasks.${kind}`;
@@ -87,6 +106,8 @@ export interface Outcome {
   accepted: boolean;
   /** The task's status after the report, when accepted. */
   status: TaskStatus | null;
+  /** Set when a result could not be stored (too large, unstorable text): the attempt was recorded as failed with this error instead. */
+  refused?: { code: string; message: string };
 }
 
 export interface TaskFilter {
@@ -209,17 +230,36 @@ export class TaskRegistry {
 
   async completeMany(completions: readonly Completion[]): Promise<Outcome[]> {
     if (completions.length === 0) return [];
+    const { reports, refused } = await this.screenResults(completions);
     const nowMs = this.clock.now();
-    const reports = completions.map((c) => ({
-      taskId: c.taskId,
-      attempt: c.attempt,
-      workerId: c.workerId ?? null,
-      result: (c.result ?? null) as JsonValue | null,
-    }));
     const { outcomes, wokenKinds: wake } = await completeTasks(this.db, reports, nowMs);
     await this.notifyKinds(wake);
     this.logLate(outcomes);
-    return outcomes.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.accepted ? ('COMPLETED' as const) : null }));
+    return mergeOutcomes(completions, refused, outcomes);
+  }
+
+  /**
+   * Splits reports into the results the store can keep and those it cannot;
+   * the latter are recorded at once as failed attempts, so a task never runs
+   * again only because its output could not be written.
+   */
+  private async screenResults(completions: readonly Completion[]): Promise<{ reports: CompletionReport[]; refused: Map<number, Outcome> }> {
+    const reports: CompletionReport[] = [];
+    const failures: { index: number; failure: Failure }[] = [];
+    completions.forEach((c, index) => {
+      const result = (c.result ?? null) as JsonValue | null;
+      const error = resultRefusal(result, this.config.maxResultBytes);
+      if (error) failures.push({ index, failure: { taskId: c.taskId, attempt: c.attempt, workerId: c.workerId ?? null, error } });
+      else reports.push({ taskId: c.taskId, attempt: c.attempt, workerId: c.workerId ?? null, result });
+    });
+    const refused = new Map<number, Outcome>();
+    if (failures.length === 0) return { reports, refused };
+    const outcomes = await this.failMany(failures.map((f) => f.failure));
+    failures.forEach(({ index, failure }, i) => {
+      this.logger.warn({ taskId: failure.taskId, code: failure.error.code }, failure.error.message);
+      refused.set(index, { ...outcomes[i]!, refused: { code: failure.error.code, message: failure.error.message } });
+    });
+    return { reports, refused };
   }
 
   /**
@@ -228,18 +268,18 @@ export class TaskRegistry {
    * instead of two.
    */
   async completeAndClaim(completions: readonly Completion[], request: ClaimRequest): Promise<{ outcomes: Outcome[]; claimed: Task[] }> {
+    const { reports, refused } = await this.screenResults(completions);
     const nowMs = this.clock.now();
-    const { outcomes, wokenKinds, claimed } = await completeAndClaimTasks(
-      this.db,
-      completions.map((c) => ({ taskId: c.taskId, attempt: c.attempt, workerId: c.workerId ?? null, result: (c.result ?? null) as JsonValue | null })),
-      { kinds: request.kinds, workerId: request.workerId, limit: request.limit, nowMs, leaseMs: request.leaseMs ?? this.config.leaseMs },
-    );
+    const { outcomes, wokenKinds, claimed } = await completeAndClaimTasks(this.db, reports, {
+      kinds: request.kinds,
+      workerId: request.workerId,
+      limit: request.limit,
+      nowMs,
+      leaseMs: request.leaseMs ?? this.config.leaseMs,
+    });
     await this.notifyKinds(wokenKinds);
     this.logLate(outcomes);
-    return {
-      outcomes: outcomes.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.accepted ? ('COMPLETED' as const) : null })),
-      claimed: claimed.map(toTask),
-    };
+    return { outcomes: mergeOutcomes(completions, refused, outcomes), claimed: claimed.map(toTask) };
   }
 
   async fail(failure: Failure): Promise<Outcome> {
@@ -255,13 +295,15 @@ export class TaskRegistry {
       const row = current.get(f.taskId);
       const retryNumber = row ? Math.max(1, f.attempt - Number(row.attempt_base)) : 1;
       const delay = retryDelayMs(retryNumber, this.config.backoffBaseMs, this.config.backoffMaxMs, this.rng);
-      const error: TaskError = {
+      // An error's text is diagnostics (a command's stderr): characters the
+      // store cannot keep are replaced rather than losing the whole failure.
+      const error = storableCopy({
         code: f.error.code,
         message: f.error.message,
         retryable: f.error.retryable ?? true,
         attempt: f.attempt,
         ...(f.error.details ? { details: f.error.details } : {}),
-      };
+      } as JsonValue) as unknown as TaskError;
       return { taskId: f.taskId, attempt: f.attempt, workerId: f.workerId ?? null, error, retryAtMs: nowMs + delay };
     });
     const outcomes = await this.db.transaction(async (tx) => {
@@ -400,6 +442,7 @@ export class TaskRegistry {
       limit: Math.min(Math.max(filter.limit ?? 50, 1), 10_000),
       offset: Math.max(filter.offset ?? 0, 0),
       order: filter.order ?? 'desc',
+      maxResultBytes: LISTED_RESULT_BYTES,
     });
     return rows.map(toTask);
   }

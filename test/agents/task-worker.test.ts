@@ -215,6 +215,27 @@ function workerSuite(backend: Backend, scope: 'all' | 'core') {
       expect(worker.stats).toMatchObject({ failed: 2, completed: 0 });
     });
 
+    it('fails a task for good when its result holds text the store cannot keep, and says why', async () => {
+      const worker = makeWorker({ dump: async () => ({ stdout: 'raw\u0000bytes' }) });
+      const failedEvents = record(worker, 'task_failed');
+      await worker.start();
+      const { task } = await registry.register({ kind: 'dump', maxAttempts: 3 });
+      const failed = await until('the failure', async () => {
+        const t = await registry.get(task.taskId);
+        return t.status === 'FAILED' && t;
+      });
+      expect(failed.error).toEqual({
+        code: 'ORC_PROTOCOL_UNSTORABLE_TEXT',
+        message: 'result.stdout: holds U+0000, which the store cannot keep',
+        retryable: false,
+        attempt: 1,
+        details: { field: 'result.stdout' },
+      });
+      await worker.whenIdle();
+      expect(worker.stats).toMatchObject({ claimed: 1, completed: 0, failed: 1, lost: 0 });
+      expect(failedEvents.map(([t, { error, retrying }]) => [t.taskId, error.code, retrying])).toEqual([[task.taskId, 'ORC_PROTOCOL_UNSTORABLE_TEXT', false]]);
+    });
+
     it('fails a task at once on a NonRetryableError, keeping its code and details', async () => {
       const worker = makeWorker({
         work: async () => {

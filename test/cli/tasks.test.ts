@@ -113,6 +113,17 @@ describe('orchestra tasks, on PostgreSQL', () => {
     }
   });
 
+  it('refuses a payload with U+0000 or a lone surrogate with exit 2, naming the field', async () => {
+    const before = (await registry.counts()).total;
+    const flag = await orchestra(['tasks', 'add', '--kind', 'echo', '--payload', '{"note":"a\\u0000b"}']);
+    expect(flag).toMatchObject({ code: 2, stdout: '' });
+    expect(flag.stderr).toBe('orchestra: invalid task: payload.note: holds U+0000, which the store cannot keep [ORC_PROTOCOL_UNSTORABLE_TEXT]\n');
+    const lines = await orchestra(['tasks', 'add'], '{"kind":"echo"}\n{"kind":"echo","payload":["\\udc00"]}\n');
+    expect(lines.code).toBe(2);
+    expect(lines.stderr).toMatch(/^orchestra: invalid task on line 2: payload\.0: holds a lone surrogate \(U\+DC00\)[^\n]*\[ORC_PROTOCOL_UNSTORABLE_TEXT\]\n$/);
+    expect((await registry.counts()).total).toBe(before);
+  });
+
   it('cancels a task and retries it with the dependents that failed because of it', async () => {
     const [root, dependent] = await registry.registerMany([
       { kind: 'chain', taskId: 'chain-root' },

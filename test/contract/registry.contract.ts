@@ -211,6 +211,100 @@ export function registryContract(name: string, backend: RegistryBackend): void {
       });
     });
 
+    describe('values the store cannot keep', () => {
+      it('refuses a payload holding U+0000 or a lone surrogate, naming the field', async () => {
+        await expect(registry.register({ kind: 'work', payload: { note: 'a\u0000b' } })).rejects.toMatchObject({
+          code: 'ORC_PROTOCOL_UNSTORABLE_TEXT',
+          message: 'invalid task: payload.note: holds U+0000, which the store cannot keep',
+        });
+        await expect(registry.register({ kind: 'work', payload: { list: ['ok', { ['k\udc00']: 1 }] } })).rejects.toMatchObject({
+          code: 'ORC_PROTOCOL_UNSTORABLE_TEXT',
+          message: expect.stringContaining('payload.list.1.k\udc00: key'),
+        });
+        await expect(registry.register({ kind: 'work', idempotencyKey: 'k\u0000' })).rejects.toMatchObject({ code: 'ORC_PROTOCOL_UNSTORABLE_TEXT' });
+        expect((await registry.counts()).total).toBe(0);
+      });
+
+      it('fails an attempt whose result holds U+0000 or a lone surrogate, for good, and stores that failure', async () => {
+        const [a, b] = await registry.registerMany([{ kind: 'work' }, { kind: 'work' }]);
+        await registry.claim({ kinds: ['work'], workerId: 'w1', limit: 2 });
+        const outcomes = await registry.completeMany([
+          { taskId: a!.task.taskId, attempt: 1, workerId: 'w1', result: { out: 'bin\u0000ary' } },
+          { taskId: b!.task.taskId, attempt: 1, workerId: 'w1', result: { out: 'fine' } },
+        ]);
+        expect(outcomes).toEqual([
+          {
+            taskId: a!.task.taskId,
+            accepted: true,
+            status: 'FAILED',
+            refused: { code: 'ORC_PROTOCOL_UNSTORABLE_TEXT', message: 'result.out: holds U+0000, which the store cannot keep' },
+          },
+          { taskId: b!.task.taskId, accepted: true, status: 'COMPLETED' },
+        ]);
+        expect(await registry.get(a!.task.taskId)).toMatchObject({
+          status: 'FAILED',
+          result: null,
+          error: { code: 'ORC_PROTOCOL_UNSTORABLE_TEXT', retryable: false, attempt: 1, details: { field: 'result.out' } },
+        });
+        expect(await registry.get(b!.task.taskId)).toMatchObject({ status: 'COMPLETED', result: { out: 'fine' } });
+      });
+
+      it('refuses an unstorable result reported together with a claim, and still claims', async () => {
+        const { task } = await registry.register({ kind: 'work', taskId: 'lone' });
+        await registry.register({ kind: 'work', taskId: 'next' });
+        await claimOne();
+        const { outcomes, claimed } = await registry.completeAndClaim([{ taskId: task.taskId, attempt: 1, workerId: 'w1', result: ['\ud800'] }], {
+          kinds: ['work'],
+          workerId: 'w1',
+          limit: 1,
+        });
+        expect(outcomes).toEqual([expect.objectContaining({ accepted: true, status: 'FAILED', refused: expect.objectContaining({ code: 'ORC_PROTOCOL_UNSTORABLE_TEXT' }) })]);
+        expect(claimed.map((t) => t.taskId)).toEqual(['next']);
+        expect((await registry.get('lone')).error).toMatchObject({ code: 'ORC_PROTOCOL_UNSTORABLE_TEXT', message: expect.stringContaining('lone surrogate (U+D800)') });
+      });
+
+      it('stores a failure whose message or details hold such characters, with them replaced', async () => {
+        const { task } = await registry.register({ kind: 'work', maxAttempts: 1 });
+        await claimOne();
+        const outcome = await registry.fail({
+          taskId: task.taskId,
+          attempt: 1,
+          error: { code: 'ORC_WORKER_COMMAND_EXIT', message: 'exit 1: \u0000', details: { stderr: 'bad\u0000\udc00 bytes' } },
+        });
+        expect(outcome).toMatchObject({ accepted: true, status: 'FAILED' });
+        expect((await registry.get(task.taskId)).error).toMatchObject({ message: 'exit 1: \ufffd', details: { stderr: 'bad\ufffd\ufffd bytes' } });
+      });
+
+      it('fails an attempt whose result is larger than maxResultBytes, naming the field', async () => {
+        const small = new TaskRegistry({ db, clock, rng: createRng(7), config: { ...config, maxResultBytes: 1000 } });
+        const { task } = await small.register({ kind: 'work' });
+        await claimOne();
+        const outcome = await small.complete({ taskId: task.taskId, attempt: 1, result: { text: 'x'.repeat(1000) } });
+        expect(outcome).toMatchObject({ accepted: true, status: 'FAILED', refused: { code: 'ORC_PROTOCOL_TOO_LARGE' } });
+        expect((await small.get(task.taskId)).error).toMatchObject({
+          code: 'ORC_PROTOCOL_TOO_LARGE',
+          message: 'result: 1011 bytes encoded, more than registry.maxResultBytes (1000)',
+          retryable: false,
+          details: { field: 'result', bytes: 1011, limit: 1000 },
+        });
+      });
+
+      it('lists tasks without their large results, which reading the task gives whole', async () => {
+        const big = { text: 'y'.repeat(100_000) };
+        const [a, b] = await registry.registerMany([{ kind: 'work' }, { kind: 'work' }]);
+        await registry.claim({ kinds: ['work'], workerId: 'w1', limit: 2 });
+        await registry.completeMany([
+          { taskId: a!.task.taskId, attempt: 1, result: big },
+          { taskId: b!.task.taskId, attempt: 1, result: { small: true } },
+        ]);
+        const listed = new Map((await registry.list()).map((t) => [t.taskId, t]));
+        expect(listed.get(a!.task.taskId)).toMatchObject({ status: 'COMPLETED', result: null, resultOmitted: true });
+        expect(listed.get(b!.task.taskId)).toMatchObject({ result: { small: true } });
+        expect(listed.get(b!.task.taskId)).not.toHaveProperty('resultOmitted');
+        expect((await registry.get(a!.task.taskId)).result).toEqual(big);
+      });
+    });
+
     describe('complete and claim in one call', () => {
       it('reports the finished attempt and claims the next tasks, most urgent first', async () => {
         await registry.registerMany([

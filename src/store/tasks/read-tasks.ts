@@ -17,11 +17,20 @@ export interface ListTasksParams {
   offset: number;
   /** Newest first by default. */
   order?: 'asc' | 'desc';
+  /** Results larger than this, encoded, are left out of the rows (`result_omitted`). */
+  maxResultBytes: number;
 }
 
-/** Params: $1 statuses or null, $2 kinds or null, $3 limit, $4 offset. */
+/**
+ * Params: $1 statuses or null, $2 kinds or null, $3 limit, $4 offset, $5 largest result listed.
+ * A page of 50 tasks with results of megabytes each would take hundreds of
+ * megabytes to list: the server measures each result and sends only the small
+ * ones; reading one task gives its result whole.
+ */
 const listTasksSql = (order: 'asc' | 'desc') => `
-SELECT ${TASK_COLUMNS} FROM tasks
+SELECT ${TASK_COLUMNS.replace(/\bresult\b/, 'CASE WHEN s.result_bytes <= $5 THEN t.result END AS result')},
+  COALESCE(s.result_bytes > $5, false) AS result_omitted
+FROM tasks t CROSS JOIN LATERAL (SELECT octet_length(t.result::text) AS result_bytes) s
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::text[] IS NULL OR kind = ANY($2::text[]))
 ORDER BY seq ${order === 'asc' ? 'ASC' : 'DESC'}
@@ -30,7 +39,7 @@ LIMIT $3 OFFSET $4`;
 export async function listTasks(db: Queryable, p: ListTasksParams): Promise<TaskRow[]> {
   const statuses = p.statuses?.length ? p.statuses : null;
   const kinds = p.kinds?.length ? p.kinds : null;
-  return db.query<TaskRow>(listTasksSql(p.order ?? 'desc'), [statuses, kinds, p.limit, p.offset]);
+  return db.query<TaskRow>(listTasksSql(p.order ?? 'desc'), [statuses, kinds, p.limit, p.offset, p.maxResultBytes]);
 }
 
 export interface StatusPriorityCount {

@@ -22,6 +22,8 @@ export interface TaskRow {
   lease_expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** Set by listings that left a large result out. */
+  result_omitted?: boolean;
 }
 
 /** The columns every task query returns, in one place so they cannot drift apart. */
@@ -54,6 +56,7 @@ export function toTask(row: TaskRow): Task {
     idempotencyKey: row.idempotency_key,
     runAt: ms(row.run_at),
     leaseExpiresAt: row.lease_expires_at === null ? null : ms(row.lease_expires_at),
+    ...(row.result_omitted ? { resultOmitted: true as const } : {}),
   };
 }
 
