@@ -121,6 +121,21 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(calls('twice.calls')).toBe(0);
   });
 
+  it('optimizes a space of 1,000 float variables', async () => {
+    const variables = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`x${String(i).padStart(4, '0')}`, { type: 'float', min: 0, max: 1 }]));
+    fs.writeFileSync(path.join(cwd, 'wide.json'), JSON.stringify({ name: 'wide', objective: { metric: 'value', direction: 'minimize' }, variables }));
+    const run = await runCli(
+      ['optimize', '--space', 'wide.json', '--command', 'cat >/dev/null; echo \'{"success": true, "value": 1}\'', '--budget', '8', '--seed', '3', '--out', 'wide-result.json'],
+      { cwd, timeoutMs: 120_000 },
+    );
+    expect(run.stderr).not.toMatch(/ORC_|error/i);
+    expect(run.code).toBe(0);
+    const result = read('wide-result.json');
+    expect(result.evaluations).toBe(8);
+    expect(result.history.every((h) => h.success && Object.keys(h.variables).length === 1000)).toBe(true);
+    expect(Object.keys(result.best!.variables)).toHaveLength(1000);
+  });
+
   it('continues an interrupted study with --resume, counting no evaluation twice', async () => {
     // Short leases, so the tasks the killed process held come back within seconds.
     fs.writeFileSync(path.join(cwd, 'fast.json'), JSON.stringify({ registry: { leaseMs: 2_000 }, monitor: { intervalMs: 500 } }));

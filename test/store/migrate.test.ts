@@ -40,8 +40,10 @@ const tableExists = async (db: Db, table: string) =>
   (await db.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [`${db.schema}.${table}`]))[0]!.t !== null;
 
 describe('the bundled migrations', () => {
-  it('are numbered 1, 2, 3… in order, each with a name and SQL', () => {
-    expect(versions).toEqual(versions.map((_, i) => i + 1));
+  it('are numbered in increasing order from 1, each with a name and SQL', () => {
+    // Versions are reserved when a migration is planned, so one may land before another with a lower number.
+    expect(versions[0]).toBe(1);
+    expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
     for (const m of MIGRATIONS) {
       expect(m.name).toMatch(/^[a-z0-9_]+$/);
       expect(m.sql.trim().length).toBeGreaterThan(0);

@@ -58,7 +58,7 @@ const ADVANCE_STUDY = `UPDATE studies SET generation = $2, trials = trials + $3,
 const INSERT_COMBINATIONS = `
 INSERT INTO combinations (study_id, key, variables, first_generation)
 SELECT $1, c.key, c.variables, $2 FROM jsonb_to_recordset($3::jsonb) AS c(key text, variables jsonb)
-ON CONFLICT (study_id, key) DO NOTHING`;
+ON CONFLICT (study_id, key_hash) DO NOTHING`;
 
 export async function insertGeneration(tx: Queryable, g: NewGeneration, nowMs: number): Promise<void> {
   await tx.query(INSERT_COMBINATIONS, [g.studyId, g.generation, JSON.stringify(g.combinations)]);
@@ -124,13 +124,13 @@ export async function recordScores(
   await tx.query(
     `UPDATE combinations c SET classification = s.classification, score = s.score
      FROM jsonb_to_recordset($2::jsonb) AS s(key text, classification text, score double precision)
-     WHERE c.study_id = $1 AND c.key = s.key`,
+     WHERE c.study_id = $1 AND c.key_hash = md5(s.key) AND c.key = s.key`,
     [studyId, input],
   );
   await tx.query(
     `INSERT INTO score_history (study_id, key, generation, at, score)
      SELECT $1, s.key, $3, $4, s.score FROM jsonb_to_recordset($2::jsonb) AS s(key text, score double precision)
-     ON CONFLICT (study_id, key, generation) DO UPDATE SET score = EXCLUDED.score, at = EXCLUDED.at`,
+     ON CONFLICT (study_id, key_hash, generation) DO UPDATE SET score = EXCLUDED.score, at = EXCLUDED.at`,
     [studyId, input, generation, new Date(nowMs)],
   );
 }
