@@ -10,3 +10,4 @@ export * from './dead-letter.js';
 export * from './log.js';
 export * from './redact.js';
 export * from './contract.js';
+export * from './test-task.js';
