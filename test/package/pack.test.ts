@@ -95,7 +95,7 @@ describe('the packed package', () => {
   });
 
   it(
-    'installs from its tarball, and a strict TypeScript program built against it runs a typed request between two agents',
+    'installs from its tarball with the orchestra command, and a strict TypeScript program built against it runs a typed request between two agents',
     async () => {
       // `npm pack` builds first (the prepare script), so the tarball holds what the sources compile to.
       const packed = await ok('npm', ['pack', '--pack-destination', scratch, '--silent'], ROOT);
@@ -127,6 +127,10 @@ describe('the packed package', () => {
         }),
       );
       await ok(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
+
+      // The command keeps its name whatever the package is called.
+      const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+      expect((await ok(path.join(app, 'node_modules/.bin/orchestra'), ['--version'], app)).trim()).toBe(version);
 
       const stdout = await ok(process.execPath, [path.join('out', 'main.js')], app);
       expect(stdout.trim().split('\n')).toEqual([
