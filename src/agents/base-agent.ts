@@ -6,10 +6,16 @@ import {
   describeError,
   messageSchema,
   OrchestraError,
+  parseWith,
   silentLogger,
   toValidationError,
   ValidationError,
   type Clock,
+  type CommandContract,
+  type ContractData,
+  type ContractReply,
+  type EventContract,
+  type RequestContract,
   type JsonValue,
   type Logger,
   type Message,
@@ -55,6 +61,19 @@ export interface SendEventOptions {
   /** Broadcast topic. Default: `events.<action>`. */
   topic?: string;
 }
+
+/** A request sent by its contract: the receiver is the contract's `to` unless these options name another. */
+export interface ContractRequestOptions {
+  to?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A handler declared by a contract: its data parsed by the contract's data schema, its reply checked by the reply schema. */
+export type ContractHandler<C extends RequestContract> = (
+  data: z.output<C['data']>,
+  message: Message,
+) => z.input<C['reply']> | Promise<z.input<C['reply']>>;
 
 /** The topic an event is broadcast on unless its sender names another. */
 export const eventTopic = (action: string) => `events.${action}`;
@@ -171,12 +190,16 @@ export abstract class BaseAgent {
   }
 
   /** Sends a request and resolves with the response's data; rejects with the bus's timeout or remote error. */
-  async sendRequest<S extends z.ZodType = z.ZodType<JsonValue>>(
-    to: string,
-    action: string,
-    data: JsonValue = {},
-    options: SendRequestOptions<S> = {},
-  ): Promise<z.output<S>> {
+  async sendRequest<C extends RequestContract>(contract: C, data: ContractData<C>, options?: ContractRequestOptions): Promise<ContractReply<C>>;
+  async sendRequest<S extends z.ZodType = z.ZodType<JsonValue>>(to: string, action: string, data?: JsonValue, options?: SendRequestOptions<S>): Promise<z.output<S>>;
+  async sendRequest<S extends z.ZodType>(
+    target: string | RequestContract,
+    second?: unknown,
+    third?: unknown,
+    fourth: SendRequestOptions<S> = {},
+  ): Promise<unknown> {
+    if (typeof target !== 'string') return this.requestBy(target, second, third as ContractRequestOptions | undefined);
+    const [to, action, data, options] = [target, second as string, (third === undefined ? {} : third) as JsonValue, fourth];
     const request = createMessage({ type: 'request', from: this.id, to, action, data }, this.clock.now());
     const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
     const response = await this.bus.request(request, {
@@ -190,27 +213,54 @@ export abstract class BaseAgent {
   }
 
   /** Tells one agent to do something; no answer comes back. */
-  async sendCommand(to: string, action: string, data: JsonValue = {}): Promise<void> {
+  async sendCommand<C extends CommandContract>(contract: C, data: ContractData<C>, options?: { to?: string }): Promise<void>;
+  async sendCommand(to: string, action: string, data?: JsonValue): Promise<void>;
+  async sendCommand(target: string | CommandContract, second?: unknown, third?: unknown): Promise<void> {
+    if (typeof target !== 'string') {
+      const to = receiver(target, (third as { to?: string } | undefined)?.to);
+      return this.sendCommand(to, target.name, parseWith(target.data, `command ${target.name}`, second) as JsonValue);
+    }
+    const [to, action, data] = [target, second as string, (third === undefined ? {} : third) as JsonValue];
     await this.bus.send(createMessage({ type: 'command', from: this.id, to, action, data }, this.clock.now()));
   }
 
   /** Broadcasts an event (every listener but this agent gets it), or sends it to one agent. */
-  async sendEvent(action: string, data: JsonValue = {}, options: SendEventOptions = {}): Promise<void> {
+  async sendEvent<C extends EventContract>(contract: C, data: ContractData<C>, options?: SendEventOptions): Promise<void>;
+  async sendEvent(action: string, data?: JsonValue, options?: SendEventOptions): Promise<void>;
+  async sendEvent(target: string | EventContract, second?: unknown, third: SendEventOptions = {}): Promise<void> {
+    if (typeof target !== 'string') {
+      const data = parseWith(target.data, `event ${target.name}`, second) as JsonValue;
+      return this.sendEvent(target.name, data, { ...(target.topic !== undefined ? { topic: target.topic } : {}), ...third });
+    }
+    const [action, data, options] = [target, (second === undefined ? {} : second) as JsonValue, third];
     const event = createMessage({ type: 'event', from: this.id, to: options.to ?? null, action, data }, this.clock.now());
     if (options.to !== undefined) await this.bus.send(event);
     else await this.bus.publish(options.topic ?? eventTopic(action), event);
   }
 
-  protected onRequest<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, JsonValue | void>): void {
-    this.route('request', action, schema, handler);
+  protected onRequest<C extends RequestContract>(contract: C, handler: ContractHandler<C>): void;
+  protected onRequest<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, JsonValue | void>): void;
+  protected onRequest(target: string | RequestContract, second: unknown, third?: unknown): void {
+    if (typeof target !== 'string') return this.route('request', target.name, target.data, checkedReply(target, second as ContractHandler<RequestContract>));
+    this.route('request', target, second as z.ZodType, third as AgentHandler<z.ZodType, unknown>);
   }
 
-  protected onCommand<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, void>): void {
-    this.route('command', action, schema, handler);
+  protected onCommand<C extends CommandContract>(contract: C, handler: AgentHandler<C['data'], void>): void;
+  protected onCommand<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, void>): void;
+  protected onCommand(target: string | CommandContract, second: unknown, third?: unknown): void {
+    if (typeof target !== 'string') return this.route('command', target.name, target.data, second as AgentHandler<z.ZodType, void>);
+    this.route('command', target, second as z.ZodType, third as AgentHandler<z.ZodType, void>);
   }
 
   /** Listens to a broadcast event (on `events.<action>` unless `topic` says otherwise) and to the same event sent to this agent. */
-  protected onEvent<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, void>, options: { topic?: string } = {}): void {
+  protected onEvent<C extends EventContract>(contract: C, handler: AgentHandler<C['data'], void>, options?: { topic?: string }): void;
+  protected onEvent<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, void>, options?: { topic?: string }): void;
+  protected onEvent(target: string | EventContract, second: unknown, third?: unknown, fourth?: { topic?: string }): void {
+    if (typeof target !== 'string') {
+      const topic = (third as { topic?: string } | undefined)?.topic ?? target.topic;
+      return this.onEvent(target.name, target.data, second as AgentHandler<z.ZodType, void>, topic !== undefined ? { topic } : {});
+    }
+    const [action, schema, handler, options] = [target, second as z.ZodType, third as AgentHandler<z.ZodType, void>, fourth ?? {}];
     this.route('event', action, schema, handler);
     const topic = options.topic ?? eventTopic(action);
     const actions = this.topics.get(topic) ?? new Set<string>();
@@ -226,6 +276,13 @@ export abstract class BaseAgent {
   /** Extra fields for `status()`. */
   protected details(): Record<string, JsonValue> {
     return {};
+  }
+
+  private requestBy(contract: RequestContract, data: unknown, options: ContractRequestOptions = {}): Promise<unknown> {
+    const { to, ...rest } = options;
+    // Checked here too, so a caller's mistake fails at the call with the field named, not as a remote error.
+    const checked = parseWith(contract.data, `request ${contract.name}`, data) as JsonValue;
+    return this.sendRequest(receiver(contract, to), contract.name, checked, { ...rest, schema: contract.reply });
   }
 
   private route<S extends z.ZodType>(kind: Kind, action: string, schema: S, handler: AgentHandler<S, unknown>): void {
@@ -359,4 +416,29 @@ export abstract class BaseAgent {
     const subscriptions = this.subscriptions.splice(0);
     await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
   }
+}
+
+function receiver(contract: RequestContract | CommandContract, to: string | undefined): string {
+  const target = to ?? contract.to;
+  if (target === undefined) {
+    throw new OrchestraError('ORC_CONFIG_INVALID', `${contract.type} ${contract.name} names no receiver: give its contract a "to", or pass one when sending`);
+  }
+  return target;
+}
+
+/**
+ * A reply that breaks its contract is the answering agent's fault: the caller
+ * gets ORC_AGENT_HANDLER_FAILED naming the field, instead of a parse error of
+ * its own it cannot act on.
+ */
+function checkedReply(contract: RequestContract, handler: ContractHandler<RequestContract>): AgentHandler<z.ZodType, unknown> {
+  return async (data, message) => {
+    const reply: unknown = await handler(data, message);
+    const body = reply === undefined ? {} : reply;
+    const parsed = contract.reply.safeParse(body);
+    if (!parsed.success) {
+      throw new OrchestraError('ORC_AGENT_HANDLER_FAILED', toValidationError(`reply to ${contract.name}`, parsed.error, body).message);
+    }
+    return body;
+  };
 }

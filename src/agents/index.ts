@@ -18,6 +18,8 @@ export {
   type AgentHandler,
   type SendRequestOptions,
   type SendEventOptions,
+  type ContractHandler,
+  type ContractRequestOptions,
 } from './base-agent.js';
 export { WorkerAgent, TASK_FINISHED_TOPIC, TASK_FINISHED_ACTION, type WorkerAgentDeps } from './worker-agent.js';
 export { TaskDispatcher, DISPATCHER_ID, type TaskDispatcherDeps } from './dispatcher.js';

@@ -1,37 +1,8 @@
-import { z } from 'zod';
-
 /** Tests wait here until the bot agent hands them to a bot. */
 export const TEST_BACKLOG_KIND = 'test';
 /** The kind of the tasks handed to one bot: only that bot claims them. */
 export const botKind = (botId: string) => `bot.${botId}`;
 export const botIdOfKind = (kind: string): string | undefined => (kind.startsWith('bot.') ? kind.slice(4) : undefined);
 
-export const variableValue = z.union([z.number(), z.string(), z.boolean()]);
-
-/** What a test task carries: which workload to run with which variables, and where its result belongs. */
-export const testPayloadSchema = z
-  .object({
-    /** The workload (evaluator) the bot runs: `synthetic`, `compression`, `command`, … */
-    workload: z.string().min(1),
-    studyId: z.string().min(1),
-    key: z.string().min(1),
-    variables: z.record(z.string(), variableValue),
-    /** The evaluation's number within its study, handed to the evaluator. */
-    trial: z.number().int().nonnegative(),
-    /** The generation it tests; -1 for a campaign run. */
-    generation: z.number().int().min(-1),
-    campaignId: z.string().min(1).optional(),
-  })
-  .strict();
-
-export type TestPayload = z.output<typeof testPayloadSchema>;
-
-/** What a bot reports for a test: the evaluation, as the public evaluator format defines it. */
-export const testResultSchema = z.object({
-  success: z.boolean(),
-  value: z.number().nullable(),
-  metrics: z.record(z.string(), z.number()).default({}),
-  reason: z.string().nullable().default(null),
-});
-
-export type TestOutcome = z.output<typeof testResultSchema>;
+// The test task's schemas are shared with the workloads that run tests, so they live in protocol.
+export { variableValue, testPayloadSchema, testResultSchema, type TestPayload, type TestOutcome } from '../protocol/index.js';

@@ -11,6 +11,7 @@ import { agentsCommand } from './commands/agents.js';
 import { optimizeCommand } from './commands/optimize.js';
 import { bestCommand, botsCommand, campaignsCommand, generationsCommand } from './commands/inspect.js';
 import { workerCommand } from './commands/worker.js';
+import { addExamples } from './examples.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 
 /** The `orchestra` command tree; each action is a composition root of its own. */
@@ -165,6 +166,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--json', 'print JSON')
     .action((options) => migrateCommand(globals(), options, io));
 
+  addExamples(program);
   return program;
 }
 

@@ -1,15 +1,8 @@
-import {
-  createLogger,
-  describeError,
-  createRng,
-  randomSeed,
-  systemClock,
-  type Clock,
-  type Logger,
-} from '../protocol/index.js';
-import { openStore, StoreDeadLetters, type Db, type MigrationReport } from '../store/index.js';
-import { createMemoryBus, createRedisBus, type Bus } from '../bus/index.js';
-import { TaskRegistry } from '../registry/index.js';
+import { createLogger, systemClock, type Clock, type Logger } from '../protocol/index.js';
+import type { Db, MigrationReport } from '../store/index.js';
+import type { Bus } from '../bus/index.js';
+import type { TaskRegistry } from '../registry/index.js';
+import { createOrchestra } from '../index.js';
 import type { OrchestraConfig } from './config.js';
 
 export interface Runtime {
@@ -34,45 +27,17 @@ export interface RuntimeOptions {
 }
 
 /**
- * The composition root: the one place parts are built and wired. PGlite in
- * the data folder unless DATABASE_URL is set; the memory bus unless REDIS_URL
- * is set. Migrations run on open; dead letters from the bus land in the store.
+ * A command's runtime: Orchestra opened by `createOrchestra` (where the parts
+ * are wired) from the resolved configuration, with the command's logger.
+ * PGlite in the data folder unless DATABASE_URL is set; the memory bus unless
+ * REDIS_URL is set.
  */
 export async function openRuntime(config: OrchestraConfig, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const clock = systemClock;
-  const { db, migrations } = await openStore(config.store, clock.now());
-  let bus: Bus | undefined;
-  try {
-    if (options.bus !== false) {
-      const { redisUrl, prefix, ...busOptions } = config.bus;
-      const deadLetters = new StoreDeadLetters(db);
-      bus = redisUrl
-        ? await createRedisBus({ ...busOptions, url: redisUrl, prefix, clock, logger, deadLetters })
-        : createMemoryBus({ ...busOptions, clock, logger, deadLetters });
-    }
-  } catch (err) {
-    await db.close();
-    throw err;
-  }
-  const registry = new TaskRegistry({ db, clock, rng: createRng(randomSeed()), bus, logger, config: config.registry });
-  let closed = false;
-  return {
-    config,
-    db,
-    bus,
-    registry,
-    clock,
-    logger,
-    migrations,
-    // The bus first: its handlers may still write dead letters to the store.
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await bus?.close().catch((err: unknown) => logger.warn({ err: describeError(err) }, 'closing the bus failed'));
-      await db.close();
-    },
-  };
+  const common = { store: config.store, registry: config.registry, clock: systemClock, logger };
+  const orchestra = options.bus === false ? await createOrchestra({ ...common, bus: false }) : await createOrchestra({ ...common, bus: config.bus });
+  const { bus, store: db, registry, clock, migrations, close } = orchestra;
+  return { config, db, bus, registry, clock, logger, migrations, close };
 }
 
 /**

@@ -9,3 +9,5 @@ export * from './handler.js';
 export * from './dead-letter.js';
 export * from './log.js';
 export * from './redact.js';
+export * from './contract.js';
+export * from './test-task.js';

@@ -1,5 +1,4 @@
-import { NonRetryableError, parseWith, type JsonValue, type TaskHandler } from '../protocol/index.js';
-import { testPayloadSchema } from '../agents/index.js';
+import { NonRetryableError, parseWith, testPayloadSchema, type JsonValue, type TaskHandler } from '../protocol/index.js';
 import type { Evaluator } from './evaluation.js';
 
 /**

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+
+/**
+ * One or two command lines for each command's `--help`, by the command's
+ * path. A command missing here gets no examples, and the test of the help
+ * text fails, so a new command comes with its own.
+ */
+export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  '': ['orchestra start --generations 5', 'orchestra tasks add --kind resize --payload \'{"file":"a.png"}\''],
+  start: ['orchestra start                      # until Ctrl-C; run it again to resume', 'orchestra start --generations 5 --json'],
+  serve: ['orchestra serve', 'orchestra serve --agents researcher,writer --concurrency 2'],
+  run: ['orchestra run research --topic "back-pressure"'],
+  'run research': ['orchestra run research --topic "back-pressure"', 'orchestra run research --topic "fencing tokens" --json --timeout-ms 60000'],
+  optimize: [
+    'orchestra optimize --space space.json --command ./evaluate.sh --budget 200 --out result.json',
+    'orchestra --data ./study optimize --space space.json --command "python3 eval.py" --budget 400 --seed 2 --parallel 8 --out result.json',
+  ],
+  generations: ['orchestra generations', 'orchestra --data ./study generations --study optimize --json'],
+  best: ['orchestra best', 'orchestra --data ./study best --json'],
+  bots: ['orchestra bots', 'orchestra bots --json'],
+  campaigns: ['orchestra campaigns', 'orchestra campaigns --json'],
+  agents: ['orchestra agents', 'REDIS_URL=redis://localhost:6379 orchestra agents --json'],
+  worker: ["orchestra worker --exec resize='convert - -resize 50% png:-'", 'orchestra worker --exec a=./a.sh b=./b.sh --concurrency 8 --grace-ms 30000'],
+  tasks: ['orchestra tasks add --kind resize --payload \'{"file":"a.png"}\'', 'orchestra tasks list --status failed'],
+  'tasks add': ['orchestra tasks add --kind resize --payload \'{"file":"a.png"}\' --priority 2', 'cat tasks.jsonl | orchestra tasks add --json'],
+  'tasks list': ['orchestra tasks list --status failed pending --kind resize', 'orchestra tasks list --limit 10 --json'],
+  'tasks show': ['orchestra tasks show ID', 'orchestra tasks show ID --json'],
+  'tasks stats': ['orchestra tasks stats', 'orchestra tasks stats --json'],
+  'tasks retry': ['orchestra tasks retry ID'],
+  'tasks cancel': ['orchestra tasks cancel ID --reason "not needed"'],
+  'tasks prune': ['orchestra tasks prune', 'orchestra tasks prune --older-than-hours 24'],
+  'dead-letters': ['orchestra dead-letters', 'orchestra dead-letters --limit 10 --json'],
+  migrate: ['orchestra migrate', 'DATABASE_URL=postgres://user@db-host:5432/orchestra orchestra migrate --json'],
+};
+
+/** A command's path below the program: `tasks add`; the program itself is ''. */
+export function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Adds each command's examples after its help text, the program's and every subcommand's. */
+export function addExamples(program: Command): void {
+  const visit = (command: Command) => {
+    const lines = EXAMPLES[commandPath(command)];
+    if (lines?.length) command.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+    for (const sub of command.commands) visit(sub);
+  };
+  visit(program);
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** A variable's value in a combination under test. */
+export const variableValue = z.union([z.number(), z.string(), z.boolean()]);
+
+/**
+ * What a test task carries: which workload to run with which variables, and
+ * where its result belongs. Shared by the agents that plan and hand out tests
+ * and the workloads that run them.
+ */
+export const testPayloadSchema = z
+  .object({
+    /** The workload (evaluator) the bot runs: `synthetic`, `compression`, `command`, … */
+    workload: z.string().min(1),
+    studyId: z.string().min(1),
+    key: z.string().min(1),
+    variables: z.record(z.string(), variableValue),
+    /** The evaluation's number within its study, handed to the evaluator. */
+    trial: z.number().int().nonnegative(),
+    /** The generation it tests; -1 for a campaign run. */
+    generation: z.number().int().min(-1),
+    campaignId: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type TestPayload = z.output<typeof testPayloadSchema>;
+
+/** What a bot reports for a test: the evaluation, as the public evaluator format defines it. */
+export const testResultSchema = z.object({
+  success: z.boolean(),
+  value: z.number().nullable(),
+  metrics: z.record(z.string(), z.number()).default({}),
+  reason: z.string().nullable().default(null),
+});
+
+export type TestOutcome = z.output<typeof testResultSchema>;
