@@ -344,7 +344,7 @@ export abstract class BaseAgent {
       if (!route) throw this.unknownAction('request', request.action);
       const data = this.parseData(route, request);
       const result = (await route.handler(data, request)) as JsonValue | undefined;
-      body = { data: result ?? {} };
+      body = { data: result === undefined ? {} : result };
     } catch (err) {
       body = { error: this.failure(request, err) };
     }

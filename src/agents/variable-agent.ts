@@ -33,11 +33,13 @@ import {
   initialPopulation,
   parseSpace,
   proposeGeneration,
-  recommend,
+  recommendation,
   retestCandidates,
   scoreCombinations,
   type Combination,
   type Observation,
+  type Recommendation,
+  type RecommendationFilters,
   type Scored,
   type Space,
 } from '../evolution/index.js';
@@ -46,6 +48,7 @@ import { BOT_AGENT_ID, BOT_STATUS_TOPIC } from './bot-agent.js';
 import { experimentConfig, type ExperimentConfig, type ExperimentOptions } from './experiment-config.js';
 import { nextGenerationAt } from './cadence.js';
 import { testResultSchema } from './test-task.js';
+import { bestCombinationOf, readStudyEvidence } from './study-evidence.js';
 
 export const VARIABLE_AGENT_ID = 'variables';
 export const ANALYSIS_AGENT_ID = 'analysis';
@@ -125,8 +128,10 @@ export class VariableAgent extends BaseAgent {
       'get_best_combination',
       z.object({ min_success_rate: z.number().min(0).max(1).optional(), classification: z.enum(['elite', 'significant']).optional() }).strict(),
       async (filters) => {
-        const best = await this.bestCombination(filters.min_success_rate ?? this.experiment.minSuccessRate, filters.classification);
-        return best ? (best as unknown as JsonValue) : null;
+        const minSuccessRate = filters.min_success_rate ?? this.experiment.minSuccessRate;
+        const best = await this.recommendationOf(await this.study(), { minSuccessRate, ...(filters.classification ? { classification: filters.classification } : {}) });
+        // null, not an empty object: the asker (a campaign) reads "nothing has succeeded yet".
+        return best ? (bestCombinationOf(this.studyId, best) as unknown as JsonValue) : null;
       },
     );
     this.onRequest('get_generation_stats', z.object({ generation: z.number().int().nonnegative().optional() }).strict(), async ({ generation }) => {
@@ -165,24 +170,18 @@ export class VariableAgent extends BaseAgent {
   /** Every observation of the study so far, in trial order, with each combination's variables. */
   async observations(options: { sinceExplore?: boolean } = {}): Promise<Observation[]> {
     const study = await this.study();
-    const variables = new Map((await listCombinations(this.db, this.studyId)).map((c) => [c.key, c.variables as Combination]));
+    const { observations } = await readStudyEvidence(this.db, study, this.space);
     const since = options.sinceExplore && study.exploreFrom !== null ? study.exploreFrom : 0;
-    return (await listResults(this.db, this.studyId))
-      .filter((r) => r.trial >= since && r.generation >= 0 && variables.has(r.key))
-      .map((r) => ({
-        key: r.key,
-        combination: variables.get(r.key)!,
-        success: r.success && r.value !== null,
-        value: r.success ? r.value : null,
-        generation: r.generation,
-        trial: r.trial,
-        at: r.at,
-      }));
+    return since > 0 ? observations.filter((o) => o.trial >= since) : observations;
   }
 
-  /** The recommendation for the landscape as it is now: best among what succeeded since the last environment change. */
+  /** The study's recommendation as it stands, with the study's own filters (see `recommendation` in evolution). */
   async recommendation(): Promise<Scored | undefined> {
-    return recommend(this.space, await this.observations({ sinceExplore: true }));
+    return (await this.recommendationOf(await this.study()))?.best;
+  }
+
+  private async recommendationOf(study: StudyRow, filters: RecommendationFilters = { minSuccessRate: this.experiment.minSuccessRate }): Promise<Recommendation | undefined> {
+    return recommendation(await readStudyEvidence(this.db, study, this.space), filters);
   }
 
   protected override async initialize(): Promise<void> {
@@ -196,6 +195,8 @@ export class VariableAgent extends BaseAgent {
       Object.assign(this.experiment, experimentConfig.parse(study.settings), { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs });
       if (study.state === 'finished') await setStudyState(this.db, this.studyId, 'running', this.clock.now());
       this.logger.info({ studyId: this.studyId, generation: study.generation, trials: study.trials }, 'resuming study');
+      // A resumed study shows its best from the start, not from its next scored generation.
+      this.progress.best = await this.recommendation();
     }
   }
 
@@ -218,6 +219,8 @@ export class VariableAgent extends BaseAgent {
   protected override async cleanup(): Promise<void> {
     this.wake();
     await this.loop;
+    // Stopped mid-generation, the study holds results no generation has scored yet; what it recommends now counts them.
+    this.progress.best = await this.recommendation().catch(() => this.progress.best);
   }
 
   protected override details(): Record<string, JsonValue> {
@@ -411,14 +414,11 @@ export class VariableAgent extends BaseAgent {
     await this.db.transaction((tx) =>
       recordScores(tx, this.studyId, scored.map((s) => ({ key: s.key, classification: classes.get(s.key)!, score: s.score })), generation.generation, now),
     );
-    const best = recommend(this.space, current);
-    this.progress.best = best;
     const inGeneration = current.filter((o) => o.generation === generation.generation);
     const stats: Record<string, JsonValue> = {
       combinations: new Set(inGeneration.map((o) => o.key)).size,
       tests: inGeneration.length,
       successes: inGeneration.filter((o) => o.success).length,
-      best: best ? { key: best.key, variables: best.combination, score: best.score, mean: best.mean, successRate: best.successRate, tests: best.tests } : null,
       meanScore: scored.length ? scored.reduce((s, x) => s + x.score, 0) / scored.length : null,
       elite: [...classes.entries()].filter(([, c]) => c === 'elite').map(([k]) => k),
     };
@@ -439,19 +439,12 @@ export class VariableAgent extends BaseAgent {
       stats.environmentChange = true;
       this.logger.warn({ generation: generation.generation }, 'environment changed: exploring again from the next generation');
     }
+    // After the verdict: a change detected now already decides what the recommendation is judged on.
+    const best = await this.recommendation();
+    this.progress.best = best;
+    stats.best = best ? { key: best.key, variables: best.combination, score: best.score, mean: best.mean, successRate: best.successRate, tests: best.tests } : null;
     await markGenerationScored(this.db, this.studyId, generation.generation, stats, this.clock.now());
     this.logger.info({ studyId: this.studyId, generation: generation.generation, tests: stats.tests, bestScore: best?.score ?? null }, 'generation scored');
-  }
-
-  private async bestCombination(minSuccessRate: number, classification?: 'elite' | 'significant') {
-    const current = await this.observations({ sinceExplore: true });
-    const scored = scoreCombinations(this.space, current);
-    const classes = classify(scored);
-    const withClass = scored.map((s) => ({ ...s, classification: classes.get(s.key)! }));
-    const eligible = withClass.filter((s) => !classification || s.classification === classification);
-    const chosen = eligible.find((s) => s.successRate >= minSuccessRate && s.successes > 0) ?? withClass.find((s) => s.classification === 'significant');
-    if (!chosen) return undefined;
-    return { studyId: this.studyId, key: chosen.key, variables: chosen.combination, score: chosen.score, mean: chosen.mean, successRate: chosen.successRate, tests: chosen.tests, classification: chosen.classification };
   }
 
   private async study(): Promise<StudyRow> {

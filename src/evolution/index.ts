@@ -13,5 +13,6 @@ export { SEARCH_DEFAULTS, type SearchTuning } from './tuning.js';
 export { scoreCombinations, DEFAULT_SCORE_WEIGHTS, type ScoreWeights, type Scored } from './scorer.js';
 export { classify, classSizes, type Classification } from './classify.js';
 export { retestCandidates, MAX_RETESTS } from './retest.js';
-export { recommend, type RecommendOptions } from './recommend.js';
+export { recommend, rankForRecommendation, type RecommendOptions } from './recommend.js';
+export { recommendation, observationsOf, type Recommendation, type RecommendationFilters, type RecordedResult, type StudyEvidence } from './study.js';
 export { detectDrift, detectEliteDrift, repeatNoise, studentCritical, normalTail, binomialTail, DEFAULT_DRIFT_OPTIONS, type DriftOptions, type DriftPoint, type DriftReport, type EliteDriftPoint, type EliteDriftReport } from './drift.js';

@@ -34,13 +34,23 @@ function smoothedMeans(space: Space, scored: readonly Scored[], noise: number): 
  * The returned entry is the one `scoreCombinations` produced (its own score).
  */
 export function recommend(space: Space, observations: readonly Observation[], options: RecommendOptions = {}): Scored | undefined {
+  return rankForRecommendation(space, observations, options)[0];
+}
+
+/**
+ * Every combination that succeeded, in the order `recommend` prefers them
+ * (its first is `recommend`'s answer), so a caller that filters them (a
+ * minimum success rate, a class) takes the first that passes. Beyond
+ * MAX_SMOOTHED successful combinations only the best-scored are ranked.
+ */
+export function rankForRecommendation(space: Space, observations: readonly Observation[], options: RecommendOptions = {}): Scored[] {
   const since = options.since;
   const recent = since === undefined ? observations : observations.filter((o) => o.trial >= since);
   const all = scoreCombinations(space, recent);
   const scored = all.filter((s) => s.successes > 0).slice(0, MAX_SMOOTHED);
-  if (scored.length === 0) return undefined;
+  if (scored.length === 0) return [];
   const noise = pooledSpread(scored) ?? 0;
-  if (noise === 0) return scored[0];
+  if (noise === 0) return scored;
 
   const sign = space.objective.direction === 'minimize' ? -1 : 1;
   const means = smoothedMeans(space, scored, noise).map((m) => sign * m);
@@ -58,12 +68,10 @@ export function recommend(space: Space, observations: readonly Observation[], op
   }
   const overall = successes / tests;
   const w = DEFAULT_SCORE_WEIGHTS;
-  let best = scored[0]!;
-  let bestValue = -Infinity;
-  scored.forEach((s, i) => {
+  const ranked = scored.map((s, i) => {
     const rate = (s.successes + 2 * overall) / (s.tests + 2);
-    const value = w.successRate * rate + w.objective * (hi > lo ? (means[i]! - lo) / (hi - lo) : 1);
-    if (value > bestValue) [best, bestValue] = [s, value];
+    return { s, value: w.successRate * rate + w.objective * (hi > lo ? (means[i]! - lo) / (hi - lo) : 1) };
   });
-  return best;
+  // A stable sort: equal values keep the score order, so ties never depend on input order.
+  return ranked.sort((a, b) => b.value - a.value).map((r) => r.s);
 }

@@ -82,7 +82,8 @@ export function createMessage(init: MessageInit, nowMs: number): Message {
     correlationId: init.correlationId ?? id,
     timestamp: nowMs,
     action: init.action,
-    data: init.data ?? {},
+    // `null` is an answer ("none"); only a missing body becomes `{}`.
+    data: init.data === undefined ? {} : init.data,
   };
   if (init.replyTo !== undefined) message.replyTo = init.replyTo;
   if (init.error !== undefined) message.error = init.error;
@@ -103,7 +104,7 @@ export function createResponse(
       to: request.from,
       action: request.action,
       correlationId: request.id,
-      data: body.data ?? {},
+      data: body.data === undefined ? {} : body.data,
       ...(request.replyTo !== undefined ? { replyTo: request.replyTo } : {}),
       ...(body.error ? { error: body.error } : {}),
     },

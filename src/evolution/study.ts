@@ -1,0 +1,99 @@
+import { classify, type Classification } from './classify.js';
+import type { Combination } from './combination.js';
+import type { Observation } from './observation.js';
+import { rankForRecommendation } from './recommend.js';
+import { scoreCombinations, type Scored } from './scorer.js';
+import type { Space } from './space.js';
+
+/** A test result as a study records it: enough of it to become an observation. */
+export interface RecordedResult {
+  key: string;
+  /** The generation the test belonged to; negative for runs outside the study's generations (campaigns). */
+  generation: number;
+  trial: number;
+  success: boolean;
+  value: number | null;
+  at?: number;
+}
+
+/**
+ * A study's recorded results as observations, in the order given: runs
+ * outside its generations (campaigns) and results of combinations it does not
+ * know are left out. A result that claims success without a finite value is a
+ * failure, as the scorer counts it: it says nothing of the objective, and
+ * calling it a success would only lift the success rate.
+ */
+export function observationsOf(results: readonly RecordedResult[], combinations: ReadonlyMap<string, Combination>): Observation[] {
+  const out: Observation[] = [];
+  for (const r of results) {
+    const combination = combinations.get(r.key);
+    if (r.generation < 0 || !combination) continue;
+    const success = r.success && typeof r.value === 'number' && Number.isFinite(r.value);
+    out.push({ key: r.key, combination, success, value: success ? r.value : null, generation: r.generation, trial: r.trial, ...(r.at === undefined ? {} : { at: r.at }) });
+  }
+  return out;
+}
+
+/** What a study knows, as the store holds it. */
+export interface StudyEvidence {
+  space: Space;
+  /** Every observation of the study's generations (see observationsOf). */
+  observations: readonly Observation[];
+  /** The first trial of the landscape as it is now, after an environment change; null before any. */
+  exploreFrom: number | null;
+}
+
+/** The filters of `get_best_combination`. */
+export interface RecommendationFilters {
+  /** The least success rate a combination needs (the study's `minSuccessRate`, 0.9 by default). */
+  minSuccessRate: number;
+  /** Only combinations of this class. */
+  classification?: 'elite' | 'significant';
+}
+
+export interface Recommendation {
+  best: Scored;
+  /** Its class among the evidence's combinations. */
+  classification: Classification;
+  /** The observations it was judged on: those since `since`. */
+  evidence: readonly Observation[];
+  /**
+   * The first trial the evidence counts: the last environment change's, or 0
+   * when nothing since the change has succeeded yet and the older evidence
+   * stands in.
+   */
+  since: number;
+  /** True when no combination passed the filters and the best elite or significant one was taken instead. */
+  fellBack: boolean;
+}
+
+/**
+ * The study's recommendation: the one answer of `get_best_combination`,
+ * `orchestra best`, the summary of `start`, the `best` of `optimize` and the
+ * best on their progress lines.
+ *
+ * It is judged on what was measured since the last environment change; when
+ * nothing since has succeeded, the older evidence is still better than none.
+ * Candidates come in the order `recommend` ranks them (noise-aware); the
+ * first that passes the filters wins. When none passes, the first that is
+ * elite or significant is taken (`fellBack`): a campaign asking for a
+ * combination gets the best the study has rather than nothing. Undefined only
+ * while nothing has succeeded.
+ */
+export function recommendation(study: StudyEvidence, filters: RecommendationFilters): Recommendation | undefined {
+  const changedAt = study.exploreFrom ?? 0;
+  let since = changedAt;
+  let evidence: readonly Observation[] = study.observations.filter((o) => o.trial >= since);
+  let ranked = rankForRecommendation(study.space, evidence);
+  if (ranked.length === 0 && changedAt > 0) {
+    since = 0;
+    evidence = study.observations;
+    ranked = rankForRecommendation(study.space, evidence);
+  }
+  if (ranked.length === 0) return undefined;
+  const classes = classify(scoreCombinations(study.space, evidence));
+  const classOf = (s: Scored): Classification => classes.get(s.key) ?? 'deprecated';
+  const passing = ranked.find((s) => s.successRate >= filters.minSuccessRate && (!filters.classification || classOf(s) === filters.classification));
+  const best = passing ?? ranked.find((s) => classOf(s) !== 'deprecated') ?? ranked[0]!;
+  return { best, classification: classOf(best), evidence, since, fellBack: passing === undefined };
+}
