@@ -43,13 +43,12 @@ import {
   type CompletionReport,
   type Db,
   type LateReportRow,
-  type ReportOutcome,
   type Lease,
 } from '../store/index.js';
 import { registryConfig, type RegistryConfig, type RegistryOptions } from './config.js';
 import { registerTasks, type Registration } from './registration.js';
 import { retryDelayMs } from './backoff.js';
-import { resultRefusal } from './result-check.js';
+import { mergeOutcomes, resultRefusal } from './result-check.js';
 import {
   DuplicateTaskIdError,
   IdempotencyRace,
@@ -59,18 +58,6 @@ import {
 
 /** Listings leave out results larger than this (encoded); `get` gives them whole. */
 const LISTED_RESULT_BYTES = 64 * 1024;
-
-/** Outcomes in the order of `completions`: refused results where they were, the store's answers for the rest. */
-function mergeOutcomes(completions: readonly Completion[], refused: ReadonlyMap<number, Outcome>, stored: readonly ReportOutcome[]): Outcome[] {
-  if (refused.size === 0) return stored.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.accepted ? ('COMPLETED' as const) : null }));
-  const byTask = new Map(stored.map((o) => [o.taskId, o]));
-  return completions.map((c, index) => {
-    const r = refused.get(index);
-    if (r) return r;
-    const accepted = byTask.get(c.taskId)?.accepted ?? false;
-    return { taskId: c.taskId, accepted, status: accepted ? ('COMPLETED' as const) : null };
-  });
-}
 
 /** The topic on which workers of `kind` hear that tasks became claimable. */
 export const taskTopic = (kind: string) => `tasks.${kind}`;

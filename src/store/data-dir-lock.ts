@@ -10,31 +10,69 @@ import { DataDirLockedError } from './errors.js';
 /** Lock files this process holds, so a file naming our own pid can tell a live lock from one left by an earlier process that had the same pid (pid 1 in a container). */
 const held = new Set<string>();
 
+/** Tries before giving up when other processes keep taking the folder first. */
+const MAX_TRIES = 10;
+/** How deep a takeover may go to clear takeovers left by processes that died in the middle of one. */
+const MAX_GUARD_DEPTH = 3;
+
 export class DataDirLock {
   private constructor(private readonly file: string) {}
 
   static acquire(dataDir: string): DataDirLock {
     fs.mkdirSync(dataDir, { recursive: true });
     const file = path.resolve(dataDir, 'orchestra.lock');
-    for (let tries = 0; tries < 3; tries++) {
+    let owner = '';
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
       if (createWithPid(file)) {
         held.add(file);
         return new DataDirLock(file);
       }
-      const owner = Number.parseInt(readOrEmpty(file), 10);
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new DataDirLockedError(dataDir, owner);
-      }
-      if (owner === process.pid && held.has(file)) throw new DataDirLockedError(dataDir, owner);
-      // Stale: its owner died without cleaning up. Remove and try again.
-      fs.rmSync(file, { force: true });
+      owner = readOrEmpty(file);
+      if (owner === '') continue; // released between our two looks
+      if (!isStale(owner, held.has(file))) throw new DataDirLockedError(dataDir, Number.parseInt(owner, 10));
+      removeStale(file, owner, 0);
     }
-    throw new DataDirLockedError(dataDir, Number.parseInt(readOrEmpty(file), 10) || 0);
+    throw new DataDirLockedError(dataDir, Number.parseInt(owner, 10) || 0);
   }
 
   release(): void {
     held.delete(this.file);
+    // Nobody else removes or replaces a lock whose owner is alive, so it still names us.
     if (readOrEmpty(this.file) === String(process.pid)) fs.rmSync(this.file, { force: true });
+  }
+}
+
+/** Whether a lock naming `owner` was left by a process that is gone: dead, or our own pid when we hold nothing there (a reused pid). */
+function isStale(owner: string, heldHere: boolean): boolean {
+  const pid = Number.parseInt(owner, 10);
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  if (pid === process.pid) return !heldHere;
+  return !isAlive(pid);
+}
+
+/**
+ * Removes `file` if it still names the stale `owner`. Two processes that both
+ * saw the stale lock must not both remove "it": the slower one would remove
+ * the lock the faster one created in its place, and both would hold the
+ * folder. So removal needs a guard file for this owner, created atomically:
+ * only the process that creates it may look again and remove the lock, and
+ * while the lock names a process that is gone nobody else can replace it.
+ * A guard left by a process that died holding it is stale in turn and is
+ * cleared the same way, one level down.
+ */
+function removeStale(file: string, owner: string, depth: number): void {
+  const guard = `${file}.${owner.replace(/[^0-9A-Za-z]/g, '_') || 'empty'}.takeover`;
+  if (!createWithPid(guard)) {
+    const guardOwner = readOrEmpty(guard);
+    // A live guard: another process is taking the lock over; look again later.
+    if (guardOwner === '' || depth >= MAX_GUARD_DEPTH || !isStale(guardOwner, false)) return;
+    removeStale(guard, guardOwner, depth + 1);
+    if (!createWithPid(guard)) return;
+  }
+  try {
+    if (readOrEmpty(file) === owner) fs.rmSync(file, { force: true });
+  } finally {
+    fs.rmSync(guard, { force: true });
   }
 }
 

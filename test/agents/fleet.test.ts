@@ -119,6 +119,9 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     await until('six tests running', () => gate.runs.length === 6);
     expect(await held('b1')).toBe(3);
     expect(await held('b2')).toBe(3);
+    // A repeated request (a retry, a redelivery) names tests now of a bot's kind: it creates nothing and is no conflict.
+    const repeated = (await watcher.sendRequest('bots', 'create_test_task', { tests: tests(10) })) as { tasks: { created: boolean }[] };
+    expect(repeated.tasks.map((t) => t.created)).toEqual(Array(10).fill(false));
     expect((await registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND] })).length).toBe(4);
     expect((await watcher.sendRequest('bots', 'get_available_bot_count')) as object).toMatchObject({ available: 0, online: 2 });
 
