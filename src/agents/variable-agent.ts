@@ -375,6 +375,8 @@ export class VariableAgent extends BaseAgent {
     const ids = generation.tests.map((t) => t.taskId);
     const byTask = new Map(generation.tests.map((t) => [t.taskId, t]));
     const recorded = new Set((await listResults(this.db, this.studyId, { generation: generation.generation })).map((r) => r.taskId));
+    // A generation resumed after a restart was planned by an earlier process: its size is known before anything is counted.
+    this.progress = { ...this.progress, generation: generation.generation, testsDone: recorded.size, testsPlanned: ids.length };
     for (;;) {
       const tasks = await this.registry.getMany(ids.filter((id) => !recorded.has(id)));
       const done = tasks.filter((t) => FINISHED.has(t.status));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { BaseAgent, ORCHESTRATOR_ID, type ListedAgent } from '../agents/index.js';
-import { OrchestraError } from '../protocol/index.js';
+import { BaseAgent, ORCHESTRATOR_ID, VARIABLE_AGENT_ID, type AgentStatus, type ListedAgent } from '../agents/index.js';
+import { OrchestraError, type JsonValue } from '../protocol/index.js';
 import { RequestTimeoutError, type Bus } from '../bus/index.js';
 import type { Runtime } from './runtime.js';
 
@@ -27,5 +27,23 @@ export class CliClient extends BaseAgent {
         true,
       );
     }
+  }
+
+  /** The running variable agent's status (its study is in the details), or undefined when none answers in time. */
+  async variableAgent(timeoutMs: number): Promise<AgentStatus | undefined> {
+    try {
+      return (await this.sendRequest(VARIABLE_AGENT_ID, 'get_status', {}, { timeoutMs })) as unknown as AgentStatus;
+    } catch (err) {
+      if (err instanceof RequestTimeoutError) return undefined;
+      throw err;
+    }
+  }
+
+  async triggerTest(timeoutMs: number): Promise<{ studyId: string; state: string; generation: number }> {
+    return (await this.sendRequest(VARIABLE_AGENT_ID, 'trigger_test', {}, { timeoutMs })) as { studyId: string; state: string; generation: number };
+  }
+
+  async stopTest(reason: string | undefined): Promise<void> {
+    await this.sendCommand(VARIABLE_AGENT_ID, 'stop_test', (reason === undefined ? {} : { reason }) as JsonValue);
   }
 }

@@ -19,6 +19,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   best: ['orchestra best', 'orchestra --data ./study best --json'],
   bots: ['orchestra bots', 'orchestra bots --json'],
   campaigns: ['orchestra campaigns', 'orchestra campaigns --json'],
+  trigger: ['orchestra trigger', 'REDIS_URL=redis://localhost:6379 orchestra trigger --study compression --json'],
+  stop: ['orchestra stop --reason "maintenance"', 'REDIS_URL=redis://localhost:6379 orchestra stop --study compression'],
   agents: ['orchestra agents', 'REDIS_URL=redis://localhost:6379 orchestra agents --json'],
   worker: ["orchestra worker --exec resize='convert - -resize 50% png:-'", 'orchestra worker --exec a=./a.sh b=./b.sh --concurrency 8 --grace-ms 30000'],
   tasks: ['orchestra tasks add --kind resize --payload \'{"file":"a.png"}\'', 'orchestra tasks list --status failed'],

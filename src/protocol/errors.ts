@@ -65,6 +65,10 @@ export const ERROR_CODES = {
   ORC_CONFIG_INVALID: 'a configuration value is invalid',
   ORC_CLI_BAD_ARGUMENT: 'a command-line argument is invalid',
   ORC_CLI_TASKS_FAILED: 'tasks a command waited for failed, were cancelled, or did not finish in time',
+  ORC_CLI_STUDY_NOT_FOUND: 'the store holds no study with the id a command named',
+  ORC_CLI_NO_SUCCESS: 'a run ended without a single successful evaluation',
+  ORC_CLI_EVALUATOR_UNUSABLE: 'every evaluation so far failed for one reason that running it again cannot change',
+  ORC_CLI_NO_RUNNING_SYSTEM: 'no running system answered a command meant for it',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

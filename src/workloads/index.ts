@@ -18,6 +18,7 @@ export {
   type Variables,
 } from './evaluation.js';
 export { commandEvaluator, type CommandEvaluatorOptions } from './command-evaluator.js';
+export { lastingFailure } from './lasting-failure.js';
 export {
   syntheticEvaluator,
   syntheticLandscape,

@@ -2,8 +2,9 @@ import type { JsonValue } from '../../protocol/index.js';
 import { listBots, listCampaigns, listGenerations, listResults } from '../../store/index.js';
 import { openRuntime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
-import { iso, table } from '../format.js';
-import { bestOf, chooseStudy } from '../study.js';
+import { formatNumber, iso, table } from '../format.js';
+import { bestOf } from '../study.js';
+import { studyFromFlag } from '../study-lookup.js';
 
 export interface InspectOptions {
   study?: string;
@@ -22,7 +23,7 @@ async function withStore<T>(globals: GlobalFlags, io: CliIo, read: (runtime: Awa
 
 export async function generationsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
   await withStore(globals, io, async ({ db }) => {
-    const studyId = await chooseStudy(db, options.study);
+    const studyId = await studyFromFlag(db, options.study);
     const results = await listResults(db, studyId);
     const rows = (await listGenerations(db, studyId)).map((g) => {
       const mine = results.filter((r) => r.generation === g.generation);
@@ -51,7 +52,7 @@ export async function generationsCommand(globals: GlobalFlags, options: InspectO
           String(r.testsDone),
           String(r.failed),
           r.bestScore === null ? '-' : r.bestScore.toFixed(3),
-          r.bestValue === null ? '-' : String(Number(r.bestValue.toPrecision(5))),
+          formatNumber(r.bestValue),
           iso(r.createdAt),
         ]),
       ),
@@ -61,7 +62,7 @@ export async function generationsCommand(globals: GlobalFlags, options: InspectO
 
 export async function bestCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
   await withStore(globals, io, async ({ db }) => {
-    const studyId = await chooseStudy(db, options.study);
+    const studyId = await studyFromFlag(db, options.study);
     const best = await bestOf(db, studyId);
     if (options.json) return printJson(io, best as unknown as JsonValue);
     if (!best) return print(io, `study ${studyId}: no combination has succeeded yet`);
@@ -69,8 +70,8 @@ export async function bestCommand(globals: GlobalFlags, options: InspectOptions,
       io,
       [
         `study ${studyId}: ${best.key}`,
-        `  score ${best.score.toFixed(3)} · value ${best.value ?? '-'} · success ${(best.successRate * 100).toFixed(0)} % over ${best.tests} tests · ${best.classification}`,
-        ...Object.entries(best.metrics).map(([k, v]) => `  ${k}: ${Number(v.toPrecision(6))}`),
+        `  score ${best.score.toFixed(3)} · value ${formatNumber(best.value)} · success ${(best.successRate * 100).toFixed(0)} % over ${best.tests} tests · ${best.classification}`,
+        ...Object.entries(best.metrics).map(([k, v]) => `  ${k}: ${formatNumber(v)}`),
       ].join('\n'),
     );
   });
@@ -78,9 +79,12 @@ export async function bestCommand(globals: GlobalFlags, options: InspectOptions,
 
 export async function botsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
   await withStore(globals, io, async ({ db }) => {
-    const bots = await listBots(db);
-    if (options.json) return printJson(io, { bots });
-    if (bots.length === 0) return print(io, 'no bots registered');
+    // The fleet serves every study; with --study, the bots that ran its tests.
+    const studyId = options.study === undefined ? undefined : await studyFromFlag(db, options.study);
+    const testedBy = studyId === undefined ? undefined : new Set((await listResults(db, studyId)).map((r) => r.botId));
+    const bots = (await listBots(db)).filter((b) => !testedBy || testedBy.has(b.botId));
+    if (options.json) return printJson(io, studyId === undefined ? { bots } : { studyId, bots });
+    if (bots.length === 0) return print(io, studyId === undefined ? 'no bots registered' : `no bot has run a test of study ${studyId}`);
     print(
       io,
       table(
@@ -93,9 +97,10 @@ export async function botsCommand(globals: GlobalFlags, options: InspectOptions,
 
 export async function campaignsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
   await withStore(globals, io, async ({ db }) => {
-    const campaigns = await listCampaigns(db);
-    if (options.json) return printJson(io, { campaigns });
-    if (campaigns.length === 0) return print(io, 'no campaigns');
+    const studyId = options.study === undefined ? undefined : await studyFromFlag(db, options.study);
+    const campaigns = (await listCampaigns(db)).filter((c) => studyId === undefined || c.studyId === studyId);
+    if (options.json) return printJson(io, studyId === undefined ? { campaigns } : { studyId, campaigns });
+    if (campaigns.length === 0) return print(io, studyId === undefined ? 'no campaigns' : `no campaigns of study ${studyId}`);
     print(
       io,
       table(
@@ -107,7 +112,7 @@ export async function campaignsCommand(globals: GlobalFlags, options: InspectOpt
           String(c.runs),
           String(c.succeeded + c.failed),
           String(c.succeeded),
-          c.succeeded ? String(Number((c.valueSum / c.succeeded).toPrecision(5))) : '-',
+          c.succeeded ? formatNumber(c.valueSum / c.succeeded) : '-',
         ]),
       ),
     );
