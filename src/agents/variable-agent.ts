@@ -290,7 +290,10 @@ export class VariableAgent extends BaseAgent {
     const exploring = this.exploreFor > 0;
     // After a change the old elite is not retested: the results that showed the change
     // are its retests already, and the few evaluations left go to the new landscape.
-    const retests = g === 0 ? [] : this.retests(scoreCombinations(this.space, current), this.experiment.retests, this.watchable(current, g));
+    const scored = g === 0 ? [] : scoreCombinations(this.space, current);
+    const retests = g === 0 ? [] : this.retests(scored, this.experiment.retests, this.watchable(current, g));
+    // The elite the new generation is evolved from (none for the first), as listeners of the announcement expect it.
+    const eliteCount = [...classify(scored).values()].filter((c) => c === 'elite').length;
     const retestRuns = Math.min(retests.length, Math.max(0, Math.floor(left)));
     const newCount = Math.max(0, Math.min(population - retestRuns, Math.floor((left - retestRuns) / testsPerCombination)));
     const fresh =
@@ -314,7 +317,7 @@ export class VariableAgent extends BaseAgent {
     const row = (await getGeneration(this.db, this.studyId, g))!;
     await this.sendEvent(
       'new_generation_created',
-      { studyId: this.studyId, generation: g, combinations: combinations.length, tests: tests.length, retests: retestRuns },
+      { studyId: this.studyId, generation: g, combinations: combinations.length, tests: tests.length, retests: retestRuns, elite_count: eliteCount },
       { topic: EXPERIMENT_TOPIC },
     ).catch(() => undefined);
     return row;
