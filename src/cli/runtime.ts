@@ -80,9 +80,10 @@ export async function openRuntime(config: OrchestraConfig, options: RuntimeOptio
  * settings are checked as it is built), closing the runtime if that fails:
  * an error must not leave the data folder locked or connections open.
  */
-export async function orClose<T>(runtime: Runtime, build: () => T): Promise<T> {
+export async function orClose<T>(runtime: Runtime, build: () => T | Promise<T>): Promise<T> {
   try {
-    return build();
+    // Awaited here, so a build that rejects closes the runtime too.
+    return await build();
   } catch (err) {
     await runtime.close();
     throw err;
