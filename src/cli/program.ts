@@ -11,6 +11,7 @@ import { agentsCommand } from './commands/agents.js';
 import { optimizeCommand } from './commands/optimize.js';
 import { bestCommand, botsCommand, campaignsCommand, generationsCommand } from './commands/inspect.js';
 import { workerCommand } from './commands/worker.js';
+import { botsReinstateCommand } from './commands/bots.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 
 /** The `orchestra` command tree; each action is a composition root of its own. */
@@ -82,7 +83,13 @@ export function buildProgram(io: CliIo): Command {
       .option('--json', 'print JSON')
       .action((options) => action(globals(), options, io));
   }
-  program.command('bots').description('the fleet: state, success rate, restarts').option('--json', 'print JSON').action((options) => botsCommand(globals(), options, io));
+  const bots = program.command('bots').description('the fleet: state, success rate, restarts').option('--json', 'print JSON').action((options) => botsCommand(globals(), options, io));
+  bots
+    .command('reinstate <id>')
+    .description("put an isolated bot back in the fleet, its success rate reset to the fleet's mean")
+    .option('--reason <text>', 'why, kept with the bot')
+    .option('--json', 'print JSON')
+    .action((id: string, options) => botsReinstateCommand(globals(), id, options, io));
   program.command('campaigns').description('campaigns and their progress').option('--json', 'print JSON').action((options) => campaignsCommand(globals(), options, io));
 
   program

@@ -22,6 +22,7 @@ export {
   recordOutcome,
   markRestarting,
   markIsolated,
+  reinstateBot,
   markOffline,
   getBot,
   listBots,
