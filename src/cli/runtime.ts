@@ -2,12 +2,14 @@ import {
   createLogger,
   describeError,
   createRng,
+  OrchestraError,
   randomSeed,
+  redactUrl,
   systemClock,
   type Clock,
   type Logger,
 } from '../protocol/index.js';
-import { openStore, StoreDeadLetters, type Db, type MigrationReport } from '../store/index.js';
+import { DataDirLockedError, describeOwner, openStore, StoreDeadLetters, type Db, type MigrationReport } from '../store/index.js';
 import { createMemoryBus, createRedisBus, type Bus } from '../bus/index.js';
 import { TaskRegistry } from '../registry/index.js';
 import type { OrchestraConfig } from './config.js';
@@ -41,7 +43,7 @@ export interface RuntimeOptions {
 export async function openRuntime(config: OrchestraConfig, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = systemClock;
-  const { db, migrations } = await openStore(config.store, clock.now());
+  const { db, migrations } = await openStore(config.store, clock.now(), { owner: commandLine() });
   let bus: Bus | undefined;
   try {
     if (options.bus !== false) {
@@ -73,6 +75,33 @@ export async function openRuntime(config: OrchestraConfig, options: RuntimeOptio
       await db.close();
     },
   };
+}
+
+/**
+ * The runtime of a command that only reads the store (`best`, `tasks list`).
+ * On the embedded default a running `start` or `serve` holds the data folder;
+ * the refusal then says which process, and the two ways to read the study.
+ */
+export async function openReader(config: OrchestraConfig, command: string): Promise<Runtime> {
+  try {
+    return await openRuntime(config, { bus: false });
+  } catch (err) {
+    if (!(err instanceof DataDirLockedError)) throw err;
+    const owner = describeOwner(err.ownerPid, err.ownerCommand);
+    throw new OrchestraError(
+      'ORC_STORE_DATA_DIR_LOCKED',
+      `the data folder ${err.dataDir} is in use by ${owner}: the embedded store belongs to one process at a time, so \`${command}\` cannot read it while that runs; ` +
+        `stop it (Ctrl-C, or kill ${err.ownerPid}) and run \`${command}\` again, or run the study on PostgreSQL (DATABASE_URL) to read it while it runs`,
+      false,
+      { cause: err },
+    );
+  }
+}
+
+/** This command as the data folder's lock records it, with any password in a URL hidden. */
+function commandLine(): string {
+  const args = process.argv.slice(2).map((arg) => (/^[a-z][a-z0-9+.-]*:\/\/[^/\s]*@/i.test(arg) ? redactUrl(arg) : arg.replace(/(:\/\/[^:/\s]*:)[^@/\s]*@/g, '$1***@')));
+  return ['orchestra', ...args].join(' ');
 }
 
 /**
