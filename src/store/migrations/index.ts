@@ -3,9 +3,10 @@ import { migration as tasks } from './0001_tasks.js';
 import { migration as completeTasks } from './0002_complete_tasks.js';
 import { migration as agents } from './0003_agents.js';
 import { migration as experiments } from './0004_experiments.js';
+import { migration as studyDriver } from './0007_study_driver.js';
 import { migration as botReinstatement } from './0008_bot_reinstatement.js';
 
 export type { Migration } from './migration.js';
 
 /** Every migration, in order. A new one is a new numbered file added here. */
-export const MIGRATIONS: readonly Migration[] = [tasks, completeTasks, agents, experiments, botReinstatement];
+export const MIGRATIONS: readonly Migration[] = [tasks, completeTasks, agents, experiments, studyDriver, botReinstatement];
