@@ -66,7 +66,15 @@ export class StudyDriver {
     let told: string | undefined;
     let seizeEpoch: number | undefined;
     while (!signal.aborted) {
-      const claim = await acquireStudyDriver(db, { studyId, ownerId, holder: this.holder, pid: process.pid, nowMs: clock.now(), leaseMs, ...(seizeEpoch !== undefined ? { seizeEpoch } : {}) });
+      let claim: Awaited<ReturnType<typeof acquireStudyDriver>>;
+      try {
+        claim = await acquireStudyDriver(db, { studyId, ownerId, holder: this.holder, pid: process.pid, nowMs: clock.now(), leaseMs, ...(seizeEpoch !== undefined ? { seizeEpoch } : {}) });
+      } catch (err) {
+        // A standby outlives a database that is briefly away: it looks again at its next poll.
+        this.deps.logger.warn({ err: describeError(err) }, 'could not ask for the study lease; trying again');
+        await clock.sleep(this.deps.pollMs, signal).catch(() => undefined);
+        continue;
+      }
       if (claim.acquired) {
         this.lease = { studyId, ownerId, epoch: claim.driver.epoch };
         this.lostLease = false;
