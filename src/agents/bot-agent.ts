@@ -10,6 +10,7 @@ import {
   recordHeartbeat,
   recordOutcome,
   registerBot,
+  reinstateBot,
   type BotRow,
   type Db,
 } from '../store/index.js';
@@ -47,7 +48,7 @@ const finishedEvent = z.object({ taskId: z.string(), kind: z.string(), status: z
  *
  * Requests: `register_bot`, `deregister_bot`, `create_test_task`, `assign_campaign_task`,
  * `get_available_bot_count`, `get_bot_status`. Commands: `heartbeat`,
- * `restart_bot`, `isolate_bot`. Events: `bot_status_update`,
+ * `restart_bot`, `isolate_bot`, `reinstate_bot`. Events: `bot_status_update`,
  * `task_completed`, `bot_isolated` (on `fleet.status`, and on
  * `events.bot_isolated` for whoever reacts to alerts).
  */
@@ -116,6 +117,13 @@ export class BotAgent extends BaseAgent {
     this.onCommand('isolate_bot', z.object({ botId: botIdSchema, reason: z.string().max(500).optional() }).strict(), async ({ botId, reason }) => {
       await this.isolate(botId, reason ?? 'isolation requested');
     });
+    this.onCommand(
+      'reinstate_bot',
+      z.object({ botId: botIdSchema, reason: z.string().max(500).optional(), by: z.string().min(1).max(200).optional() }).strict(),
+      async ({ botId, reason, by }, message) => {
+        await this.reinstate(botId, { by: by ?? message.from, reason: reason ?? 'reinstatement requested' });
+      },
+    );
     this.onEvent(TASK_FINISHED_ACTION, finishedEvent, (event) => this.taskFinished(event), { topic: TASK_FINISHED_TOPIC });
   }
 
@@ -164,6 +172,23 @@ export class BotAgent extends BaseAgent {
     await this.sendEvent('bot_isolated', alert, { topic: BOT_STATUS_TOPIC }).catch(() => undefined);
     await this.sendEvent('bot_isolated', alert).catch(() => undefined);
     this.wake();
+  }
+
+  /**
+   * Puts an isolated bot back in the fleet (see reinstateBot for its success
+   * rate) and tells it to take tasks again. A bot already back (reinstated
+   * through the store by a command-line tool, say) is only told to resume.
+   * Without this a long-running fleet could only shrink.
+   */
+  async reinstate(botId: string, request: { by: string; reason: string }): Promise<BotRow | null> {
+    const row = (await reinstateBot(this.db, botId, this.clock.now(), request)) ?? (await getBot(this.db, botId));
+    if (!row || row.state === 'isolated') return null;
+    this.failuresInARow.delete(botId);
+    this.logger.warn({ botId, by: row.reinstatedBy, reason: row.reinstateReason, successRate: row.successRate }, 'bot reinstated');
+    await this.sendCommand(botKind(botId), 'resume', { reason: request.reason }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'resume not sent'));
+    await this.statusUpdate(row);
+    this.wake();
+    return row;
   }
 
   protected override async run(): Promise<void> {
@@ -296,5 +321,9 @@ function botJson(b: BotRow): Record<string, JsonValue> {
     lastHeartbeatAt: b.lastHeartbeatAt,
     isolatedAt: b.isolatedAt,
     reason: b.reason,
+    reinstatedAt: b.reinstatedAt,
+    reinstatedBy: b.reinstatedBy,
+    reinstateReason: b.reinstateReason,
+    reinstatements: b.reinstatements,
   };
 }

@@ -18,6 +18,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   generations: ['orchestra generations', 'orchestra --data ./study generations --study optimize --json'],
   best: ['orchestra best', 'orchestra --data ./study best --json'],
   bots: ['orchestra bots', 'orchestra bots --json'],
+  'bots reinstate': ['orchestra bots reinstate bot-3 --reason "disk replaced"', 'REDIS_URL=redis://localhost:6379 orchestra bots reinstate bot-3 --json'],
   campaigns: ['orchestra campaigns', 'orchestra campaigns --json'],
   trigger: ['orchestra trigger', 'REDIS_URL=redis://localhost:6379 orchestra trigger --study compression --json'],
   stop: ['orchestra stop --reason "maintenance"', 'REDIS_URL=redis://localhost:6379 orchestra stop --study compression'],

@@ -13,6 +13,7 @@ import { bestCommand, botsCommand, campaignsCommand, generationsCommand } from '
 import { workerCommand } from './commands/worker.js';
 import { addExamples } from './examples.js';
 import { stopCommand, triggerCommand } from './commands/control.js';
+import { botsReinstateCommand } from './commands/bots.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 
 /** The `orchestra` command tree; each action is a composition root of its own. */
@@ -95,6 +96,13 @@ export function buildProgram(io: CliIo): Command {
       .option('--json', 'print JSON')
       .action((options) => action(globals(), options, io));
   }
+  program
+    .commands.find((c) => c.name() === 'bots')!
+    .command('reinstate <id>')
+    .description("put an isolated bot back in the fleet, its success rate reset to the fleet's mean")
+    .option('--reason <text>', 'why, kept with the bot')
+    .option('--json', 'print JSON')
+    .action((id: string, options) => botsReinstateCommand(globals(), id, options, io));
 
   for (const [name, description, action] of [
     ['trigger', 'send trigger_test: the running study starts its next generation now, whatever its cadence', triggerCommand],

@@ -6,6 +6,7 @@ import { DataDirLockedError } from './errors.js';
  * PGlite is one database inside one process: a second process writing the
  * same folder would corrupt it. A lock file holding the owner's pid keeps the
  * second one out; a lock left by a process that no longer exists is taken over.
+ * Its second line says what the owner runs, so the refusal can name it.
  */
 /** Lock files this process holds, so a file naming our own pid can tell a live lock from one left by an earlier process that had the same pid (pid 1 in a container). */
 const held = new Set<string>();
@@ -18,33 +19,42 @@ const MAX_GUARD_DEPTH = 3;
 export class DataDirLock {
   private constructor(private readonly file: string) {}
 
-  static acquire(dataDir: string): DataDirLock {
+  /** `owner` describes this process for whoever is refused (default: its script and arguments). */
+  static acquire(dataDir: string, owner = defaultOwner()): DataDirLock {
     fs.mkdirSync(dataDir, { recursive: true });
     const file = path.resolve(dataDir, 'orchestra.lock');
-    let owner = '';
+    let content = '';
     for (let tries = 0; tries < MAX_TRIES; tries++) {
-      if (createWithPid(file)) {
+      if (createWithPid(file, owner)) {
         held.add(file);
         return new DataDirLock(file);
       }
-      owner = readOrEmpty(file);
-      if (owner === '') continue; // released between our two looks
-      if (!isStale(owner, held.has(file))) throw new DataDirLockedError(dataDir, Number.parseInt(owner, 10));
-      removeStale(file, owner, 0);
+      content = readOrEmpty(file);
+      if (content === '') continue; // released between our two looks
+      const { pid, command } = parseLock(content);
+      if (!isStale(pid, held.has(file))) throw new DataDirLockedError(dataDir, pid, command);
+      removeStale(file, content, 0);
     }
-    throw new DataDirLockedError(dataDir, Number.parseInt(owner, 10) || 0);
+    const { pid, command } = parseLock(content);
+    throw new DataDirLockedError(dataDir, pid, command);
   }
 
   release(): void {
     held.delete(this.file);
     // Nobody else removes or replaces a lock whose owner is alive, so it still names us.
-    if (readOrEmpty(this.file) === String(process.pid)) fs.rmSync(this.file, { force: true });
+    if (parseLock(readOrEmpty(this.file)).pid === process.pid) fs.rmSync(this.file, { force: true });
   }
 }
 
-/** Whether a lock naming `owner` was left by a process that is gone: dead, or our own pid when we hold nothing there (a reused pid). */
-function isStale(owner: string, heldHere: boolean): boolean {
-  const pid = Number.parseInt(owner, 10);
+/** A lock's first line is its owner's pid (0 when unreadable), the second what that process runs. */
+function parseLock(content: string): { pid: number; command: string | undefined } {
+  const [pidLine = '', command = ''] = content.split('\n');
+  const pid = Number.parseInt(pidLine, 10);
+  return { pid: Number.isInteger(pid) && pid > 0 ? pid : 0, command: command.trim() || undefined };
+}
+
+/** Whether a lock naming `pid` was left by a process that is gone: dead, or our own pid when we hold nothing there (a reused pid). */
+function isStale(pid: number, heldHere: boolean): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return true;
   if (pid === process.pid) return !heldHere;
   return !isAlive(pid);
@@ -60,17 +70,17 @@ function isStale(owner: string, heldHere: boolean): boolean {
  * A guard left by a process that died holding it is stale in turn and is
  * cleared the same way, one level down.
  */
-function removeStale(file: string, owner: string, depth: number): void {
-  const guard = `${file}.${owner.replace(/[^0-9A-Za-z]/g, '_') || 'empty'}.takeover`;
-  if (!createWithPid(guard)) {
-    const guardOwner = readOrEmpty(guard);
+function removeStale(file: string, content: string, depth: number): void {
+  const guard = `${file}.${parseLock(content).pid}.takeover`;
+  if (!createWithPid(guard, 'taking over a stale lock')) {
+    const guardContent = readOrEmpty(guard);
     // A live guard: another process is taking the lock over; look again later.
-    if (guardOwner === '' || depth >= MAX_GUARD_DEPTH || !isStale(guardOwner, false)) return;
-    removeStale(guard, guardOwner, depth + 1);
-    if (!createWithPid(guard)) return;
+    if (guardContent === '' || depth >= MAX_GUARD_DEPTH || !isStale(parseLock(guardContent).pid, false)) return;
+    removeStale(guard, guardContent, depth + 1);
+    if (!createWithPid(guard, 'taking over a stale lock')) return;
   }
   try {
-    if (readOrEmpty(file) === owner) fs.rmSync(file, { force: true });
+    if (readOrEmpty(file) === content) fs.rmSync(file, { force: true });
   } finally {
     fs.rmSync(guard, { force: true });
   }
@@ -81,9 +91,10 @@ function removeStale(file: string, owner: string, depth: number): void {
  * file first and hard-linked into place, so no other process ever reads the
  * lock empty and mistakes it for a stale one. False when `file` exists.
  */
-function createWithPid(file: string): boolean {
+function createWithPid(file: string, owner: string): boolean {
   const draft = `${file}.${process.pid}.draft`;
-  fs.writeFileSync(draft, String(process.pid));
+  // One line: a newline in the description would read as the end of it.
+  fs.writeFileSync(draft, `${process.pid}\n${owner.replace(/\s+/g, ' ').trim()}`);
   try {
     fs.linkSync(draft, file);
     return true;
@@ -110,4 +121,8 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+function defaultOwner(): string {
+  return [path.basename(process.argv[1] ?? process.argv0), ...process.argv.slice(2)].join(' ');
 }

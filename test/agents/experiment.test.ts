@@ -109,6 +109,18 @@ describe('experiment agents on PGlite with the memory bus', () => {
     expect((reports.at(-1)!.report as { predictionError: number | null }).predictionError).not.toBeNull();
   });
 
+  it('announces each new generation with the size of the elite it was evolved from', async () => {
+    const { variables } = await system({ experiment: { population: 10, testsPerCombination: 1, retests: 1, maxGenerations: 3, seed: 3 } });
+    await variables.finished();
+    const announced = listener.of('new_generation_created').map((m) => m.data as { generation: number; elite_count: number });
+    expect(announced.map((d) => d.generation)).toEqual([0, 1, 2]);
+    // Generation 0 has nothing to evolve from; each later one comes from the elite of those scored before it (10 %, at least one).
+    expect(announced[0]!.elite_count).toBe(0);
+    for (const d of announced.slice(1)) expect(d.elite_count).toBeGreaterThanOrEqual(1);
+    const generations = await listGenerations(db, 'study');
+    expect(announced[1]!.elite_count).toBe((generations[0]!.stats as { elite: string[] }).elite.length);
+  });
+
   it('gives the same generations for the same seed', async () => {
     const run = async () => {
       const { variables } = await system({ experiment: { population: 6, testsPerCombination: 1, maxGenerations: 3, seed: 11 } });

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { createLogger, createRng, ManualClock, type Task, type TaskContext } from '../../src/protocol/index.js';
-import { getBot, type Db } from '../../src/store/index.js';
+import { getBot, recordOutcome, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
 import {
@@ -198,6 +198,42 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     await watcher.sendCommand('bots', 'isolate_bot', { botId: 'b2', reason: 'maintenance' });
     await until('b2 isolated', async () => (await getBot(db, 'b2'))?.state === 'isolated');
     expect((await watcher.sendRequest('bots', 'get_available_bot_count')) as object).toMatchObject({ available: 0, isolated: 2 });
+  });
+
+  it('reinstates an isolated bot on request: back at work, at the fleet\'s mean success rate, with who asked and why recorded', async () => {
+    const gate = gated();
+    await startBot('b1', gate.handler);
+    await startBot('b2', gate.handler);
+    await startBot('b3', gate.handler);
+    await recordOutcome(db, 'b1', false, 0.9); // 0.9
+    await recordOutcome(db, 'b2', true, 0.9); // 1
+    await watcher.sendCommand('bots', 'restart_bot', { botId: 'b3', reason: 'flaky' });
+    await until('b3 restarted and back', async () => (await getBot(db, 'b3'))?.restarts === 1 && (await getBot(db, 'b3'))?.state === 'online');
+    await watcher.sendCommand('bots', 'isolate_bot', { botId: 'b3', reason: 'maintenance' });
+    await until('b3 isolated', async () => (await getBot(db, 'b3'))?.state === 'isolated');
+
+    await clock.advance(5_000);
+    await watcher.sendCommand('bots', 'reinstate_bot', { botId: 'b3', reason: 'device replaced', by: 'alice' });
+    await until('b3 back in the fleet', async () => (await getBot(db, 'b3'))?.state === 'online');
+    const b3 = (await getBot(db, 'b3'))!;
+    expect(b3.successRate).toBeCloseTo(0.95, 10);
+    expect(b3).toMatchObject({ reinstatedBy: 'alice', reinstateReason: 'device replaced', reinstatedAt: clock.now(), reinstatements: 1, recentRestarts: [], isolatedAt: null });
+    expect(b3.reason).toBe('reinstated by alice: device replaced');
+    await until('an online status update for b3', () => watcher.of('bot_status_update').some((m) => (m.data as { botId: string; state: string; reinstatements: number }).botId === 'b3' && (m.data as { reinstatements: number }).reinstatements === 1));
+
+    // It takes tests again: with the others full, the seventh to ninth go to b3.
+    await watcher.sendRequest('bots', 'create_test_task', { tests: tests(9) });
+    await until('b3 runs three tests', () => gate.runs.filter((r) => r.botWorker.startsWith('bot.b3:')).length === 3);
+    expect(await held('b3')).toBe(3);
+
+    // Who asked defaults to the sender; a bot that is not isolated is left as it is.
+    await watcher.sendCommand('bots', 'reinstate_bot', { botId: 'b1' });
+    await watcher.sendCommand('bots', 'isolate_bot', { botId: 'b2' });
+    await until('b2 isolated', async () => (await getBot(db, 'b2'))?.state === 'isolated');
+    await watcher.sendCommand('bots', 'reinstate_bot', { botId: 'b2' });
+    await until('b2 back', async () => (await getBot(db, 'b2'))?.state === 'online');
+    expect(await getBot(db, 'b2')).toMatchObject({ reinstatedBy: 'watcher', reinstateReason: 'reinstatement requested' });
+    expect(await getBot(db, 'b1')).toMatchObject({ successRate: 0.9, reinstatements: 0, reinstatedBy: null });
   });
 
   it('refuses a test task with bad data, naming the field, and registers none of the batch', async () => {

@@ -125,8 +125,8 @@ describe('one recommendation: every entry point gives the same answer on the sam
     });
   });
 
-  // The stored studies are left stopped: the commands resume them, find nothing to run, and
-  // print what the study holds, whatever --generations or --budget would allow.
+  // The stored studies are left stopped: start resumes one and runs one small generation more,
+  // optimize finds its budget spent; each then prints what the study holds.
   describe('the summary of start and the best of optimize, run on a stored study', () => {
     let cwd: string;
     beforeAll(() => {
@@ -157,9 +157,9 @@ describe('one recommendation: every entry point gives the same answer on the sam
     for (const [i, kind] of (['noisy', 'failing'] as const).entries()) {
       it(`start prints the best that best --json prints, and its progress line shows it (${kind})`, async () => {
         const data = `start-${kind}`;
-        await stored(data, (db) => writeHistory(db, { studyId: 'compression', seed: 40 + i, kind, space: COMPRESSION_SPACE as unknown as JsonValue, nowMs: NOW }));
+        await stored(data, (db) => writeHistory(db, { studyId: 'compression', seed: 40 + i, kind, space: COMPRESSION_SPACE as unknown as JsonValue, nowMs: NOW, settings: { population: 3, testsPerCombination: 1, retests: 1 } }));
         const io = captured(cwd);
-        await startCommand({ data, logLevel: 'error' }, { generations: 6, folder: 'docs', json: true }, io);
+        await startCommand({ data, logLevel: 'error' }, { generations: 1, folder: 'docs', json: true }, io);
         const summary = JSON.parse(io.out()) as { best: { key: string; variables: unknown; score: number; value: number } };
         const best = await bestJson(data, 'compression');
         expect(summary.best).toMatchObject({ key: best.key, variables: best.variables, score: best.score, value: best.value });

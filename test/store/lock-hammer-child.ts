@@ -42,7 +42,7 @@ process.stdin.once('data', () => {
     } catch {
       counts.overlaps++; // another process holds the lock at the same time
     }
-    if (read(lockFile) !== String(process.pid)) counts.stolen++; // removed or replaced while held
+    if (read(lockFile).split('\n')[0] !== String(process.pid)) counts.stolen++; // removed or replaced while held
     if (read(marker) === id) fs.rmSync(marker);
     if (i % 3 === 0) {
       // Gone without cleaning up: the lock now names a process that no longer exists.

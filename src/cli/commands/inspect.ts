@@ -1,6 +1,6 @@
 import type { JsonValue } from '../../protocol/index.js';
 import { listBots, listCampaigns, listGenerations, listResults } from '../../store/index.js';
-import { openRuntime } from '../runtime.js';
+import { openReader, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { formatNumber, iso, table } from '../format.js';
 import { bestOf } from '../study.js';
@@ -12,8 +12,8 @@ export interface InspectOptions {
 }
 
 /** The commands that show a running or finished system read the store alone: no bus, no agent needs to be up. */
-async function withStore<T>(globals: GlobalFlags, io: CliIo, read: (runtime: Awaited<ReturnType<typeof openRuntime>>) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime(loadConfig(globals, io), { bus: false });
+async function withStore<T>(globals: GlobalFlags, io: CliIo, command: string, read: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openReader(loadConfig(globals, io), command);
   try {
     return await read(runtime);
   } finally {
@@ -22,7 +22,7 @@ async function withStore<T>(globals: GlobalFlags, io: CliIo, read: (runtime: Awa
 }
 
 export async function generationsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, async ({ db }) => {
+  await withStore(globals, io, 'generations', async ({ db }) => {
     const studyId = await studyFromFlag(db, options.study);
     const results = await listResults(db, studyId);
     const rows = (await listGenerations(db, studyId)).map((g) => {
@@ -61,7 +61,7 @@ export async function generationsCommand(globals: GlobalFlags, options: InspectO
 }
 
 export async function bestCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, async ({ db }) => {
+  await withStore(globals, io, 'best', async ({ db }) => {
     const studyId = await studyFromFlag(db, options.study);
     const best = await bestOf(db, studyId);
     if (options.json) return printJson(io, best as unknown as JsonValue);
@@ -78,7 +78,7 @@ export async function bestCommand(globals: GlobalFlags, options: InspectOptions,
 }
 
 export async function botsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, async ({ db }) => {
+  await withStore(globals, io, 'bots', async ({ db }) => {
     // The fleet serves every study; with --study, the bots that ran its tests.
     const studyId = options.study === undefined ? undefined : await studyFromFlag(db, options.study);
     const testedBy = studyId === undefined ? undefined : new Set((await listResults(db, studyId)).map((r) => r.botId));
@@ -96,7 +96,7 @@ export async function botsCommand(globals: GlobalFlags, options: InspectOptions,
 }
 
 export async function campaignsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, async ({ db }) => {
+  await withStore(globals, io, 'campaigns', async ({ db }) => {
     const studyId = options.study === undefined ? undefined : await studyFromFlag(db, options.study);
     const campaigns = (await listCampaigns(db)).filter((c) => studyId === undefined || c.studyId === studyId);
     if (options.json) return printJson(io, studyId === undefined ? { campaigns } : { studyId, campaigns });

@@ -67,6 +67,10 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
         bots: fleet(bots),
         seed: config.experiment.seed,
         full: true,
+        // One process drives a study; another started on the same store waits to take over.
+        onStandby: (driver) =>
+          io.stderr.write(`orchestra: standing by: study ${START_STUDY} is driven by ${driver.holder}; this process takes over if that one stops or dies (its lease runs to ${new Date(driver.expiresAt).toISOString()} unless renewed)\n`),
+        onTakeOver: () => io.stderr.write(`orchestra: took over study ${START_STUDY}: this process drives it now\n`),
       });
       const startedAt = runtime.clock.now();
       await system.start();
@@ -127,6 +131,7 @@ async function onlineBots(runtime: Runtime): Promise<number> {
 
 function progressLine(system: ExperimentSystem, startedAt: number, now: number, online: number): string {
   const p = system.variables.progressNow;
+  if (p.state === 'standby') return `[${elapsed(startedAt, now)}] standing by for the study's driver · ${online}/${system.bots.length} bots online`;
   const best = p.best ? `${p.best.score.toFixed(3)} (value ${p.best.mean?.toPrecision(4) ?? '-'})` : '-';
   const tests =
     p.nextGenerationAt !== null
