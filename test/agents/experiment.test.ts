@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { createLogger, createRng, systemClock } from '../../src/protocol/index.js';
 import { listGenerations, listResults, listReports, type Db } from '../../src/store/index.js';
@@ -144,6 +145,41 @@ describe('experiment agents on PGlite with the memory bus', () => {
     expect(variables.progressNow.state).toBe('stopped');
     expect(await listener.sendRequest('variables', 'trigger_test')).toMatchObject({ state: 'running' });
     await until('more generations', async () => (await listGenerations(db, 'study')).length > stopped + 1, 20_000);
+  });
+
+  it('lets one variable agent drive a study while a second stands by, and hands it over when the first stops', async () => {
+    const experiment = { population: 6, testsPerCombination: 1, maxGenerations: 6, seed: 5 };
+    const { variables: first } = await system({ experiment });
+    await until('a first generation', () => listener.of('new_generation_created').length >= 1);
+    const heard: string[] = [];
+    let tookOver = false;
+    const second = new VariableAgent({
+      bus,
+      clock,
+      db,
+      registry,
+      studyId: 'study',
+      workload: 'synthetic',
+      space,
+      experiment: { pollMs: 50, ...experiment },
+      driverName: 'the second',
+      onStandby: (driver) => heard.push(driver.holder),
+      onTakeOver: () => (tookOver = true),
+    });
+    agents.push(second);
+    await second.start();
+    await until('the second standing by', () => heard.length === 1);
+    expect(heard[0]).toBe(`process ${process.pid} on ${os.hostname()}`);
+    expect(second.progressNow.state).toBe('standby');
+
+    await first.stop();
+    await until('the second driving', () => tookOver);
+    await second.finished();
+    const generations = await listGenerations(db, 'study');
+    expect(generations.map((g) => [g.generation, g.state])).toEqual([0, 1, 2, 3, 4, 5].map((g) => [g, 'scored']));
+    const results = await listResults(db, 'study');
+    expect(results.map((r) => r.taskId).sort()).toEqual(generations.flatMap((g) => g.tests.map((t) => t.taskId)).sort());
+    expect(second.progressNow.state).toBe('finished');
   });
 
   it('runs a campaign of the best combination on the fleet and tracks it to the end', async () => {

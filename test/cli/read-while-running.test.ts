@@ -20,7 +20,7 @@ describe('reading the embedded store while start holds it', { timeout: 240_000 }
       await waitFor('generations to run', () => /generation \d+ · tests/.test(running.stderr()), 90_000);
       const pid = running.child.pid!;
       for (const command of [['best'], ['generations'], ['bots'], ['tasks', 'list']]) {
-        const result = await runCli([...command, '--data', 'busy'], { cwd });
+        const result = await runCli([...command, '--data', 'busy'], { cwd, timeoutMs: 90_000 });
         expect(result.code).toBe(1);
         const line = result.stderr.trim();
         expect(line).toContain(`the data folder ${path.join(cwd, 'busy')} is in use by process ${pid} (orchestra start --data busy --folder docs)`);
@@ -34,7 +34,7 @@ describe('reading the embedded store while start holds it', { timeout: 240_000 }
       await exitWithin(running, 30_000);
     }
     // Once it stopped, the same commands read the study.
-    const best = await runCli(['best', '--data', 'busy'], { cwd });
+    const best = await runCli(['best', '--data', 'busy'], { cwd, timeoutMs: 90_000 });
     expect(best.code).toBe(0);
     expect(best.stdout).toMatch(/^study compression: /);
   });

@@ -41,11 +41,12 @@ describe('orchestra run research and orchestra agents', { timeout: 240_000 }, ()
       const result = await runCli(['run', 'research', '--topic', 'anything', '--data', 'tavily'], {
         cwd,
         env: { TAVILY_API_KEY: 'tvly-test-secret', TAVILY_BASE_URL: `http://127.0.0.1:${port}` },
+        timeoutMs: 90_000,
       });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/^orchestra: TAVILY_API_KEY was refused by tavily \(HTTP 401\).*\[ORC_WORKLOAD_SEARCH_UNAUTHORIZED\]$/m);
       expect(result.stderr).not.toContain('tvly-test-secret');
-      const tasks = await runCli(['tasks', 'list', '--json', '--data', 'tavily'], { cwd });
+      const tasks = await runCli(['tasks', 'list', '--json', '--data', 'tavily'], { cwd, timeoutMs: 90_000 });
       expect(tasks.code).toBe(0);
       expect(JSON.parse(tasks.stdout)).toEqual([]);
     } finally {
