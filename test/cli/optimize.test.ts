@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { runCli, spawnCli, tempDir, waitFor, exitWithin } from './support.js';
 
@@ -95,6 +96,40 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(reasons.some((r) => /not JSON/i.test(r))).toBe(true);
     for (const h of result.history.filter((x) => !x.success)) expect(h.value).toBeNull();
     expect(result.best).not.toBeNull();
+  });
+
+  it('writes the result into a FIFO it is given, leaving the FIFO in place', async () => {
+    const fifo = path.join(cwd, 'result.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const got = path.join(cwd, 'fifo.json');
+    const reader = spawn('sh', ['-c', `cat "${fifo}" > "${got}"`], { stdio: 'ignore' });
+    const readerDone = new Promise((resolve) => reader.once('exit', resolve));
+    try {
+      const run = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '8', '--population', '4', '--out', fifo], {
+        cwd,
+        env: { CALLS: path.join(cwd, 'fifo.calls') },
+        timeoutMs: 90_000,
+      });
+      expect(run.code).toBe(0);
+      expect(fs.statSync(fifo).isFIFO()).toBe(true);
+      await readerDone;
+      expect(JSON.parse(fs.readFileSync(got, 'utf8')).evaluations).toBe(8);
+      expect(fs.readdirSync(cwd).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      reader.kill('SIGKILL');
+    }
+  });
+
+  it('writes the result to standard output for --out -, and the summary to standard error', async () => {
+    const run = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '8', '--population', '4', '--out', '-'], {
+      cwd,
+      env: { CALLS: path.join(cwd, 'dash.calls') },
+      timeoutMs: 90_000,
+    });
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as Result).evaluations).toBe(8);
+    expect(run.stderr).toMatch(/8 evaluations in [\d.]+s \(0 failed\); result in -/);
+    expect(fs.existsSync(path.join(cwd, '-'))).toBe(false);
   });
 
   it('refuses a bad space before running anything, naming the field', async () => {

@@ -12,6 +12,7 @@ import { listenForShutdown } from '../signals.js';
 import { badArgument } from '../errors.js';
 import { buildExperiment } from '../experiment.js';
 import { bestOf } from '../study.js';
+import { STDOUT_PATH, writeOutput } from '../output-file.js';
 
 export interface OptimizeOptions {
   space: string;
@@ -95,9 +96,12 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       progress.stop();
       await system.stop();
       const result = await collectResult(runtime);
-      writeAtomically(path.resolve(io.cwd, options.out), `${JSON.stringify(result, null, 2)}\n`);
-      if (options.json) printJson(io, { ...result, history: undefined, out: options.out });
-      else print(io, renderResult(result, options.out, runtime.clock.now() - startedAt));
+      const toStdout = options.out === STDOUT_PATH;
+      await writeOutput(toStdout ? STDOUT_PATH : path.resolve(io.cwd, options.out), `${JSON.stringify(result, null, 2)}\n`, io);
+      // With the result on standard output, what is said about it goes to standard error.
+      const said = toStdout ? { ...io, stdout: io.stderr } : io;
+      if (options.json) printJson(said, { ...result, history: undefined, out: options.out });
+      else print(said, renderResult(result, options.out, runtime.clock.now() - startedAt));
       if (interrupted) {
         throw new OrchestraError(
           'ORC_CLI_TASKS_FAILED',
@@ -148,10 +152,4 @@ function renderResult(result: OptimizeResult, out: string, durationMs: number): 
   if (result.best) lines.push(`best: ${JSON.stringify(result.best.variables)} → ${result.best.value}`);
   else lines.push('best: none (no evaluation succeeded)');
   return lines.join('\n');
-}
-
-function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
 }
