@@ -42,6 +42,15 @@ process.stdin.on('data', (d) => (s += d)).on('end', () => {
 });
 `;
 
+/** The processes of group `pgid` still running (zombies, already dead, left out), as `ps` lists them. */
+function groupMembers(pgid: number): string[] {
+  const lines = execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], { encoding: 'utf8' }).split('\n');
+  return lines.filter((line) => {
+    const [, group, stat] = line.trim().split(/\s+/);
+    return Number(group) === pgid && !stat?.startsWith('Z');
+  });
+}
+
 describe('orchestra optimize', { timeout: 240_000 }, () => {
   let cwd: string;
   beforeAll(() => {
@@ -130,6 +139,33 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect((JSON.parse(run.stdout) as Result).evaluations).toBe(8);
     expect(run.stderr).toMatch(/8 evaluations in [\d.]+s \(0 failed\); result in -/);
     expect(fs.existsSync(path.join(cwd, '-'))).toBe(false);
+  });
+
+  it('kills its running evaluators when a second signal makes it exit', async () => {
+    const pgids = path.join(cwd, 'hang.pgids');
+    // sh -c leads each evaluation's process group, so its pid is the group's id.
+    const run = spawnCli(['optimize', '--space', 'space.json', '--command', `echo $$ >> ${pgids}; sleep 1000 & sleep 1000`, '--budget', '8', '--parallel', '2', '--out', 'hang.json'], { cwd });
+    let groups: number[] = [];
+    try {
+      groups = await waitFor('two evaluations to start', () => {
+        const ids = fs.existsSync(pgids) ? fs.readFileSync(pgids, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
+        return ids.length >= 2 && ids;
+      }, 60_000);
+      run.child.kill('SIGINT');
+      await waitFor('the first signal to be taken', () => run.stderr().includes('a second signal exits at once'));
+      run.child.kill('SIGINT');
+      expect(await exitWithin(run, 15_000)).toBe(130);
+      await waitFor('no evaluator to be left', () => groups.every((g) => groupMembers(g).length === 0));
+    } finally {
+      run.child.kill('SIGKILL');
+      for (const g of groups) {
+        try {
+          process.kill(-g, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
   });
 
   it('refuses a bad space before running anything, naming the field', async () => {

@@ -94,6 +94,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       }, io.stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
       const interrupted = await Promise.race([system.variables.finished().then(() => false), shutdown.requested.then(() => true)]);
       progress.stop();
+      if (interrupted) io.stderr.write(`orchestra: ${shutdown.signal}: stopping the evaluations; a second signal exits at once\n`);
       await system.stop();
       const result = await collectResult(runtime);
       const toStdout = options.out === STDOUT_PATH;
