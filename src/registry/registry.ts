@@ -23,6 +23,7 @@ import {
   completeAndClaimTasks,
   completeTasks,
   countTasks,
+  expireLeases,
   failDependents,
   failTasks,
   findBrokenDependencies,
@@ -445,6 +446,18 @@ export class TaskRegistry {
       this.logger.info({ requeued: report.requeued.length, failed: report.failed.length }, 'swept expired leases');
     }
     return report;
+  }
+
+  /**
+   * Ends the given leases now, as if their worker had gone silent, and sweeps:
+   * for the tasks of a worker known to be dead (a killed run being resumed),
+   * which would otherwise wait out their leases. Leases that moved on are left alone.
+   */
+  async expire(leases: readonly Lease[]): Promise<SweepReport> {
+    // Just before now: the sweep takes leases that ended before its time.
+    const expired = await expireLeases(this.db, leases, this.clock.now() - 1);
+    if (expired.length === 0) return { requeued: [], failed: [] };
+    return this.sweep();
   }
 
   /** Deletes finished tasks last changed more than `olderThanMs` ago (default: the retention). */

@@ -14,7 +14,7 @@ export { claimTasks, type ClaimParams } from './tasks/claim-tasks.js';
 export { completeAndClaimTasks } from './tasks/complete-and-claim.js';
 export { completeTasks, type CompletionReport, type ReportOutcome, type CompletionResult } from './tasks/complete-tasks.js';
 export { failTasks, type FailureReport, type FailureOutcome } from './tasks/fail-tasks.js';
-export { renewLeases, releaseTasks, sweepExpiredLeases, type Lease, type SweptTask } from './tasks/leases.js';
+export { expireLeases, renewLeases, releaseTasks, sweepExpiredLeases, type Lease, type SweptTask } from './tasks/leases.js';
 export { cancelTask, type CancelOutcome } from './tasks/cancel-task.js';
 export { redriveTask } from './tasks/redrive-task.js';
 export {

@@ -25,6 +25,8 @@ const SPACE = {
  * fast. Its behaviour for a trial comes from the MODE environment variable:
  * `flaky` fails every third trial, hangs every fifth and prints garbage every
  * seventh; every call appends a line to CALLS so the test counts invocations.
+ * With HANG_FROM, trials from that number on hang, each appending its process
+ * group (the pid of the \`sh -c\` that runs it) to HUNG.
  */
 const EVALUATOR = `
 const fs = require('node:fs');
@@ -32,6 +34,10 @@ let s = '';
 process.stdin.on('data', (d) => (s += d)).on('end', () => {
   const { variables: v, trial } = JSON.parse(s);
   fs.appendFileSync(process.env.CALLS, trial + '\\n');
+  if (process.env.HANG_FROM && trial >= Number(process.env.HANG_FROM)) {
+    fs.appendFileSync(process.env.HUNG, process.ppid + '\\n');
+    return setTimeout(() => {}, 600000);
+  }
   if (process.env.MODE === 'flaky') {
     if (trial % 5 === 4) return setTimeout(() => {}, 60000);
     if (trial % 7 === 6) return console.log('this is not json');
@@ -178,6 +184,37 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(run.stderr).toMatch(/variables\.n\.min/);
     expect(fs.existsSync(path.join(cwd, 'never.json'))).toBe(false);
     expect(calls('bad.calls')).toBe(0);
+  });
+
+  it('gives the tests a killed run held back at once when resumed, not when their leases run out', async () => {
+    // Leases longer than the test: a resumed run that waited them out would never finish.
+    fs.writeFileSync(path.join(cwd, 'long-lease.json'), JSON.stringify({ registry: { leaseMs: 600_000 } }));
+    const args = ['optimize', '--config', 'long-lease.json', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '16', '--parallel', '2', '--out', 'reclaimed.json', '--data', 'reclaim'];
+    const hung = path.join(cwd, 'reclaim.hung');
+    const groups = () => (fs.existsSync(hung) ? fs.readFileSync(hung, 'utf8').trim().split('\n').filter(Boolean).map(Number) : []);
+    const first = spawnCli(args, { cwd, env: { CALLS: path.join(cwd, 'reclaim.calls'), HANG_FROM: '6', HUNG: hung } });
+    try {
+      await waitFor('both bots to hold a hanging evaluation', () => groups().length === 2, 60_000);
+      first.child.kill('SIGKILL');
+      await exitWithin(first, 10_000);
+    } finally {
+      first.child.kill('SIGKILL');
+      // Killed with SIGKILL, the run could not end its evaluators.
+      for (const g of groups()) {
+        try {
+          process.kill(-g, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+    const resumed = await runCli([...args, '--resume'], { cwd, env: { CALLS: path.join(cwd, 'reclaim.calls') }, timeoutMs: 150_000 });
+    expect(resumed.code).toBe(0);
+    const result = read('reclaimed.json');
+    expect(result.evaluations).toBe(16);
+    const lost = result.history.filter((h) => !h.success);
+    expect(lost).toHaveLength(2);
+    for (const h of lost) expect(h.reason).toMatch(/ORC_REGISTRY_TIMEOUT|lease/);
   });
 
   it('continues an interrupted study with --resume, counting no evaluation twice', async () => {

@@ -311,6 +311,23 @@ export function registryContract(name: string, backend: RegistryBackend): void {
         expect((await registry.get(task.taskId)).error).toMatchObject({ code: 'ORC_REGISTRY_TIMEOUT' });
       });
 
+      it('expires a dead worker\'s leases at once, sweeping its tasks by the usual rule', async () => {
+        const { task } = await registry.register({ kind: 'work' });
+        const { task: last } = await registry.register({ kind: 'work', maxAttempts: 1 });
+        const { task: other } = await registry.register({ kind: 'work' });
+        const [a, b] = await registry.claim({ kinds: ['work'], workerId: 'dead', limit: 2 });
+        await claimOne('work', 'alive');
+        const report = await registry.expire([
+          { taskId: a!.taskId, attempt: a!.attempt },
+          { taskId: b!.taskId, attempt: b!.attempt },
+          { taskId: other.taskId, attempt: 7 },
+        ]);
+        expect(report).toEqual({ requeued: [task.taskId], failed: [last.taskId] });
+        expect(await registry.get(task.taskId)).toMatchObject({ status: 'PENDING', error: { code: 'ORC_REGISTRY_TIMEOUT' } });
+        expect(await registry.get(other.taskId)).toMatchObject({ status: 'RUNNING', workerId: 'alive' });
+        expect(await registry.expire([{ taskId: other.taskId, attempt: 7 }])).toEqual({ requeued: [], failed: [] });
+      });
+
       it('releases a task without spending an attempt', async () => {
         const { task } = await registry.register({ kind: 'work', maxAttempts: 1 });
         const claimed = (await claimOne())!;

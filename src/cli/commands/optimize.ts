@@ -13,6 +13,7 @@ import { badArgument } from '../errors.js';
 import { buildExperiment } from '../experiment.js';
 import { bestOf } from '../study.js';
 import { STDOUT_PATH, writeOutput } from '../output-file.js';
+import { reclaimEarlierRun } from '../resume.js';
 
 export interface OptimizeOptions {
   space: string;
@@ -85,6 +86,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         full: false,
       });
       const startedAt = runtime.clock.now();
+      if (options.resume) await reclaimEarlierRun(runtime, STUDY_ID);
       await system.start();
       const progress = new Progress(() => {
         const p = system.variables.progressNow;
