@@ -23,6 +23,7 @@ import {
   completeAndClaimTasks,
   completeTasks,
   countTasks,
+  countTimedOutAttempts,
   expireLeases,
   failDependents,
   failTasks,
@@ -73,6 +74,9 @@ export interface Completion {
   workerId?: string | null;
   result?: JsonValue | null | void;
 }
+
+/** The failures that mean an attempt ran past its time limit: counted apart, for the monitor. */
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['ORC_WORKER_RUN_TIMEOUT', 'ORC_WORKER_COMMAND_TIMEOUT']);
 
 export interface Failure {
   taskId: string;
@@ -265,7 +269,7 @@ export class TaskRegistry {
         attempt: f.attempt,
         ...(f.error.details ? { details: f.error.details } : {}),
       };
-      return { taskId: f.taskId, attempt: f.attempt, workerId: f.workerId ?? null, error, retryAtMs: nowMs + delay };
+      return { taskId: f.taskId, attempt: f.attempt, workerId: f.workerId ?? null, error, retryAtMs: nowMs + delay, timedOut: TIMEOUT_CODES.has(error.code) };
     });
     const outcomes = await this.db.transaction(async (tx) => {
       const outcomes = await failTasks(tx, reports, nowMs);
@@ -458,6 +462,11 @@ export class TaskRegistry {
     const expired = await expireLeases(this.db, leases, this.clock.now() - 1);
     if (expired.length === 0) return { requeued: [], failed: [] };
     return this.sweep();
+  }
+
+  /** Attempts that failed for running past their time limit (a handler's run timeout, a command's timeout), over the tasks still stored. */
+  async timedOutAttempts(): Promise<number> {
+    return countTimedOutAttempts(this.db);
   }
 
   /** Deletes finished tasks last changed more than `olderThanMs` ago (default: the retention). */

@@ -36,4 +36,5 @@ export {
 } from './tasks/read-tasks.js';
 export { recordAgent, listAgents, forgetAgents, type AgentRow } from './agents/agents.js';
 export { reassignTasks, countUnfinishedByKind, type Reassigned } from './tasks/reassign-tasks.js';
+export { countTimedOutAttempts } from './tasks/count-timeouts.js';
 export * from './experiments/index.js';

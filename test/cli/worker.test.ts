@@ -6,6 +6,7 @@ import { createRng, systemClock } from '../../src/protocol/index.js';
 import { openPostgres, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { DATABASE_URL, uniqueName } from '../support/env.js';
+import { withCommandTimeouts } from '../../src/cli/commands/worker.js';
 import { exitWithin, runCli, spawnCli, tempDir, waitFor } from './support.js';
 
 /** Reads the payload on stdin and prints its word in capitals, as JSON. */
@@ -152,5 +153,14 @@ describe('orchestra worker, on PostgreSQL', () => {
         }
       }
     }
+  });
+});
+
+describe('withCommandTimeouts', () => {
+  it('gives a kind whose command may run longer than the run timeout the time its command needs', () => {
+    const config = { runTimeoutMs: 60_000, runTimeoutMsByKind: { slow: 600_000 } };
+    expect(withCommandTimeouts(config, ['fast', 'slow'], 120_000).runTimeoutMsByKind).toEqual({ fast: 125_000, slow: 600_000 });
+    expect(withCommandTimeouts(config, ['fast'], 1_000)).toEqual({ runTimeoutMs: 60_000, runTimeoutMsByKind: { fast: 60_000, slow: 600_000 } });
+    expect(withCommandTimeouts(config, ['fast'], undefined)).toBe(config);
   });
 });

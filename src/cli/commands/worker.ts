@@ -47,8 +47,9 @@ export async function workerCommand(globals: GlobalFlags, options: WorkerCommand
       { path: 'worker.shutdownGraceMs', flag: '--grace-ms', value: options.graceMs },
     ]);
     const runtime = await openRuntime(config);
+    const workerConfig = withCommandTimeouts(config.worker, Object.keys(handlers), options.timeoutMs);
     const worker = await orClose(runtime, () =>
-      new TaskWorker({ registry: runtime.registry, bus: runtime.bus, clock: runtime.clock, logger: runtime.logger, handlers, config: config.worker }),
+      new TaskWorker({ registry: runtime.registry, bus: runtime.bus, clock: runtime.clock, logger: runtime.logger, handlers, config: workerConfig }),
     );
     try {
       await worker.start();
@@ -69,4 +70,23 @@ export async function workerCommand(globals: GlobalFlags, options: WorkerCommand
   } finally {
     shutdown.dispose();
   }
+}
+
+/** Past a command's own timeout, the time it gets to be killed and reported before the run timeout would step in. */
+const COMMAND_TIMEOUT_MARGIN_MS = 5_000;
+
+/**
+ * A `--timeout-ms` longer than the run timeout would never be reached: the
+ * run timeout would end the attempt first, with a less telling code. The
+ * command's own timeout is what the operator asked for, so it decides.
+ */
+export function withCommandTimeouts<C extends { runTimeoutMs: number; runTimeoutMsByKind: Record<string, number> }>(
+  config: C,
+  kinds: readonly string[],
+  commandTimeoutMs: number | undefined,
+): C {
+  if (commandTimeoutMs === undefined) return config;
+  const byKind = { ...config.runTimeoutMsByKind };
+  for (const kind of kinds) byKind[kind] = Math.max(byKind[kind] ?? config.runTimeoutMs, commandTimeoutMs + COMMAND_TIMEOUT_MARGIN_MS);
+  return { ...config, runTimeoutMsByKind: byKind };
 }
