@@ -21,6 +21,8 @@ export interface Snapshot {
   counts: TaskCounts;
   /** What this round's sweep did to tasks stuck in RUNNING past their lease. */
   swept: SweepReport;
+  /** Attempts that failed for running past their run timeout (or a command's), over the tasks stored. */
+  timedOutAttempts: number;
 }
 
 export interface SystemMonitorDeps extends AgentDeps {
@@ -74,7 +76,8 @@ export class SystemMonitor extends BaseAgent {
   private async round(): Promise<Snapshot> {
     const swept = await this.registry.sweep();
     const counts = await this.registry.counts();
-    const snapshot = { at: this.clock.now(), counts, swept };
+    const timedOutAttempts = await this.registry.timedOutAttempts();
+    const snapshot = { at: this.clock.now(), counts, swept, timedOutAttempts };
     this.last = snapshot;
     await this.sendEvent(SNAPSHOT_ACTION, toJson(snapshot), { topic: SNAPSHOT_TOPIC }).catch((err: unknown) =>
       this.logger.warn({ err: describeError(err) }, 'snapshot not published'),

@@ -271,7 +271,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
         attempt: task.attempt,
         dependencies: () => (task.dependsOn.length ? this.registry.getMany(task.dependsOn) : Promise.resolve([])),
       };
-      const checked = checkResult(await handler(task, context));
+      const checked = checkResult(await this.withinRunTimeout(run, handler(task, context)));
       outcome = checked.ok ? checked : { ok: false, error: checked.error };
     } catch (err) {
       outcome = { ok: false, error: err };
@@ -280,6 +280,29 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     if (run.released) return;
     if (outcome.ok) await this.reportCompletion(run, outcome.result);
     else await this.reportFailure(run, outcome.error);
+  }
+
+  /**
+   * Bounds an attempt: past its run timeout the handler's signal is aborted
+   * and the attempt fails, whether or not the handler heeds the signal, so a
+   * handler that hangs cannot hold a slot (and renew its lease) for ever.
+   */
+  private async withinRunTimeout<T>(run: Run, running: Promise<T>): Promise<T> {
+    const { task, controller } = run;
+    const limitMs = task.timeoutMs ?? this.config.runTimeoutMsByKind[task.kind] ?? this.config.runTimeoutMs;
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = this.clock.setTimeout(() => {
+        const err = new OrchestraError('ORC_WORKER_RUN_TIMEOUT', `task ${task.taskId}: attempt ${task.attempt} ran past its ${limitMs} ms run timeout`, true);
+        controller.abort(err);
+        reject(err);
+      }, limitMs);
+    });
+    try {
+      return await Promise.race([running, timedOut]);
+    } finally {
+      this.clock.clearTimeout(timer);
+    }
   }
 
   private async reportCompletion(run: Run, result: JsonValue): Promise<void> {

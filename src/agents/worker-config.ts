@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { OrchestraError, toValidationError } from '../protocol/index.js';
 
 const SECOND = 1000;
+const MINUTE = 60 * SECOND;
 
 export const workerConfig = z
   .object({
@@ -21,6 +22,14 @@ export const workerConfig = z
      * the sweep skips rows another sweep holds.
      */
     sweepIntervalMs: z.number().int().nonnegative().default(30 * SECOND),
+    /**
+     * How long one attempt may run before its handler's signal is aborted and
+     * the attempt fails with ORC_WORKER_RUN_TIMEOUT (retried as usual); the
+     * slot is freed then, whether or not the handler heeds the signal. A task's
+     * own `timeoutMs` wins, then `runTimeoutMsByKind`, then this.
+     */
+    runTimeoutMs: z.number().int().positive().default(30 * MINUTE),
+    runTimeoutMsByKind: z.record(z.string(), z.number().int().positive()).default({}),
     /** Most tasks taken in one claim; default: all free slots. */
     claimBatchSize: z.number().int().positive().optional(),
     /**

@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   ORC_WORKER_COMMAND_TIMEOUT: 'an external command ran past its timeout',
   ORC_WORKER_COMMAND_BAD_OUTPUT: 'an external command printed something that is not one JSON value',
   ORC_WORKER_SHUTDOWN: 'the worker shut down before the task finished',
+  ORC_WORKER_RUN_TIMEOUT: 'a task handler ran past its run timeout and was abandoned',
   // agents
   ORC_AGENT_UNKNOWN_ACTION: 'the agent has no handler for this action and message type',
   ORC_AGENT_HANDLER_FAILED: 'an agent handler threw',

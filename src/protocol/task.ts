@@ -11,6 +11,8 @@ export const MAX_PRIORITY = 10;
 export const DEFAULT_PRIORITY = 5;
 /** 1 MiB, the same bound as a message. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** A week: what an `integer` column holds comfortably, and longer than any attempt should take. */
+export const MAX_TASK_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
 
 export const taskKindSchema = z
   .string()
@@ -62,6 +64,8 @@ export interface Task {
   leaseExpiresAt: number | null;
   /** Set by a listing that left out a result too large to list (`result` is null there): reading the task alone gives it. */
   resultOmitted?: true;
+  /** How long one attempt may run; null or absent: the worker's setting for the kind. */
+  timeoutMs?: number | null;
 }
 
 /** What a caller gives to register a task. Everything but `kind` has a default. */
@@ -77,6 +81,8 @@ export const newTaskSchema = z
     taskId: taskIdSchema.optional(),
     /** Not before this epoch-ms time. */
     runAt: z.number().int().nonnegative().optional(),
+    /** How long one attempt may run before it fails with a timeout; default: the worker's setting for the kind. */
+    timeoutMs: z.number().int().positive().max(MAX_TASK_TIMEOUT_MS).optional(),
   })
   .strict();
 
@@ -129,5 +135,6 @@ export function taskToJson(task: Task): Record<string, JsonValue> {
     runAt: iso(task.runAt),
     leaseExpiresAt: iso(task.leaseExpiresAt),
     ...(task.resultOmitted ? { resultOmitted: true } : {}),
+    timeoutMs: task.timeoutMs ?? null,
   };
 }

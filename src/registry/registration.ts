@@ -115,6 +115,7 @@ export async function registerTasks(
       idempotencyKey: input.idempotencyKey ?? null,
       error,
       runAtMs: input.runAt ?? nowMs,
+      timeoutMs: input.timeoutMs ?? null,
     });
   }
   const toInsert = fresh.map((f) => rows.get(f.id)!);

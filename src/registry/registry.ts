@@ -24,6 +24,8 @@ import {
   completeAndClaimTasks,
   completeTasks,
   countTasks,
+  countTimedOutAttempts,
+  expireLeases,
   failDependents,
   failTasks,
   findBrokenDependencies,
@@ -79,6 +81,9 @@ export interface Completion {
   workerId?: string | null;
   result?: JsonValue | null | void;
 }
+
+/** The failures that mean an attempt ran past its time limit: counted apart, for the monitor. */
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['ORC_WORKER_RUN_TIMEOUT', 'ORC_WORKER_COMMAND_TIMEOUT']);
 
 export interface Failure {
   taskId: string;
@@ -291,7 +296,7 @@ export class TaskRegistry {
         attempt: f.attempt,
         ...(f.error.details ? { details: f.error.details } : {}),
       } as JsonValue) as unknown as TaskError;
-      return { taskId: f.taskId, attempt: f.attempt, workerId: f.workerId ?? null, error, retryAtMs: nowMs + delay };
+      return { taskId: f.taskId, attempt: f.attempt, workerId: f.workerId ?? null, error, retryAtMs: nowMs + delay, timedOut: TIMEOUT_CODES.has(error.code) };
     });
     const outcomes = await this.db.transaction(async (tx) => {
       const outcomes = await failTasks(tx, reports, nowMs);
@@ -473,6 +478,23 @@ export class TaskRegistry {
       this.logger.info({ requeued: report.requeued.length, failed: report.failed.length }, 'swept expired leases');
     }
     return report;
+  }
+
+  /**
+   * Ends the given leases now, as if their worker had gone silent, and sweeps:
+   * for the tasks of a worker known to be dead (a killed run being resumed),
+   * which would otherwise wait out their leases. Leases that moved on are left alone.
+   */
+  async expire(leases: readonly Lease[]): Promise<SweepReport> {
+    // Just before now: the sweep takes leases that ended before its time.
+    const expired = await expireLeases(this.db, leases, this.clock.now() - 1);
+    if (expired.length === 0) return { requeued: [], failed: [] };
+    return this.sweep();
+  }
+
+  /** Attempts that failed for running past their time limit (a handler's run timeout, a command's timeout), over the tasks still stored. */
+  async timedOutAttempts(): Promise<number> {
+    return countTimedOutAttempts(this.db);
   }
 
   /** Deletes finished tasks last changed more than `olderThanMs` ago (default: the retention). */

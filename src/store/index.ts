@@ -14,7 +14,7 @@ export { claimTasks, type ClaimParams } from './tasks/claim-tasks.js';
 export { completeAndClaimTasks } from './tasks/complete-and-claim.js';
 export { completeTasks, type CompletionReport, type ReportOutcome, type CompletionResult } from './tasks/complete-tasks.js';
 export { failTasks, type FailureReport, type FailureOutcome } from './tasks/fail-tasks.js';
-export { renewLeases, releaseTasks, sweepExpiredLeases, type Lease, type SweptTask } from './tasks/leases.js';
+export { expireLeases, renewLeases, releaseTasks, sweepExpiredLeases, type Lease, type SweptTask } from './tasks/leases.js';
 export { cancelTask, type CancelOutcome } from './tasks/cancel-task.js';
 export { redriveTask } from './tasks/redrive-task.js';
 export {
@@ -36,4 +36,5 @@ export {
 } from './tasks/read-tasks.js';
 export { recordAgent, listAgents, forgetAgents, type AgentRow } from './agents/agents.js';
 export { reassignTasks, countUnfinishedByKind, type Reassigned } from './tasks/reassign-tasks.js';
+export { countTimedOutAttempts } from './tasks/count-timeouts.js';
 export * from './experiments/index.js';

@@ -6,7 +6,9 @@ import {
   type Clock,
   type JsonValue,
   type TaskHandler,
+  type TimerHandle,
 } from '../protocol/index.js';
+import { childProcessGroups, type ProcessGroups } from './process-groups.js';
 
 export interface CommandOptions {
   /** Default 5 minutes. */
@@ -18,6 +20,8 @@ export interface CommandOptions {
   cwd?: string;
   /** Times the timeout; default the system clock. Tests pass a `ManualClock`. */
   clock?: Clock;
+  /** Where the command's process group is registered while it runs; default this process's. */
+  groups?: ProcessGroups;
 }
 
 const MINUTE = 60_000;
@@ -25,6 +29,8 @@ const MIB = 1024 * 1024;
 /** Enough of stderr to hold the error a command ends with, small enough to live in the task row. */
 const STDERR_KEPT_BYTES = 4096;
 const STDOUT_SHOWN_BYTES = 1024;
+/** After a kill, how long its exit is waited for before the attempt ends regardless. */
+const KILL_WAIT_MS = 1000;
 
 type CommandErrorCode = 'ORC_WORKER_COMMAND_EXIT' | 'ORC_WORKER_COMMAND_TIMEOUT' | 'ORC_WORKER_COMMAND_BAD_OUTPUT';
 
@@ -50,12 +56,15 @@ export class CommandError extends OrchestraError {
  *
  * The command runs in its own process group: a timeout, a cancellation, a
  * lost lease or a shutdown kills everything it started, and so does its own
- * exit, so a background job it left behind cannot hold its output open.
+ * exit, so a background job it left behind cannot hold its output open. The
+ * group is registered in `groups` while it runs, so that this process,
+ * exiting on a second signal, kills it too.
  */
 export function commandHandler(command: string, options: CommandOptions = {}): TaskHandler {
   const timeoutMs = options.timeoutMs ?? 5 * MINUTE;
   const maxOutputBytes = options.maxOutputBytes ?? 10 * MIB;
   const clock = options.clock ?? systemClock;
+  const groups = options.groups ?? childProcessGroups;
   return (task, context) =>
     new Promise<JsonValue>((resolve, reject) => {
       if (context.signal.aborted) return reject(context.signal.reason);
@@ -71,27 +80,60 @@ export function commandHandler(command: string, options: CommandOptions = {}): T
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true,
       });
+      const pgid = child.pid;
+      if (pgid) groups.add(pgid);
       const stdout: Buffer[] = [];
       let stdoutBytes = 0;
       let stderrTail = Buffer.alloc(0);
       let killedFor: 'timeout' | 'abort' | 'output' | null = null;
+      let exit: { exitCode: number | null; signal: NodeJS.Signals | null } | null = null;
+      let settled = false;
+      let killWait: TimerHandle | undefined;
       const killGroup = () => {
         try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+          if (pgid) process.kill(-pgid, 'SIGKILL');
         } catch {
           // The group is gone already.
         }
       };
-      const kill = (why: 'timeout' | 'abort' | 'output') => {
-        killedFor ??= why;
-        killGroup();
-      };
       const timer = clock.setTimeout(() => kill('timeout'), timeoutMs);
       const onAbort = () => kill('abort');
       context.signal.addEventListener('abort', onAbort, { once: true });
-      const settle = () => {
+
+      /**
+       * Ends the attempt. Once the group is killed nothing more is read: a
+       * process that left the group (`setsid`) may hold the output open for
+       * ever, and the timeout is a bound on the attempt, not on that process.
+       */
+      const finish = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
         clock.clearTimeout(timer);
+        clock.clearTimeout(killWait);
         context.signal.removeEventListener('abort', onAbort);
+        if (pgid) groups.delete(pgid);
+        child.stdout.destroy();
+        child.stderr.destroy();
+        child.stdin.destroy();
+        outcome();
+      };
+      const finishKilled = () => finish(() => reject(killedError()));
+      const kill = (why: 'timeout' | 'abort' | 'output') => {
+        if (settled) return;
+        killedFor ??= why;
+        killGroup();
+        // Its exit tells how it ended; if it has exited already (only its
+        // output is held open), or does not within KILL_WAIT_MS, end now.
+        if (exit) finishKilled();
+        else killWait ??= clock.setTimeout(finishKilled, KILL_WAIT_MS);
+      };
+      const facts = (): Record<string, JsonValue> => ({ exitCode: exit?.exitCode ?? null, signal: exit?.signal ?? null, stderr: stderrTail.toString('utf8') });
+      const killedError = (): unknown => {
+        if (killedFor === 'abort') return context.signal.reason;
+        if (killedFor === 'timeout') {
+          return new CommandError('ORC_WORKER_COMMAND_TIMEOUT', `command ran past its ${timeoutMs} ms timeout and was killed`, true, facts());
+        }
+        return new CommandError('ORC_WORKER_COMMAND_BAD_OUTPUT', `command printed more than ${maxOutputBytes} bytes and was killed`, false, facts());
       };
 
       child.stdout.on('data', (chunk: Buffer) => {
@@ -105,44 +147,47 @@ export function commandHandler(command: string, options: CommandOptions = {}): T
       });
       // A command that does not read its input must not fail on a closed pipe.
       child.stdin.on('error', () => undefined);
+      child.stdout.on('error', () => undefined);
+      child.stderr.on('error', () => undefined);
       child.stdin.end(JSON.stringify(task.payload));
-      child.once('exit', killGroup);
+      child.once('exit', (exitCode, signal) => {
+        exit = { exitCode, signal };
+        killGroup();
+        if (killedFor) finishKilled();
+      });
 
       child.once('error', (err) => {
-        settle();
         killGroup();
-        reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `could not run ${command}: ${err.message}`, true, { exitCode: null, signal: null, stderr: '' }));
+        finish(() =>
+          reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `could not run ${command}: ${err.message}`, true, { exitCode: null, signal: null, stderr: '' })),
+        );
       });
+      // A command that exited normally is read to the end of its output; the timeout still bounds the wait.
       child.once('close', (exitCode, signal) => {
-        settle();
-        const stderr = stderrTail.toString('utf8');
-        const facts: Record<string, JsonValue> = { exitCode, signal, stderr };
-        if (killedFor === 'abort') return reject(context.signal.reason);
-        if (killedFor === 'timeout') {
-          return reject(new CommandError('ORC_WORKER_COMMAND_TIMEOUT', `command ran past its ${timeoutMs} ms timeout and was killed`, true, facts));
-        }
-        if (killedFor === 'output') {
-          return reject(new CommandError('ORC_WORKER_COMMAND_BAD_OUTPUT', `command printed more than ${maxOutputBytes} bytes and was killed`, false, facts));
-        }
-        if (exitCode !== 0) {
-          const last = stderr.trim().split('\n').at(-1) ?? '';
-          const status = exitCode === null ? `was killed by ${signal}` : `exited with ${exitCode}`;
-          return reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `command ${status}${last ? `: ${last}` : ''}`, true, facts));
-        }
-        const out = Buffer.concat(stdout);
-        const text = out.toString('utf8');
-        if (text.trim() === '') return resolve(null);
-        try {
-          resolve(JSON.parse(text) as JsonValue);
-        } catch (err) {
-          const stdoutShown = out.subarray(0, STDOUT_SHOWN_BYTES).toString('utf8');
-          reject(
-            new CommandError('ORC_WORKER_COMMAND_BAD_OUTPUT', `command output is not one JSON value: ${(err as Error).message}`, false, {
-              ...facts,
-              stdout: stdoutShown,
-            }),
-          );
-        }
+        exit ??= { exitCode, signal };
+        if (killedFor) return finishKilled();
+        finish(() => {
+          const stderr = stderrTail.toString('utf8');
+          if (exitCode !== 0) {
+            const last = stderr.trim().split('\n').at(-1) ?? '';
+            const status = exitCode === null ? `was killed by ${signal}` : `exited with ${exitCode}`;
+            return reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `command ${status}${last ? `: ${last}` : ''}`, true, facts()));
+          }
+          const out = Buffer.concat(stdout);
+          const text = out.toString('utf8');
+          if (text.trim() === '') return resolve(null);
+          try {
+            resolve(JSON.parse(text) as JsonValue);
+          } catch (err) {
+            const stdoutShown = out.subarray(0, STDOUT_SHOWN_BYTES).toString('utf8');
+            reject(
+              new CommandError('ORC_WORKER_COMMAND_BAD_OUTPUT', `command output is not one JSON value: ${(err as Error).message}`, false, {
+                ...facts(),
+                stdout: stdoutShown,
+              }),
+            );
+          }
+        });
       });
     });
 }

@@ -1,4 +1,5 @@
 export { commandHandler, parseExecSpec, CommandError, type CommandOptions } from './command.js';
+export { ProcessGroups, childProcessGroups } from './process-groups.js';
 export * from './research/index.js';
 export {
   evaluationInputSchema,

@@ -150,6 +150,32 @@ describe('pipeline agents on PGlite with the memory bus', () => {
     expect(asked.counts.total).toBe(3);
   });
 
+  it('times out a handler that hangs while its process lives, retries the task, and counts the timed-out attempt', async () => {
+    const monitor = await started(new SystemMonitor({ bus, clock, registry }));
+    const signals: AbortSignal[] = [];
+    // The first attempt hangs and ignores its signal; the retry finishes.
+    const handler = async (task: Task, context: { signal: AbortSignal }) => {
+      signals.push(context.signal);
+      return task.attempt === 1 ? new Promise(() => undefined) : { ok: true };
+    };
+    await started(
+      new WorkerAgent('hanger', { bus, clock, registry, handlers: { hang: handler as never }, worker: { pollIntervalMs: 1_000, sweepIntervalMs: 0, runTimeoutMs: 60_000 } }),
+    );
+    const [registered] = await registry.registerMany([{ kind: 'hang' }]);
+    const taskId = registered!.task.taskId;
+    await until('the first attempt to start', () => signals.length === 1);
+    await clock.advance(59_999);
+    expect(signals[0]!.aborted).toBe(false);
+    await clock.advance(1);
+    await until('the attempt to fail', async () => (await registry.get(taskId)).error?.code === 'ORC_WORKER_RUN_TIMEOUT');
+    expect(signals[0]!.reason).toMatchObject({ code: 'ORC_WORKER_RUN_TIMEOUT' });
+    expect(await registry.get(taskId)).toMatchObject({ status: 'PENDING', error: { attempt: 1, retryable: true } });
+    await clock.advance(1_000);
+    await until('the retry to complete', async () => (await registry.get(taskId)).status === 'COMPLETED');
+    expect(await registry.get(taskId)).toMatchObject({ attempt: 2, result: { ok: true } });
+    expect((await monitor.tick()).timedOutAttempts).toBe(1);
+  });
+
   it('publishes a snapshot every interval on the injected clock', async () => {
     await started(new SystemMonitor({ bus, clock, registry, monitor: { intervalMs: 10_000 } }));
     await clock.advance(9_999);

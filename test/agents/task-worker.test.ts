@@ -268,6 +268,35 @@ function workerSuite(backend: Backend, scope: 'all' | 'core') {
       expect(lost[0]![1].reason.code).toBe('ORC_REGISTRY_CANCELLED');
     });
 
+    it('fails an attempt past its run timeout and frees its slot, the task\'s own timeout first, then its kind\'s, then the default', async () => {
+      const g = gate({ ignoreAbort: true });
+      const worker = makeWorker({ work: g.handler, other: g.handler }, { concurrency: 2, runTimeoutMs: 60_000, runTimeoutMsByKind: { work: 20_000 } });
+      const failed = record(worker, 'task_failed');
+      await worker.start();
+      const [own, byKind] = await registry.registerMany([
+        { kind: 'work', timeoutMs: 5_000, maxAttempts: 1 },
+        { kind: 'work', maxAttempts: 1 },
+      ]);
+      await until('two starts', () => g.runs.length === 2);
+      await clock.advance(5_000);
+      await until('the first timeout', () => failed.length === 1);
+      expect(failed[0]![0].taskId).toBe(own!.task.taskId);
+      expect(failed[0]![1].error).toMatchObject({ code: 'ORC_WORKER_RUN_TIMEOUT', retryable: true });
+      expect(await registry.get(own!.task.taskId)).toMatchObject({ status: 'FAILED', timeoutMs: 5_000 });
+      // Its handler never settled, yet its slot is free again.
+      const { task: third } = await registry.register({ kind: 'other' });
+      await until('the third start', () => g.runs.some((r) => r.task.taskId === third.taskId));
+      await clock.advance(15_000);
+      await until('the kind\'s timeout', () => failed.length === 2);
+      expect(failed[1]![0].taskId).toBe(byKind!.task.taskId);
+      // The third started when the first timed out, 5 s in: its 60 s run ends 65 s in.
+      await clock.advance(44_999);
+      expect(g.runs.find((r) => r.task.taskId === third.taskId)!.context.signal.aborted).toBe(false);
+      await clock.advance(1);
+      await until('the default timeout', () => failed.some(([t]) => t.taskId === third.taskId));
+      expect(g.runs.every((r) => r.context.signal.aborted)).toBe(true);
+    });
+
     it('keeps a long task alive past several leases by renewing it', async () => {
       const g = gate();
       const worker = makeWorker({ work: g.handler });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { runCli, spawnCli, tempDir, waitFor, exitWithin } from './support.js';
 
@@ -24,6 +25,8 @@ const SPACE = {
  * fast. Its behaviour for a trial comes from the MODE environment variable:
  * `flaky` fails every third trial, hangs every fifth and prints garbage every
  * seventh; every call appends a line to CALLS so the test counts invocations.
+ * With HANG_FROM, trials from that number on hang, each appending its process
+ * group (the pid of the \`sh -c\` that runs it) to HUNG.
  */
 const EVALUATOR = `
 const fs = require('node:fs');
@@ -31,6 +34,10 @@ let s = '';
 process.stdin.on('data', (d) => (s += d)).on('end', () => {
   const { variables: v, trial } = JSON.parse(s);
   fs.appendFileSync(process.env.CALLS, trial + '\\n');
+  if (process.env.HANG_FROM && trial >= Number(process.env.HANG_FROM)) {
+    fs.appendFileSync(process.env.HUNG, process.ppid + '\\n');
+    return setTimeout(() => {}, 600000);
+  }
   if (process.env.MODE === 'flaky') {
     if (trial % 5 === 4) return setTimeout(() => {}, 60000);
     if (trial % 7 === 6) return console.log('this is not json');
@@ -40,6 +47,15 @@ process.stdin.on('data', (d) => (s += d)).on('end', () => {
   console.log(JSON.stringify({ success: true, value, latencyMs: 3 }));
 });
 `;
+
+/** The processes of group `pgid` still running (zombies, already dead, left out), as `ps` lists them. */
+function groupMembers(pgid: number): string[] {
+  const lines = execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], { encoding: 'utf8' }).split('\n');
+  return lines.filter((line) => {
+    const [, group, stat] = line.trim().split(/\s+/);
+    return Number(group) === pgid && !stat?.startsWith('Z');
+  });
+}
 
 describe('orchestra optimize', { timeout: 240_000 }, () => {
   let cwd: string;
@@ -97,6 +113,67 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(result.best).not.toBeNull();
   });
 
+  it('writes the result into a FIFO it is given, leaving the FIFO in place', async () => {
+    const fifo = path.join(cwd, 'result.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const got = path.join(cwd, 'fifo.json');
+    const reader = spawn('sh', ['-c', `cat "${fifo}" > "${got}"`], { stdio: 'ignore' });
+    const readerDone = new Promise((resolve) => reader.once('exit', resolve));
+    try {
+      const run = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '8', '--population', '4', '--out', fifo], {
+        cwd,
+        env: { CALLS: path.join(cwd, 'fifo.calls') },
+        timeoutMs: 90_000,
+      });
+      expect(run.code).toBe(0);
+      expect(fs.statSync(fifo).isFIFO()).toBe(true);
+      await readerDone;
+      expect(JSON.parse(fs.readFileSync(got, 'utf8')).evaluations).toBe(8);
+      expect(fs.readdirSync(cwd).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      reader.kill('SIGKILL');
+    }
+  });
+
+  it('writes the result to standard output for --out -, and the summary to standard error', async () => {
+    const run = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '8', '--population', '4', '--out', '-'], {
+      cwd,
+      env: { CALLS: path.join(cwd, 'dash.calls') },
+      timeoutMs: 90_000,
+    });
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as Result).evaluations).toBe(8);
+    expect(run.stderr).toMatch(/8 evaluations in [\d.]+s \(0 failed\); result in -/);
+    expect(fs.existsSync(path.join(cwd, '-'))).toBe(false);
+  });
+
+  it('kills its running evaluators when a second signal makes it exit', async () => {
+    const pgids = path.join(cwd, 'hang.pgids');
+    // sh -c leads each evaluation's process group, so its pid is the group's id.
+    const run = spawnCli(['optimize', '--space', 'space.json', '--command', `echo $$ >> ${pgids}; sleep 1000 & sleep 1000`, '--budget', '8', '--parallel', '2', '--out', 'hang.json'], { cwd });
+    let groups: number[] = [];
+    try {
+      groups = await waitFor('two evaluations to start', () => {
+        const ids = fs.existsSync(pgids) ? fs.readFileSync(pgids, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
+        return ids.length >= 2 && ids;
+      }, 60_000);
+      run.child.kill('SIGINT');
+      await waitFor('the first signal to be taken', () => run.stderr().includes('a second signal exits at once'));
+      run.child.kill('SIGINT');
+      expect(await exitWithin(run, 15_000)).toBe(130);
+      await waitFor('no evaluator to be left', () => groups.every((g) => groupMembers(g).length === 0));
+    } finally {
+      run.child.kill('SIGKILL');
+      for (const g of groups) {
+        try {
+          process.kill(-g, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+  });
+
   it('refuses a bad space before running anything, naming the field', async () => {
     fs.writeFileSync(path.join(cwd, 'bad.json'), JSON.stringify({ ...SPACE, variables: { n: { type: 'int', min: 0, max: 10, log: true } } }));
     const run = await runCli(['optimize', '--space', 'bad.json', '--command', 'node evaluate.js', '--budget', '10', '--out', 'never.json'], {
@@ -134,6 +211,37 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(result.evaluations).toBe(8);
     expect(result.history.every((h) => h.success && Object.keys(h.variables).length === 1000)).toBe(true);
     expect(Object.keys(result.best!.variables)).toHaveLength(1000);
+  });
+
+  it('gives the tests a killed run held back at once when resumed, not when their leases run out', async () => {
+    // Leases longer than the test: a resumed run that waited them out would never finish.
+    fs.writeFileSync(path.join(cwd, 'long-lease.json'), JSON.stringify({ registry: { leaseMs: 600_000 } }));
+    const args = ['optimize', '--config', 'long-lease.json', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '16', '--parallel', '2', '--out', 'reclaimed.json', '--data', 'reclaim'];
+    const hung = path.join(cwd, 'reclaim.hung');
+    const groups = () => (fs.existsSync(hung) ? fs.readFileSync(hung, 'utf8').trim().split('\n').filter(Boolean).map(Number) : []);
+    const first = spawnCli(args, { cwd, env: { CALLS: path.join(cwd, 'reclaim.calls'), HANG_FROM: '6', HUNG: hung } });
+    try {
+      await waitFor('both bots to hold a hanging evaluation', () => groups().length === 2, 60_000);
+      first.child.kill('SIGKILL');
+      await exitWithin(first, 10_000);
+    } finally {
+      first.child.kill('SIGKILL');
+      // Killed with SIGKILL, the run could not end its evaluators.
+      for (const g of groups()) {
+        try {
+          process.kill(-g, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+    const resumed = await runCli([...args, '--resume'], { cwd, env: { CALLS: path.join(cwd, 'reclaim.calls') }, timeoutMs: 150_000 });
+    expect(resumed.code).toBe(0);
+    const result = read('reclaimed.json');
+    expect(result.evaluations).toBe(16);
+    const lost = result.history.filter((h) => !h.success);
+    expect(lost).toHaveLength(2);
+    for (const h of lost) expect(h.reason).toMatch(/ORC_REGISTRY_TIMEOUT|lease/);
   });
 
   it('continues an interrupted study with --resume, counting no evaluation twice', async () => {

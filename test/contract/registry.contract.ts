@@ -424,6 +424,36 @@ export function registryContract(name: string, backend: RegistryBackend): void {
         expect((await registry.get(task.taskId)).error).toMatchObject({ code: 'ORC_REGISTRY_TIMEOUT' });
       });
 
+      it('expires a dead worker\'s leases at once, sweeping its tasks by the usual rule', async () => {
+        const { task } = await registry.register({ kind: 'work' });
+        const { task: last } = await registry.register({ kind: 'work', maxAttempts: 1 });
+        const { task: other } = await registry.register({ kind: 'work' });
+        const [a, b] = await registry.claim({ kinds: ['work'], workerId: 'dead', limit: 2 });
+        await claimOne('work', 'alive');
+        const report = await registry.expire([
+          { taskId: a!.taskId, attempt: a!.attempt },
+          { taskId: b!.taskId, attempt: b!.attempt },
+          { taskId: other.taskId, attempt: 7 },
+        ]);
+        expect(report).toEqual({ requeued: [task.taskId], failed: [last.taskId] });
+        expect(await registry.get(task.taskId)).toMatchObject({ status: 'PENDING', error: { code: 'ORC_REGISTRY_TIMEOUT' } });
+        expect(await registry.get(other.taskId)).toMatchObject({ status: 'RUNNING', workerId: 'alive' });
+        expect(await registry.expire([{ taskId: other.taskId, attempt: 7 }])).toEqual({ requeued: [], failed: [] });
+      });
+
+      it('keeps a task\'s own run timeout, and counts the attempts that failed for running too long', async () => {
+        const { task } = await registry.register({ kind: 'work', timeoutMs: 5_000 });
+        expect(task.timeoutMs).toBe(5_000);
+        expect((await registry.register({ kind: 'other' })).task.timeoutMs).toBeNull();
+        await claimOne();
+        await registry.fail({ taskId: task.taskId, attempt: 1, error: { code: 'ORC_WORKER_RUN_TIMEOUT', message: 'too long' } });
+        await clock.advance(60_000);
+        await claimOne();
+        await registry.fail({ taskId: task.taskId, attempt: 2, error: { code: 'E', message: 'other' } });
+        expect(await registry.timedOutAttempts()).toBe(1);
+        expect((await registry.get(task.taskId)).timeoutMs).toBe(5_000);
+      });
+
       it('releases a task without spending an attempt', async () => {
         const { task } = await registry.register({ kind: 'work', maxAttempts: 1 });
         const claimed = (await claimOne())!;

@@ -283,6 +283,7 @@ describe('taskToJson', () => {
     idempotencyKey: null,
     runAt: 0,
     leaseExpiresAt: Date.UTC(2026, 0, 1, 9, 32),
+    timeoutMs: 60_000,
   };
 
   it('renders every timestamp as an ISO-8601 string in UTC', () => {
@@ -297,7 +298,7 @@ describe('taskToJson', () => {
   it('keeps an absent lease as null and every other field as it is', () => {
     const json = taskToJson({ ...task, status: 'PENDING', workerId: null, leaseExpiresAt: null });
     expect(json.leaseExpiresAt).toBeNull();
-    expect(json).toMatchObject({ taskId: 'job-1', status: 'PENDING', kind: 'email.send', payload: { to: 'a@b.c' }, priority: 2, workerId: null, attempt: 1, dependsOn: ['t-0'], maxAttempts: 3, idempotencyKey: null });
+    expect(json).toMatchObject({ taskId: 'job-1', status: 'PENDING', kind: 'email.send', payload: { to: 'a@b.c' }, priority: 2, workerId: null, attempt: 1, dependsOn: ['t-0'], maxAttempts: 3, idempotencyKey: null, timeoutMs: 60_000 });
     expect(Object.keys(json).sort()).toEqual(Object.keys(task).sort());
   });
 

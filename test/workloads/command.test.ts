@@ -44,6 +44,14 @@ function alive(pid: number): boolean {
 
 const readPid = async (file: string) => until(`${file} to hold a pid`, () => fs.existsSync(file) && Number(fs.readFileSync(file, 'utf8')));
 
+/**
+ * A command that leaves a process in a session of its own, holding standard
+ * output open, and returns once that process has written its pid (so it is out
+ * of the command's group before anything kills the group).
+ */
+const escape = (pidFile: string) =>
+  `setsid sh -c 'echo $$ > ${pidFile}.new; mv ${pidFile}.new ${pidFile}; exec sleep 1000' & while [ ! -s ${pidFile} ]; do sleep 0.01; done`;
+
 describe('external command handler', () => {
   it('passes the payload on stdin and returns the JSON it prints', async () => {
     const run = commandHandler(
@@ -149,6 +157,42 @@ describe('external command handler', () => {
     expect(result).toEqual({ ok: true });
     const leftover = Number(fs.readFileSync(pidFile, 'utf8'));
     await until('the leftover to die', () => !alive(leftover));
+  });
+
+  it('fails at its timeout even when a process that left its group holds the output open', async () => {
+    const clock = new ManualClock();
+    const pidFile = tempFile('escaped.pid');
+    let settled = false;
+    const shellPidFile = tempFile('shell.pid');
+    const running = commandHandler(`echo $$ > ${shellPidFile}; ${escape(pidFile)}`, { timeoutMs: 4_000, clock })(task({}), context())
+      .catch((e) => e)
+      .finally(() => (settled = true));
+    const escaped = await readPid(pidFile);
+    try {
+      const shell = await readPid(shellPidFile);
+      await until('the command itself to exit', () => !alive(shell));
+      expect(settled).toBe(false);
+      await clock.advance(4_000);
+      await until('the attempt to end', () => settled, 20_000);
+      expect(await running).toMatchObject({ code: 'ORC_WORKER_COMMAND_TIMEOUT', retryable: true });
+      expect(clock.pendingTimers).toBe(0);
+    } finally {
+      process.kill(escaped, 'SIGKILL');
+    }
+  });
+
+  it('rejects at once when aborted, even when a process that left its group holds the output open', async () => {
+    const controller = new AbortController();
+    const pidFile = tempFile('escaped-abort.pid');
+    const running = commandHandler(`${escape(pidFile)}; sleep 1000`)(task({}), context(controller.signal));
+    const escaped = await readPid(pidFile);
+    try {
+      const reason = new Error('lease lost');
+      controller.abort(reason);
+      await expect(running).rejects.toBe(reason);
+    } finally {
+      process.kill(escaped, 'SIGKILL');
+    }
   });
 });
 

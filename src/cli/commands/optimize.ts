@@ -14,6 +14,8 @@ import { buildExperiment } from '../experiment.js';
 import { bestOf } from '../study.js';
 import { formatNumber } from '../format.js';
 import { FailureWatch, hopelessError, noSuccessError } from '../outcomes.js';
+import { STDOUT_PATH, writeOutput } from '../output-file.js';
+import { reclaimEarlierRun } from '../resume.js';
 
 export interface OptimizeOptions {
   space: string;
@@ -89,6 +91,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         full: false,
       });
       const startedAt = runtime.clock.now();
+      if (options.resume) await reclaimEarlierRun(runtime, STUDY_ID);
       await system.start();
       const progress = new Progress(() => {
         const p = system.variables.progressNow;
@@ -109,11 +112,15 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         await recorded(runtime, watch.failures);
       }
       progress.stop();
+      if (interrupted) io.stderr.write(`orchestra: ${shutdown.signal}: stopping the evaluations; a second signal exits at once\n`);
       await system.stop();
       const result = await collectResult(runtime);
-      writeAtomically(path.resolve(io.cwd, options.out), `${JSON.stringify(result, null, 2)}\n`);
-      if (options.json) printJson(io, { ...result, history: undefined, out: options.out });
-      else print(io, renderResult(result, options.out, runtime.clock.now() - startedAt));
+      const toStdout = options.out === STDOUT_PATH;
+      await writeOutput(toStdout ? STDOUT_PATH : path.resolve(io.cwd, options.out), `${JSON.stringify(result, null, 2)}\n`, io);
+      // With the result on standard output, what is said about it goes to standard error.
+      const said = toStdout ? { ...io, stdout: io.stderr } : io;
+      if (options.json) printJson(said, { ...result, history: undefined, out: options.out });
+      else print(said, renderResult(result, options.out, runtime.clock.now() - startedAt));
       if (typeof ended === 'object') throw hopelessError(ended);
       const reasons = result.history.filter((h) => !h.success).map((h) => h.reason ?? 'failed');
       const none = result.evaluations > 0 && reasons.length === result.evaluations;
@@ -178,8 +185,3 @@ async function recorded(runtime: Runtime, count: number): Promise<void> {
   }
 }
 
-function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}

@@ -49,8 +49,9 @@ export async function workerCommand(globals: GlobalFlags, options: WorkerCommand
     // Log lines go through the progress display, so they never end up glued to its live line.
     const stderr = new SharedStderr(io.stderr);
     const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
+    const workerConfig = withCommandTimeouts(config.worker, Object.keys(handlers), options.timeoutMs);
     const worker = await orClose(runtime, () =>
-      new TaskWorker({ registry: runtime.registry, bus: runtime.bus, clock: runtime.clock, logger: runtime.logger, handlers, config: config.worker }),
+      new TaskWorker({ registry: runtime.registry, bus: runtime.bus, clock: runtime.clock, logger: runtime.logger, handlers, config: workerConfig }),
     );
     try {
       await worker.start();
@@ -71,4 +72,23 @@ export async function workerCommand(globals: GlobalFlags, options: WorkerCommand
   } finally {
     shutdown.dispose();
   }
+}
+
+/** Past a command's own timeout, the time it gets to be killed and reported before the run timeout would step in. */
+const COMMAND_TIMEOUT_MARGIN_MS = 5_000;
+
+/**
+ * A `--timeout-ms` longer than the run timeout would never be reached: the
+ * run timeout would end the attempt first, with a less telling code. The
+ * command's own timeout is what the operator asked for, so it decides.
+ */
+export function withCommandTimeouts<C extends { runTimeoutMs: number; runTimeoutMsByKind: Record<string, number> }>(
+  config: C,
+  kinds: readonly string[],
+  commandTimeoutMs: number | undefined,
+): C {
+  if (commandTimeoutMs === undefined) return config;
+  const byKind = { ...config.runTimeoutMsByKind };
+  for (const kind of kinds) byKind[kind] = Math.max(byKind[kind] ?? config.runTimeoutMs, commandTimeoutMs + COMMAND_TIMEOUT_MARGIN_MS);
+  return { ...config, runTimeoutMsByKind: byKind };
 }

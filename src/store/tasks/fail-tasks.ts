@@ -8,6 +8,8 @@ export interface FailureReport {
   error: TaskError;
   /** When a retry may run, if the task has attempts left and the error allows one. */
   retryAtMs: number;
+  /** The attempt ran past its time limit: counted on the task for the monitor. */
+  timedOut: boolean;
 }
 
 export interface FailureOutcome {
@@ -20,7 +22,7 @@ export interface FailureOutcome {
 }
 
 /**
- * Params: $1 jsonb [{task_id, attempt, worker_id, error, retryable, retry_at}], $2 now,
+ * Params: $1 jsonb [{task_id, attempt, worker_id, error, retryable, retry_at, timed_out}], $2 now,
  * $3 text[] the same task ids (so the planner looks them up by primary key).
  * A retryable error with attempts left puts the task back to PENDING after its
  * backoff; otherwise it fails with this error as its last.
@@ -28,13 +30,14 @@ export interface FailureOutcome {
 const FAIL_TASKS = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb)
-    AS r(task_id text, attempt int, worker_id text, error jsonb, retryable boolean, retry_at timestamptz)
+    AS r(task_id text, attempt int, worker_id text, error jsonb, retryable boolean, retry_at timestamptz, timed_out boolean)
 ), failed AS (
   UPDATE tasks t
   SET status = CASE WHEN i.retryable AND t.attempt - t.attempt_base < t.max_attempts THEN 'PENDING' ELSE 'FAILED' END,
       run_at = CASE WHEN i.retryable AND t.attempt - t.attempt_base < t.max_attempts THEN i.retry_at ELSE t.run_at END,
       worker_id = CASE WHEN i.retryable AND t.attempt - t.attempt_base < t.max_attempts THEN NULL ELSE t.worker_id END,
-      error = i.error, lease_expires_at = NULL, updated_at = $2
+      error = i.error, lease_expires_at = NULL, updated_at = $2,
+      timed_out_attempts = t.timed_out_attempts + CASE WHEN i.timed_out THEN 1 ELSE 0 END
   FROM input i
   WHERE t.task_id = ANY($3::text[]) AND t.task_id = i.task_id AND t.attempt = i.attempt AND t.status = 'RUNNING'
   RETURNING t.task_id, t.attempt, t.status, t.kind, t.has_dependents
@@ -56,6 +59,7 @@ export async function failTasks(db: Queryable, reports: readonly FailureReport[]
     error: r.error,
     retryable: r.error.retryable,
     retry_at: new Date(r.retryAtMs).toISOString(),
+    timed_out: r.timedOut,
   }));
   const rows = await db.query<{ task_id: string; status: TaskStatus | null; kind: string | null; has_dependents: boolean; accepted: boolean }>(
     FAIL_TASKS,

@@ -16,6 +16,7 @@ export interface InsertTaskRow {
   idempotencyKey: string | null;
   error: TaskError | null;
   runAtMs: number;
+  timeoutMs: number | null;
 }
 
 /**
@@ -26,16 +27,16 @@ export interface InsertTaskRow {
  */
 const INSERT_TASKS = `
 INSERT INTO tasks (task_id, kind, status, payload, priority, max_attempts, depends_on,
-                   pending_dependencies, has_dependents, idempotency_key, error, run_at, created_at, updated_at)
+                   pending_dependencies, has_dependents, idempotency_key, error, run_at, timeout_ms, created_at, updated_at)
 SELECT r.task_id, r.kind, r.status, r.payload, r.priority, r.max_attempts,
        ARRAY(SELECT jsonb_array_elements_text(r.depends_on)), r.pending_dependencies, r.has_dependents,
-       r.idempotency_key, r.error, r.run_at, $2, $2
+       r.idempotency_key, r.error, r.run_at, r.timeout_ms, $2, $2
 FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (
   task_id text, kind text, status text, payload jsonb, priority int, max_attempts int,
   depends_on jsonb, pending_dependencies int, has_dependents boolean, idempotency_key text, error jsonb,
-  run_at timestamptz)
+  run_at timestamptz, timeout_ms int)
 ) WITH ORDINALITY AS r(task_id, kind, status, payload, priority, max_attempts,
-  depends_on, pending_dependencies, has_dependents, idempotency_key, error, run_at, ord)
+  depends_on, pending_dependencies, has_dependents, idempotency_key, error, run_at, timeout_ms, ord)
 ORDER BY r.ord
 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING ${TASK_COLUMNS}`;
@@ -60,6 +61,7 @@ export async function insertTasks(db: Queryable, rows: readonly InsertTaskRow[],
     idempotency_key: r.idempotencyKey,
     error: r.error,
     run_at: new Date(r.runAtMs).toISOString(),
+    timeout_ms: r.timeoutMs,
   }));
   const inserted = await db.query<TaskRow>(INSERT_TASKS, [JSON.stringify(input), new Date(nowMs)]);
   const byId = new Map(inserted.map((r) => [r.task_id, r]));

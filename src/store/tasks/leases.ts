@@ -44,6 +44,25 @@ export async function releaseTasks(db: Queryable, leases: readonly Lease[], nowM
   return rows.map((r) => ({ taskId: r.task_id, kind: r.kind }));
 }
 
+/**
+ * Params: $1 jsonb [{task_id, attempt}], $2 the expiry to set, $3 text[] the same ids.
+ * Ends leases early, as if their worker had gone silent: for a worker known to
+ * be dead, so its tasks need not wait out the lease. The sweep that follows
+ * decides what becomes of them, with its usual retry-or-fail rule.
+ */
+const EXPIRE_LEASES = `
+UPDATE tasks t SET lease_expires_at = $2
+FROM jsonb_to_recordset($1::jsonb) AS i(task_id text, attempt int)
+WHERE t.task_id = ANY($3::text[]) AND t.task_id = i.task_id AND t.attempt = i.attempt AND t.status = 'RUNNING'
+RETURNING t.task_id`;
+
+export async function expireLeases(db: Queryable, leases: readonly Lease[], expiresAtMs: number): Promise<string[]> {
+  if (leases.length === 0) return [];
+  const input = leases.map((l) => ({ task_id: l.taskId, attempt: l.attempt }));
+  const rows = await db.query<{ task_id: string }>(EXPIRE_LEASES, [JSON.stringify(input), new Date(expiresAtMs), leases.map((l) => l.taskId)]);
+  return rows.map((r) => r.task_id);
+}
+
 export interface SweptTask {
   taskId: string;
   kind: string;

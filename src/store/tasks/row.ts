@@ -20,6 +20,7 @@ export interface TaskRow {
   idempotency_key: string | null;
   run_at: Date;
   lease_expires_at: Date | null;
+  timeout_ms: number | null;
   created_at: Date;
   updated_at: Date;
   /** Set by listings that left a large result out. */
@@ -29,7 +30,7 @@ export interface TaskRow {
 /** The columns every task query returns, in one place so they cannot drift apart. */
 export const TASK_COLUMNS = `task_id, seq, kind, status, payload, priority, result, error, worker_id, attempt,
   attempt_base, max_attempts, depends_on, pending_dependencies, has_dependents, idempotency_key,
-  run_at, lease_expires_at, created_at, updated_at`;
+  run_at, lease_expires_at, timeout_ms, created_at, updated_at`;
 
 export const taskColumns = (alias: string) =>
   TASK_COLUMNS.split(',')
@@ -57,6 +58,7 @@ export function toTask(row: TaskRow): Task {
     runAt: ms(row.run_at),
     leaseExpiresAt: row.lease_expires_at === null ? null : ms(row.lease_expires_at),
     ...(row.result_omitted ? { resultOmitted: true as const } : {}),
+    timeoutMs: row.timeout_ms === null || row.timeout_ms === undefined ? null : Number(row.timeout_ms),
   };
 }
 
