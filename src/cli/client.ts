@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { BaseAgent, ORCHESTRATOR_ID, type ListedAgent } from '../agents/index.js';
-import { OrchestraError } from '../protocol/index.js';
+import { BaseAgent } from '../agents/index.js';
+import { listAgentsRequest, OrchestraError, type ListedAgent } from '../protocol/index.js';
 import { RequestTimeoutError, type Bus } from '../bus/index.js';
 import type { Runtime } from './runtime.js';
 
@@ -17,8 +17,7 @@ export class CliClient extends BaseAgent {
   /** The orchestrator's directory of agents; a clear error when no orchestrator answers. */
   async listAgents(timeoutMs: number): Promise<ListedAgent[]> {
     try {
-      const answer = (await this.sendRequest(ORCHESTRATOR_ID, 'list_agents', {}, { timeoutMs })) as unknown as { agents: ListedAgent[] };
-      return answer.agents;
+      return (await this.sendRequest(listAgentsRequest, {}, { timeoutMs })).agents;
     } catch (err) {
       if (!(err instanceof RequestTimeoutError)) throw err;
       throw new OrchestraError(

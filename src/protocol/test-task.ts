@@ -1,7 +1,15 @@
 import { z } from 'zod';
 
-/** A variable's value in a combination under test. */
+/** A variable's value in a combination: a JSON scalar (`1` and `"1"` are different values). */
 export const variableValue = z.union([z.number(), z.string(), z.boolean()]);
+export type VariableValue = z.output<typeof variableValue>;
+
+/** A combination's variables, by name: what the optimizer proposes, a bot tests and a campaign runs. */
+export const variablesSchema = z.record(z.string(), variableValue);
+export type Variables = z.output<typeof variablesSchema>;
+
+/** A study's identity: every generation, test, report and campaign names the study it belongs to. */
+export const studyIdSchema = z.string().min(1);
 
 /**
  * What a test task carries: which workload to run with which variables, and
@@ -12,9 +20,9 @@ export const testPayloadSchema = z
   .object({
     /** The workload (evaluator) the bot runs: `synthetic`, `compression`, `command`, … */
     workload: z.string().min(1),
-    studyId: z.string().min(1),
+    studyId: studyIdSchema,
     key: z.string().min(1),
-    variables: z.record(z.string(), variableValue),
+    variables: variablesSchema,
     /** The evaluation's number within its study, handed to the evaluator. */
     trial: z.number().int().nonnegative(),
     /** The generation it tests; -1 for a campaign run. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { variablesSchema, type Variables, type VariableValue } from '../protocol/index.js';
 
 /**
  * The public evaluation format, the contract between Orchestra and anything
@@ -17,8 +18,6 @@ import { z } from 'zod';
  * to the outside world), so a `Space` from there is assignable to `SpaceLike`.
  */
 
-export type VariableValue = number | string | boolean;
-export type Variables = Record<string, VariableValue>;
 
 export type VariableSpecLike =
   | { type: 'int' | 'float'; min: number; max: number; log?: boolean }
@@ -31,7 +30,6 @@ export interface SpaceLike {
   variables: Record<string, VariableSpecLike>;
 }
 
-export const variablesSchema = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]));
 
 /** What an evaluator receives on stdin. `trial` counts the tests of one experiment. */
 export const evaluationInputSchema = z

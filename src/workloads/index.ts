@@ -4,7 +4,6 @@ export {
   evaluationInputSchema,
   evaluationOutputSchema,
   evaluationSchema,
-  variablesSchema,
   evaluationFromJson,
   failedEvaluation,
   parseEvaluationOutput,
@@ -14,8 +13,6 @@ export {
   type ParsedEvaluation,
   type SpaceLike,
   type VariableSpecLike,
-  type VariableValue,
-  type Variables,
 } from './evaluation.js';
 export { commandEvaluator, type CommandEvaluatorOptions } from './command-evaluator.js';
 export {
