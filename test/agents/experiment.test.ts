@@ -166,7 +166,10 @@ describe('experiment agents on PGlite with the memory bus', () => {
     });
     await variables.finished();
     expect(listener.of(environmentChangeDetectedEvent).length).toBeGreaterThanOrEqual(1);
-    const detectedAt = listener.of(environmentChangeDetectedEvent)[0]!.data.generation;
+    const alert = listener.of(environmentChangeDetectedEvent)[0]!;
+    // One shape wherever it is heard: the drift's figures with it, not only the drop.
+    expect(alert.data).toMatchObject({ studyId: 'study', baseline: expect.any(Number), recent: expect.any(Number), drop: expect.any(Number), since: expect.any(Number) });
+    const detectedAt = alert.data.generation;
     const driftGeneration = (await listResults(db, 'study')).find((r) => r.trial >= driftAtTrial)!.generation;
     expect(detectedAt).toBeGreaterThanOrEqual(driftGeneration);
     expect(detectedAt).toBeLessThanOrEqual(driftGeneration + 3);

@@ -77,10 +77,10 @@ class Calculator extends BaseAgent {
 
 /** An agent that only sends. */
 class Caller extends BaseAgent {
-  readonly events: Message[] = [];
+  readonly events: (Message & { data: z.output<typeof ping.data> })[] = [];
   constructor(id: string, deps: AgentDeps) {
     super(id, 'caller', deps);
-    this.onEvent(ping, (_d, m) => void this.events.push(m));
+    this.onEvent(ping, (data, m) => void this.events.push({ ...m, data }));
   }
 }
 
@@ -227,7 +227,7 @@ export function agentContract(name: string, makeHarness: MakeBusHarness): void {
       await eventually('caller to hear calc', () => caller.events.length === 1);
       expect(caller.events.map((m) => m.from)).toEqual(['calc']);
       expect(calc.events).toHaveLength(1);
-      expect(other.events.map((m) => (m.data as { n: number }).n)).toEqual([1, 2, 3]);
+      expect(other.events.map((m) => m.data.n)).toEqual([1, 2, 3]);
     });
 
     it('shares requests between replicas of one agent id: each is handled once', async () => {
