@@ -1,6 +1,10 @@
 import {
+  CANCELLED_TOPIC,
   createMessage,
   describeError,
+  REGISTRY_AGENT_ID,
+  taskCancelledEvent,
+  taskTopic,
   silentLogger,
   validateNewTask,
   ValidationError,
@@ -17,6 +21,7 @@ import {
   MAX_PRIORITY,
   storableCopy,
 } from '../protocol/index.js';
+import type { z } from 'zod';
 import type { Bus } from '../bus/index.js';
 import {
   cancelTask,
@@ -60,6 +65,9 @@ import {
 /** Listings leave out results larger than this (encoded); `get` gives them whole. */
 const LISTED_RESULT_BYTES = 64 * 1024;
 
+/** A cancellation notice as its contract declares it (the registry publishes on the bus directly: it is no agent). */
+const cancelNotice = (notice: z.input<typeof taskCancelledEvent.data>): JsonValue => taskCancelledEvent.data.parse(notice);
+
 /** Outcomes in the order of `completions`: refused results where they were, the store's answers for the rest. */
 function mergeOutcomes(completions: readonly Completion[], refused: ReadonlyMap<number, Outcome>, stored: readonly ReportOutcome[]): Outcome[] {
   if (refused.size === 0) return stored.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.accepted ? ('COMPLETED' as const) : null }));
@@ -72,11 +80,6 @@ function mergeOutcomes(completions: readonly Completion[], refused: ReadonlyMap<
   });
 }
 
-/** The topic on which workers of `kind` hear that tasks became claimable. */
-export const taskTopic = (kind: string) => `tasks.${kind}`;
-/** The topic on which workers hear that a task they may hold was cancelled. */
-export const CANCELLED_TOPIC = 'tasks.cancelled';
-export const REGISTRY_AGENT_ID = 'registry';
 
 export interface ClaimRequest {
   kinds: readonly string[];
@@ -347,8 +350,8 @@ export class TaskRegistry {
           type: 'event',
           from: REGISTRY_AGENT_ID,
           to: null,
-          action: 'task_cancelled',
-          data: { taskId, attempt: outcome.attempt, workerId: outcome.workerId, reason },
+          action: taskCancelledEvent.name,
+          data: cancelNotice({ taskId, attempt: outcome.attempt, workerId: outcome.workerId, reason }),
         },
         nowMs,
       );
@@ -373,8 +376,8 @@ export class TaskRegistry {
             type: 'event',
             from: REGISTRY_AGENT_ID,
             to: null,
-            action: 'task_cancelled',
-            data: { taskId: m.taskId, attempt: m.attempt, workerId: m.workerId, reason: `reassigned to ${kind}` },
+            action: taskCancelledEvent.name,
+            data: cancelNotice({ taskId: m.taskId, attempt: m.attempt, workerId: m.workerId, reason: `reassigned to ${kind}` }),
           },
           nowMs,
         );

@@ -7,6 +7,12 @@ import { TASK_STATUSES } from '../task.js';
 export const DISPATCHER_ID = 'dispatcher';
 export const MONITOR_ID = 'monitor';
 export const SNAPSHOT_TOPIC = 'system.snapshots';
+/** The registry is no agent; its notices carry this sender. */
+export const REGISTRY_AGENT_ID = 'registry';
+/** The topic on which workers of `kind` hear that tasks became claimable (`task_available`, after the commit). */
+export const taskTopic = (kind: string) => `tasks.${kind}`;
+/** The topic on which workers hear that a task they may hold was cancelled or given to another kind. */
+export const CANCELLED_TOPIC = 'tasks.cancelled';
 /** Where a worker agent announces each task it finished, for anyone waiting on one. */
 export const TASK_FINISHED_TOPIC = 'tasks.finished';
 
@@ -53,4 +59,11 @@ export const taskFinishedEvent = defineEvent({
     /** The failure's code. */
     error: z.string().optional(),
   }),
+});
+
+/** From the registry: the running attempt of a task must stop; its report will be refused. */
+export const taskCancelledEvent = defineEvent({
+  name: 'task_cancelled',
+  topic: CANCELLED_TOPIC,
+  data: z.object({ taskId: z.string(), attempt: z.number().int(), workerId: z.string().nullable(), reason: z.string().optional() }),
 });
