@@ -33,12 +33,22 @@ export const testPayloadSchema = z
 
 export type TestPayload = z.output<typeof testPayloadSchema>;
 
-/** What a bot reports for a test: the evaluation, as the public evaluator format defines it. */
-export const testResultSchema = z.object({
+/**
+ * A test's outcome, as the public evaluator format defines it: whether it
+ * worked, the optimised number (null when it failed without one), every other
+ * numeric field as a metric, and why it failed (null on success).
+ */
+export const testOutcomeSchema = z.object({
   success: z.boolean(),
   value: z.number().nullable(),
-  metrics: z.record(z.string(), z.number()).default({}),
-  reason: z.string().nullable().default(null),
+  metrics: z.record(z.string(), z.number()),
+  reason: z.string().nullable(),
+});
+
+/** What a bot reports for a test: its outcome, where a bot that leaves out the metrics or the reason means none. */
+export const testResultSchema = testOutcomeSchema.extend({
+  metrics: testOutcomeSchema.shape.metrics.default({}),
+  reason: testOutcomeSchema.shape.reason.default(null),
 });
 
 export type TestOutcome = z.output<typeof testResultSchema>;

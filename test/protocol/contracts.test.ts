@@ -66,6 +66,7 @@ describe('the runtime’s contracts', () => {
     expect(protocol.bestCombinationSchema.shape.variables).toBe(protocol.variablesSchema);
     expect(protocol.campaignSchema.shape.variables).toBe(protocol.variablesSchema);
     expect(protocol.testPayloadSchema.shape.studyId).toBe(protocol.studyIdSchema);
+    expect(protocol.testResultSchema.shape.value).toBe(protocol.testOutcomeSchema.shape.value);
     expect(protocol.variablesSchema.safeParse({ level: 6, algorithm: 'gzip', fast: true }).success).toBe(true);
     expect(protocol.variablesSchema.safeParse({ level: [6] }).success).toBe(false);
   });
