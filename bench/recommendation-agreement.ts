@@ -38,6 +38,8 @@ await asker.start();
 
 const tally = new Map<HistoryKind, { histories: number; agree: number }>(HISTORY_KINDS.map((k) => [k, { histories: 0, agree: 0 }]));
 const disagreements: string[] = [];
+let none = 0;
+let fellBack = 0;
 const startedAt = performance.now();
 for (let i = 0; i < histories; i++) {
   const kind = HISTORY_KINDS[i % HISTORY_KINDS.length]!;
@@ -52,7 +54,10 @@ for (let i = 0; i < histories; i++) {
   } finally {
     await agent.stop();
   }
-  const fromCli = (await bestOf(db, studyId))?.key ?? null;
+  const printed = (await bestOf(db, studyId)) as { key: string; fellBack?: boolean } | null;
+  const fromCli = printed?.key ?? null;
+  if (!printed) none++;
+  else if (printed.fellBack) fellBack++;
   const t = tally.get(kind)!;
   t.histories++;
   if (fromAgent === fromCli) t.agree++;
@@ -71,4 +76,5 @@ for (const [kind, t] of tally) {
   console.log(`  ${kind.padEnd(14)} ${String(t.agree).padStart(4)}/${String(t.histories).padEnd(4)} agree  ${pct(t.agree, t.histories)}`);
 }
 console.log(`  ${'all'.padEnd(14)} ${String(agree).padStart(4)}/${String(histories).padEnd(4)} agree  ${pct(agree, histories)}`);
+console.log(`  best --json: ${fellBack} fell back (no combination met the success rate), ${none} none`);
 for (const d of disagreements) console.log(`  e.g. ${d}`);

@@ -20,6 +20,8 @@ export interface OrchestraOptions {
   clock?: Clock;
   /** Default: silent. */
   logger?: Logger;
+  /** How this process describes itself in the embedded data folder's lock, for whoever it keeps out. Default: its script and arguments. */
+  owner?: string;
   /** Seeds the registry's retry jitter. Default: a random seed. */
   seed?: number;
 }
@@ -48,7 +50,7 @@ export async function createOrchestra(options?: OrchestraOptions & { bus?: Orche
 export async function createOrchestra(options: OrchestraOptions = {}): Promise<Orchestra<Bus | undefined>> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const { db, migrations } = await openStore(options.store ?? {}, clock.now());
+  const { db, migrations } = await openStore(options.store ?? {}, clock.now(), options.owner ? { owner: options.owner } : {});
   let bus: Bus | undefined;
   try {
     if (options.bus !== false) {

@@ -14,8 +14,10 @@ import {
   heartbeatCommand,
   isolateBotCommand,
   registerBotRequest,
+  reinstateBotCommand,
   restartBotCommand,
   restartCommand,
+  resumeCommand,
   stopCommand,
   taskCompletedEvent,
   taskFinishedEvent,
@@ -36,6 +38,7 @@ import {
   recordHeartbeat,
   recordOutcome,
   registerBot,
+  reinstateBot,
   type BotRow,
   type Db,
 } from '../store/index.js';
@@ -49,7 +52,6 @@ export interface BotAgentDeps extends AgentDeps {
   fleet?: FleetOptions;
 }
 
-
 /**
  * Owns the fleet. Bots register and heartbeat; a bot silent past the
  * heartbeat timeout is restarted, one that keeps needing restarts or keeps
@@ -60,7 +62,7 @@ export interface BotAgentDeps extends AgentDeps {
  *
  * Requests: `register_bot`, `deregister_bot`, `create_test_task`, `assign_campaign_task`,
  * `get_available_bot_count`, `get_bot_status`. Commands: `heartbeat`,
- * `restart_bot`, `isolate_bot`. Events: `bot_status_update`,
+ * `restart_bot`, `isolate_bot`, `reinstate_bot`. Events: `bot_status_update`,
  * `task_completed`, `bot_isolated`, all on `fleet.status`.
  */
 export class BotAgent extends BaseAgent {
@@ -128,6 +130,9 @@ export class BotAgent extends BaseAgent {
     this.onCommand(isolateBotCommand, async ({ botId, reason }) => {
       await this.isolate(botId, reason ?? 'isolation requested');
     });
+    this.onCommand(reinstateBotCommand, async ({ botId, reason, by }, message) => {
+      await this.reinstate(botId, { by: by ?? message.from, reason: reason ?? 'reinstatement requested' });
+    });
     this.onEvent(taskFinishedEvent, (event) => this.taskFinished(event));
   }
 
@@ -174,6 +179,23 @@ export class BotAgent extends BaseAgent {
     await this.statusUpdate(row);
     await this.sendEvent(botIsolatedEvent, { botId, reason, tasksMoved: moved }).catch(() => undefined);
     this.wake();
+  }
+
+  /**
+   * Puts an isolated bot back in the fleet (see reinstateBot for its success
+   * rate) and tells it to take tasks again. A bot already back (reinstated
+   * through the store by a command-line tool, say) is only told to resume.
+   * Without this a long-running fleet could only shrink.
+   */
+  async reinstate(botId: string, request: { by: string; reason: string }): Promise<BotRow | null> {
+    const row = (await reinstateBot(this.db, botId, this.clock.now(), request)) ?? (await getBot(this.db, botId));
+    if (!row || row.state === 'isolated') return null;
+    this.failuresInARow.delete(botId);
+    this.logger.warn({ botId, by: row.reinstatedBy, reason: row.reinstateReason, successRate: row.successRate }, 'bot reinstated');
+    await this.sendCommand(resumeCommand, { reason: request.reason }, { to: botKind(botId) }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'resume not sent'));
+    await this.statusUpdate(row);
+    this.wake();
+    return row;
   }
 
   protected override async run(): Promise<void> {
@@ -306,5 +328,9 @@ function botJson(b: BotRow): BotInfo {
     lastHeartbeatAt: b.lastHeartbeatAt,
     isolatedAt: b.isolatedAt,
     reason: b.reason,
+    reinstatedAt: b.reinstatedAt,
+    reinstatedBy: b.reinstatedBy,
+    reinstateReason: b.reinstateReason,
+    reinstatements: b.reinstatements,
   };
 }

@@ -5,6 +5,7 @@ import {
   heartbeatCommand,
   registerBotRequest,
   restartCommand,
+  resumeCommand,
   stopCommand,
   type JsonValue,
   type Rng,
@@ -49,7 +50,8 @@ export interface BotDeps extends AgentDeps {
  * One bot of the fleet: an agent (`bot.<id>`) that registers with the bot
  * agent, heartbeats, and runs the tests handed to it, at most
  * `maxTasksPerBot` at once. Commands: `restart` (a fresh worker; what it held
- * was already given to others), `stop` (isolated: it takes nothing more).
+ * was already given to others), `stop` (isolated: it takes nothing more),
+ * `resume` (reinstated: it takes tasks and heartbeats again).
  */
 export class Bot extends WorkerAgent {
   readonly botId: string;
@@ -85,6 +87,13 @@ export class Bot extends WorkerAgent {
       this.halted = true;
       this.clock.clearTimeout(this.pulse);
       await this.worker.stop({ graceMs: 0 });
+    });
+    this.onCommand(resumeCommand, async () => {
+      if (!this.halted) return;
+      this.halted = false;
+      await this.restartWorker();
+      await this.beat();
+      this.schedulePulse();
     });
   }
 

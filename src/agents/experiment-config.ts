@@ -41,6 +41,12 @@ export const experimentConfig = z
     pollMs: z.number().int().positive().default(1000),
     /** How long the variable agent waits for the analysis agent's verdict on a generation. */
     analysisTimeoutMs: z.number().int().positive().default(10_000),
+    /**
+     * The lease on driving the study (one driver per study; another process on the
+     * same store stands by): renewed every third of it, and how long a process
+     * standing by waits after the driver died before it takes over.
+     */
+    driverLeaseMs: z.number().int().min(100).default(30_000),
     drift: z
       .object({
         /** The recent window the elite's scores are compared over. Default 7 days. */

@@ -34,6 +34,7 @@ import {
   type Db,
   type GenerationRow,
   type PlannedTest,
+  type StudyDriverRow,
   type StudyRow,
   type TestResultRow,
 } from '../store/index.js';
@@ -57,6 +58,7 @@ import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { experimentConfig, type ExperimentConfig, type ExperimentOptions } from './experiment-config.js';
 import { nextGenerationAt } from './cadence.js';
 import { bestCombinationOf, readStudyEvidence } from './study-evidence.js';
+import { StudyDriver, StudyLeaseLostError } from './study-driver.js';
 
 export interface VariableAgentDeps extends AgentDeps {
   db: Db;
@@ -67,6 +69,12 @@ export interface VariableAgentDeps extends AgentDeps {
   /** The space, for a new study; a resumed study keeps the one it was created with. */
   space: Space;
   experiment?: ExperimentOptions;
+  /** How the processes standing by name this one (default: its pid and host). */
+  driverName?: string;
+  /** Hears that another process drives the study, and which: this one stands by until that one stops or dies. */
+  onStandby?: (driver: StudyDriverRow) => void;
+  /** Hears that this one drives the study, after standing by. */
+  onTakeOver?: () => void;
 }
 
 /** Live figures for a progress line. */
@@ -76,7 +84,7 @@ export interface StudyProgress {
   testsPlanned: number;
   evaluations: number;
   best: Scored | undefined;
-  /** The study's state, or `waiting` while the cadence holds the next generation back. */
+  /** The study's state, `waiting` while the cadence holds the next generation back, `standby` while another process drives it. */
   state: string;
   /** When the next generation starts, while the cadence holds it back; otherwise null. */
   nextGenerationAt: number | null;
@@ -98,6 +106,12 @@ const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
  * registering again after a crash finds them), and a result is recorded once
  * per task. Killed mid-generation, it continues that generation.
  *
+ * One instance drives a study at a time, through a lease in the store (see
+ * StudyDriver): another, in this process or any other on the same store,
+ * stands by and takes over when the driver stops or its lease runs out.
+ * Every write of a generation, its results or its scores is fenced by the
+ * lease, so one that lost it never writes again.
+ *
  * Requests: `get_best_combination`, `get_generation_stats`, `trigger_test`.
  * Command: `stop_test`.
  */
@@ -107,6 +121,10 @@ export class VariableAgent extends BaseAgent {
   private readonly db: Db;
   private readonly registry: TaskRegistry;
   private readonly workload: string;
+  /** Made as the agent starts, once a resumed study's settings are known. */
+  private driver!: StudyDriver;
+  private readonly deps: VariableAgentDeps;
+  private stopping = new AbortController();
   private space: Space;
   private loop: Promise<void> | undefined;
   private looping = false;
@@ -125,6 +143,7 @@ export class VariableAgent extends BaseAgent {
     this.workload = deps.workload;
     this.space = parseSpace(deps.space);
     this.experiment = experimentConfig.parse(deps.experiment ?? {});
+    this.deps = deps;
 
     this.onRequest(getBestCombinationRequest, async (filters) => {
       const minSuccessRate = filters.min_success_rate ?? this.experiment.minSuccessRate;
@@ -189,9 +208,8 @@ export class VariableAgent extends BaseAgent {
       // A resumed study keeps the space and the search settings it started with;
       // how far to go (generations, budget) and how to wait are this run's.
       this.space = parseSpace(study.space);
-      const { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs } = this.experiment;
-      Object.assign(this.experiment, experimentConfig.parse(study.settings), { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs });
-      if (study.state === 'finished') await setStudyState(this.db, this.studyId, 'running', this.clock.now());
+      const { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs, driverLeaseMs } = this.experiment;
+      Object.assign(this.experiment, experimentConfig.parse(study.settings), { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs, driverLeaseMs });
       this.logger.info({ studyId: this.studyId, generation: study.generation, trials: study.trials }, 'resuming study');
       // A resumed study shows its best from the start, not from its next scored generation.
       this.progress.best = await this.recommendation();
@@ -199,6 +217,18 @@ export class VariableAgent extends BaseAgent {
   }
 
   protected override async run(): Promise<void> {
+    this.stopping = new AbortController();
+    this.driver = new StudyDriver({
+      db: this.db,
+      clock: this.clock,
+      logger: this.logger,
+      studyId: this.studyId,
+      ownerId: `${this.id}:${this.instanceId}`,
+      ...(this.deps.driverName ? { holder: this.deps.driverName } : {}),
+      leaseMs: this.experiment.driverLeaseMs,
+      pollMs: this.experiment.pollMs,
+      onLost: () => this.wake(),
+    });
     this.startLoop();
   }
 
@@ -206,7 +236,7 @@ export class VariableAgent extends BaseAgent {
   private startLoop(): void {
     if (this.looping) return;
     this.looping = true;
-    this.loop = this.generations()
+    this.loop = this.drive()
       .catch((err: unknown) => {
         this.logger.error({ err: describeError(err) }, 'study stopped by an error');
         this.progress.state = 'failed';
@@ -215,6 +245,7 @@ export class VariableAgent extends BaseAgent {
   }
 
   protected override async cleanup(): Promise<void> {
+    this.stopping.abort();
     this.wake();
     await this.loop;
     // Stopped mid-generation, the study holds results no generation has scored yet; what it recommends now counts them.
@@ -224,6 +255,43 @@ export class VariableAgent extends BaseAgent {
   protected override details(): Record<string, JsonValue> {
     const p = this.progress;
     return { studyId: this.studyId, generation: p.generation, testsDone: p.testsDone, testsPlanned: p.testsPlanned, evaluations: p.evaluations, state: p.state, bestScore: p.best?.score ?? null, nextGenerationAt: p.nextGenerationAt };
+  }
+
+  /**
+   * Drives the study while this instance holds its lease: stands by while
+   * another does, runs the generations once it holds it, and stands by again
+   * if another process took it over meanwhile (this one was paused past the
+   * lease, say). A clean end releases the lease for whoever stands by.
+   */
+  private async drive(): Promise<void> {
+    let stoodBy = false;
+    while (this.state === 'running') {
+      const acquired = await this.driver.acquire(this.stopping.signal, (holder) => {
+        stoodBy = true;
+        this.progress.state = 'standby';
+        this.deps.onStandby?.(holder);
+      });
+      if (!acquired) return;
+      try {
+        this.logger.info({ studyId: this.studyId, epoch: this.driver.epoch }, 'driving the study');
+        if (stoodBy) this.deps.onTakeOver?.();
+        stoodBy = false;
+        await this.takeOver();
+        await this.generations();
+        return;
+      } catch (err) {
+        if (!(err instanceof StudyLeaseLostError)) throw err;
+        this.logger.warn({ studyId: this.studyId }, 'another process took over the study; standing by');
+      } finally {
+        await this.driver.release().catch((err: unknown) => this.logger.warn({ err: describeError(err) }, 'driver lease not released'));
+      }
+    }
+  }
+
+  /** A study that was finished goes on when driven again (with more generations or budget, say). */
+  private async takeOver(): Promise<void> {
+    const study = await this.study();
+    if (study.state === 'finished') await this.driver.fenced((tx) => setStudyState(tx, this.studyId, 'running', this.clock.now()));
   }
 
   private async generations(): Promise<void> {
@@ -236,7 +304,7 @@ export class VariableAgent extends BaseAgent {
       if (!generation) generation = await this.plan(study, 0);
       else if (generation.state === 'scored') {
         if (this.isOver(study, generation)) {
-          await setStudyState(this.db, this.studyId, 'finished', this.clock.now());
+          await this.driver.fenced((tx) => setStudyState(tx, this.studyId, 'finished', this.clock.now()));
           this.progress.state = 'finished';
           await this.sendEvent(studyFinishedEvent, { studyId: this.studyId, generation: generation.generation, evaluations: study.trials }).catch(() => undefined);
           return;
@@ -291,7 +359,10 @@ export class VariableAgent extends BaseAgent {
     const exploring = this.exploreFor > 0;
     // After a change the old elite is not retested: the results that showed the change
     // are its retests already, and the few evaluations left go to the new landscape.
-    const retests = g === 0 ? [] : this.retests(scoreCombinations(this.space, current), this.experiment.retests, this.watchable(current, g));
+    const scored = g === 0 ? [] : scoreCombinations(this.space, current);
+    const retests = g === 0 ? [] : this.retests(scored, this.experiment.retests, this.watchable(current, g));
+    // The elite the new generation is evolved from (none for the first), as listeners of the announcement expect it.
+    const eliteCount = [...classify(scored).values()].filter((c) => c === 'elite').length;
     const retestRuns = Math.min(retests.length, Math.max(0, Math.floor(left)));
     const newCount = Math.max(0, Math.min(population - retestRuns, Math.floor((left - retestRuns) / testsPerCombination)));
     const fresh =
@@ -309,13 +380,18 @@ export class VariableAgent extends BaseAgent {
       return { key: r.key, trial, taskId: `t-${this.studyId}-${trial}` };
     });
     const combinations = [...new Map(runs.map((r) => [r.key, r.variables])).entries()].map(([key, variables]) => ({ key, variables }));
-    await this.db.transaction((tx) => insertGeneration(tx, { studyId: this.studyId, generation: g, combinations, tests }, this.clock.now()));
+    await this.driver.fenced((tx) => insertGeneration(tx, { studyId: this.studyId, generation: g, combinations, tests }, this.clock.now()));
     this.progress = { ...this.progress, generation: g, testsDone: 0, testsPlanned: tests.length };
     this.logger.info({ studyId: this.studyId, generation: g, tests: tests.length, retests: retestRuns }, 'generation planned');
     const row = (await getGeneration(this.db, this.studyId, g))!;
-    await this.sendEvent(newGenerationCreatedEvent, { studyId: this.studyId, generation: g, combinations: combinations.length, tests: tests.length, retests: retestRuns }).catch(
-      () => undefined,
-    );
+    await this.sendEvent(newGenerationCreatedEvent, {
+      studyId: this.studyId,
+      generation: g,
+      combinations: combinations.length,
+      tests: tests.length,
+      retests: retestRuns,
+      elite_count: eliteCount,
+    }).catch(() => undefined);
     return row;
   }
 
@@ -371,16 +447,19 @@ export class VariableAgent extends BaseAgent {
     const ids = generation.tests.map((t) => t.taskId);
     const byTask = new Map(generation.tests.map((t) => [t.taskId, t]));
     const recorded = new Set((await listResults(this.db, this.studyId, { generation: generation.generation })).map((r) => r.taskId));
+    // A generation resumed after a restart was planned by an earlier process: its size is known before anything is counted.
+    this.progress = { ...this.progress, generation: generation.generation, testsDone: recorded.size, testsPlanned: ids.length };
     for (;;) {
       const tasks = await this.registry.getMany(ids.filter((id) => !recorded.has(id)));
       const done = tasks.filter((t) => FINISHED.has(t.status));
       if (done.length) {
         const rows = done.map((t) => this.resultOf(t, byTask.get(t.taskId)!, generation.generation));
-        for (const id of await insertResults(this.db, rows)) recorded.add(id);
+        for (const id of await this.driver.fenced((tx) => insertResults(tx, rows))) recorded.add(id);
         for (const t of done) recorded.add(t.taskId);
       }
       this.progress.testsDone = recorded.size;
       if (recorded.size >= ids.length) return true;
+      if (this.driver.lost) throw new StudyLeaseLostError(this.studyId, this.driver.epoch ?? 0);
       if (this.state !== 'running' || (await this.study()).state !== 'running') return false;
       await this.nap();
     }
@@ -407,7 +486,7 @@ export class VariableAgent extends BaseAgent {
     const scored = scoreCombinations(this.space, current);
     const classes = classify(scored);
     const now = this.clock.now();
-    await this.db.transaction((tx) =>
+    await this.driver.fenced((tx) =>
       recordScores(tx, this.studyId, scored.map((s) => ({ key: s.key, classification: classes.get(s.key)!, score: s.score })), generation.generation, now),
     );
     const inGeneration = current.filter((o) => o.generation === generation.generation);
@@ -431,7 +510,7 @@ export class VariableAgent extends BaseAgent {
       // The evidence since the first result that showed the change is of the new landscape
       // and is kept; without that trial, everything measured so far is set aside.
       const from = Math.min(study.trials, Math.max(study.exploreFrom ?? 0, verdict.since ?? study.trials));
-      await setExploreFrom(this.db, this.studyId, from, this.clock.now());
+      await this.driver.fenced((tx) => setExploreFrom(tx, this.studyId, from, this.clock.now()));
       this.exploreFor = 2;
       stats.environmentChange = true;
       this.logger.warn({ generation: generation.generation }, 'environment changed: exploring again from the next generation');
@@ -440,7 +519,7 @@ export class VariableAgent extends BaseAgent {
     const best = await this.recommendation();
     this.progress.best = best;
     stats.best = best ? { key: best.key, variables: best.combination, score: best.score, mean: best.mean, successRate: best.successRate, tests: best.tests } : null;
-    await markGenerationScored(this.db, this.studyId, generation.generation, stats, this.clock.now());
+    await this.driver.fenced((tx) => markGenerationScored(tx, this.studyId, generation.generation, stats, this.clock.now()));
     this.logger.info({ studyId: this.studyId, generation: generation.generation, tests: stats.tests, bestScore: best?.score ?? null }, 'generation scored');
   }
 

@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { BaseAgent } from '../agents/index.js';
-import { listAgentsRequest, OrchestraError, type ListedAgent } from '../protocol/index.js';
+import {
+  getStatusRequest,
+  listAgentsRequest,
+  OrchestraError,
+  stopTestCommand,
+  triggerTestRequest,
+  VARIABLE_AGENT_ID,
+  type AgentStatus,
+  type ContractReply,
+  type ListedAgent,
+} from '../protocol/index.js';
 import { RequestTimeoutError, type Bus } from '../bus/index.js';
 import type { Runtime } from './runtime.js';
 
@@ -26,5 +36,23 @@ export class CliClient extends BaseAgent {
         true,
       );
     }
+  }
+
+  /** The running variable agent's status (its study is in the details), or undefined when none answers in time. */
+  async variableAgent(timeoutMs: number): Promise<AgentStatus | undefined> {
+    try {
+      return await this.sendRequest(getStatusRequest, {}, { to: VARIABLE_AGENT_ID, timeoutMs });
+    } catch (err) {
+      if (err instanceof RequestTimeoutError) return undefined;
+      throw err;
+    }
+  }
+
+  async triggerTest(timeoutMs: number): Promise<ContractReply<typeof triggerTestRequest>> {
+    return this.sendRequest(triggerTestRequest, {}, { timeoutMs });
+  }
+
+  async stopTest(reason: string | undefined): Promise<void> {
+    await this.sendCommand(stopTestCommand, reason === undefined ? {} : { reason });
   }
 }

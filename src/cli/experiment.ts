@@ -11,6 +11,7 @@ import {
   type BotBehaviour,
   type ExperimentOptions,
   type FleetOptions,
+  type VariableAgentDeps,
 } from '../agents/index.js';
 import type { Space } from '../evolution/index.js';
 import { createRng, OrchestraError } from '../protocol/index.js';
@@ -31,6 +32,9 @@ export interface ExperimentSetup {
   seed: number;
   /** Adds the orchestrator and the campaign agent (the long-running system); `optimize` needs neither. */
   full: boolean;
+  /** Told when another process drives the study, and when this one takes over (see VariableAgent). */
+  onStandby?: VariableAgentDeps['onStandby'];
+  onTakeOver?: VariableAgentDeps['onTakeOver'];
 }
 
 export interface ExperimentSystem {
@@ -62,7 +66,17 @@ export function buildExperiment(runtime: Runtime, setup: ExperimentSetup): Exper
         ...(b.behaviour ? { behaviour: b.behaviour, rng: createRng(setup.seed * 7919 + i) } : {}),
       }),
   );
-  const variables = new VariableAgent({ ...deps, db, registry, studyId: setup.studyId, workload: setup.workload, space: setup.space, experiment: setup.experiment });
+  const variables = new VariableAgent({
+    ...deps,
+    db,
+    registry,
+    studyId: setup.studyId,
+    workload: setup.workload,
+    space: setup.space,
+    experiment: setup.experiment,
+    ...(setup.onStandby ? { onStandby: setup.onStandby } : {}),
+    ...(setup.onTakeOver ? { onTakeOver: setup.onTakeOver } : {}),
+  });
   // The monitor sweeps tasks a killed process left RUNNING, so a resumed study gets them back.
   const monitor = new SystemMonitor({ ...deps, registry, monitor: config.monitor });
   const extra: BaseAgent[] = setup.full ? [new CampaignAgent({ ...deps, db, registry, workload: setup.workload })] : [];

@@ -22,3 +22,19 @@ export function taskRow(task: Task): string[] {
 }
 
 export const TASK_HEADER = ['ID', 'KIND', 'STATUS', 'PRI', 'ATTEMPT', 'UPDATED', 'ERROR'];
+
+/**
+ * A number as a person reads it: integers whole (`1048576`, never rounded
+ * to a precision), other values to four significant digits without dropping
+ * digits before the point (`12346`, `0.2346`), no exponent unless the value
+ * is tiny or huge. `--json` prints values unrounded; this is for text only.
+ */
+export function formatNumber(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '-';
+  if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1e15 || magnitude < 1e-6) return String(Number(value.toPrecision(4)));
+  const wholeDigits = magnitude >= 1 ? Math.floor(Math.log10(magnitude)) + 1 : 0;
+  const text = magnitude >= 1 ? value.toFixed(Math.max(0, 4 - wholeDigits)) : value.toPrecision(4);
+  return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
+}

@@ -12,6 +12,8 @@ import { optimizeCommand } from './commands/optimize.js';
 import { bestCommand, botsCommand, campaignsCommand, generationsCommand } from './commands/inspect.js';
 import { workerCommand } from './commands/worker.js';
 import { addExamples } from './examples.js';
+import { stopCommand, triggerCommand } from './commands/control.js';
+import { botsReinstateCommand } from './commands/bots.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 
 /** The `orchestra` command tree; each action is a composition root of its own. */
@@ -83,8 +85,38 @@ export function buildProgram(io: CliIo): Command {
       .option('--json', 'print JSON')
       .action((options) => action(globals(), options, io));
   }
-  program.command('bots').description('the fleet: state, success rate, restarts').option('--json', 'print JSON').action((options) => botsCommand(globals(), options, io));
-  program.command('campaigns').description('campaigns and their progress').option('--json', 'print JSON').action((options) => campaignsCommand(globals(), options, io));
+  for (const [name, description, action] of [
+    ['bots', 'the fleet: state, success rate, restarts', botsCommand],
+    ['campaigns', 'campaigns and their progress', campaignsCommand],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .option('--study <id>', 'only what served this study (default: all)')
+      .option('--json', 'print JSON')
+      .action((options) => action(globals(), options, io));
+  }
+  program
+    .commands.find((c) => c.name() === 'bots')!
+    .command('reinstate <id>')
+    .description("put an isolated bot back in the fleet, its success rate reset to the fleet's mean")
+    .option('--reason <text>', 'why, kept with the bot')
+    .option('--json', 'print JSON')
+    .action((id: string, options) => botsReinstateCommand(globals(), id, options, io));
+
+  for (const [name, description, action] of [
+    ['trigger', 'send trigger_test: the running study starts its next generation now, whatever its cadence', triggerCommand],
+    ['stop', 'send stop_test: the running study stops after recording the tests in flight; start resumes it', stopCommand],
+  ] as const) {
+    const command = program
+      .command(name)
+      .description(description)
+      .option('--study <id>', 'which study (default: the most recently active)')
+      .option('--timeout-ms <ms>', 'how long to wait for the running system to answer (default 5000)', intFlag('--timeout-ms', 1))
+      .option('--json', 'print JSON');
+    if (name === 'stop') command.option('--reason <text>', 'recorded with the stop');
+    command.action((options) => action(globals(), options, io));
+  }
 
   program
     .command('agents')

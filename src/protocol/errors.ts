@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   ORC_AGENT_HANDLER_FAILED: 'an agent handler threw',
   ORC_AGENT_NOT_RUNNING: 'the agent is not running',
   ORC_AGENT_NOT_FOUND: 'an agent was asked about a study, generation, campaign or bot that does not exist',
+  ORC_AGENT_STUDY_LEASE_LOST: 'another process took over driving the study; this one no longer writes its generations',
   // workloads
   ORC_WORKLOAD_SEARCH_FAILED: 'a search provider failed or answered with something unusable',
   ORC_WORKLOAD_SEARCH_UNAUTHORIZED: 'a search provider refused the configured credentials',
@@ -65,6 +66,10 @@ export const ERROR_CODES = {
   ORC_CONFIG_INVALID: 'a configuration value is invalid',
   ORC_CLI_BAD_ARGUMENT: 'a command-line argument is invalid',
   ORC_CLI_TASKS_FAILED: 'tasks a command waited for failed, were cancelled, or did not finish in time',
+  ORC_CLI_STUDY_NOT_FOUND: 'the store holds no study with the id a command named',
+  ORC_CLI_NO_SUCCESS: 'a run ended without a single successful evaluation',
+  ORC_CLI_EVALUATOR_UNUSABLE: 'every evaluation so far failed for one reason that running it again cannot change',
+  ORC_CLI_NO_RUNNING_SYSTEM: 'no running system answered a command meant for it',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,14 +5,23 @@ export type Logger = Pick<PinoLogger, 'trace' | 'debug' | 'info' | 'warn' | 'err
 
 export interface LoggerOptions {
   level?: string;
-  /** Where log lines go; standard error by default, so standard output stays for results. */
-  destination?: number | string;
+  /**
+   * Where log lines go: a file descriptor, a path, or a sink that takes each
+   * line whole (a terminal shared with a live progress line); standard error
+   * by default, so standard output stays for results.
+   */
+  destination?: number | string | LogSink;
+}
+
+export interface LogSink {
+  write(line: string): unknown;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const { destination = 2 } = options;
   return pino(
     { level: options.level ?? 'info', base: undefined },
-    pino.destination({ dest: options.destination ?? 2, sync: true }),
+    typeof destination === 'object' ? destination : pino.destination({ dest: destination, sync: true }),
   );
 }
 

@@ -48,13 +48,12 @@ import {
   type CompletionReport,
   type Db,
   type LateReportRow,
-  type ReportOutcome,
   type Lease,
 } from '../store/index.js';
 import { registryConfig, type RegistryConfig, type RegistryOptions } from './config.js';
 import { registerTasks, type Registration } from './registration.js';
 import { retryDelayMs } from './backoff.js';
-import { resultRefusal } from './result-check.js';
+import { mergeOutcomes, resultRefusal } from './result-check.js';
 import {
   DuplicateTaskIdError,
   IdempotencyRace,
@@ -67,19 +66,6 @@ const LISTED_RESULT_BYTES = 64 * 1024;
 
 /** A cancellation notice as its contract declares it (the registry publishes on the bus directly: it is no agent). */
 const cancelNotice = (notice: z.input<typeof taskCancelledEvent.data>): JsonValue => taskCancelledEvent.data.parse(notice);
-
-/** Outcomes in the order of `completions`: refused results where they were, the store's answers for the rest. */
-function mergeOutcomes(completions: readonly Completion[], refused: ReadonlyMap<number, Outcome>, stored: readonly ReportOutcome[]): Outcome[] {
-  if (refused.size === 0) return stored.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.accepted ? ('COMPLETED' as const) : null }));
-  const byTask = new Map(stored.map((o) => [o.taskId, o]));
-  return completions.map((c, index) => {
-    const r = refused.get(index);
-    if (r) return r;
-    const accepted = byTask.get(c.taskId)?.accepted ?? false;
-    return { taskId: c.taskId, accepted, status: accepted ? ('COMPLETED' as const) : null };
-  });
-}
-
 
 export interface ClaimRequest {
   kinds: readonly string[];

@@ -1,5 +1,6 @@
 import { encodedSize, findUnstorableText, type JsonValue } from '../protocol/index.js';
-import type { Failure } from './registry.js';
+import type { ReportOutcome } from '../store/index.js';
+import type { Completion, Failure, Outcome } from './registry.js';
 
 /**
  * Why a reported result cannot be stored, as the failure to record instead,
@@ -25,4 +26,16 @@ export function resultRefusal(result: JsonValue | null, maxResultBytes: number):
     return { code: 'ORC_PROTOCOL_UNSTORABLE_TEXT', message: `${field}: ${unstorable.message}`, retryable: false, details: { field } };
   }
   return undefined;
+}
+
+/** Outcomes in the order of `completions`: refused results where they were, the store's answers for the rest. */
+export function mergeOutcomes(completions: readonly Completion[], refused: ReadonlyMap<number, Outcome>, stored: readonly ReportOutcome[]): Outcome[] {
+  if (refused.size === 0) return stored.map((o) => ({ taskId: o.taskId, accepted: o.accepted, status: o.accepted ? ('COMPLETED' as const) : null }));
+  const byTask = new Map(stored.map((o) => [o.taskId, o]));
+  return completions.map((c, index) => {
+    const r = refused.get(index);
+    if (r) return r;
+    const accepted = byTask.get(c.taskId)?.accepted ?? false;
+    return { taskId: c.taskId, accepted, status: accepted ? ('COMPLETED' as const) : null };
+  });
 }

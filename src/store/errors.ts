@@ -13,12 +13,22 @@ export class BadDatabaseUrlError extends OrchestraError {
 }
 
 export class DataDirLockedError extends OrchestraError {
-  constructor(readonly dataDir: string, readonly ownerPid: number) {
+  constructor(
+    readonly dataDir: string,
+    readonly ownerPid: number,
+    /** What the owner runs, as it described itself in the lock file; absent in a lock written before it did. */
+    readonly ownerCommand?: string,
+  ) {
     super(
       'ORC_STORE_DATA_DIR_LOCKED',
-      `the data folder ${dataDir} is in use by process ${ownerPid}; stop it first, or use another --data folder (or PostgreSQL with DATABASE_URL to share one store between processes)`,
+      `the data folder ${dataDir} is in use by ${describeOwner(ownerPid, ownerCommand)}; stop it first, or use another --data folder (or PostgreSQL with DATABASE_URL to share one store between processes)`,
     );
   }
+}
+
+/** `process 1234 (orchestra start)`. */
+export function describeOwner(pid: number, command?: string): string {
+  return `process ${pid}${command ? ` (${command})` : ''}`;
 }
 
 export class MigrationError extends OrchestraError {

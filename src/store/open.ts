@@ -13,11 +13,11 @@ export interface OpenedStore {
  * Opens PostgreSQL when a URL is given, the embedded PGlite folder otherwise,
  * and applies pending migrations before anything else touches the schema.
  */
-export async function openStore(options: StoreOptions, nowMs: number, { runMigrations = true } = {}): Promise<OpenedStore> {
+export async function openStore(options: StoreOptions, nowMs: number, { runMigrations = true, owner }: { runMigrations?: boolean; owner?: string } = {}): Promise<OpenedStore> {
   const config = storeConfig.parse(options);
   const db = config.databaseUrl
     ? await openPostgres({ url: config.databaseUrl, schema: config.schema, poolSize: config.poolSize })
-    : await openPglite({ dataDir: config.dataDir, schema: config.schema });
+    : await openPglite({ dataDir: config.dataDir, schema: config.schema, ...(owner ? { owner } : {}) });
   try {
     const migrations = runMigrations ? await migrate(db, nowMs) : { applied: [], version: 0 };
     return { db, migrations };

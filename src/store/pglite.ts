@@ -18,6 +18,8 @@ export interface PgliteOptions {
   /** A folder that survives restarts; omit (or give `:memory:`) for a database that lives in memory only. */
   dataDir?: string;
   schema: string;
+  /** Describes this process in the data folder's lock, for a process that is refused (see DataDirLock). */
+  owner?: string;
 }
 
 class PgliteDb implements Db {
@@ -67,7 +69,7 @@ export const IN_MEMORY = ':memory:';
 export async function openPglite(options: PgliteOptions): Promise<Db> {
   const schema = assertSchemaName(options.schema);
   const dataDir = options.dataDir === IN_MEMORY ? undefined : options.dataDir;
-  const lock = dataDir ? DataDirLock.acquire(dataDir) : undefined;
+  const lock = dataDir ? DataDirLock.acquire(dataDir, options.owner) : undefined;
   try {
     const pg = dataDir ? new PGlite(path.join(dataDir, 'pgdata')) : new PGlite();
     await pg.waitReady;

@@ -15,6 +15,7 @@ export {
   type VariableSpecLike,
 } from './evaluation.js';
 export { commandEvaluator, type CommandEvaluatorOptions } from './command-evaluator.js';
+export { lastingFailure } from './lasting-failure.js';
 export {
   syntheticEvaluator,
   syntheticLandscape,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import {
   campaignFinishedEvent,
@@ -115,6 +116,18 @@ describe('experiment agents on PGlite with the memory bus', () => {
     expect((reports.at(-1)!.report as { predictionError: number | null }).predictionError).not.toBeNull();
   });
 
+  it('announces each new generation with the size of the elite it was evolved from', async () => {
+    const { variables } = await system({ experiment: { population: 10, testsPerCombination: 1, retests: 1, maxGenerations: 3, seed: 3 } });
+    await variables.finished();
+    const announced = listener.of(newGenerationCreatedEvent).map((m) => m.data);
+    expect(announced.map((d) => d.generation)).toEqual([0, 1, 2]);
+    // Generation 0 has nothing to evolve from; each later one comes from the elite of those scored before it (10 %, at least one).
+    expect(announced[0]!.elite_count).toBe(0);
+    for (const d of announced.slice(1)) expect(d.elite_count).toBeGreaterThanOrEqual(1);
+    const generations = await listGenerations(db, 'study');
+    expect(announced[1]!.elite_count).toBe((generations[0]!.stats as { elite: string[] }).elite.length);
+  });
+
   it('gives the same generations for the same seed', async () => {
     const run = async () => {
       const { variables } = await system({ experiment: { population: 6, testsPerCombination: 1, maxGenerations: 3, seed: 11 } });
@@ -138,6 +151,41 @@ describe('experiment agents on PGlite with the memory bus', () => {
     expect(variables.progressNow.state).toBe('stopped');
     expect(await listener.sendRequest(triggerTestRequest, {})).toMatchObject({ state: 'running' });
     await until('more generations', async () => (await listGenerations(db, 'study')).length > stopped + 1, 20_000);
+  });
+
+  it('lets one variable agent drive a study while a second stands by, and hands it over when the first stops', async () => {
+    const experiment = { population: 6, testsPerCombination: 1, maxGenerations: 6, seed: 5 };
+    const { variables: first } = await system({ experiment });
+    await until('a first generation', () => listener.of(newGenerationCreatedEvent).length >= 1);
+    const heard: string[] = [];
+    let tookOver = false;
+    const second = new VariableAgent({
+      bus,
+      clock,
+      db,
+      registry,
+      studyId: 'study',
+      workload: 'synthetic',
+      space,
+      experiment: { pollMs: 50, ...experiment },
+      driverName: 'the second',
+      onStandby: (driver) => heard.push(driver.holder),
+      onTakeOver: () => (tookOver = true),
+    });
+    agents.push(second);
+    await second.start();
+    await until('the second standing by', () => heard.length === 1);
+    expect(heard[0]).toBe(`process ${process.pid} on ${os.hostname()}`);
+    expect(second.progressNow.state).toBe('standby');
+
+    await first.stop();
+    await until('the second driving', () => tookOver);
+    await second.finished();
+    const generations = await listGenerations(db, 'study');
+    expect(generations.map((g) => [g.generation, g.state])).toEqual([0, 1, 2, 3, 4, 5].map((g) => [g, 'scored']));
+    const results = await listResults(db, 'study');
+    expect(results.map((r) => r.taskId).sort()).toEqual(generations.flatMap((g) => g.tests.map((t) => t.taskId)).sort());
+    expect(second.progressNow.state).toBe('finished');
   });
 
   it('runs a campaign of the best combination on the fleet and tracks it to the end', async () => {

@@ -12,6 +12,7 @@ import {
   getBotStatusRequest,
   isolateBotCommand,
   ManualClock,
+  reinstateBotCommand,
   restartBotCommand,
   taskCompletedEvent,
   TEST_BACKLOG_KIND,
@@ -19,7 +20,7 @@ import {
   type Task,
   type TaskContext,
 } from '../../src/protocol/index.js';
-import { getBot, type Db } from '../../src/store/index.js';
+import { getBot, recordOutcome, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
 import {
@@ -135,6 +136,9 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     await until('six tests running', () => gate.runs.length === 6);
     expect(await held('b1')).toBe(3);
     expect(await held('b2')).toBe(3);
+    // A repeated request (a retry, a redelivery) names tests now of a bot's kind: it creates nothing and is no conflict.
+    const repeated = await watcher.sendRequest(createTestTaskRequest, { tests: tests(10) });
+    expect(repeated.tasks.map((t) => t.created)).toEqual(Array(10).fill(false));
     expect((await registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND] })).length).toBe(4);
     expect(await watcher.sendRequest(getAvailableBotCountRequest, {})).toMatchObject({ available: 0, online: 2 });
 
@@ -211,6 +215,42 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     await watcher.sendCommand(isolateBotCommand, { botId: 'b2', reason: 'maintenance' });
     await until('b2 isolated', async () => (await getBot(db, 'b2'))?.state === 'isolated');
     expect(await watcher.sendRequest(getAvailableBotCountRequest, {})).toMatchObject({ available: 0, isolated: 2 });
+  });
+
+  it('reinstates an isolated bot on request: back at work, at the fleet\'s mean success rate, with who asked and why recorded', async () => {
+    const gate = gated();
+    await startBot('b1', gate.handler);
+    await startBot('b2', gate.handler);
+    await startBot('b3', gate.handler);
+    await recordOutcome(db, 'b1', false, 0.9); // 0.9
+    await recordOutcome(db, 'b2', true, 0.9); // 1
+    await watcher.sendCommand(restartBotCommand, { botId: 'b3', reason: 'flaky' });
+    await until('b3 restarted and back', async () => (await getBot(db, 'b3'))?.restarts === 1 && (await getBot(db, 'b3'))?.state === 'online');
+    await watcher.sendCommand(isolateBotCommand, { botId: 'b3', reason: 'maintenance' });
+    await until('b3 isolated', async () => (await getBot(db, 'b3'))?.state === 'isolated');
+
+    await clock.advance(5_000);
+    await watcher.sendCommand(reinstateBotCommand, { botId: 'b3', reason: 'device replaced', by: 'alice' });
+    await until('b3 back in the fleet', async () => (await getBot(db, 'b3'))?.state === 'online');
+    const b3 = (await getBot(db, 'b3'))!;
+    expect(b3.successRate).toBeCloseTo(0.95, 10);
+    expect(b3).toMatchObject({ reinstatedBy: 'alice', reinstateReason: 'device replaced', reinstatedAt: clock.now(), reinstatements: 1, recentRestarts: [], isolatedAt: null });
+    expect(b3.reason).toBe('reinstated by alice: device replaced');
+    await until('an online status update for b3', () => watcher.of(botStatusUpdateEvent).some((m) => m.data.botId === 'b3' && m.data.reinstatements === 1));
+
+    // It takes tests again: with the others full, the seventh to ninth go to b3.
+    await watcher.sendRequest(createTestTaskRequest, { tests: tests(9) });
+    await until('b3 runs three tests', () => gate.runs.filter((r) => r.botWorker.startsWith('bot.b3:')).length === 3);
+    expect(await held('b3')).toBe(3);
+
+    // Who asked defaults to the sender; a bot that is not isolated is left as it is.
+    await watcher.sendCommand(reinstateBotCommand, { botId: 'b1' });
+    await watcher.sendCommand(isolateBotCommand, { botId: 'b2' });
+    await until('b2 isolated', async () => (await getBot(db, 'b2'))?.state === 'isolated');
+    await watcher.sendCommand(reinstateBotCommand, { botId: 'b2' });
+    await until('b2 back', async () => (await getBot(db, 'b2'))?.state === 'online');
+    expect(await getBot(db, 'b2')).toMatchObject({ reinstatedBy: 'watcher', reinstateReason: 'reinstatement requested' });
+    expect(await getBot(db, 'b1')).toMatchObject({ successRate: 0.9, reinstatements: 0, reinstatedBy: null });
   });
 
   it('refuses a test task with bad data, naming the field, and registers none of the batch', async () => {

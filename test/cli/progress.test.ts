@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../../src/protocol/index.js';
-import { Progress, elapsed } from '../../src/cli/progress.js';
+import { Progress, SharedStderr, elapsed } from '../../src/cli/progress.js';
 
 function stream(tty: boolean, columns?: number) {
   const writes: string[] = [];
@@ -39,5 +39,38 @@ describe('Progress', () => {
 
   it('shows elapsed time in tenths of a second', () => {
     expect(elapsed(1_000, 13_340)).toBe('12.3s');
+  });
+});
+
+describe('SharedStderr', () => {
+  it('writes a log line above the live line on a terminal and draws the line again, never gluing the two', async () => {
+    const clock = new ManualClock();
+    const out = stream(true, 80);
+    const stderr = new SharedStderr(out);
+    stderr.write('before any progress\n');
+    const progress = new Progress(() => 'generation 1 · tests 3/8', stderr, clock, { ttyIntervalMs: 100 });
+    await clock.advance(100);
+    stderr.write('{"level":40,"msg":"bot restarted"}\n');
+    progress.stop();
+    stderr.write('after the progress\n');
+    expect(out.writes).toEqual([
+      'before any progress\n',
+      '\rgeneration 1 · tests 3/8\x1b[K',
+      '\r\x1b[K{"level":40,"msg":"bot restarted"}\n\rgeneration 1 · tests 3/8\x1b[K',
+      '\rgeneration 1 · tests 3/8\x1b[K',
+      '\n',
+      'after the progress\n',
+    ]);
+  });
+
+  it('passes lines straight through when the stream is not a terminal', async () => {
+    const clock = new ManualClock();
+    const out = stream(false);
+    const stderr = new SharedStderr(out);
+    const progress = new Progress(() => 'tests 1/2', stderr, clock, { plainIntervalMs: 100 });
+    await clock.advance(100);
+    stderr.write('a log line\n');
+    progress.stop();
+    expect(out.writes).toEqual(['tests 1/2\n', 'a log line\n']);
   });
 });

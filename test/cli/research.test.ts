@@ -30,7 +30,7 @@ describe('orchestra run research and orchestra agents', { timeout: 240_000 }, ()
     expect(result.stderr).toMatch(/\[\d+\.\ds\] research COMPLETED · write COMPLETED · 2 agents here/);
   });
 
-  it('fails the writer with the research error when the search provider refuses, and exits 1 saying why', async () => {
+  it('refuses to start the researcher with a key the search provider refuses, naming TAVILY_API_KEY, and registers nothing', async () => {
     const stub = http.createServer((_req, res) => {
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end('{"detail":{"error":"Unauthorized: missing or invalid API key."}}');
@@ -41,15 +41,14 @@ describe('orchestra run research and orchestra agents', { timeout: 240_000 }, ()
       const result = await runCli(['run', 'research', '--topic', 'anything', '--data', 'tavily'], {
         cwd,
         env: { TAVILY_API_KEY: 'tvly-test-secret', TAVILY_BASE_URL: `http://127.0.0.1:${port}` },
+        timeoutMs: 90_000,
       });
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/the report was not written: ORC_WORKLOAD_SEARCH_UNAUTHORIZED: .*\[ORC_CLI_TASKS_FAILED\]/);
+      expect(result.stderr).toMatch(/^orchestra: TAVILY_API_KEY was refused by tavily \(HTTP 401\).*\[ORC_WORKLOAD_SEARCH_UNAUTHORIZED\]$/m);
       expect(result.stderr).not.toContain('tvly-test-secret');
-      const tasks = JSON.parse((await runCli(['tasks', 'list', '--json', '--data', 'tavily'], { cwd })).stdout) as { kind: string; status: string; error: { code: string } }[];
-      expect(tasks.map((t) => [t.kind, t.status, t.error.code]).sort()).toEqual([
-        ['research', 'FAILED', 'ORC_WORKLOAD_SEARCH_UNAUTHORIZED'],
-        ['write', 'FAILED', 'ORC_REGISTRY_DEPENDENCY_FAILED'],
-      ]);
+      const tasks = await runCli(['tasks', 'list', '--json', '--data', 'tavily'], { cwd, timeoutMs: 90_000 });
+      expect(tasks.code).toBe(0);
+      expect(JSON.parse(tasks.stdout)).toEqual([]);
     } finally {
       stub.close();
     }

@@ -6,6 +6,8 @@ import { dropSchema, deleteKeys, exitWithin, runCli, spawnCli, tempDir, waitFor 
 
 interface Summary {
   studyId: string;
+  outcome: string;
+  run: { generations: number; tests: number; failedTests: number };
   generations: number;
   tests: number;
   failedTests: number;
@@ -36,14 +38,18 @@ describe('orchestra start', { timeout: 240_000 }, () => {
     expect(first.stderr).toContain('on 8 bots, stored in the embedded store in ./.orchestra; 2 generations');
     expect(first.stderr).toMatch(/generation \d+ · tests \d+\/\d+ · best score .* · \d\/8 bots online/);
     const summary = JSON.parse(first.stdout) as Summary;
-    expect(summary).toMatchObject({ studyId: 'compression', generations: 2, interrupted: false, bots: { total: 8 } });
+    expect(summary).toMatchObject({ studyId: 'compression', outcome: 'finished', generations: 2, run: { generations: 2, tests: summary.tests }, interrupted: false, bots: { total: 8 } });
     expect(summary.tests).toBeGreaterThan(0);
     expect(summary.best!.metrics).toMatchObject({ ratio: expect.any(Number), mbPerSecond: expect.any(Number) });
     expect(['gzip', 'deflate', 'brotli']).toContain(summary.best!.variables.algorithm);
 
-    const second = await runCli(['start', '--generations', '3', '--folder', 'docs'], { cwd, timeoutMs: 120_000 });
+    // --generations counts this run's generations: one more makes three in all.
+    const second = await runCli(['start', '--generations', '1', '--folder', 'docs'], { cwd, timeoutMs: 120_000 });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/^finished: 3 generations, \d+ tests \(\d+ failed\) in [\d.]+s\nbest: \{.*\}\n {2}score [\d.]+ · value [\d.]+/);
+    expect(second.stderr).toContain('; 1 generation after the 2 done\n');
+    expect(second.stdout).toMatch(
+      /^finished: 1 generation, \d+ tests \(\d+ failed\) in [\d.]+s\nstudy compression: 3 generations, \d+ tests \(\d+ failed\) in all\nbest: \{.*\}\n {2}score [\d.]+ · value [\d.]+/,
+    );
     const generations = JSON.parse((await runCli(['generations', '--json'], { cwd })).stdout) as Generations;
     expect(generations.generations.map((g) => [g.generation, g.state])).toEqual([[0, 'scored'], [1, 'scored'], [2, 'scored']]);
     for (const g of generations.generations) expect(g.testsDone).toBe(g.tests);
@@ -64,8 +70,8 @@ describe('orchestra start', { timeout: 240_000 }, () => {
         experiment: { population: 24, testsPerCombination: 3 },
       }),
     );
-    const args = ['start', '--data', 'killed', '--config', 'quick.json', '--folder', 'docs', '--generations', '3'];
-    const first = spawnCli(args, { cwd });
+    const args = ['start', '--data', 'killed', '--config', 'quick.json', '--folder', 'docs'];
+    const first = spawnCli([...args, '--generations', '3'], { cwd });
     const midGeneration = () =>
       [...first.stderr().matchAll(/generation (\d+) · tests (\d+)\/(\d+)/g)].some(([, g, done, total]) => Number(g) >= 1 && Number(done) >= 1 && Number(done) < 0.75 * Number(total));
     try {
@@ -80,10 +86,20 @@ describe('orchestra start', { timeout: 240_000 }, () => {
     const cut = before.generations.at(-1)!;
     expect(cut.state).toBe('testing');
 
-    const resumed = await runCli([...args, '--json'], { cwd, timeoutMs: 120_000 });
+    // One generation more: the one cut short, finished by this run.
+    const resumed = await runCli([...args, '--generations', '1', '--json'], { cwd, timeoutMs: 120_000 });
     expect(resumed.code).toBe(0);
+    // The progress knows the resumed generation and its size before it counts its tests.
+    const counted = [...resumed.stderr.matchAll(/generation (\d+) · tests (\d+)\/(\d+)/g)].map(([, g, done, total]) => [Number(g), Number(done), Number(total)]);
+    expect(counted.length).toBeGreaterThan(0);
+    for (const [g, done, total] of counted) {
+      expect(g).toBe(cut.generation);
+      expect(done).toBeLessThanOrEqual(total!);
+      expect(total).toBe(cut.tests);
+    }
     const after = JSON.parse((await runCli(['generations', '--json', '--data', 'killed'], { cwd })).stdout) as Generations;
-    expect(after.generations.map((g) => g.generation)).toEqual([0, 1, 2]);
+    expect(after.generations.map((g) => g.generation)).toEqual(Array.from({ length: cut.generation + 1 }, (_, i) => i));
+    expect((JSON.parse(resumed.stdout) as Summary).run.generations).toBe(1);
     // The generation cut short kept its plan and got every result once.
     expect(after.generations[cut.generation]!.tests).toBe(cut.tests);
     for (const g of after.generations) expect(g.testsDone).toBe(g.tests);

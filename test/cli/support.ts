@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { afterEach } from 'vitest';
 import { openPostgres } from '../../src/store/index.js';
 import { DATABASE_URL, REDIS_URL } from '../support/env.js';
 
@@ -12,6 +13,23 @@ const MAIN = path.join(ROOT, 'src/cli/main.ts');
 // By URL, because `--import tsx` resolves from the working directory, and the
 // commands run in a temporary one.
 const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
+/**
+ * Commands still running when their test ends (it failed, or timed out):
+ * killed then, so a hung command never outlives its test. A command is never
+ * killed on a deadline of its own shorter than the test's limit: on a loaded
+ * machine the test's limit is the only clock.
+ */
+const live = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+});
+
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
 
 export interface CliResult {
   code: number | null;
@@ -33,7 +51,7 @@ export function tempDir(label = 'orchestra-cli-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), label));
 }
 
-/** Runs `orchestra ARGS` from the sources to its end, with optional standard input, within `timeoutMs`. */
+/** Runs `orchestra ARGS` from the sources to its end, with optional standard input; with `timeoutMs`, fails if it runs longer. */
 export function runCli(
   args: string[],
   options: { env?: Record<string, string | undefined>; input?: string; cwd: string; timeoutMs?: number },
@@ -44,15 +62,19 @@ export function runCli(
       env: cliEnv(options.env ?? {}),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    track(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdin.end(options.input ?? '');
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`orchestra ${args.join(' ')} ran longer than ${options.timeoutMs ?? 30_000} ms\n${stderr}`));
-    }, options.timeoutMs ?? 30_000);
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill('SIGKILL');
+            reject(new Error(`orchestra ${args.join(' ')} ran longer than ${options.timeoutMs} ms\n${stderr}`));
+          }, options.timeoutMs);
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -74,6 +96,7 @@ export function spawnCli(args: string[], options: { env?: Record<string, string 
     env: cliEnv(options.env ?? {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  track(child);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -82,8 +105,8 @@ export function spawnCli(args: string[], options: { env?: Record<string, string 
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Waits for `condition` on another process's progress, never longer than `timeoutMs`. */
-export async function waitFor<T>(what: string, condition: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
+/** Waits for `condition` on another process's progress; with `timeoutMs`, never longer (by default the test's own limit bounds it). */
+export async function waitFor<T>(what: string, condition: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = Infinity): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();

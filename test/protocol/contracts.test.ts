@@ -19,7 +19,7 @@ describe('the runtime’s contracts', () => {
         'start_campaign', 'get_campaign_status', 'list_campaigns',
       ].sort(),
     );
-    expect(names('command')).toEqual(['heartbeat', 'restart_bot', 'isolate_bot', 'restart', 'stop', 'stop_test', 'stop_campaign'].sort());
+    expect(names('command')).toEqual(['heartbeat', 'restart_bot', 'isolate_bot', 'reinstate_bot', 'restart', 'stop', 'resume', 'stop_test', 'stop_campaign'].sort());
     expect(names('event')).toEqual(
       [
         'agent_status', 'system_snapshot', 'task_finished', 'task_cancelled', 'bot_status_update', 'task_completed', 'bot_isolated',
@@ -53,7 +53,7 @@ describe('the runtime’s contracts', () => {
   });
 
   it('names the agent that answers every request and performs every command, except those any agent (or any bot) handles', () => {
-    const anyone = new Set(['get_status', 'restart', 'stop']);
+    const anyone = new Set(['get_status', 'restart', 'stop', 'resume']);
     for (const c of contracts) {
       if (c.type === 'event') continue;
       if (anyone.has(c.name)) expect(c.to, c.name).toBeUndefined();

@@ -93,6 +93,7 @@ describe.each([
       'schema_migrations',
       'score_history',
       'studies',
+      'study_drivers',
       'task_dependencies',
       'tasks',
       'test_results',

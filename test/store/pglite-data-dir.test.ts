@@ -22,7 +22,8 @@ function tempDir(): string {
 }
 
 const lockFile = (dataDir: string) => path.join(dataDir, 'orchestra.lock');
-const lockOwner = (dataDir: string) => fs.readFileSync(lockFile(dataDir), 'utf8').trim();
+/** The pid on the lock file's first line; the second says what that process runs. */
+const lockOwner = (dataDir: string) => fs.readFileSync(lockFile(dataDir), 'utf8').split('\n')[0]!.trim();
 
 afterAll(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -153,7 +154,9 @@ describe('an embedded data folder', { timeout: 180_000 }, () => {
     const { child, next, exited } = startChild(dataDir, 'hold');
     expect(await next()).toEqual({ event: 'ready', pid: child.pid });
 
-    await expect(openStore({ dataDir }, NOW)).rejects.toMatchObject({ code: 'ORC_STORE_DATA_DIR_LOCKED', ownerPid: child.pid });
+    const refused = await openStore({ dataDir }, NOW).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'ORC_STORE_DATA_DIR_LOCKED', ownerPid: child.pid, ownerCommand: `data-dir-child.ts ${dataDir} hold` });
+    expect((refused as Error).message).toContain(`in use by process ${child.pid} (data-dir-child.ts ${dataDir} hold)`);
 
     // Killed without a chance to clean up: the lock file stays behind, naming a dead process.
     child.kill('SIGKILL');

@@ -25,6 +25,9 @@ describe('external commands run by a task worker', () => {
       handlers: {
         square: commandHandler(`node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.stringify({square:JSON.parse(s).n**2})))'`),
         broken: commandHandler('cat >/dev/null; echo "cannot open model.bin" >&2; exit 2'),
+        // A result whose JSON holds U+0000, and standard error with a raw NUL byte.
+        binary: commandHandler(`cat >/dev/null; printf '{"out": "a\\\\u0000b"}'`),
+        noisy: commandHandler(`cat >/dev/null; printf 'bad\\000byte' >&2; exit 1`),
       },
       config: { concurrency: 2, sweepIntervalMs: 0 },
     });
@@ -58,5 +61,23 @@ describe('external commands run by a task worker', () => {
       attempt: 1,
       details: { exitCode: 2, signal: null, stderr: 'cannot open model.bin\n' },
     });
+  });
+
+  it('fails a task whose output holds U+0000 at once, naming the field, instead of running it until it times out', async () => {
+    const { task } = await registry.register({ kind: 'binary', maxAttempts: 3 });
+    const failed = await until('the failure', async () => {
+      const t = await registry.get(task.taskId);
+      return t.status === 'FAILED' && t;
+    });
+    expect(failed.error).toMatchObject({ code: 'ORC_PROTOCOL_UNSTORABLE_TEXT', attempt: 1, retryable: false, details: { field: 'result.out' } });
+  });
+
+  it('keeps standard error holding a NUL byte, with the byte replaced', async () => {
+    const { task } = await registry.register({ kind: 'noisy', maxAttempts: 1 });
+    const failed = await until('the failure', async () => {
+      const t = await registry.get(task.taskId);
+      return t.status === 'FAILED' && t;
+    });
+    expect(failed.error).toMatchObject({ code: 'ORC_WORKER_COMMAND_EXIT', details: { stderr: 'bad\ufffdbyte' } });
   });
 });

@@ -1,9 +1,10 @@
 import type { JsonValue } from '../../protocol/index.js';
 import { listBots, listCampaigns, listGenerations, listResults } from '../../store/index.js';
-import { openRuntime } from '../runtime.js';
+import { openReader, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
-import { iso, table } from '../format.js';
-import { bestOf, chooseStudy } from '../study.js';
+import { formatNumber, iso, table } from '../format.js';
+import { bestOf } from '../study.js';
+import { studyFromFlag } from '../study-lookup.js';
 
 export interface InspectOptions {
   study?: string;
@@ -11,8 +12,8 @@ export interface InspectOptions {
 }
 
 /** The commands that show a running or finished system read the store alone: no bus, no agent needs to be up. */
-async function withStore<T>(globals: GlobalFlags, io: CliIo, read: (runtime: Awaited<ReturnType<typeof openRuntime>>) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime(loadConfig(globals, io), { bus: false });
+async function withStore<T>(globals: GlobalFlags, io: CliIo, command: string, read: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openReader(loadConfig(globals, io), command);
   try {
     return await read(runtime);
   } finally {
@@ -21,8 +22,8 @@ async function withStore<T>(globals: GlobalFlags, io: CliIo, read: (runtime: Awa
 }
 
 export async function generationsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, async ({ db }) => {
-    const studyId = await chooseStudy(db, options.study);
+  await withStore(globals, io, 'generations', async ({ db }) => {
+    const studyId = await studyFromFlag(db, options.study);
     const results = await listResults(db, studyId);
     const rows = (await listGenerations(db, studyId)).map((g) => {
       const mine = results.filter((r) => r.generation === g.generation);
@@ -51,7 +52,7 @@ export async function generationsCommand(globals: GlobalFlags, options: InspectO
           String(r.testsDone),
           String(r.failed),
           r.bestScore === null ? '-' : r.bestScore.toFixed(3),
-          r.bestValue === null ? '-' : String(Number(r.bestValue.toPrecision(5))),
+          formatNumber(r.bestValue),
           iso(r.createdAt),
         ]),
       ),
@@ -60,8 +61,8 @@ export async function generationsCommand(globals: GlobalFlags, options: InspectO
 }
 
 export async function bestCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, async ({ db }) => {
-    const studyId = await chooseStudy(db, options.study);
+  await withStore(globals, io, 'best', async ({ db }) => {
+    const studyId = await studyFromFlag(db, options.study);
     const best = await bestOf(db, studyId);
     if (options.json) return printJson(io, best as unknown as JsonValue);
     if (!best) return print(io, `study ${studyId}: no combination has succeeded yet`);
@@ -69,18 +70,21 @@ export async function bestCommand(globals: GlobalFlags, options: InspectOptions,
       io,
       [
         `study ${studyId}: ${best.key}`,
-        `  score ${best.score.toFixed(3)} · value ${best.value ?? '-'} · success ${(best.successRate * 100).toFixed(0)} % over ${best.tests} tests · ${best.classification}`,
-        ...Object.entries(best.metrics).map(([k, v]) => `  ${k}: ${Number(v.toPrecision(6))}`),
+        `  score ${best.score.toFixed(3)} · value ${formatNumber(best.value)} · success ${(best.successRate * 100).toFixed(0)} % over ${best.tests} tests · ${best.classification}`,
+        ...Object.entries(best.metrics).map(([k, v]) => `  ${k}: ${formatNumber(v)}`),
       ].join('\n'),
     );
   });
 }
 
 export async function botsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, async ({ db }) => {
-    const bots = await listBots(db);
-    if (options.json) return printJson(io, { bots });
-    if (bots.length === 0) return print(io, 'no bots registered');
+  await withStore(globals, io, 'bots', async ({ db }) => {
+    // The fleet serves every study; with --study, the bots that ran its tests.
+    const studyId = options.study === undefined ? undefined : await studyFromFlag(db, options.study);
+    const testedBy = studyId === undefined ? undefined : new Set((await listResults(db, studyId)).map((r) => r.botId));
+    const bots = (await listBots(db)).filter((b) => !testedBy || testedBy.has(b.botId));
+    if (options.json) return printJson(io, studyId === undefined ? { bots } : { studyId, bots });
+    if (bots.length === 0) return print(io, studyId === undefined ? 'no bots registered' : `no bot has run a test of study ${studyId}`);
     print(
       io,
       table(
@@ -92,10 +96,11 @@ export async function botsCommand(globals: GlobalFlags, options: InspectOptions,
 }
 
 export async function campaignsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, async ({ db }) => {
-    const campaigns = await listCampaigns(db);
-    if (options.json) return printJson(io, { campaigns });
-    if (campaigns.length === 0) return print(io, 'no campaigns');
+  await withStore(globals, io, 'campaigns', async ({ db }) => {
+    const studyId = options.study === undefined ? undefined : await studyFromFlag(db, options.study);
+    const campaigns = (await listCampaigns(db)).filter((c) => studyId === undefined || c.studyId === studyId);
+    if (options.json) return printJson(io, studyId === undefined ? { campaigns } : { studyId, campaigns });
+    if (campaigns.length === 0) return print(io, studyId === undefined ? 'no campaigns' : `no campaigns of study ${studyId}`);
     print(
       io,
       table(
@@ -107,7 +112,7 @@ export async function campaignsCommand(globals: GlobalFlags, options: InspectOpt
           String(c.runs),
           String(c.succeeded + c.failed),
           String(c.succeeded),
-          c.succeeded ? String(Number((c.valueSum / c.succeeded).toPrecision(5))) : '-',
+          c.succeeded ? formatNumber(c.valueSum / c.succeeded) : '-',
         ]),
       ),
     );

@@ -1,17 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { OrchestraError, systemClock, type JsonValue } from '../../protocol/index.js';
+import { createLogger, OrchestraError, stopCommand, systemClock, type JsonValue } from '../../protocol/index.js';
 import { parseSpaceJson, type Space } from '../../evolution/index.js';
 import { getStudy, listCombinations, listResults } from '../../store/index.js';
 import { commandEvaluator } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
-import { elapsed, Progress } from '../progress.js';
+import { elapsed, Progress, SharedStderr } from '../progress.js';
 import { listenForShutdown } from '../signals.js';
 import { badArgument } from '../errors.js';
 import { buildExperiment } from '../experiment.js';
 import { bestOf } from '../study.js';
+import { formatNumber } from '../format.js';
+import { FailureWatch, hopelessError, noSuccessError } from '../outcomes.js';
 
 export interface OptimizeOptions {
   space: string;
@@ -55,7 +57,8 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       // An optimization runs its bots in this process: the in-process bus, whatever REDIS_URL says.
       { ...io, env: { ...io.env, REDIS_URL: undefined } },
     );
-    const runtime = await openRuntime({ ...config, bus: { ...config.bus, redisUrl: undefined } });
+    const stderr = new SharedStderr(io.stderr);
+    const runtime = await openRuntime({ ...config, bus: { ...config.bus, redisUrl: undefined } }, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     try {
       const existing = await getStudy(runtime.db, STUDY_ID);
       if (existing && !options.resume) {
@@ -63,11 +66,13 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       }
       const parallel = options.parallel ?? 4;
       const population = options.population ?? Math.max(4, Math.min(20, Math.round(options.budget / 8)));
+      // An evaluator that cannot work (not found, not executable, printing no evaluation) would spend the whole budget failing.
+      const watch = new FailureWatch();
       const system = buildExperiment(runtime, {
         studyId: STUDY_ID,
         space,
         workload: 'command',
-        evaluator: commandEvaluator(options.command, { clock: systemClock, cwd: io.cwd, timeoutMs: options.timeoutMs ?? 60_000 }),
+        evaluator: watch.wrap(commandEvaluator(options.command, { clock: systemClock, cwd: io.cwd, timeoutMs: options.timeoutMs ?? 60_000 })),
         experiment: {
           population,
           testsPerCombination: 1,
@@ -90,20 +95,35 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         const best = p.best?.mean === null || p.best === undefined ? '-' : String(Number(p.best.mean.toPrecision(6)));
         const online = system.bots.filter((b) => b.state === 'running').length;
         return `[${elapsed(startedAt, runtime.clock.now())}] generation ${p.generation} · ${p.evaluations}/${options.budget} evaluations · best ${best} · ${online} bots`;
-      }, io.stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
-      const interrupted = await Promise.race([system.variables.finished().then(() => false), shutdown.requested.then(() => true)]);
+      }, stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
+      const ended = await Promise.race([
+        system.variables.finished().then(() => 'finished' as const),
+        shutdown.requested.then(() => 'interrupted' as const),
+        watch.hopeless,
+      ]);
+      const interrupted = ended === 'interrupted';
+      if (typeof ended === 'object') {
+        // The bots give back what they hold at once (the evaluator is not run again), and the
+        // evaluations that showed it hopeless are recorded before the study stops.
+        await Promise.all(system.bots.map((b) => system.botAgent.sendCommand(stopCommand, { reason: 'the evaluator cannot work' }, { to: b.id })));
+        await recorded(runtime, watch.failures);
+      }
       progress.stop();
       await system.stop();
       const result = await collectResult(runtime);
       writeAtomically(path.resolve(io.cwd, options.out), `${JSON.stringify(result, null, 2)}\n`);
       if (options.json) printJson(io, { ...result, history: undefined, out: options.out });
       else print(io, renderResult(result, options.out, runtime.clock.now() - startedAt));
+      if (typeof ended === 'object') throw hopelessError(ended);
+      const reasons = result.history.filter((h) => !h.success).map((h) => h.reason ?? 'failed');
+      const none = result.evaluations > 0 && reasons.length === result.evaluations;
       if (interrupted) {
         throw new OrchestraError(
           'ORC_CLI_TASKS_FAILED',
-          `interrupted after ${result.evaluations} evaluations${scratch ? '' : '; continue with --resume and the same --data'}`,
+          `interrupted after ${result.evaluations} evaluations${none ? `, none of which succeeded` : ''}${scratch ? '' : '; continue with --resume and the same --data'}`,
         );
       }
+      if (none) throw noSuccessError('evaluation', reasons);
     } finally {
       await runtime.close();
     }
@@ -145,9 +165,17 @@ async function recommended(runtime: Runtime): Promise<OptimizeResult['best']> {
 function renderResult(result: OptimizeResult, out: string, durationMs: number): string {
   const failed = result.history.filter((h) => !h.success).length;
   const lines = [`${result.evaluations} evaluations in ${(durationMs / 1000).toFixed(1)}s (${failed} failed); result in ${out}`];
-  if (result.best) lines.push(`best: ${JSON.stringify(result.best.variables)} → ${result.best.value}`);
+  if (result.best) lines.push(`best: ${JSON.stringify(result.best.variables)} → ${formatNumber(result.best.value)}`);
   else lines.push('best: none (no evaluation succeeded)');
   return lines.join('\n');
+}
+
+/** Waits, briefly, until the study has recorded `count` results: the variable agent records them as their tasks finish. */
+async function recorded(runtime: Runtime, count: number): Promise<void> {
+  for (let tries = 0; tries < 100; tries++) {
+    if ((await listResults(runtime.db, STUDY_ID)).length >= count) return;
+    await runtime.clock.sleep(20);
+  }
 }
 
 function writeAtomically(file: string, text: string): void {

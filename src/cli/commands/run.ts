@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { OrchestraError, type Task } from '../../protocol/index.js';
+import { createLogger, OrchestraError, type Task } from '../../protocol/index.js';
 import type { Bus } from '../../bus/index.js';
 import { openRuntime, orClose, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
-import { elapsed, Progress } from '../progress.js';
+import { elapsed, Progress, SharedStderr } from '../progress.js';
 import { listenForShutdown } from '../signals.js';
 import { buildSystem, RESEARCHER_ID, WRITER_ID, type System } from '../system.js';
 import { CliClient } from '../client.js';
@@ -30,7 +30,9 @@ export async function runResearchCommand(globals: GlobalFlags, options: RunResea
   try {
     const topic = checkTopic(options.topic);
     const config = loadConfig(globals, io);
-    const runtime = await openRuntime(config);
+    // Log lines go through the progress display, so they never end up glued to its live line.
+    const stderr = new SharedStderr(io.stderr);
+    const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     const embedded = !config.bus.redisUrl;
     const system = embedded ? await orClose(runtime, () => buildSystem(runtime, ['researcher', 'writer'], io.env)) : undefined;
     try {
@@ -41,7 +43,7 @@ export async function runResearchCommand(globals: GlobalFlags, options: RunResea
       io.stderr.write(`orchestra: researching "${topic}" (tasks ${pair.researchId}, ${pair.writeId})\n`);
       const startedAt = runtime.clock.now();
       let latest: Task[] = [];
-      const progress = new Progress(() => pairLine(latest, startedAt, runtime.clock.now(), system), io.stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
+      const progress = new Progress(() => pairLine(latest, startedAt, runtime.clock.now(), system), stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
       const stop = new AbortController();
       void shutdown.requested.then(() => stop.abort());
       const [research, write] = await watchTasks(runtime.registry, runtime.clock, [pair.researchId, pair.writeId], {

@@ -1,8 +1,8 @@
-import { describeError, type TimerHandle } from '../../protocol/index.js';
+import { createLogger, describeError, type TimerHandle } from '../../protocol/index.js';
 import type { TaskCounts } from '../../registry/index.js';
 import { openRuntime, orClose, type Runtime } from '../runtime.js';
 import { loadConfig, type CliIo, type GlobalFlags } from '../context.js';
-import { Progress } from '../progress.js';
+import { Progress, SharedStderr } from '../progress.js';
 import { listenForShutdown, type ShutdownRequest } from '../signals.js';
 import { AGENT_NAMES, buildSystem, parseAgentNames, type System } from '../system.js';
 
@@ -24,12 +24,14 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
   try {
     const names = options.agents ? parseAgentNames(options.agents) : [...AGENT_NAMES];
     const config = loadConfig(globals, io, [{ path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency }]);
-    const runtime = await openRuntime(config);
+    // Log lines go through the progress display, so they never end up glued to its live line.
+    const stderr = new SharedStderr(io.stderr);
+    const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     const system = await orClose(runtime, () => buildSystem(runtime, names, io.env));
     try {
       await system.start();
       io.stderr.write(`orchestra: serving ${system.agents.map((a) => a.id).join(', ')}; Ctrl-C stops them\n`);
-      await serveUntilSignal(runtime, system, shutdown, io);
+      await serveUntilSignal(runtime, system, shutdown, io, stderr);
     } finally {
       await system.stop();
       await runtime.close();
@@ -40,7 +42,7 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
 }
 
 /** Shows what the system is doing, on one line, until the first signal; then stops the agents. */
-export async function serveUntilSignal(runtime: Runtime, system: System, shutdown: ShutdownRequest, io: CliIo): Promise<void> {
+export async function serveUntilSignal(runtime: Runtime, system: System, shutdown: ShutdownRequest, io: CliIo, stderr: SharedStderr = new SharedStderr(io.stderr)): Promise<void> {
   const { clock, registry, logger } = runtime;
   let counts: TaskCounts | undefined;
   let timer: TimerHandle | undefined;
@@ -53,7 +55,7 @@ export async function serveUntilSignal(runtime: Runtime, system: System, shutdow
     if (!shutdown.signal) timer = clock.setTimeout(() => void refresh(), COUNTS_EVERY_MS);
   };
   await refresh();
-  const progress = new Progress(() => serveLine(system, counts), io.stderr, clock, { plainIntervalMs: runtime.config.progress.intervalMs });
+  const progress = new Progress(() => serveLine(system, counts), stderr, clock, { plainIntervalMs: runtime.config.progress.intervalMs });
   const signal = await shutdown.requested;
   clock.clearTimeout(timer);
   progress.stop();

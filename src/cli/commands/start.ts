@@ -1,12 +1,15 @@
 import path from 'node:path';
 import { parseSpace } from '../../evolution/index.js';
-import type { TimerHandle } from '../../protocol/index.js';
+import { createLogger, OrchestraError, type TimerHandle } from '../../protocol/index.js';
 import type { BotBehaviour } from '../../agents/index.js';
-import { listBots, listGenerations, listResults } from '../../store/index.js';
-import { COMPRESSION_SPACE, compressionEvaluator } from '../../workloads/index.js';
+import { getStudy, latestGeneration, listBots, listGenerations, listResults, setStudyState } from '../../store/index.js';
+import { COMPRESSION_SPACE, DEFAULT_COMPRESSION_DIR, compressionEvaluator, readCompressionSample } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
+import type { OrchestraConfig } from '../config.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
-import { elapsed, Progress } from '../progress.js';
+import { elapsed, Progress, SharedStderr } from '../progress.js';
+import { formatNumber } from '../format.js';
+import { noSuccessError } from '../outcomes.js';
 import { listenForShutdown } from '../signals.js';
 import { buildExperiment, type ExperimentSystem } from '../experiment.js';
 import { bestOf } from '../study.js';
@@ -40,26 +43,42 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
       // on a laptop's fleet of 8 simulated bots; the demo keeps each to seconds unless configured otherwise.
       { 'experiment.population': 12, 'experiment.testsPerCombination': 2 },
     );
+    await checkFolder(config, options.folder !== undefined);
     const { bots, ...fleetOptions } = config.fleet;
-    const runtime = await openRuntime(config);
+    const stderr = new SharedStderr(io.stderr);
+    const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     try {
+      const before = await figures(runtime);
+      const more = config.experiment.maxGenerations;
+      const study = await getStudy(runtime.db, START_STUDY);
+      if (study?.state === 'stopped') {
+        // stop_test halts a study until it is asked to go on; running start again is that ask.
+        await setStudyState(runtime.db, START_STUDY, 'running', runtime.clock.now());
+        stderr.write(`orchestra: study ${START_STUDY} was stopped (stop_test); resuming it\n`);
+      }
       const system = buildExperiment(runtime, {
         studyId: START_STUDY,
         space: parseSpace(COMPRESSION_SPACE),
         workload: 'compression',
         evaluator: compressionEvaluator({ clock: runtime.clock, maxBytes: config.compression.maxBytes, ...(config.compression.folder ? { folder: config.compression.folder } : {}) }),
-        experiment: config.experiment,
+        // `--generations N` counts this run's generations; the agent counts the study's, from 0.
+        experiment: { ...config.experiment, ...(more === undefined ? {} : { maxGenerations: before.generationsDone + more }) },
         fleet: fleetOptions,
         bots: fleet(bots),
         seed: config.experiment.seed,
         full: true,
+        // One process drives a study; another started on the same store waits to take over.
+        onStandby: (driver) =>
+          io.stderr.write(`orchestra: standing by: study ${START_STUDY} is driven by ${driver.holder}; this process takes over if that one stops or dies (its lease runs to ${new Date(driver.expiresAt).toISOString()} unless renewed)\n`),
+        onTakeOver: () => io.stderr.write(`orchestra: took over study ${START_STUDY}: this process drives it now\n`),
       });
       const startedAt = runtime.clock.now();
       await system.start();
       const where = config.store.databaseUrl ? `PostgreSQL (schema ${config.store.schema})` : `the embedded store in ${config.store.dataDir}`;
-      io.stderr.write(
+      const done = before.generationsDone;
+      stderr.write(
         `orchestra: tuning compression of ${config.compression.folder ?? "Orchestra's own sources"} on ${system.bots.length} bots, stored in ${where}; ${
-          config.experiment.maxGenerations ? `${config.experiment.maxGenerations} generations` : 'Ctrl-C stops'
+          more ? `${plural(more, 'generation')}${done ? ` after the ${done} done` : ''}` : `${done ? `resuming after ${plural(done, 'generation')}; ` : ''}Ctrl-C stops`
         }\n`,
       );
       let online = 0;
@@ -71,15 +90,18 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
           .finally(() => (refresh = runtime.clock.setTimeout(count, 1000)));
       };
       count();
-      const progress = new Progress(() => progressLine(system, startedAt, runtime.clock.now(), online), io.stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
+      const progress = new Progress(() => progressLine(system, startedAt, runtime.clock.now(), online), stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
       const interrupted = await Promise.race([system.variables.finished().then(() => false), shutdown.requested.then(() => true)]);
       runtime.clock.clearTimeout(refresh);
       progress.stop();
       if (interrupted) io.stderr.write(`orchestra: ${shutdown.signal}: stopping the agents; run start again to resume; a second signal exits at once\n`);
       await system.stop();
-      const summary = await summarise(runtime, runtime.clock.now() - startedAt, interrupted);
+      const stopped = !interrupted && (await getStudy(runtime.db, START_STUDY))?.state === 'stopped';
+      const { summary, failures } = await summarise(runtime, before, runtime.clock.now() - startedAt, interrupted ? 'interrupted' : stopped ? 'stopped' : 'finished');
       if (options.json) printJson(io, summary);
       else print(io, renderSummary(summary));
+      if (stopped) io.stderr.write(`orchestra: study ${START_STUDY} was stopped (stop_test); run start again to resume it\n`);
+      if (summary.run.tests > 0 && failures.length === summary.run.tests) throw noSuccessError('test of this run', failures);
     } finally {
       await runtime.close();
     }
@@ -109,30 +131,79 @@ async function onlineBots(runtime: Runtime): Promise<number> {
 
 function progressLine(system: ExperimentSystem, startedAt: number, now: number, online: number): string {
   const p = system.variables.progressNow;
+  if (p.state === 'standby') return `[${elapsed(startedAt, now)}] standing by for the study's driver · ${online}/${system.bots.length} bots online`;
   const best = p.best ? `${p.best.score.toFixed(3)} (value ${p.best.mean?.toPrecision(4) ?? '-'})` : '-';
-  const tests = p.nextGenerationAt === null ? `tests ${p.testsDone}/${p.testsPlanned}` : `next generation at ${new Date(p.nextGenerationAt).toISOString()}`;
+  const tests =
+    p.nextGenerationAt !== null
+      ? `next generation at ${new Date(p.nextGenerationAt).toISOString()}`
+      : p.testsPlanned === 0
+        ? 'planning'
+        : `tests ${p.testsDone}/${p.testsPlanned}`;
   return `[${elapsed(startedAt, now)}] generation ${p.generation} · ${tests} · best score ${best} · ${online}/${system.bots.length} bots online`;
 }
 
-interface StartSummary {
-  studyId: string;
+/** Where the study stood when this run began, so the summary can tell this run from the study. */
+interface Figures {
+  /** Generations scored; a generation cut short by a kill is finished by this run and counts as one of its own. */
+  generationsDone: number;
+  taskIds: Set<string>;
+}
+
+async function figures(runtime: Runtime): Promise<Figures> {
+  const latest = await latestGeneration(runtime.db, START_STUDY);
+  const results = await listResults(runtime.db, START_STUDY);
+  return {
+    generationsDone: latest ? latest.generation + (latest.state === 'scored' ? 1 : 0) : 0,
+    taskIds: new Set(results.map((r) => r.taskId)),
+  };
+}
+
+/**
+ * A folder that cannot be read, or holds nothing to compress, would fail
+ * every test of every generation: refused before the study starts, naming
+ * the setting and the reason.
+ */
+async function checkFolder(config: OrchestraConfig, fromFlag: boolean): Promise<void> {
+  const folder = config.compression.folder ?? DEFAULT_COMPRESSION_DIR;
+  try {
+    await readCompressionSample(folder, { maxBytes: config.compression.maxBytes });
+  } catch (err) {
+    if (!(err instanceof OrchestraError) || err.code !== 'ORC_WORKLOAD_CORPUS_UNREADABLE') throw err;
+    const source = fromFlag ? 'flag --folder' : config.compression.folder ? 'the configuration' : "the default (Orchestra's own sources)";
+    throw new OrchestraError('ORC_CONFIG_INVALID', `configuration compression.folder from ${source}: ${err.message}`, false, { cause: err });
+  }
+}
+
+interface Counts {
   generations: number;
   tests: number;
   failedTests: number;
+}
+
+/** The top level counts the whole study; `run` what this run added to it. */
+interface StartSummary extends Counts {
+  studyId: string;
+  outcome: 'finished' | 'stopped' | 'interrupted';
+  run: Counts;
   best: Awaited<ReturnType<typeof bestOf>>;
   bots: { total: number; restarted: number; isolated: string[] };
   durationMs: number;
   interrupted: boolean;
 }
 
-async function summarise(runtime: Runtime, durationMs: number, interrupted: boolean): Promise<StartSummary> {
+async function summarise(runtime: Runtime, before: Figures, durationMs: number, outcome: StartSummary['outcome']): Promise<{ summary: StartSummary; failures: string[] }> {
   const results = await listResults(runtime.db, START_STUDY);
+  const mine = results.filter((r) => !before.taskIds.has(r.taskId));
   const bots = await listBots(runtime.db);
-  return {
+  const generations = (await listGenerations(runtime.db, START_STUDY)).filter((g) => g.state === 'scored').length;
+  const reasons = mine.filter((r) => !r.success).map((r) => r.reason ?? 'failed');
+  const summary: StartSummary = {
     studyId: START_STUDY,
-    generations: (await listGenerations(runtime.db, START_STUDY)).filter((g) => g.state === 'scored').length,
+    outcome,
+    generations,
     tests: results.length,
     failedTests: results.filter((r) => !r.success).length,
+    run: { generations: Math.max(0, generations - before.generationsDone), tests: mine.length, failedTests: reasons.length },
     best: await bestOf(runtime.db, START_STUDY),
     bots: {
       total: bots.length,
@@ -140,18 +211,22 @@ async function summarise(runtime: Runtime, durationMs: number, interrupted: bool
       isolated: bots.filter((b) => b.state === 'isolated').map((b) => b.botId),
     },
     durationMs,
-    interrupted,
+    interrupted: outcome === 'interrupted',
   };
+  return { summary, failures: reasons };
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function renderSummary(s: StartSummary): string {
   const lines = [
-    `${s.interrupted ? 'interrupted' : 'finished'}: ${s.generations} generation${s.generations === 1 ? '' : 's'}, ${s.tests} tests (${s.failedTests} failed) in ${(s.durationMs / 1000).toFixed(1)}s`,
+    `${s.outcome}: ${plural(s.run.generations, 'generation')}, ${plural(s.run.tests, 'test')} (${s.run.failedTests} failed) in ${(s.durationMs / 1000).toFixed(1)}s`,
+    `study ${s.studyId}: ${plural(s.generations, 'generation')}, ${plural(s.tests, 'test')} (${s.failedTests} failed) in all`,
   ];
   if (s.best) {
     lines.push(`best: ${JSON.stringify(s.best.variables)}`);
-    const metrics = Object.entries(s.best.metrics).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(' · ');
-    lines.push(`  score ${s.best.score.toFixed(3)} · value ${s.best.value?.toPrecision(4) ?? '-'} · success ${(s.best.successRate * 100).toFixed(0)} % over ${s.best.tests} tests${metrics ? ` · ${metrics}` : ''}`);
+    const metrics = Object.entries(s.best.metrics).map(([k, v]) => `${k} ${formatNumber(v)}`).join(' · ');
+    lines.push(`  score ${s.best.score.toFixed(3)} · value ${formatNumber(s.best.value)} · success ${(s.best.successRate * 100).toFixed(0)} % over ${s.best.tests} tests${metrics ? ` · ${metrics}` : ''}`);
   } else lines.push('best: none yet');
   lines.push(`bots: ${s.bots.total} · ${s.bots.restarted} restarts · isolated: ${s.bots.isolated.join(', ') || 'none'}`);
   return lines.join('\n');

@@ -9,15 +9,16 @@ import {
 } from '../../protocol/index.js';
 import type { Registration } from '../../registry/index.js';
 import { StoreDeadLetters } from '../../store/index.js';
-import { openRuntime, type Runtime } from '../runtime.js';
+import { openReader, openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { badArgument } from '../errors.js';
 import { iso, table, taskRow, TASK_HEADER } from '../format.js';
 import { readLines } from '../lines.js';
 
-/** Commands that change tasks connect the bus to wake workers and reach running ones; readers need only the store. */
-async function withRuntime<T>(globals: GlobalFlags, io: CliIo, fn: (rt: Runtime) => Promise<T>, { bus = true } = {}): Promise<T> {
-  const runtime = await openRuntime(loadConfig(globals, io), { bus });
+/** Commands that change tasks connect the bus to wake workers and reach running ones; readers (named, for a refusal) need only the store. */
+async function withRuntime<T>(globals: GlobalFlags, io: CliIo, fn: (rt: Runtime) => Promise<T>, { bus = true, reader }: { bus?: boolean; reader?: string } = {}): Promise<T> {
+  const config = loadConfig(globals, io);
+  const runtime = reader ? await openReader(config, reader) : await openRuntime(config, { bus });
   try {
     return await fn(runtime);
   } finally {
@@ -92,7 +93,7 @@ export async function tasksList(globals: GlobalFlags, options: ListOptions, io: 
   if (unknown) throw badArgument(`--status ${unknown} is not one of ${TASK_STATUSES.join(', ')}`);
   const tasks = await withRuntime(globals, io, (rt) =>
     rt.registry.list({ status: status as TaskStatus[], kind: options.kind, limit: options.limit ?? 50, offset: options.offset ?? 0 }),
-    { bus: false },
+    { reader: 'tasks list' },
   );
   if (options.json) return printJson(io, tasks.map(taskToJson));
   print(io, tasks.length ? table(TASK_HEADER, tasks.map(taskRow)) : 'no tasks');
@@ -103,7 +104,7 @@ export async function tasksShow(globals: GlobalFlags, taskId: string, options: {
     globals,
     io,
     async (rt) => ({ task: await rt.registry.get(taskId), late: await rt.registry.lateReports(taskId) }),
-    { bus: false },
+    { reader: 'tasks show' },
   );
   const lateReports = late.map((r) => ({
     attempt: r.attempt,
@@ -120,7 +121,7 @@ export async function tasksShow(globals: GlobalFlags, taskId: string, options: {
 }
 
 export async function tasksStats(globals: GlobalFlags, options: { json?: boolean }, io: CliIo): Promise<void> {
-  const counts = await withRuntime(globals, io, (rt) => rt.registry.counts(), { bus: false });
+  const counts = await withRuntime(globals, io, (rt) => rt.registry.counts(), { reader: 'tasks stats' });
   if (options.json) return printJson(io, counts);
   const priorities = Object.keys(counts.byPriority).map(Number);
   const rows = TASK_STATUSES.map((status) => [
@@ -154,7 +155,7 @@ export async function tasksPrune(globals: GlobalFlags, options: { olderThanHours
 }
 
 export async function deadLettersCommand(globals: GlobalFlags, options: { limit?: number; json?: boolean }, io: CliIo): Promise<void> {
-  const letters = await withRuntime(globals, io, (rt) => new StoreDeadLetters(rt.db).list(options.limit ?? 50), { bus: false });
+  const letters = await withRuntime(globals, io, (rt) => new StoreDeadLetters(rt.db).list(options.limit ?? 50), { reader: 'dead-letters' });
   if (options.json) return printJson(io, letters.map((l) => ({ ...l, receivedAt: iso(l.receivedAt) })));
   if (letters.length === 0) return print(io, 'no dead letters');
   print(io, table(['RECEIVED', 'SOURCE', 'CODE', 'REASON'], letters.map((l) => [iso(l.receivedAt), l.source, l.code, l.reason.slice(0, 100)])));

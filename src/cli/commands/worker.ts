@@ -1,10 +1,10 @@
 import { TaskWorker } from '../../agents/index.js';
 import { commandHandler, parseExecSpec } from '../../workloads/index.js';
-import type { TaskHandler } from '../../protocol/index.js';
+import { createLogger, type TaskHandler } from '../../protocol/index.js';
 import { openRuntime, orClose } from '../runtime.js';
 import { loadConfig, print, type CliIo, type GlobalFlags } from '../context.js';
 import { badArgument } from '../errors.js';
-import { Progress } from '../progress.js';
+import { Progress, SharedStderr } from '../progress.js';
 import { listenForShutdown, stoppingNotice } from '../signals.js';
 
 export interface WorkerCommandOptions {
@@ -46,7 +46,9 @@ export async function workerCommand(globals: GlobalFlags, options: WorkerCommand
       { path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency },
       { path: 'worker.shutdownGraceMs', flag: '--grace-ms', value: options.graceMs },
     ]);
-    const runtime = await openRuntime(config);
+    // Log lines go through the progress display, so they never end up glued to its live line.
+    const stderr = new SharedStderr(io.stderr);
+    const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     const worker = await orClose(runtime, () =>
       new TaskWorker({ registry: runtime.registry, bus: runtime.bus, clock: runtime.clock, logger: runtime.logger, handlers, config: config.worker }),
     );
@@ -56,7 +58,7 @@ export async function workerCommand(globals: GlobalFlags, options: WorkerCommand
       const progress = new Progress(() => {
         const s = worker.stats;
         return `worker ${worker.workerId}: ${s.completed} completed · ${s.failed} failed attempts · ${s.lost} lost · ${s.running} running`;
-      }, io.stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
+      }, stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
       const signal = await shutdown.requested;
       progress.stop();
       io.stderr.write(stoppingNotice(signal, worker.stats.running, config.worker.shutdownGraceMs));

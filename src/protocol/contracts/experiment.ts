@@ -58,7 +58,15 @@ export const stopTestCommand = defineCommand({ name: 'stop_test', to: VARIABLE_A
 export const newGenerationCreatedEvent = defineEvent({
   name: 'new_generation_created',
   topic: EXPERIMENT_TOPIC,
-  data: z.object({ studyId: studyIdSchema, generation, combinations: z.number().int(), tests: z.number().int(), retests: z.number().int() }),
+  data: z.object({
+    studyId: studyIdSchema,
+    generation,
+    combinations: z.number().int(),
+    tests: z.number().int(),
+    retests: z.number().int(),
+    /** The elite the generation was evolved from: 0 for the first. */
+    elite_count: z.number().int().nonnegative(),
+  }),
 });
 
 export const studyFinishedEvent = defineEvent({

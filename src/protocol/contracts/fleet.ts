@@ -30,6 +30,10 @@ export const botSchema = z.object({
   lastHeartbeatAt: z.number(),
   isolatedAt: z.number().nullable(),
   reason: z.string().nullable(),
+  reinstatedAt: z.number().nullable(),
+  reinstatedBy: z.string().nullable(),
+  reinstateReason: z.string().nullable(),
+  reinstatements: z.number().int(),
 });
 export type BotInfo = z.output<typeof botSchema>;
 
@@ -96,11 +100,19 @@ export const heartbeatCommand = defineCommand({
 
 export const restartBotCommand = defineCommand({ name: 'restart_bot', to: BOT_AGENT_ID, data: z.object({ botId: botIdSchema, reason: reason.optional() }).strict() });
 export const isolateBotCommand = defineCommand({ name: 'isolate_bot', to: BOT_AGENT_ID, data: z.object({ botId: botIdSchema, reason: reason.optional() }).strict() });
+/** Puts an isolated bot back in the fleet; `by` defaults to the sender. */
+export const reinstateBotCommand = defineCommand({
+  name: 'reinstate_bot',
+  to: BOT_AGENT_ID,
+  data: z.object({ botId: botIdSchema, reason: reason.optional(), by: z.string().min(1).max(200).optional() }).strict(),
+});
 
 /** To one bot (`botKind(botId)`): a fresh worker; what it held was already given to others. */
 export const restartCommand = defineCommand({ name: 'restart', data: z.object({ reason: z.string().optional() }) });
 /** To one bot (`botKind(botId)`): it is isolated and takes nothing more. */
 export const stopCommand = defineCommand({ name: 'stop', data: z.object({ reason: z.string().optional() }) });
+/** To one bot (`botKind(botId)`): it was reinstated, and takes tasks and heartbeats again. */
+export const resumeCommand = defineCommand({ name: 'resume', data: z.object({ reason: z.string().optional() }) });
 
 export const botStatusUpdateEvent = defineEvent({ name: 'bot_status_update', topic: BOT_STATUS_TOPIC, data: botSchema });
 

@@ -20,6 +20,11 @@ export interface BotRow {
   registeredAt: number;
   isolatedAt: number | null;
   reason: string | null;
+  /** The last time an operator put the bot back in the fleet, who asked and why; null if never. */
+  reinstatedAt: number | null;
+  reinstatedBy: string | null;
+  reinstateReason: string | null;
+  reinstatements: number;
 }
 
 interface Row {
@@ -37,6 +42,10 @@ interface Row {
   registered_at: Date;
   isolated_at: Date | null;
   reason: string | null;
+  reinstated_at: Date | null;
+  reinstated_by: string | null;
+  reinstate_reason: string | null;
+  reinstatements: number;
 }
 
 const toBot = (r: Row): BotRow => ({
@@ -54,6 +63,10 @@ const toBot = (r: Row): BotRow => ({
   registeredAt: new Date(r.registered_at).getTime(),
   isolatedAt: r.isolated_at ? new Date(r.isolated_at).getTime() : null,
   reason: r.reason,
+  reinstatedAt: r.reinstated_at ? new Date(r.reinstated_at).getTime() : null,
+  reinstatedBy: r.reinstated_by,
+  reinstateReason: r.reinstate_reason,
+  reinstatements: Number(r.reinstatements),
 });
 
 /**
@@ -117,6 +130,34 @@ export async function markIsolated(db: Queryable, botId: string, nowMs: number, 
     `UPDATE bots SET state = 'isolated', isolated_at = $2, reason = $3 WHERE bot_id = $1 AND state <> 'isolated' RETURNING *`,
     [botId, new Date(nowMs), reason],
   );
+  return rows[0] ? toBot(rows[0]) : null;
+}
+
+/**
+ * Params: $1 id, $2 now, $3 who asked, $4 why, $5 success rate when the fleet has no other bot.
+ * Puts an isolated bot back in the fleet. Its success rate starts again at the
+ * mean of the bots in the fleet (its own record is what got it isolated, and
+ * would keep it from ever being chosen); its restarts are forgotten, so one
+ * more does not isolate it again at once; its heartbeat clock starts now.
+ */
+const REINSTATE_BOT = `
+UPDATE bots SET state = 'online',
+  success_rate = COALESCE((SELECT avg(o.success_rate) FROM bots o WHERE o.state <> 'isolated' AND o.bot_id <> $1), $5),
+  recent_restarts = '[]'::jsonb, last_heartbeat_at = $2, isolated_at = NULL,
+  reason = 'reinstated by ' || $3::text || ': ' || $4::text,
+  reinstated_at = $2, reinstated_by = $3::text, reinstate_reason = $4::text, reinstatements = reinstatements + 1
+WHERE bot_id = $1 AND state = 'isolated'
+RETURNING *`;
+
+/** The reinstated bot, or null when it is not isolated (or does not exist): nothing changed. */
+export async function reinstateBot(
+  db: Queryable,
+  botId: string,
+  nowMs: number,
+  request: { by: string; reason: string },
+  initialSuccessRate = 1,
+): Promise<BotRow | null> {
+  const rows = await db.query<Row>(REINSTATE_BOT, [botId, new Date(nowMs), request.by, request.reason, initialSuccessRate]);
   return rows[0] ? toBot(rows[0]) : null;
 }
 

@@ -14,6 +14,17 @@ export {
   type CombinationRow,
   type ScorePoint,
 } from './generations.js';
+export {
+  acquireStudyDriver,
+  getStudyDriver,
+  renewStudyDriver,
+  releaseStudyDriver,
+  holdsStudyDriver,
+  type StudyDriverRow,
+  type DriverClaim,
+  type DriverClaimParams,
+  type DriverLease,
+} from './study-drivers.js';
 export { insertResults, listResults, type TestResultRow } from './results.js';
 export {
   BOT_STATES,
@@ -22,6 +33,7 @@ export {
   recordOutcome,
   markRestarting,
   markIsolated,
+  reinstateBot,
   markOffline,
   getBot,
   listBots,

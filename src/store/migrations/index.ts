@@ -4,8 +4,10 @@ import { migration as completeTasks } from './0002_complete_tasks.js';
 import { migration as agents } from './0003_agents.js';
 import { migration as experiments } from './0004_experiments.js';
 import { migration as largeSpaces } from './0006_large_spaces.js';
+import { migration as studyDriver } from './0007_study_driver.js';
+import { migration as botReinstatement } from './0008_bot_reinstatement.js';
 
 export type { Migration } from './migration.js';
 
 /** Every migration, in order. A new one is a new numbered file added here. */
-export const MIGRATIONS: readonly Migration[] = [tasks, completeTasks, agents, experiments, largeSpaces];
+export const MIGRATIONS: readonly Migration[] = [tasks, completeTasks, agents, experiments, largeSpaces, studyDriver, botReinstatement];

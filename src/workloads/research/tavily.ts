@@ -8,6 +8,12 @@ export interface TavilyOptions {
   baseUrl?: string;
   /** For the whole exchange, the answer's body included. Default 15 s. */
   timeoutMs?: number;
+  /**
+   * Results asked of each search (at most 20, Tavily's ceiling), fewer when the
+   * caller's limit is lower. Default 3: with advanced depth each result carries
+   * the passages that matter, and a report is written from a few good sources.
+   */
+  maxResults?: number;
   /** Default the global `fetch`. */
   fetch?: typeof fetch;
   /** Times the timeout; default the system clock. */
@@ -18,6 +24,7 @@ const DEFAULT_BASE_URL = 'https://api.tavily.com';
 const DEFAULT_TIMEOUT_MS = 15_000;
 /** Tavily's own ceiling on `max_results`. */
 const MAX_RESULTS = 20;
+const DEFAULT_MAX_RESULTS = 3;
 const SNIPPET_CHARS = 400;
 /** Enough of an error answer to show the service's reason, not a whole HTML page. */
 const ERROR_BODY_CHARS = 200;
@@ -46,17 +53,21 @@ export class TavilySearch implements SearchProvider {
   // logging the provider cannot leak the key.
   readonly #apiKey: string;
   private readonly endpoint: string;
+  private readonly usageEndpoint: string;
   private readonly timeoutMs: number;
+  private readonly maxResults: number;
   private readonly fetch: typeof fetch;
   private readonly clock: Clock;
 
   constructor(options: TavilyOptions) {
-    if (options.apiKey.trim() === '') throw new OrchestraError('ORC_CONFIG_INVALID', 'tavily search needs a non-empty API key');
+    if (options.apiKey.trim() === '') throw new OrchestraError('ORC_CONFIG_INVALID', 'tavily search needs a non-empty API key (TAVILY_API_KEY)');
     this.#apiKey = options.apiKey;
     const base = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
     if (!URL.canParse(base)) throw new OrchestraError('ORC_CONFIG_INVALID', 'the tavily base URL is not a URL');
     this.endpoint = `${base}/search`;
+    this.usageEndpoint = `${base}/usage`;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxResults = Math.max(1, Math.min(options.maxResults ?? DEFAULT_MAX_RESULTS, MAX_RESULTS));
     this.fetch = options.fetch ?? globalThis.fetch;
     this.clock = options.clock ?? systemClock;
   }
@@ -71,7 +82,7 @@ export class TavilySearch implements SearchProvider {
       const response = await this.fetch(this.endpoint, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.#apiKey}`, 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ query, max_results: Math.min(options.limit, MAX_RESULTS), search_depth: 'basic' }),
+        body: JSON.stringify({ query, max_results: Math.min(options.limit, this.maxResults), search_depth: 'advanced' }),
         signal,
       });
       const text = await response.text();
@@ -85,6 +96,36 @@ export class TavilySearch implements SearchProvider {
       throw this.failure(`tavily search could not reach ${redactUrl(this.endpoint)}: ${causeOf(err)}`, true);
     } finally {
       this.clock.clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Asks Tavily about the key (`GET /usage`, which costs no credit) so that a
+   * refused key stops the researcher as it starts rather than failing its
+   * first task. Only a refusal counts: a service that is down, slow, or has no
+   * usage endpoint (a proxy) is left for the searches, which retry.
+   */
+  async verifyKey(): Promise<void> {
+    const timeout = new AbortController();
+    const timer = this.clock.setTimeout(() => timeout.abort(), this.timeoutMs);
+    let status: number;
+    let body: string;
+    try {
+      const response = await this.fetch(this.usageEndpoint, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json' },
+        signal: timeout.signal,
+      });
+      status = response.status;
+      body = await response.text();
+    } catch {
+      return;
+    } finally {
+      this.clock.clearTimeout(timer);
+    }
+    if (status === 401 || status === 403) {
+      const detail = body.trim() === '' ? '' : `: ${clipText(body, ERROR_BODY_CHARS)}`;
+      throw this.failure(`TAVILY_API_KEY was refused by tavily (HTTP ${status})${detail}; set a valid key, or unset it to search the local corpus`, false, 'ORC_WORKLOAD_SEARCH_UNAUTHORIZED');
     }
   }
 

@@ -86,7 +86,8 @@ describe('Tavily search', () => {
     expect(req).toMatchObject({ method: 'POST', url: '/search' });
     expect(req?.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expect(req?.headers['content-type']).toBe('application/json');
-    expect(req?.body).toEqual({ query: 'what is a lease', max_results: 7, search_depth: 'basic' });
+    // Advanced depth: Tavily picks the most relevant passages of each page, worth the extra credit for a report's sources.
+    expect(req?.body).toEqual({ query: 'what is a lease', max_results: 3, search_depth: 'advanced' });
 
     expect(tavily.name).toBe('tavily');
     expect(results[0]).toEqual({ title: 'Leases explained', source: 'https://example.test/leases', snippet: 'A lease is a claim that expires.', score: 0.91 });
@@ -96,14 +97,17 @@ describe('Tavily search', () => {
     expect(results[1]?.snippet.endsWith('…')).toBe(true);
   });
 
-  it('asks for at most 20 results and returns no more than the limit', async () => {
+  it('asks for 3 results unless told otherwise, never more than 20, and returns no more than the limit', async () => {
     const many = Array.from({ length: 25 }, (_, i) => ({ title: `t${i}`, url: `https://example.test/${i}`, content: 'c', score: 1 - i / 100 }));
     respond = (_req, res) => json(res, 200, tavilyAnswer(many));
-    const results = await new TavilySearch({ apiKey: API_KEY, baseUrl }).search('q', { limit: 50 });
-    expect(received[0]?.body).toMatchObject({ max_results: 20 });
+    expect(await new TavilySearch({ apiKey: API_KEY, baseUrl }).search('q', { limit: 5 })).toHaveLength(5);
+    expect(received[0]?.body).toMatchObject({ max_results: 3 });
+    const results = await new TavilySearch({ apiKey: API_KEY, baseUrl, maxResults: 50 }).search('q', { limit: 50 });
+    expect(received[1]?.body).toMatchObject({ max_results: 20 });
     expect(results).toHaveLength(25);
-    const few = await new TavilySearch({ apiKey: API_KEY, baseUrl }).search('q', { limit: 3 });
-    expect(few).toHaveLength(3);
+    const few = await new TavilySearch({ apiKey: API_KEY, baseUrl, maxResults: 10 }).search('q', { limit: 2 });
+    expect(received[2]?.body).toMatchObject({ max_results: 2 });
+    expect(few).toHaveLength(2);
   });
 
   it('sends nothing for an empty query', async () => {
@@ -212,12 +216,41 @@ describe('Tavily search', () => {
 });
 
 describe('searchProviderFromEnv', () => {
-  it('uses Tavily at TAVILY_BASE_URL when TAVILY_API_KEY is set', async () => {
-    respond = (_req, res) => json(res, 200, tavilyAnswer([{ title: 't', url: 'https://example.test/', content: 'c', score: 1 }]));
+  it('uses Tavily at TAVILY_BASE_URL when TAVILY_API_KEY is set, checking the key first', async () => {
+    respond = (req, res) =>
+      req.url === '/usage' ? json(res, 200, { key: { usage: 3, limit: 1000 } }) : json(res, 200, tavilyAnswer([{ title: 't', url: 'https://example.test/', content: 'c', score: 1 }]));
     const provider = await searchProviderFromEnv({ TAVILY_API_KEY: API_KEY, TAVILY_BASE_URL: baseUrl }, {});
+    expect(received.map((r) => [r.method, r.url])).toEqual([['GET', '/usage']]);
+    expect(received[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expect(provider.name).toBe('tavily');
     expect(await provider.search('q', { limit: 1 })).toHaveLength(1);
-    expect(received[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(received[1]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
+  it('refuses to start with a key Tavily refuses, naming TAVILY_API_KEY, before any search', async () => {
+    respond = (_req, res) => json(res, 401, { detail: { error: 'Unauthorized: missing or invalid API key.' } });
+    const err = await failureOf(searchProviderFromEnv({ TAVILY_API_KEY: API_KEY, TAVILY_BASE_URL: baseUrl }, {}));
+    expect(err).toMatchObject({ code: 'ORC_WORKLOAD_SEARCH_UNAUTHORIZED', retryable: false });
+    expect(err.message).toMatch(/^TAVILY_API_KEY was refused by tavily \(HTTP 401\)/);
+    expect(received.map((r) => [r.method, r.url])).toEqual([['GET', '/usage']]);
+  });
+
+  it('starts anyway when the key cannot be checked: a service without the usage endpoint, or one that is down', async () => {
+    respond = (req, res) => (req.url === '/usage' ? json(res, 404, 'not here') : json(res, 200, tavilyAnswer([])));
+    expect((await searchProviderFromEnv({ TAVILY_API_KEY: API_KEY, TAVILY_BASE_URL: baseUrl }, {})).name).toBe('tavily');
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    expect((await searchProviderFromEnv({ TAVILY_API_KEY: API_KEY, TAVILY_BASE_URL: `http://127.0.0.1:${port}` }, {})).name).toBe('tavily');
+  });
+
+  it('refuses TAVILY_BASE_URL without TAVILY_API_KEY instead of quietly searching the local corpus', async () => {
+    await expect(searchProviderFromEnv({ TAVILY_BASE_URL: baseUrl }, {})).rejects.toMatchObject({
+      code: 'ORC_CONFIG_INVALID',
+      message: expect.stringContaining('TAVILY_API_KEY'),
+    });
+    expect(received).toHaveLength(0);
   });
 
   it('searches the given corpus folder when no key is set', async () => {
