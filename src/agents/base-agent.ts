@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
+  agentStatusEvent,
   createMessage,
   createResponse,
   describeError,
+  getStatusRequest,
+  isContract,
   messageSchema,
   OrchestraError,
   parseWith,
   silentLogger,
   toValidationError,
   ValidationError,
+  type AgentState,
+  type AgentStatus,
   type Clock,
-  isContract,
   type CommandContract,
   type Contract,
   type ContractData,
@@ -23,10 +27,6 @@ import {
   type Message,
   type MessageError,
   type TimerHandle,
-  agentStatusEvent,
-  getStatusRequest,
-  type AgentState,
-  type AgentStatus,
 } from '../protocol/index.js';
 import type { Bus, Subscription } from '../bus/index.js';
 import { agentConfig, type AgentConfig, type AgentOptions } from './agent-config.js';
