@@ -11,8 +11,7 @@
  * Everything is seeded: the same command prints the same figures.
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { createRng, systemClock } from '../src/protocol/index.js';
+import { createRng, getBestCombinationRequest, systemClock } from '../src/protocol/index.js';
 import { createMemoryBus } from '../src/bus/index.js';
 import { IN_MEMORY, migrate, openPglite } from '../src/store/index.js';
 import { TaskRegistry } from '../src/registry/index.js';
@@ -25,9 +24,6 @@ const { values } = parseArgs({ options: { histories: { type: 'string', default: 
 const histories = Number(values.histories);
 const firstSeed = Number(values.seed);
 if (!Number.isInteger(histories) || histories < 1) throw new Error('--histories must be a positive whole number');
-
-// `null`, or an answer without a key, is no recommendation.
-const answerSchema = z.object({ key: z.string().optional() }).passthrough().nullable();
 
 const NOW = Date.UTC(2026, 0, 1);
 const clock = systemClock;
@@ -54,7 +50,7 @@ for (let i = 0; i < histories; i++) {
   await agent.start();
   let fromAgent: string | null;
   try {
-    fromAgent = (await asker.sendRequest('variables', 'get_best_combination', {}, { schema: answerSchema }))?.key ?? null;
+    fromAgent = (await asker.sendRequest(getBestCombinationRequest, {}))?.key ?? null;
   } finally {
     await agent.stop();
   }

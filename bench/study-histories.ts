@@ -91,7 +91,7 @@ export async function writeHistory(db: Db, options: HistoryOptions): Promise<Wri
     if (g > 0) for (const s of retestCandidates(scoreCombinations(space, observations), retests)) runs.push(s.combination);
     for (const c of fresh) for (let i = 0; i < testsPerCombination; i++) runs.push(c);
     const tests = runs.map((c, i) => ({ key: combinationKey(space, c), trial: trial + i, taskId: `${studyId}-t${trial + i}` }));
-    const combinations = [...new Map(runs.map((c) => [combinationKey(space, c), c])).entries()].map(([key, variables]) => ({ key, variables: variables as JsonValue }));
+    const combinations = [...new Map(runs.map((c) => [combinationKey(space, c), c])).entries()].map(([key, variables]) => ({ key, variables }));
     await db.transaction((tx) => insertGeneration(tx, { studyId, generation: g, combinations, tests }, nowMs));
     const rows: TestResultRow[] = [];
     for (const [i, c] of runs.entries()) {

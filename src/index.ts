@@ -46,6 +46,27 @@ export {
   type Logger,
 } from './protocol/index.js';
 
+// the runtime's own contracts, for a program's agents to talk to the built-in ones
+export {
+  DISPATCHER_ID,
+  MONITOR_ID,
+  ORCHESTRATOR_ID,
+  SNAPSHOT_TOPIC,
+  TASK_FINISHED_TOPIC,
+  PRESENCE_TOPIC,
+  getStatusRequest,
+  agentStatusEvent,
+  listAgentsRequest,
+  getSystemStatusRequest,
+  dispatchRequest,
+  getSnapshotRequest,
+  systemSnapshotEvent,
+  taskFinishedEvent,
+  type AgentStatus,
+  type ListedAgent,
+  type Snapshot,
+} from './protocol/index.js';
+
 // bus
 export {
   createBus,
@@ -88,15 +109,11 @@ export {
   TaskDispatcher,
   SystemMonitor,
   OrchestratorAgent,
-  DISPATCHER_ID,
-  MONITOR_ID,
-  ORCHESTRATOR_ID,
   type AgentDeps,
   type AgentHandler,
   type AgentOptions,
   type ContractHandler,
   type ContractRequestOptions,
-  type SendRequestOptions,
   type SendEventOptions,
   type TaskWorkerDeps,
   type TaskWorkerEvents,

@@ -10,10 +10,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Combination } from '../../src/evolution/index.js';
+import { variablesSchema } from '../../src/protocol/index.js';
 import { judge, type LandscapeDescription } from './landscapes.js';
 import { evaluatorCommand, type Evaluator } from './evaluator-command.js';
 
-const variables = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]));
+const variables = variablesSchema;
 
 /** RESULT.json, the public output of `orchestra optimize`; extra fields are allowed. */
 const resultSchema = z.object({

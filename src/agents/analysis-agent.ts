@@ -1,5 +1,13 @@
-import { z } from 'zod';
-import { OrchestraError, type JsonValue } from '../protocol/index.js';
+import {
+  ANALYSIS_AGENT_ID,
+  analysisReportSchema,
+  analyzeGenerationRequest,
+  environmentChangeDetectedEvent,
+  getReportRequest,
+  OrchestraError,
+  type AnalysisReport,
+  type JsonValue,
+} from '../protocol/index.js';
 import {
   getStudy,
   listCombinations,
@@ -15,7 +23,6 @@ import {
 import { detectEliteDrift, parseSpace, type Space } from '../evolution/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { experimentConfig } from './experiment-config.js';
-import { ANALYSIS_AGENT_ID, EXPERIMENT_TOPIC } from './variable-agent.js';
 
 export interface AnalysisAgentDeps extends AgentDeps {
   db: Db;
@@ -60,18 +67,16 @@ export class AnalysisAgent extends BaseAgent {
   constructor(deps: AnalysisAgentDeps, id = ANALYSIS_AGENT_ID) {
     super(id, 'analysis', deps);
     this.db = deps.db;
-    this.onRequest('analyze_generation', z.object({ studyId: z.string().min(1), generation: z.number().int().nonnegative() }).strict(), ({ studyId, generation }) =>
-      this.analyze(studyId, generation),
-    );
-    this.onRequest('get_report', z.object({ studyId: z.string().min(1), generation: z.number().int().nonnegative().optional() }).strict(), async ({ studyId, generation }) => {
+    this.onRequest(analyzeGenerationRequest, ({ studyId, generation }) => this.analyze(studyId, generation));
+    this.onRequest(getReportRequest, async ({ studyId, generation }) => {
       const reports = await listReports(this.db, studyId);
       const report = generation === undefined ? reports.at(-1) : reports.find((r) => r.generation === generation);
       if (!report) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no analysis report for study ${studyId}${generation === undefined ? '' : ` generation ${generation}`}`);
-      return report.report;
+      return analysisReportSchema.parse(report.report);
     });
   }
 
-  async analyze(studyId: string, generation: number): Promise<JsonValue> {
+  async analyze(studyId: string, generation: number): Promise<AnalysisReport> {
     const study = await getStudy(this.db, studyId);
     if (!study) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no study ${studyId}`);
     const space = parseSpace(study.space);
@@ -92,7 +97,7 @@ export class AnalysisAgent extends BaseAgent {
 
     const elite = combinations.filter((c) => c.classification === 'elite').map((c) => c.key);
     const drift = this.drift(space, results, new Set(elite), generation, settings.drift, generations.find((g) => g.generation === generation)?.createdAt ?? this.clock.now());
-    const report = {
+    const report: AnalysisReport = {
       studyId,
       generation,
       best: scoresNow.length ? Math.max(...scoresNow) : null,
@@ -104,7 +109,7 @@ export class AnalysisAgent extends BaseAgent {
       successRate: here.length ? here.filter((r) => r.success).length / here.length : null,
       model: `least-squares trend over each combination's last ${TREND_POINTS} scores, one generation ahead`,
       predictionError: predictionError(history),
-      predictions: predictions.slice(0, 20) as unknown as JsonValue,
+      predictions: predictions.slice(0, 20),
       elite,
       changed: drift.changed,
       // The first trial the change is seen in: the evidence from it on is of the new landscape.
@@ -113,8 +118,7 @@ export class AnalysisAgent extends BaseAgent {
     };
     await saveReport(this.db, studyId, generation, report, this.clock.now());
     if (drift.changed) {
-      await this.sendEvent('environment_change_detected', { studyId, generation, baseline: drift.baseline, recent: drift.recent, drop: drift.drop, since: drift.since }).catch(() => undefined);
-      await this.sendEvent('environment_change_detected', { studyId, generation, drop: drift.drop }, { topic: EXPERIMENT_TOPIC }).catch(() => undefined);
+      await this.sendEvent(environmentChangeDetectedEvent, { studyId, generation, baseline: drift.baseline, recent: drift.recent, drop: drift.drop, since: drift.since }).catch(() => undefined);
     }
     return report;
   }

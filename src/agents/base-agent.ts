@@ -1,17 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
+  agentStatusEvent,
   createMessage,
   createResponse,
   describeError,
+  getStatusRequest,
+  isContract,
   messageSchema,
   OrchestraError,
   parseWith,
   silentLogger,
   toValidationError,
   ValidationError,
+  type AgentState,
+  type AgentStatus,
   type Clock,
   type CommandContract,
+  type Contract,
   type ContractData,
   type ContractReply,
   type EventContract,
@@ -24,7 +30,6 @@ import {
 } from '../protocol/index.js';
 import type { Bus, Subscription } from '../bus/index.js';
 import { agentConfig, type AgentConfig, type AgentOptions } from './agent-config.js';
-import { PRESENCE_ACTION, PRESENCE_TOPIC, type AgentState, type AgentStatus } from './presence.js';
 
 type Kind = 'request' | 'command' | 'event';
 
@@ -47,24 +52,15 @@ export interface AgentDeps {
   presence?: boolean;
 }
 
-export interface SendRequestOptions<S extends z.ZodType = z.ZodType<JsonValue>> {
-  /** Default: the agent's `requestTimeoutMs`, else the bus's. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** Validates the response data; without it the data comes back as plain JSON. */
-  schema?: S;
-}
-
 export interface SendEventOptions {
-  /** Sends the event to this agent's inbox instead of broadcasting it. */
+  /** Sends the event to this agent's inbox instead of broadcasting it on the contract's topic. */
   to?: string;
-  /** Broadcast topic. Default: `events.<action>`. */
-  topic?: string;
 }
 
 /** A request sent by its contract: the receiver is the contract's `to` unless these options name another. */
 export interface ContractRequestOptions {
   to?: string;
+  /** Default: the agent's `requestTimeoutMs`, else the bus's. */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -75,11 +71,11 @@ export type ContractHandler<C extends RequestContract> = (
   message: Message,
 ) => z.input<C['reply']> | Promise<z.input<C['reply']>>;
 
-/** The topic an event is broadcast on unless its sender names another. */
+/** The topic of an event whose contract names none. */
 export const eventTopic = (action: string) => `events.${action}`;
+const topicOf = (contract: EventContract) => contract.topic ?? eventTopic(contract.name);
 
 const agentId = messageSchema.shape.from;
-const noData = z.object({}).strict();
 
 /**
  * An agent: an id, an inbox on the bus, and handlers for the requests,
@@ -127,7 +123,7 @@ export abstract class BaseAgent {
     this.config = agentConfig.parse(deps.config ?? {});
     this.logger = (deps.logger ?? silentLogger).child({ agent: id });
     this.presence = deps.presence ?? true;
-    this.onRequest('get_status', noData, () => this.status());
+    this.onRequest(getStatusRequest, () => this.status());
   }
 
   get state(): AgentState {
@@ -189,82 +185,56 @@ export abstract class BaseAgent {
     }
   }
 
-  /** Sends a request and resolves with the response's data; rejects with the bus's timeout or remote error. */
-  async sendRequest<C extends RequestContract>(contract: C, data: ContractData<C>, options?: ContractRequestOptions): Promise<ContractReply<C>>;
-  async sendRequest<S extends z.ZodType = z.ZodType<JsonValue>>(to: string, action: string, data?: JsonValue, options?: SendRequestOptions<S>): Promise<z.output<S>>;
-  async sendRequest<S extends z.ZodType>(
-    target: string | RequestContract,
-    second?: unknown,
-    third?: unknown,
-    fourth: SendRequestOptions<S> = {},
-  ): Promise<unknown> {
-    if (typeof target !== 'string') return this.requestBy(target, second, third as ContractRequestOptions | undefined);
-    const [to, action, data, options] = [target, second as string, (third === undefined ? {} : third) as JsonValue, fourth];
-    const request = createMessage({ type: 'request', from: this.id, to, action, data }, this.clock.now());
+  /**
+   * Sends a request declared by its contract to the contract's agent (or the
+   * one `options.to` names) and resolves with the reply, parsed by the
+   * contract's reply schema; rejects with the bus's timeout or remote error.
+   */
+  async sendRequest<C extends RequestContract>(contract: C, data: ContractData<C>, options: ContractRequestOptions = {}): Promise<ContractReply<C>> {
+    // Checked here too, so a caller's mistake fails at the call with the field named, not as a remote error.
+    const checked = parseWith(declared(contract, 'request').data, `request ${contract.name}`, data) as JsonValue;
+    const to = receiver(contract, options.to);
+    const request = createMessage({ type: 'request', from: this.id, to, action: contract.name, data: checked }, this.clock.now());
     const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
     const response = await this.bus.request(request, {
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (!options.schema) return response.data as z.output<S>;
-    const parsed = options.schema.safeParse(response.data);
-    if (!parsed.success) throw toValidationError(`response to ${action} from ${to}`, parsed.error, response.data);
-    return parsed.data as z.output<S>;
+    const parsed = contract.reply.safeParse(response.data);
+    if (!parsed.success) throw toValidationError(`response to ${contract.name} from ${to}`, parsed.error, response.data);
+    return parsed.data as ContractReply<C>;
   }
 
   /** Tells one agent to do something; no answer comes back. */
-  async sendCommand<C extends CommandContract>(contract: C, data: ContractData<C>, options?: { to?: string }): Promise<void>;
-  async sendCommand(to: string, action: string, data?: JsonValue): Promise<void>;
-  async sendCommand(target: string | CommandContract, second?: unknown, third?: unknown): Promise<void> {
-    if (typeof target !== 'string') {
-      const to = receiver(target, (third as { to?: string } | undefined)?.to);
-      return this.sendCommand(to, target.name, parseWith(target.data, `command ${target.name}`, second) as JsonValue);
-    }
-    const [to, action, data] = [target, second as string, (third === undefined ? {} : third) as JsonValue];
-    await this.bus.send(createMessage({ type: 'command', from: this.id, to, action, data }, this.clock.now()));
+  async sendCommand<C extends CommandContract>(contract: C, data: ContractData<C>, options: { to?: string } = {}): Promise<void> {
+    const checked = parseWith(declared(contract, 'command').data, `command ${contract.name}`, data) as JsonValue;
+    const command = createMessage({ type: 'command', from: this.id, to: receiver(contract, options.to), action: contract.name, data: checked }, this.clock.now());
+    await this.bus.send(command);
   }
 
-  /** Broadcasts an event (every listener but this agent gets it), or sends it to one agent. */
-  async sendEvent<C extends EventContract>(contract: C, data: ContractData<C>, options?: SendEventOptions): Promise<void>;
-  async sendEvent(action: string, data?: JsonValue, options?: SendEventOptions): Promise<void>;
-  async sendEvent(target: string | EventContract, second?: unknown, third: SendEventOptions = {}): Promise<void> {
-    if (typeof target !== 'string') {
-      const data = parseWith(target.data, `event ${target.name}`, second) as JsonValue;
-      return this.sendEvent(target.name, data, { ...(target.topic !== undefined ? { topic: target.topic } : {}), ...third });
-    }
-    const [action, data, options] = [target, (second === undefined ? {} : second) as JsonValue, third];
-    const event = createMessage({ type: 'event', from: this.id, to: options.to ?? null, action, data }, this.clock.now());
+  /** Broadcasts an event on its contract's topic (every listener but this agent gets it), or sends it to one agent. */
+  async sendEvent<C extends EventContract>(contract: C, data: ContractData<C>, options: SendEventOptions = {}): Promise<void> {
+    const checked = parseWith(declared(contract, 'event').data, `event ${contract.name}`, data) as JsonValue;
+    const event = createMessage({ type: 'event', from: this.id, to: options.to ?? null, action: contract.name, data: checked }, this.clock.now());
     if (options.to !== undefined) await this.bus.send(event);
-    else await this.bus.publish(options.topic ?? eventTopic(action), event);
+    else await this.bus.publish(topicOf(contract), event);
   }
 
-  protected onRequest<C extends RequestContract>(contract: C, handler: ContractHandler<C>): void;
-  protected onRequest<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, JsonValue | void>): void;
-  protected onRequest(target: string | RequestContract, second: unknown, third?: unknown): void {
-    if (typeof target !== 'string') return this.route('request', target.name, target.data, checkedReply(target, second as ContractHandler<RequestContract>));
-    this.route('request', target, second as z.ZodType, third as AgentHandler<z.ZodType, unknown>);
+  /** Answers a request: its data parsed by the contract's data schema, its reply checked by the reply schema. */
+  protected onRequest<C extends RequestContract>(contract: C, handler: ContractHandler<C>): void {
+    this.route('request', contract.name, contract.data, checkedReply(contract, handler as ContractHandler<RequestContract>));
   }
 
-  protected onCommand<C extends CommandContract>(contract: C, handler: AgentHandler<C['data'], void>): void;
-  protected onCommand<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, void>): void;
-  protected onCommand(target: string | CommandContract, second: unknown, third?: unknown): void {
-    if (typeof target !== 'string') return this.route('command', target.name, target.data, second as AgentHandler<z.ZodType, void>);
-    this.route('command', target, second as z.ZodType, third as AgentHandler<z.ZodType, void>);
+  protected onCommand<C extends CommandContract>(contract: C, handler: AgentHandler<C['data'], void>): void {
+    this.route('command', contract.name, contract.data, handler);
   }
 
-  /** Listens to a broadcast event (on `events.<action>` unless `topic` says otherwise) and to the same event sent to this agent. */
-  protected onEvent<C extends EventContract>(contract: C, handler: AgentHandler<C['data'], void>, options?: { topic?: string }): void;
-  protected onEvent<S extends z.ZodType>(action: string, schema: S, handler: AgentHandler<S, void>, options?: { topic?: string }): void;
-  protected onEvent(target: string | EventContract, second: unknown, third?: unknown, fourth?: { topic?: string }): void {
-    if (typeof target !== 'string') {
-      const topic = (third as { topic?: string } | undefined)?.topic ?? target.topic;
-      return this.onEvent(target.name, target.data, second as AgentHandler<z.ZodType, void>, topic !== undefined ? { topic } : {});
-    }
-    const [action, schema, handler, options] = [target, second as z.ZodType, third as AgentHandler<z.ZodType, void>, fourth ?? {}];
-    this.route('event', action, schema, handler);
-    const topic = options.topic ?? eventTopic(action);
+  /** Listens to an event broadcast on its contract's topic, and to the same event sent to this agent. */
+  protected onEvent<C extends EventContract>(contract: C, handler: AgentHandler<C['data'], void>): void {
+    this.route('event', contract.name, contract.data, handler);
+    const topic = topicOf(contract);
     const actions = this.topics.get(topic) ?? new Set<string>();
-    this.topics.set(topic, actions.add(action));
+    this.topics.set(topic, actions.add(contract.name));
   }
 
   /** Called once subscribed, before the agent counts as running: load state from the store here. */
@@ -278,14 +248,8 @@ export abstract class BaseAgent {
     return {};
   }
 
-  private requestBy(contract: RequestContract, data: unknown, options: ContractRequestOptions = {}): Promise<unknown> {
-    const { to, ...rest } = options;
-    // Checked here too, so a caller's mistake fails at the call with the field named, not as a remote error.
-    const checked = parseWith(contract.data, `request ${contract.name}`, data) as JsonValue;
-    return this.sendRequest(receiver(contract, to), contract.name, checked, { ...rest, schema: contract.reply });
-  }
-
   private route<S extends z.ZodType>(kind: Kind, action: string, schema: S, handler: AgentHandler<S, unknown>): void {
+    if (!(schema instanceof z.ZodType)) throw new OrchestraError('ORC_CONFIG_INVALID', `agent ${this.id}: a ${kind} handler is declared by a contract (defineRequest, defineCommand, defineEvent), not by a name`);
     if (this.currentState !== 'new') throw new OrchestraError('ORC_CONFIG_INVALID', `agent ${this.id}: handlers are declared before start`);
     // The schema parses the data before the handler sees it, which makes the cast sound.
     this.routes[kind].set(action, { schema, handler: handler as Route['handler'] });
@@ -392,10 +356,7 @@ export abstract class BaseAgent {
     if (!this.presence) return;
     const status = this.status();
     try {
-      await this.bus.publish(
-        PRESENCE_TOPIC,
-        createMessage({ type: 'event', from: this.id, to: null, action: PRESENCE_ACTION, data: status }, status.at),
-      );
+      await this.sendEvent(agentStatusEvent, status);
     } catch (err) {
       // Presence is advisory: the next heartbeat repeats it.
       this.logger.warn({ err: describeError(err) }, 'presence not announced');
@@ -416,6 +377,14 @@ export abstract class BaseAgent {
     const subscriptions = this.subscriptions.splice(0);
     await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
   }
+}
+
+/** TypeScript refuses anything but a contract; this is for callers from plain JavaScript. */
+function declared<C extends Contract>(contract: C, kind: Kind): C {
+  if (!isContract(contract) || contract.type !== kind) {
+    throw new OrchestraError('ORC_CONFIG_INVALID', `a ${kind} is sent by its contract (define${kind[0]!.toUpperCase()}${kind.slice(1)}), not by a name`);
+  }
+  return contract;
 }
 
 function receiver(contract: RequestContract | CommandContract, to: string | undefined): string {

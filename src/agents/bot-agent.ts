@@ -1,5 +1,33 @@
-import { z } from 'zod';
-import { describeError, type JsonValue, type NewTask, type TimerHandle } from '../protocol/index.js';
+import type { z } from 'zod';
+import {
+  assignCampaignTaskRequest,
+  BOT_AGENT_ID,
+  botIdOfKind,
+  botIsolatedEvent,
+  botKind,
+  botStatusUpdateEvent,
+  createTestTaskRequest,
+  deregisterBotRequest,
+  describeError,
+  getAvailableBotCountRequest,
+  getBotStatusRequest,
+  heartbeatCommand,
+  isolateBotCommand,
+  registerBotRequest,
+  reinstateBotCommand,
+  restartBotCommand,
+  restartCommand,
+  resumeCommand,
+  stopCommand,
+  taskCompletedEvent,
+  taskFinishedEvent,
+  TEST_BACKLOG_KIND,
+  type BotInfo,
+  type JsonValue,
+  type NewTask,
+  type TestRequest,
+  type TimerHandle,
+} from '../protocol/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import {
   getBot,
@@ -17,26 +45,12 @@ import {
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { fleetConfig, type FleetConfig, type FleetOptions } from './fleet-config.js';
 import { restartsInWindow, selectBot } from './fleet-rules.js';
-import { botIdOfKind, botKind, TEST_BACKLOG_KIND, testPayloadSchema } from './test-task.js';
-import { TASK_FINISHED_ACTION, TASK_FINISHED_TOPIC } from './worker-agent.js';
-
-export const BOT_AGENT_ID = 'bots';
-export const BOT_STATUS_TOPIC = 'fleet.status';
 
 export interface BotAgentDeps extends AgentDeps {
   db: Db;
   registry: TaskRegistry;
   fleet?: FleetOptions;
 }
-
-const botIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'must be letters, digits and _ . : -');
-const registration = z.object({ botId: botIdSchema, deviceId: z.string().min(1).max(200), role: z.string().min(1).max(100), group: z.string().min(1).max(100) }).strict();
-const testRequest = testPayloadSchema.extend({
-  taskId: z.string().min(1).max(100),
-  priority: z.number().int().min(1).max(10).optional(),
-  maxAttempts: z.number().int().min(1).max(100).optional(),
-});
-const finishedEvent = z.object({ taskId: z.string(), kind: z.string(), status: z.string(), attempt: z.number().int(), error: z.string().optional() }).passthrough();
 
 /**
  * Owns the fleet. Bots register and heartbeat; a bot silent past the
@@ -49,8 +63,7 @@ const finishedEvent = z.object({ taskId: z.string(), kind: z.string(), status: z
  * Requests: `register_bot`, `deregister_bot`, `create_test_task`, `assign_campaign_task`,
  * `get_available_bot_count`, `get_bot_status`. Commands: `heartbeat`,
  * `restart_bot`, `isolate_bot`, `reinstate_bot`. Events: `bot_status_update`,
- * `task_completed`, `bot_isolated` (on `fleet.status`, and on
- * `events.bot_isolated` for whoever reacts to alerts).
+ * `task_completed`, `bot_isolated`, all on `fleet.status`.
  */
 export class BotAgent extends BaseAgent {
   readonly fleet: FleetConfig;
@@ -67,43 +80,43 @@ export class BotAgent extends BaseAgent {
     this.registry = deps.registry;
     this.fleet = fleetConfig.parse(deps.fleet ?? {});
 
-    this.onRequest('register_bot', registration, async (bot) => {
+    this.onRequest(registerBotRequest, async (bot) => {
       const row = await registerBot(this.db, bot, this.clock.now());
       await this.statusUpdate(row);
       this.wake();
       return botJson(row);
     });
-    this.onRequest('deregister_bot', z.object({ botId: botIdSchema }).strict(), async ({ botId }) => {
+    this.onRequest(deregisterBotRequest, async ({ botId }) => {
       await markOffline(this.db, botId);
       const row = await getBot(this.db, botId);
       if (row) await this.statusUpdate(row);
       return { botId, state: row?.state ?? null };
     });
-    this.onRequest('create_test_task', z.object({ tests: z.array(testRequest).min(1).max(1000) }).strict(), async ({ tests }) => {
+    this.onRequest(createTestTaskRequest, async ({ tests }) => {
       const tasks = await this.registerNew(tests.map(toTask));
       this.wake();
       return { tasks };
     });
-    this.onRequest('assign_campaign_task', z.object({ runs: z.array(testRequest.extend({ campaignId: z.string().min(1), runAt: z.number().int().optional() })).min(1).max(1000) }).strict(), async ({ runs }) => {
+    this.onRequest(assignCampaignTaskRequest, async ({ runs }) => {
       const tasks = await this.registerNew(runs.map(({ runAt, ...run }) => ({ ...toTask(run), ...(runAt !== undefined ? { runAt } : {}) })));
       this.wake();
       return { tasks };
     });
-    this.onRequest('get_available_bot_count', z.object({}).strict(), async () => {
+    this.onRequest(getAvailableBotCountRequest, async () => {
       const bots = await listBots(this.db);
       const loads = await this.loads(bots);
       const online = bots.filter((b) => b.state === 'online');
       const available = online.filter((b) => (loads.get(b.botId) ?? 0) < this.fleet.maxTasksPerBot).length;
       return { available, online: online.length, total: bots.length, isolated: bots.filter((b) => b.state === 'isolated').length };
     });
-    this.onRequest('get_bot_status', z.object({ botId: botIdSchema.optional() }).strict(), async ({ botId }) => {
+    this.onRequest(getBotStatusRequest, async ({ botId }) => {
       const bots = botId ? [await getBot(this.db, botId)].filter((b): b is BotRow => b !== null) : await listBots(this.db);
       if (botId && bots.length === 0) throw new Error(`no bot has id ${botId}`);
       const loads = await this.loads(bots);
       return { bots: bots.map((b) => ({ ...botJson(b), tasks: loads.get(b.botId) ?? 0 })) };
     });
 
-    this.onCommand('heartbeat', z.object({ botId: botIdSchema }).passthrough(), async ({ botId }) => {
+    this.onCommand(heartbeatCommand, async ({ botId }) => {
       const before = await getBot(this.db, botId);
       const row = await recordHeartbeat(this.db, botId, this.clock.now());
       if (row && before && before.state !== row.state) {
@@ -111,20 +124,16 @@ export class BotAgent extends BaseAgent {
         this.wake();
       }
     });
-    this.onCommand('restart_bot', z.object({ botId: botIdSchema, reason: z.string().max(500).optional() }).strict(), async ({ botId, reason }) => {
+    this.onCommand(restartBotCommand, async ({ botId, reason }) => {
       await this.restart(botId, reason ?? 'restart requested');
     });
-    this.onCommand('isolate_bot', z.object({ botId: botIdSchema, reason: z.string().max(500).optional() }).strict(), async ({ botId, reason }) => {
+    this.onCommand(isolateBotCommand, async ({ botId, reason }) => {
       await this.isolate(botId, reason ?? 'isolation requested');
     });
-    this.onCommand(
-      'reinstate_bot',
-      z.object({ botId: botIdSchema, reason: z.string().max(500).optional(), by: z.string().min(1).max(200).optional() }).strict(),
-      async ({ botId, reason, by }, message) => {
-        await this.reinstate(botId, { by: by ?? message.from, reason: reason ?? 'reinstatement requested' });
-      },
-    );
-    this.onEvent(TASK_FINISHED_ACTION, finishedEvent, (event) => this.taskFinished(event), { topic: TASK_FINISHED_TOPIC });
+    this.onCommand(reinstateBotCommand, async ({ botId, reason, by }, message) => {
+      await this.reinstate(botId, { by: by ?? message.from, reason: reason ?? 'reinstatement requested' });
+    });
+    this.onEvent(taskFinishedEvent, (event) => this.taskFinished(event));
   }
 
   /** One round now: restart the silent, hand waiting tests to bots. Rounds never overlap; one asked for during a round runs after it. */
@@ -156,7 +165,7 @@ export class BotAgent extends BaseAgent {
     if (!row) return;
     await this.takeBack(botId);
     this.logger.warn({ botId, reason, restarts: row.restarts }, 'restarting bot');
-    await this.sendCommand(botKind(botId), 'restart', { reason }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'restart not sent'));
+    await this.sendCommand(restartCommand, { reason }, { to: botKind(botId) }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'restart not sent'));
     await this.statusUpdate(row);
   }
 
@@ -166,11 +175,9 @@ export class BotAgent extends BaseAgent {
     if (!row) return;
     const moved = await this.takeBack(botId);
     this.logger.warn({ botId, reason, moved }, 'bot isolated');
-    await this.sendCommand(botKind(botId), 'stop', { reason }).catch(() => undefined);
+    await this.sendCommand(stopCommand, { reason }, { to: botKind(botId) }).catch(() => undefined);
     await this.statusUpdate(row);
-    const alert = { botId, reason, tasksMoved: moved };
-    await this.sendEvent('bot_isolated', alert, { topic: BOT_STATUS_TOPIC }).catch(() => undefined);
-    await this.sendEvent('bot_isolated', alert).catch(() => undefined);
+    await this.sendEvent(botIsolatedEvent, { botId, reason, tasksMoved: moved }).catch(() => undefined);
     this.wake();
   }
 
@@ -185,7 +192,7 @@ export class BotAgent extends BaseAgent {
     if (!row || row.state === 'isolated') return null;
     this.failuresInARow.delete(botId);
     this.logger.warn({ botId, by: row.reinstatedBy, reason: row.reinstateReason, successRate: row.successRate }, 'bot reinstated');
-    await this.sendCommand(botKind(botId), 'resume', { reason: request.reason }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'resume not sent'));
+    await this.sendCommand(resumeCommand, { reason: request.reason }, { to: botKind(botId) }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'resume not sent'));
     await this.statusUpdate(row);
     this.wake();
     return row;
@@ -267,7 +274,7 @@ export class BotAgent extends BaseAgent {
     return moved.length;
   }
 
-  private async taskFinished(event: z.output<typeof finishedEvent>): Promise<void> {
+  private async taskFinished(event: z.output<typeof taskFinishedEvent.data>): Promise<void> {
     const botId = botIdOfKind(event.kind);
     if (!botId) return;
     const success = event.status === 'COMPLETED';
@@ -275,7 +282,7 @@ export class BotAgent extends BaseAgent {
     if (!row) return;
     if (success) {
       this.failuresInARow.delete(botId);
-      await this.sendEvent('task_completed', { taskId: event.taskId, botId, attempt: event.attempt }, { topic: BOT_STATUS_TOPIC }).catch(() => undefined);
+      await this.sendEvent(taskCompletedEvent, { taskId: event.taskId, botId, attempt: event.attempt }).catch(() => undefined);
     } else {
       const inARow = (this.failuresInARow.get(botId) ?? 0) + 1;
       this.failuresInARow.set(botId, inARow);
@@ -298,16 +305,16 @@ export class BotAgent extends BaseAgent {
   }
 
   private async statusUpdate(bot: BotRow): Promise<void> {
-    await this.sendEvent('bot_status_update', botJson(bot), { topic: BOT_STATUS_TOPIC }).catch(() => undefined);
+    await this.sendEvent(botStatusUpdateEvent, botJson(bot)).catch(() => undefined);
   }
 }
 
-function toTask(t: z.output<typeof testRequest>): NewTask {
+function toTask(t: TestRequest): NewTask {
   const { taskId, priority, maxAttempts, ...payload } = t;
   return { taskId, idempotencyKey: taskId, kind: TEST_BACKLOG_KIND, payload, ...(priority ? { priority } : {}), ...(maxAttempts ? { maxAttempts } : {}) };
 }
 
-function botJson(b: BotRow): Record<string, JsonValue> {
+function botJson(b: BotRow): BotInfo {
   return {
     botId: b.botId,
     deviceId: b.deviceId,

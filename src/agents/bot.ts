@@ -1,10 +1,20 @@
-import { z } from 'zod';
-import { describeError, type JsonValue, type Rng, type TaskHandler, type TimerHandle } from '../protocol/index.js';
+import {
+  botKind,
+  deregisterBotRequest,
+  describeError,
+  heartbeatCommand,
+  registerBotRequest,
+  restartCommand,
+  resumeCommand,
+  stopCommand,
+  type JsonValue,
+  type Rng,
+  type TaskHandler,
+  type TimerHandle,
+} from '../protocol/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import type { AgentDeps } from './base-agent.js';
-import { BOT_AGENT_ID } from './bot-agent.js';
 import { fleetConfig, type FleetConfig, type FleetOptions } from './fleet-config.js';
-import { botKind } from './test-task.js';
 import { WorkerAgent } from './worker-agent.js';
 
 /**
@@ -35,8 +45,6 @@ export interface BotDeps extends AgentDeps {
   /** Draws the simulated misbehaviour; required when `behaviour` sets a rate. */
   rng?: Rng;
 }
-
-const reasonSchema = z.object({ reason: z.string().optional() }).passthrough();
 
 /**
  * One bot of the fleet: an agent (`bot.<id>`) that registers with the bot
@@ -69,18 +77,18 @@ export class Bot extends WorkerAgent {
     this.botId = botDeps.botId;
     this.fleet = fleet;
     this.info = { deviceId: botDeps.deviceId ?? botDeps.botId, role: botDeps.role ?? 'tester', group: botDeps.group ?? 'default' };
-    this.onCommand('restart', reasonSchema, async () => {
+    this.onCommand(restartCommand, async () => {
       await this.waitWhileFrozen();
       if (this.halted) return;
       await this.restartWorker();
       await this.beat();
     });
-    this.onCommand('stop', reasonSchema, async () => {
+    this.onCommand(stopCommand, async () => {
       this.halted = true;
       this.clock.clearTimeout(this.pulse);
       await this.worker.stop({ graceMs: 0 });
     });
-    this.onCommand('resume', reasonSchema, async () => {
+    this.onCommand(resumeCommand, async () => {
       if (!this.halted) return;
       this.halted = false;
       await this.restartWorker();
@@ -104,7 +112,7 @@ export class Bot extends WorkerAgent {
     await super.cleanup();
     // Said, not assumed: a bot that stops cleanly is offline, not silent, and is not restarted.
     if (this.registered && !this.halted) {
-      await this.sendRequest(BOT_AGENT_ID, 'deregister_bot', { botId: this.botId }, { timeoutMs: this.fleet.heartbeatIntervalMs }).catch(() => undefined);
+      await this.sendRequest(deregisterBotRequest, { botId: this.botId }, { timeoutMs: this.fleet.heartbeatIntervalMs }).catch(() => undefined);
     }
   }
 
@@ -123,7 +131,7 @@ export class Bot extends WorkerAgent {
 
   private async register(): Promise<void> {
     try {
-      await this.sendRequest(BOT_AGENT_ID, 'register_bot', { botId: this.botId, ...this.info }, { timeoutMs: this.fleet.heartbeatIntervalMs });
+      await this.sendRequest(registerBotRequest, { botId: this.botId, ...this.info }, { timeoutMs: this.fleet.heartbeatIntervalMs });
       this.registered = true;
     } catch (err) {
       // The bot agent may start after its bots: the next heartbeat tries again.
@@ -133,7 +141,7 @@ export class Bot extends WorkerAgent {
 
   private async beat(): Promise<void> {
     if (!this.registered) return this.register();
-    await this.sendCommand(BOT_AGENT_ID, 'heartbeat', { botId: this.botId, running: this.worker.stats.running }).catch((err: unknown) =>
+    await this.sendCommand(heartbeatCommand, { botId: this.botId, running: this.worker.stats.running }).catch((err: unknown) =>
       this.logger.warn({ err: describeError(err) }, 'heartbeat not sent'),
     );
   }

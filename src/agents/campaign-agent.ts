@@ -1,14 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
-import { describeError, OrchestraError, type JsonValue, type TimerHandle } from '../protocol/index.js';
+import {
+  assignCampaignTaskRequest,
+  CAMPAIGN_AGENT_ID,
+  campaignFinishedEvent,
+  describeError,
+  getBestCombinationRequest,
+  getCampaignStatusRequest,
+  listCampaignsRequest,
+  OrchestraError,
+  startCampaignRequest,
+  stopCampaignCommand,
+  taskCompletedEvent,
+  testResultSchema,
+  type Campaign,
+  type TimerHandle,
+} from '../protocol/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import { addRegistered, getCampaign, insertCampaign, listCampaigns, setCampaignProgress, type CampaignRow, type Db } from '../store/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
-import { BOT_AGENT_ID, BOT_STATUS_TOPIC } from './bot-agent.js';
-import { testResultSchema } from './test-task.js';
-import { VARIABLE_AGENT_ID } from './variable-agent.js';
-
-export const CAMPAIGN_AGENT_ID = 'campaigns';
 
 export interface CampaignAgentDeps extends AgentDeps {
   db: Db;
@@ -19,7 +28,6 @@ export interface CampaignAgentDeps extends AgentDeps {
   pollMs?: number;
 }
 
-const bestSchema = z.object({ studyId: z.string(), key: z.string(), variables: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])) }).passthrough();
 const runId = (campaignId: string, i: number) => `${campaignId}-run-${i}`;
 const REGISTER_BATCH = 500;
 
@@ -48,12 +56,10 @@ export class CampaignAgent extends BaseAgent {
     this.registry = deps.registry;
     this.workload = deps.workload;
     this.pollMs = deps.pollMs ?? 2_000;
-    this.onRequest('start_campaign', z.object({ runs: z.number().int().min(1).max(100_000), perMinute: z.number().positive().optional() }).strict(), async (input) =>
-      campaignJson(await this.start_(input.runs, input.perMinute)),
-    );
-    this.onRequest('get_campaign_status', z.object({ campaignId: z.string().min(1) }).strict(), async ({ campaignId }) => campaignJson(await this.get(campaignId)));
-    this.onRequest('list_campaigns', z.object({}).strict(), async () => ({ campaigns: (await listCampaigns(this.db)).map(campaignJson) }));
-    this.onCommand('stop_campaign', z.object({ campaignId: z.string().min(1) }).strict(), async ({ campaignId }) => {
+    this.onRequest(startCampaignRequest, async (input) => campaignJson(await this.start_(input.runs, input.perMinute)));
+    this.onRequest(getCampaignStatusRequest, async ({ campaignId }) => campaignJson(await this.get(campaignId)));
+    this.onRequest(listCampaignsRequest, async () => ({ campaigns: (await listCampaigns(this.db)).map(campaignJson) }));
+    this.onCommand(stopCampaignCommand, async ({ campaignId }) => {
       const c = await this.get(campaignId);
       const ids = Array.from({ length: c.registered }, (_, i) => runId(campaignId, i));
       for (const t of await this.registry.getMany(ids)) {
@@ -61,12 +67,12 @@ export class CampaignAgent extends BaseAgent {
       }
       await this.recount(c, 'stopped');
     });
-    this.onEvent('task_completed', z.unknown(), () => void this.recountAll(), { topic: BOT_STATUS_TOPIC });
+    this.onEvent(taskCompletedEvent, () => void this.recountAll());
   }
 
   /** Starts a campaign of the best combination the variable agent knows. */
   async start_(runs: number, perMinute?: number): Promise<CampaignRow> {
-    const best = await this.sendRequest(VARIABLE_AGENT_ID, 'get_best_combination', {}, { schema: bestSchema.nullable() });
+    const best = await this.sendRequest(getBestCombinationRequest, {});
     if (!best) throw new OrchestraError('ORC_AGENT_NOT_FOUND', 'no combination has been tested enough to run a campaign yet');
     const campaignId = `c-${randomBytes(4).toString('hex')}`;
     const now = this.clock.now();
@@ -86,7 +92,7 @@ export class CampaignAgent extends BaseAgent {
           ...(perMinute ? { runAt: Math.round(now + (n * 60_000) / perMinute) } : {}),
         };
       });
-      await this.sendRequest(BOT_AGENT_ID, 'assign_campaign_task', { runs: batch });
+      await this.sendRequest(assignCampaignTaskRequest, { runs: batch });
       await addRegistered(this.db, campaignId, batch.length, this.clock.now());
     }
     this.logger.info({ campaignId, runs, key: best.key }, 'campaign started');
@@ -138,7 +144,7 @@ export class CampaignAgent extends BaseAgent {
     const state = stateOverride ?? (finished ? 'finished' : 'running');
     await setCampaignProgress(this.db, c.campaignId, { succeeded, failed, valueSum, state }, this.clock.now());
     if (state === 'finished' && c.state === 'running') {
-      await this.sendEvent('campaign_finished', { campaignId: c.campaignId, succeeded, failed, meanValue: succeeded ? valueSum / succeeded : null }).catch(() => undefined);
+      await this.sendEvent(campaignFinishedEvent, { campaignId: c.campaignId, succeeded, failed, meanValue: succeeded ? valueSum / succeeded : null }).catch(() => undefined);
     }
   }
 
@@ -150,7 +156,7 @@ export class CampaignAgent extends BaseAgent {
   }
 }
 
-function campaignJson(c: CampaignRow): Record<string, JsonValue> {
+function campaignJson(c: CampaignRow): Campaign {
   return {
     campaignId: c.campaignId,
     studyId: c.studyId,

@@ -1,15 +1,10 @@
-import { z } from 'zod';
-import type { JsonValue } from '../protocol/index.js';
+import { DISPATCHER_ID, dispatchRequest, type JsonValue } from '../protocol/index.js';
 import type { Registration, TaskRegistry } from '../registry/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
-
-export const DISPATCHER_ID = 'dispatcher';
 
 export interface TaskDispatcherDeps extends AgentDeps {
   registry: TaskRegistry;
 }
-
-const dispatchRequest = z.object({ tasks: z.array(z.unknown()).min(1).max(1000) }).strict();
 
 /**
  * Registers tasks for anyone on the bus. The registry commits the tasks
@@ -27,7 +22,7 @@ export class TaskDispatcher extends BaseAgent {
   constructor(deps: TaskDispatcherDeps, id = DISPATCHER_ID) {
     super(id, 'dispatcher', deps);
     this.registry = deps.registry;
-    this.onRequest('dispatch', dispatchRequest, async ({ tasks }) => ({ tasks: (await this.dispatch(tasks)).map(summary) }));
+    this.onRequest(dispatchRequest, async ({ tasks }) => ({ tasks: (await this.dispatch(tasks)).map(summary) }));
   }
 
   /** Registers `tasks` atomically (they may depend on each other), then wakes their workers. */

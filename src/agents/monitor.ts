@@ -1,11 +1,7 @@
 import { z } from 'zod';
-import { describeError, type JsonValue, type TimerHandle } from '../protocol/index.js';
-import type { SweepReport, TaskCounts, TaskRegistry } from '../registry/index.js';
+import { describeError, getSnapshotRequest, MONITOR_ID, systemSnapshotEvent, type JsonValue, type Snapshot, type TimerHandle } from '../protocol/index.js';
+import type { TaskRegistry } from '../registry/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
-
-export const MONITOR_ID = 'monitor';
-export const SNAPSHOT_TOPIC = 'system.snapshots';
-export const SNAPSHOT_ACTION = 'system_snapshot';
 
 export const monitorConfig = z
   .object({
@@ -15,15 +11,6 @@ export const monitorConfig = z
   .strict();
 
 export type MonitorOptions = z.input<typeof monitorConfig>;
-
-export interface Snapshot {
-  at: number;
-  counts: TaskCounts;
-  /** What this round's sweep did to tasks stuck in RUNNING past their lease. */
-  swept: SweepReport;
-  /** Attempts that failed for running past their run timeout (or a command's), over the tasks stored. */
-  timedOutAttempts: number;
-}
 
 export interface SystemMonitorDeps extends AgentDeps {
   registry: TaskRegistry;
@@ -47,7 +34,7 @@ export class SystemMonitor extends BaseAgent {
     super(id, 'monitor', deps);
     this.registry = deps.registry;
     this.intervalMs = monitorConfig.parse(deps.monitor ?? {}).intervalMs;
-    this.onRequest('get_snapshot', z.object({}).strict(), async () => toJson(await this.tick()));
+    this.onRequest(getSnapshotRequest, () => this.tick());
   }
 
   get lastSnapshot(): Snapshot | undefined {
@@ -79,7 +66,7 @@ export class SystemMonitor extends BaseAgent {
     const timedOutAttempts = await this.registry.timedOutAttempts();
     const snapshot = { at: this.clock.now(), counts, swept, timedOutAttempts };
     this.last = snapshot;
-    await this.sendEvent(SNAPSHOT_ACTION, toJson(snapshot), { topic: SNAPSHOT_TOPIC }).catch((err: unknown) =>
+    await this.sendEvent(systemSnapshotEvent, snapshot).catch((err: unknown) =>
       this.logger.warn({ err: describeError(err) }, 'snapshot not published'),
     );
     return snapshot;
@@ -96,5 +83,3 @@ export class SystemMonitor extends BaseAgent {
     }, this.intervalMs);
   }
 }
-
-const toJson = (snapshot: Snapshot): JsonValue => snapshot as unknown as JsonValue;

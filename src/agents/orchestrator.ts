@@ -1,11 +1,19 @@
-import { z } from 'zod';
-import { describeError, type JsonValue } from '../protocol/index.js';
-import { forgetAgents, listAgents, recordAgent, type AgentRow, type Db } from '../store/index.js';
+import {
+  agentStatusEvent,
+  botIsolatedEvent,
+  describeError,
+  environmentChangeDetectedEvent,
+  getSystemStatusRequest,
+  listAgentsRequest,
+  ORCHESTRATOR_ID,
+  type AgentStatus,
+  type JsonValue,
+  type ListedAgent,
+  type Message,
+} from '../protocol/index.js';
+import { forgetAgents, listAgents, recordAgent, type Db } from '../store/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
-import { agentStatusSchema, PRESENCE_ACTION, PRESENCE_TOPIC, type AgentStatus } from './presence.js';
-
-export const ORCHESTRATOR_ID = 'orchestrator';
 
 /** An instance not heard from for this many heartbeats is listed as silent. */
 const SILENT_AFTER_HEARTBEATS = 3;
@@ -17,11 +25,6 @@ const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
 export interface OrchestratorDeps extends AgentDeps {
   db: Db;
   registry: TaskRegistry;
-}
-
-export interface ListedAgent extends Omit<AgentRow, 'state'> {
-  /** The state the instance last announced, or `silent` when it stopped announcing without saying it stopped. */
-  state: string;
 }
 
 /**
@@ -42,19 +45,14 @@ export class OrchestratorAgent extends BaseAgent {
     super(id, 'orchestrator', deps);
     this.db = deps.db;
     this.registry = deps.registry;
-    this.onEvent(PRESENCE_ACTION, agentStatusSchema, (status) => this.record(status), { topic: PRESENCE_TOPIC });
+    this.onEvent(agentStatusEvent, (status) => this.record(status));
     // Alerts: logged where an operator looks, kept for get_system_status. The agents that raised them act on them.
-    for (const action of ['bot_isolated', 'environment_change_detected']) {
-      this.onEvent(action, z.record(z.string(), z.unknown()), (data, message) => {
-        this.logger.warn({ alert: action, from: message.from, ...data }, 'alert');
-        this.alerts.push({ action, from: message.from, at: message.timestamp, data: message.data });
-        if (this.alerts.length > MAX_ALERTS) this.alerts.shift();
-      });
-    }
-    this.onRequest('list_agents', z.object({}).strict(), async () => ({ agents: await this.listAgents() }) as unknown as JsonValue);
-    this.onRequest('get_system_status', z.object({}).strict(), async () => {
+    this.onEvent(botIsolatedEvent, (data, message) => this.alert(data, message));
+    this.onEvent(environmentChangeDetectedEvent, (data, message) => this.alert(data, message));
+    this.onRequest(listAgentsRequest, async () => ({ agents: await this.listAgents() }));
+    this.onRequest(getSystemStatusRequest, async () => {
       const [agents, counts] = await Promise.all([this.listAgents(), this.registry.counts()]);
-      return { agents, tasks: counts, alerts: this.alerts } as unknown as JsonValue;
+      return { agents, tasks: counts, alerts: this.alerts };
     });
   }
 
@@ -94,6 +92,12 @@ export class OrchestratorAgent extends BaseAgent {
 
   protected override details(): Record<string, JsonValue> {
     return { manages: this.children.map((c) => c.id) };
+  }
+
+  private alert(data: object, message: Message): void {
+    this.logger.warn({ alert: message.action, from: message.from, ...data }, 'alert');
+    this.alerts.push({ action: message.action, from: message.from, at: message.timestamp, data: message.data });
+    if (this.alerts.length > MAX_ALERTS) this.alerts.shift();
   }
 
   private async record(status: AgentStatus): Promise<void> {

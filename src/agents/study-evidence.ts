@@ -1,6 +1,6 @@
-import type { JsonValue } from '../protocol/index.js';
+import type { BestCombination, JsonValue } from '../protocol/index.js';
 import { listCombinations, listResults, type Db, type StudyRow, type TestResultRow } from '../store/index.js';
-import { observationsOf, parseSpace, type Combination, type Observation, type Recommendation, type Space, type StudyEvidence } from '../evolution/index.js';
+import { observationsOf, parseSpace, type Observation, type Recommendation, type Space, type StudyEvidence } from '../evolution/index.js';
 import { experimentConfig } from './experiment-config.js';
 
 /**
@@ -9,7 +9,7 @@ import { experimentConfig } from './experiment-config.js';
  * raw results for what observations leave out (metrics, reasons).
  */
 export async function readStudyEvidence(db: Db, study: StudyRow, space: Space = parseSpace(study.space)): Promise<StudyEvidence & { observations: Observation[]; results: TestResultRow[] }> {
-  const combinations = new Map((await listCombinations(db, study.studyId)).map((c) => [c.key, c.variables as Combination]));
+  const combinations = new Map((await listCombinations(db, study.studyId)).map((c) => [c.key, c.variables]));
   const results = await listResults(db, study.studyId);
   return { space, observations: observationsOf(results, combinations), exploreFrom: study.exploreFrom, results };
 }
@@ -23,20 +23,6 @@ export function minSuccessRateOf(settings: JsonValue): number {
 }
 
 /** A recommendation as `get_best_combination` answers it and `orchestra best --json` prints it. */
-export interface BestCombination {
-  studyId: string;
-  key: string;
-  variables: Combination;
-  score: number;
-  /** Mean of the objective over its successful tests, in the objective's own units. */
-  value: number | null;
-  successRate: number;
-  tests: number;
-  classification: string;
-  /** True when no combination met the filters and the best elite or significant one stands in. */
-  fellBack: boolean;
-}
-
 export function bestCombinationOf(studyId: string, r: Recommendation): BestCombination {
   const { best } = r;
   return {

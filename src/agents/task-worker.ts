@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import {
+  CANCELLED_TOPIC,
   describeError,
   OrchestraError,
   silentLogger,
+  taskCancelledEvent,
   taskKindSchema,
+  taskTopic,
   type Clock,
   type JsonValue,
   type Logger,
@@ -17,14 +19,12 @@ import {
   type TimerHandle,
 } from '../protocol/index.js';
 import type { Bus, Subscription } from '../bus/index.js';
-import { CANCELLED_TOPIC, taskTopic, type Completion, type Outcome, type TaskRegistry } from '../registry/index.js';
+import type { Completion, Outcome, TaskRegistry } from '../registry/index.js';
 import { resolveWorkerConfig, type ResolvedWorkerConfig, type WorkerOptions } from './worker-config.js';
 import { checkResult, toTaskFailure } from './task-failure.js';
 import { sendWithRetries } from './report-retry.js';
 import { leaseLost, leaseOf, newestAttempts, runKey, type Run } from './task-run.js';
 import type { StopReport, TaskWorkerEvents, WorkerStats } from './worker-events.js';
-
-const cancelNotice = z.object({ taskId: z.string(), attempt: z.number().int() });
 
 export interface TaskWorkerDeps {
   registry: TaskRegistry;
@@ -412,7 +412,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   }
 
   private onCancelled(message: Message): void {
-    const notice = cancelNotice.safeParse(message.data);
+    const notice = taskCancelledEvent.data.safeParse(message.data);
     if (!notice.success) return;
     const run = this.runs.get(runKey(notice.data.taskId, notice.data.attempt));
     if (run) this.abandon(run, new OrchestraError('ORC_REGISTRY_CANCELLED', `task ${run.task.taskId} was cancelled`));

@@ -1,9 +1,19 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { z } from 'zod';
 import {
+  analyzeGenerationRequest,
   createRng,
+  createTestTaskRequest,
   describeError,
+  getBestCombinationRequest,
+  getGenerationStatsRequest,
+  newGenerationCreatedEvent,
   OrchestraError,
+  stopTestCommand,
+  studyFinishedEvent,
+  taskCompletedEvent,
+  testResultSchema,
+  triggerTestRequest,
+  VARIABLE_AGENT_ID,
   type JsonValue,
   type Task,
 } from '../protocol/index.js';
@@ -45,17 +55,10 @@ import {
   type Space,
 } from '../evolution/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
-import { BOT_AGENT_ID, BOT_STATUS_TOPIC } from './bot-agent.js';
 import { experimentConfig, type ExperimentConfig, type ExperimentOptions } from './experiment-config.js';
 import { nextGenerationAt } from './cadence.js';
-import { testResultSchema } from './test-task.js';
 import { bestCombinationOf, readStudyEvidence } from './study-evidence.js';
 import { StudyDriver, StudyLeaseLostError } from './study-driver.js';
-
-export const VARIABLE_AGENT_ID = 'variables';
-export const ANALYSIS_AGENT_ID = 'analysis';
-/** Where the variable agent announces generations; the analysis agent and any display listen. */
-export const EXPERIMENT_TOPIC = 'experiments';
 
 export interface VariableAgentDeps extends AgentDeps {
   db: Db;
@@ -89,7 +92,6 @@ export interface StudyProgress {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
-const verdictSchema = z.object({ changed: z.boolean(), since: z.number().int().nonnegative().nullable().optional() }).passthrough();
 
 /**
  * Owns a study's generations. Resumes from the latest stored generation or
@@ -143,23 +145,19 @@ export class VariableAgent extends BaseAgent {
     this.experiment = experimentConfig.parse(deps.experiment ?? {});
     this.deps = deps;
 
-    this.onRequest(
-      'get_best_combination',
-      z.object({ min_success_rate: z.number().min(0).max(1).optional(), classification: z.enum(['elite', 'significant']).optional() }).strict(),
-      async (filters) => {
-        const minSuccessRate = filters.min_success_rate ?? this.experiment.minSuccessRate;
-        const best = await this.recommendationOf(await this.study(), { minSuccessRate, ...(filters.classification ? { classification: filters.classification } : {}) });
-        // null, not an empty object: the asker (a campaign) reads "nothing has succeeded yet".
-        return best ? (bestCombinationOf(this.studyId, best) as unknown as JsonValue) : null;
-      },
-    );
-    this.onRequest('get_generation_stats', z.object({ generation: z.number().int().nonnegative().optional() }).strict(), async ({ generation }) => {
+    this.onRequest(getBestCombinationRequest, async (filters) => {
+      const minSuccessRate = filters.min_success_rate ?? this.experiment.minSuccessRate;
+      const best = await this.recommendationOf(await this.study(), { minSuccessRate, ...(filters.classification ? { classification: filters.classification } : {}) });
+      // null, not an empty object: the asker (a campaign) reads "nothing has succeeded yet".
+      return best ? bestCombinationOf(this.studyId, best) : null;
+    });
+    this.onRequest(getGenerationStatsRequest, async ({ generation }) => {
       const row = generation === undefined ? await latestGeneration(this.db, this.studyId) : await getGeneration(this.db, this.studyId, generation);
       if (!row) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `study ${this.studyId} has no generation ${generation ?? '(none yet)'}`);
       const results = await listResults(this.db, this.studyId, { generation: row.generation });
       return { studyId: this.studyId, generation: row.generation, state: row.state, tests: row.tests.length, testsDone: results.length, stats: row.stats };
     });
-    this.onRequest('trigger_test', z.object({}).strict(), async () => {
+    this.onRequest(triggerTestRequest, async () => {
       this.triggered = true;
       const study = await this.study();
       if (study.state !== 'running') await setStudyState(this.db, this.studyId, 'running', this.clock.now());
@@ -167,13 +165,13 @@ export class VariableAgent extends BaseAgent {
       if (this.state === 'running') this.startLoop();
       return { studyId: this.studyId, state: 'running', generation: study.generation };
     });
-    this.onCommand('stop_test', z.object({ reason: z.string().max(500).optional() }).strict(), async () => {
+    this.onCommand(stopTestCommand, async () => {
       await setStudyState(this.db, this.studyId, 'stopped', this.clock.now());
       this.progress.state = 'stopped';
       this.logger.info({ studyId: this.studyId }, 'study stopped on request');
       this.wake();
     });
-    this.onEvent('task_completed', z.unknown(), () => this.wake(), { topic: BOT_STATUS_TOPIC });
+    this.onEvent(taskCompletedEvent, () => this.wake());
   }
 
   /** Figures for a live display: the current generation, its tests, the best so far. */
@@ -308,7 +306,7 @@ export class VariableAgent extends BaseAgent {
         if (this.isOver(study, generation)) {
           await this.driver.fenced((tx) => setStudyState(tx, this.studyId, 'finished', this.clock.now()));
           this.progress.state = 'finished';
-          await this.sendEvent('study_finished', { studyId: this.studyId, generation: generation.generation, evaluations: study.trials }, { topic: EXPERIMENT_TOPIC }).catch(() => undefined);
+          await this.sendEvent(studyFinishedEvent, { studyId: this.studyId, generation: generation.generation, evaluations: study.trials }).catch(() => undefined);
           return;
         }
         if (!(await this.waitForCadence(generation))) continue;
@@ -381,16 +379,19 @@ export class VariableAgent extends BaseAgent {
       const trial = study.trials + i;
       return { key: r.key, trial, taskId: `t-${this.studyId}-${trial}` };
     });
-    const combinations = [...new Map(runs.map((r) => [r.key, r.variables])).entries()].map(([key, variables]) => ({ key, variables: variables as JsonValue }));
+    const combinations = [...new Map(runs.map((r) => [r.key, r.variables])).entries()].map(([key, variables]) => ({ key, variables }));
     await this.driver.fenced((tx) => insertGeneration(tx, { studyId: this.studyId, generation: g, combinations, tests }, this.clock.now()));
     this.progress = { ...this.progress, generation: g, testsDone: 0, testsPlanned: tests.length };
     this.logger.info({ studyId: this.studyId, generation: g, tests: tests.length, retests: retestRuns }, 'generation planned');
     const row = (await getGeneration(this.db, this.studyId, g))!;
-    await this.sendEvent(
-      'new_generation_created',
-      { studyId: this.studyId, generation: g, combinations: combinations.length, tests: tests.length, retests: retestRuns, elite_count: eliteCount },
-      { topic: EXPERIMENT_TOPIC },
-    ).catch(() => undefined);
+    await this.sendEvent(newGenerationCreatedEvent, {
+      studyId: this.studyId,
+      generation: g,
+      combinations: combinations.length,
+      tests: tests.length,
+      retests: retestRuns,
+      elite_count: eliteCount,
+    }).catch(() => undefined);
     return row;
   }
 
@@ -437,7 +438,7 @@ export class VariableAgent extends BaseAgent {
         priority: this.experiment.testPriority,
         maxAttempts: this.experiment.testMaxAttempts,
       }));
-      await this.sendRequest(BOT_AGENT_ID, 'create_test_task', { tests }, { timeoutMs: 30_000 });
+      await this.sendRequest(createTestTaskRequest, { tests }, { timeoutMs: 30_000 });
     }
   }
 
@@ -496,10 +497,11 @@ export class VariableAgent extends BaseAgent {
       meanScore: scored.length ? scored.reduce((s, x) => s + x.score, 0) / scored.length : null,
       elite: [...classes.entries()].filter(([, c]) => c === 'elite').map(([k]) => k),
     };
-    const verdict = await this.sendRequest(ANALYSIS_AGENT_ID, 'analyze_generation', { studyId: this.studyId, generation: generation.generation }, {
-      timeoutMs: this.experiment.analysisTimeoutMs,
-      schema: verdictSchema,
-    }).catch((err: unknown) => {
+    const verdict: { changed: boolean; since: number | null } = await this.sendRequest(
+      analyzeGenerationRequest,
+      { studyId: this.studyId, generation: generation.generation },
+      { timeoutMs: this.experiment.analysisTimeoutMs },
+    ).catch((err: unknown) => {
       this.logger.warn({ err: describeError(err) }, 'no analysis for this generation; going on without it');
       return { changed: false, since: null };
     });

@@ -1,12 +1,9 @@
-import type { JsonValue, TaskHandler } from '../protocol/index.js';
+import type { z } from 'zod';
+import { taskFinishedEvent, type JsonValue, type TaskHandler } from '../protocol/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { TaskWorker } from './task-worker.js';
 import type { WorkerOptions } from './worker-config.js';
-
-/** Where a worker agent announces each task it finished, for anyone waiting on one. */
-export const TASK_FINISHED_TOPIC = 'tasks.finished';
-export const TASK_FINISHED_ACTION = 'task_finished';
 
 export interface WorkerAgentDeps extends AgentDeps {
   registry: TaskRegistry;
@@ -81,8 +78,8 @@ export class WorkerAgent extends BaseAgent {
     return worker;
   }
 
-  private finished(data: Record<string, JsonValue>): void {
+  private finished(data: z.input<typeof taskFinishedEvent.data>): void {
     // Advisory: whoever waits on a task also reads the registry, which holds the truth.
-    this.sendEvent(TASK_FINISHED_ACTION, data, { topic: TASK_FINISHED_TOPIC }).catch(() => undefined);
+    this.sendEvent(taskFinishedEvent, data).catch(() => undefined);
   }
 }

@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { BaseAgent, ORCHESTRATOR_ID, VARIABLE_AGENT_ID, type AgentStatus, type ListedAgent } from '../agents/index.js';
-import { OrchestraError, type JsonValue } from '../protocol/index.js';
+import { BaseAgent } from '../agents/index.js';
+import {
+  getStatusRequest,
+  listAgentsRequest,
+  OrchestraError,
+  stopTestCommand,
+  triggerTestRequest,
+  VARIABLE_AGENT_ID,
+  type AgentStatus,
+  type ContractReply,
+  type ListedAgent,
+} from '../protocol/index.js';
 import { RequestTimeoutError, type Bus } from '../bus/index.js';
 import type { Runtime } from './runtime.js';
 
@@ -17,8 +27,7 @@ export class CliClient extends BaseAgent {
   /** The orchestrator's directory of agents; a clear error when no orchestrator answers. */
   async listAgents(timeoutMs: number): Promise<ListedAgent[]> {
     try {
-      const answer = (await this.sendRequest(ORCHESTRATOR_ID, 'list_agents', {}, { timeoutMs })) as unknown as { agents: ListedAgent[] };
-      return answer.agents;
+      return (await this.sendRequest(listAgentsRequest, {}, { timeoutMs })).agents;
     } catch (err) {
       if (!(err instanceof RequestTimeoutError)) throw err;
       throw new OrchestraError(
@@ -32,18 +41,18 @@ export class CliClient extends BaseAgent {
   /** The running variable agent's status (its study is in the details), or undefined when none answers in time. */
   async variableAgent(timeoutMs: number): Promise<AgentStatus | undefined> {
     try {
-      return (await this.sendRequest(VARIABLE_AGENT_ID, 'get_status', {}, { timeoutMs })) as unknown as AgentStatus;
+      return await this.sendRequest(getStatusRequest, {}, { to: VARIABLE_AGENT_ID, timeoutMs });
     } catch (err) {
       if (err instanceof RequestTimeoutError) return undefined;
       throw err;
     }
   }
 
-  async triggerTest(timeoutMs: number): Promise<{ studyId: string; state: string; generation: number }> {
-    return (await this.sendRequest(VARIABLE_AGENT_ID, 'trigger_test', {}, { timeoutMs })) as { studyId: string; state: string; generation: number };
+  async triggerTest(timeoutMs: number): Promise<ContractReply<typeof triggerTestRequest>> {
+    return this.sendRequest(triggerTestRequest, {}, { timeoutMs });
   }
 
   async stopTest(reason: string | undefined): Promise<void> {
-    await this.sendCommand(VARIABLE_AGENT_ID, 'stop_test', (reason === undefined ? {} : { reason }) as JsonValue);
+    await this.sendCommand(stopTestCommand, reason === undefined ? {} : { reason });
   }
 }

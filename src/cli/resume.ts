@@ -1,4 +1,4 @@
-import { botKind } from '../agents/index.js';
+import { botKind } from '../protocol/index.js';
 import type { SweepReport } from '../registry/index.js';
 import { listBots } from '../store/index.js';
 import type { Runtime } from './runtime.js';

@@ -1,6 +1,6 @@
-import { bestCombinationOf, minSuccessRateOf, readStudyEvidence, type BestCombination } from '../agents/index.js';
+import { bestCombinationOf, minSuccessRateOf, readStudyEvidence } from '../agents/index.js';
 import { recommendation } from '../evolution/index.js';
-import { OrchestraError } from '../protocol/index.js';
+import { OrchestraError, type BestCombination } from '../protocol/index.js';
 import { getStudy, listStudies, type Db } from '../store/index.js';
 
 export interface StudyBest extends BestCombination {

@@ -1,8 +1,8 @@
-import { ValidationError, type ValidationIssue } from '../protocol/index.js';
+import { ValidationError, type ValidationIssue, type Variables } from '../protocol/index.js';
 import type { Space, Variable } from './space.js';
 
 /** One point of a space: ints as integers, bools as booleans, categoricals as one of the choices. */
-export type Combination = Record<string, number | string | boolean>;
+export type Combination = Variables;
 
 /**
  * Floats are kept (and keyed) to 12 significant digits: enough to tell any two

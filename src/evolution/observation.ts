@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { variablesSchema } from '../protocol/index.js';
 import type { Combination } from './combination.js';
 
 /** One evaluation of one combination. `value` is null when `success` is false. */
@@ -18,7 +19,7 @@ export interface Observation {
 export const observationSchema = z
   .object({
     key: z.string().min(1),
-    combination: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+    combination: variablesSchema,
     success: z.boolean(),
     value: z.number().nullable(),
     generation: z.number().int().nonnegative(),

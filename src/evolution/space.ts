@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { findDuplicateKey, parseJson, parseWith, ValidationError } from '../protocol/index.js';
+import { findDuplicateKey, parseJson, parseWith, ValidationError, variableValue } from '../protocol/index.js';
 
 /**
  * The variable space: a public JSON format that users write by hand and that is
@@ -13,9 +13,8 @@ const intVariable = z
 const floatVariable = z
   .object({ type: z.literal('float'), min: z.number(), max: z.number(), log: z.boolean().optional() })
   .strict();
-/** Choices are JSON scalars (zod's numbers are finite); `1` and `"1"` are different choices. */
-const choice = z.union([z.string(), z.number(), z.boolean()]);
-const categoricalVariable = z.object({ type: z.literal('categorical'), choices: z.array(choice).min(1) }).strict();
+/** Choices are a combination's values: JSON scalars (zod's numbers are finite), `1` and `"1"` different. */
+const categoricalVariable = z.object({ type: z.literal('categorical'), choices: z.array(variableValue).min(1) }).strict();
 const boolVariable = z.object({ type: z.literal('bool') }).strict();
 
 export const variableSchema = z.discriminatedUnion('type', [intVariable, floatVariable, categoricalVariable, boolVariable]);
@@ -55,7 +54,7 @@ export type IntVariable = z.output<typeof intVariable>;
 export type FloatVariable = z.output<typeof floatVariable>;
 export type CategoricalVariable = z.output<typeof categoricalVariable>;
 export type BoolVariable = z.output<typeof boolVariable>;
-export type Choice = z.output<typeof choice>;
+export type Choice = z.output<typeof variableValue>;
 
 export interface Space {
   name: string;

@@ -11,3 +11,4 @@ export * from './log.js';
 export * from './redact.js';
 export * from './contract.js';
 export * from './test-task.js';
+export * from './contracts/index.js';

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 
-/** A variable's value in a combination under test. */
+/** A variable's value in a combination: a JSON scalar (`1` and `"1"` are different values). */
 export const variableValue = z.union([z.number(), z.string(), z.boolean()]);
+export type VariableValue = z.output<typeof variableValue>;
+
+/** A combination's variables, by name: what the optimizer proposes, a bot tests and a campaign runs. */
+export const variablesSchema = z.record(z.string(), variableValue);
+export type Variables = z.output<typeof variablesSchema>;
+
+/** A study's identity: every generation, test, report and campaign names the study it belongs to. */
+export const studyIdSchema = z.string().min(1);
 
 /**
  * What a test task carries: which workload to run with which variables, and
@@ -12,9 +20,9 @@ export const testPayloadSchema = z
   .object({
     /** The workload (evaluator) the bot runs: `synthetic`, `compression`, `command`, … */
     workload: z.string().min(1),
-    studyId: z.string().min(1),
+    studyId: studyIdSchema,
     key: z.string().min(1),
-    variables: z.record(z.string(), variableValue),
+    variables: variablesSchema,
     /** The evaluation's number within its study, handed to the evaluator. */
     trial: z.number().int().nonnegative(),
     /** The generation it tests; -1 for a campaign run. */
@@ -25,12 +33,22 @@ export const testPayloadSchema = z
 
 export type TestPayload = z.output<typeof testPayloadSchema>;
 
-/** What a bot reports for a test: the evaluation, as the public evaluator format defines it. */
-export const testResultSchema = z.object({
+/**
+ * A test's outcome, as the public evaluator format defines it: whether it
+ * worked, the optimised number (null when it failed without one), every other
+ * numeric field as a metric, and why it failed (null on success).
+ */
+export const testOutcomeSchema = z.object({
   success: z.boolean(),
   value: z.number().nullable(),
-  metrics: z.record(z.string(), z.number()).default({}),
-  reason: z.string().nullable().default(null),
+  metrics: z.record(z.string(), z.number()),
+  reason: z.string().nullable(),
+});
+
+/** What a bot reports for a test: its outcome, where a bot that leaves out the metrics or the reason means none. */
+export const testResultSchema = testOutcomeSchema.extend({
+  metrics: testOutcomeSchema.shape.metrics.default({}),
+  reason: testOutcomeSchema.shape.reason.default(null),
 });
 
 export type TestOutcome = z.output<typeof testResultSchema>;

@@ -1,8 +1,5 @@
 export {
   TaskRegistry,
-  taskTopic,
-  CANCELLED_TOPIC,
-  REGISTRY_AGENT_ID,
   type ClaimRequest,
   type Completion,
   type Failure,

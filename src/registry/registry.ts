@@ -1,6 +1,10 @@
 import {
+  CANCELLED_TOPIC,
   createMessage,
   describeError,
+  REGISTRY_AGENT_ID,
+  taskCancelledEvent,
+  taskTopic,
   silentLogger,
   validateNewTask,
   ValidationError,
@@ -17,6 +21,7 @@ import {
   MAX_PRIORITY,
   storableCopy,
 } from '../protocol/index.js';
+import type { z } from 'zod';
 import type { Bus } from '../bus/index.js';
 import {
   cancelTask,
@@ -61,11 +66,8 @@ import {
 /** Listings leave out results larger than this (encoded); `get` gives them whole. */
 const LISTED_RESULT_BYTES = 64 * 1024;
 
-/** The topic on which workers of `kind` hear that tasks became claimable. */
-export const taskTopic = (kind: string) => `tasks.${kind}`;
-/** The topic on which workers hear that a task they may hold was cancelled. */
-export const CANCELLED_TOPIC = 'tasks.cancelled';
-export const REGISTRY_AGENT_ID = 'registry';
+/** A cancellation notice as its contract declares it (the registry publishes on the bus directly: it is no agent). */
+const cancelNotice = (notice: z.input<typeof taskCancelledEvent.data>): JsonValue => taskCancelledEvent.data.parse(notice);
 
 export interface ClaimRequest {
   kinds: readonly string[];
@@ -339,8 +341,8 @@ export class TaskRegistry {
           type: 'event',
           from: REGISTRY_AGENT_ID,
           to: null,
-          action: 'task_cancelled',
-          data: { taskId, attempt: outcome.attempt, workerId: outcome.workerId, reason },
+          action: taskCancelledEvent.name,
+          data: cancelNotice({ taskId, attempt: outcome.attempt, workerId: outcome.workerId, reason }),
         },
         nowMs,
       );
@@ -365,8 +367,8 @@ export class TaskRegistry {
             type: 'event',
             from: REGISTRY_AGENT_ID,
             to: null,
-            action: 'task_cancelled',
-            data: { taskId: m.taskId, attempt: m.attempt, workerId: m.workerId, reason: `reassigned to ${kind}` },
+            action: taskCancelledEvent.name,
+            data: cancelNotice({ taskId: m.taskId, attempt: m.attempt, workerId: m.workerId, reason: `reassigned to ${kind}` }),
           },
           nowMs,
         );

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { OrchestraError, type Clock } from '../protocol/index.js';
+import { OrchestraError, type Clock, type Variables } from '../protocol/index.js';
 import { readCompressionSample, type CompressionSample } from './compression-sample.js';
-import { failedEvaluation, type Evaluation, type Evaluator, type ParsedEvaluation, type SpaceLike, type Variables } from './evaluation.js';
+import { failedEvaluation, type Evaluation, type Evaluator, type ParsedEvaluation, type SpaceLike } from './evaluation.js';
 
 /**
  * A real workload to tune on one's own machine: zlib (gzip, deflate) and

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { testOutcomeSchema, variablesSchema, type Variables, type VariableValue } from '../protocol/index.js';
 
 /**
  * The public evaluation format, the contract between Orchestra and anything
@@ -17,8 +18,6 @@ import { z } from 'zod';
  * to the outside world), so a `Space` from there is assignable to `SpaceLike`.
  */
 
-export type VariableValue = number | string | boolean;
-export type Variables = Record<string, VariableValue>;
 
 export type VariableSpecLike =
   | { type: 'int' | 'float'; min: number; max: number; log?: boolean }
@@ -31,7 +30,6 @@ export interface SpaceLike {
   variables: Record<string, VariableSpecLike>;
 }
 
-export const variablesSchema = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]));
 
 /** What an evaluator receives on stdin. `trial` counts the tests of one experiment. */
 export const evaluationInputSchema = z
@@ -61,27 +59,10 @@ export const evaluationOutputSchema = z
     }
   });
 
-/** An evaluation as Orchestra records it, whoever produced it. */
-export const evaluationSchema = z
-  .object({
-    success: z.boolean(),
-    value: z.number().nullable(),
-    metrics: z.record(z.string(), z.number()),
-    reason: z.string().nullable(),
-    durationMs: z.number().nonnegative(),
-  })
-  .strict();
+/** An evaluation as Orchestra records it, whoever produced it: a test's outcome and how long it took. A failure's value is never scored. */
+export const evaluationSchema = testOutcomeSchema.extend({ durationMs: z.number().nonnegative() }).strict();
 
-export interface Evaluation {
-  success: boolean;
-  /** The optimised number; null when the evaluation failed without one. Never scored on a failure. */
-  value: number | null;
-  /** Every other numeric field the evaluator reported. */
-  metrics: Record<string, number>;
-  /** Why the evaluation failed; null on success. */
-  reason: string | null;
-  durationMs: number;
-}
+export type Evaluation = z.output<typeof evaluationSchema>;
 
 /**
  * Scores one combination. A combination that does not work is a resolved,

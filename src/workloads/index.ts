@@ -5,7 +5,6 @@ export {
   evaluationInputSchema,
   evaluationOutputSchema,
   evaluationSchema,
-  variablesSchema,
   evaluationFromJson,
   failedEvaluation,
   parseEvaluationOutput,
@@ -15,8 +14,6 @@ export {
   type ParsedEvaluation,
   type SpaceLike,
   type VariableSpecLike,
-  type VariableValue,
-  type Variables,
 } from './evaluation.js';
 export { commandEvaluator, type CommandEvaluatorOptions } from './command-evaluator.js';
 export { lastingFailure } from './lasting-failure.js';

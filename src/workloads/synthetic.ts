@@ -1,5 +1,5 @@
-import { createRng, OrchestraError, type Clock, type Rng } from '../protocol/index.js';
-import type { Evaluation, Evaluator, SpaceLike, VariableSpecLike, VariableValue, Variables } from './evaluation.js';
+import { createRng, OrchestraError, type Clock, type Rng, type Variables, type VariableValue } from '../protocol/index.js';
+import type { Evaluation, Evaluator, SpaceLike, VariableSpecLike } from './evaluation.js';
 
 /**
  * A seeded landscape over any variable space, for tests, demos and

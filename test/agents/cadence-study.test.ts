@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { createRng, systemClock } from '../../src/protocol/index.js';
+import { createRng, getStatusRequest, newGenerationCreatedEvent, stopTestCommand, systemClock, triggerTestRequest, VARIABLE_AGENT_ID } from '../../src/protocol/index.js';
 import { getStudy, listGenerations, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
-import { AnalysisAgent, BaseAgent, Bot, BotAgent, EXPERIMENT_TOPIC, VariableAgent, type ExperimentOptions } from '../../src/agents/index.js';
+import { AnalysisAgent, BaseAgent, Bot, BotAgent, VariableAgent, type ExperimentOptions } from '../../src/agents/index.js';
 import { nextGenerationAt } from '../../src/agents/cadence.js';
 import { parseSpace } from '../../src/evolution/index.js';
 import { syntheticEvaluator, testHandler } from '../../src/workloads/index.js';
@@ -29,7 +29,7 @@ describe('a study on a cron cadence', () => {
     db = await store.reset(clock.now());
     bus = createMemoryBus({ clock });
     registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { backoffBaseMs: 10, backoffMaxMs: 10 } });
-    listener = new EventRecorder({ bus, clock }, [{ action: 'new_generation_created', topic: EXPERIMENT_TOPIC }], 'listener');
+    listener = new EventRecorder({ bus, clock }, [newGenerationCreatedEvent], 'listener');
     await listener.start();
     agents.push(listener);
   });
@@ -72,20 +72,20 @@ describe('a study on a cron cadence', () => {
   it('waits for the next time, says so, and starts at once on trigger_test; stop_test ends the wait', async () => {
     const variables = await study({ cadence: '0 0 1 1 *' }); // once a year
     const waiting = await until('the first generation to be scored and the next one due', async () => {
-      const status = (await listener.sendRequest('variables', 'get_status')) as { details: { state: string; nextGenerationAt: number | null } };
+      const status = await listener.sendRequest(getStatusRequest, {}, { to: VARIABLE_AGENT_ID });
       return status.details.state === 'waiting' ? status.details : undefined;
     }, 30_000);
     expect(waiting.nextGenerationAt).toBe(nextGenerationAt('0 0 1 1 *', (await listGenerations(db, 'study'))[0]!.scoredAt!));
     expect(await listGenerations(db, 'study')).toHaveLength(1);
 
-    await listener.sendRequest('variables', 'trigger_test');
+    await listener.sendRequest(triggerTestRequest, {});
     await until('generation 1 to start', async () => (await listGenerations(db, 'study')).length === 2, 30_000);
     await until('generation 1 to be scored and the wait to begin again', async () => {
-      const status = (await listener.sendRequest('variables', 'get_status')) as { details: { state: string } };
+      const status = await listener.sendRequest(getStatusRequest, {}, { to: VARIABLE_AGENT_ID });
       return status.details.state === 'waiting';
     }, 30_000);
 
-    await listener.sendCommand('variables', 'stop_test', {});
+    await listener.sendCommand(stopTestCommand, {});
     await until('the study to stop', async () => (await getStudy(db, 'study'))?.state === 'stopped', 10_000);
     await variables.finished();
     expect(await listGenerations(db, 'study')).toHaveLength(2);

@@ -103,9 +103,27 @@ describe('contracts: one declaration for both ends of a message', () => {
     await expect(listener.sendRequest(unaddressed, { celsius: 10 })).rejects.toThrow(/names no receiver/);
   });
 
-  it('keeps the string-based API working beside contracts', async () => {
-    const { listener } = await setup();
-    expect(await listener.sendRequest('converter', 'convert', { celsius: 100 })).toEqual({ fahrenheit: 212 });
+  it('does not compile a message named by a string instead of a contract, and refuses one sent from plain JavaScript', async () => {
+    const { listener, converter } = await setup();
+    // @ts-expect-error a request needs its contract: an action named by a string has no declaration
+    const request = listener.sendRequest('converter', 'convert', { celsius: 100 });
+    await expect(request).rejects.toMatchObject({ code: 'ORC_CONFIG_INVALID' });
+    // @ts-expect-error so does a command
+    await expect(listener.sendCommand('converter', 'reset', { to: 1 })).rejects.toMatchObject({ code: 'ORC_CONFIG_INVALID' });
+    // @ts-expect-error and an event
+    await expect(listener.sendEvent('converted', { celsius: 0, fahrenheit: 32 })).rejects.toMatchObject({ code: 'ORC_CONFIG_INVALID' });
+    expect(converter.count).toBe(0);
+  });
+
+  it('does not compile a handler for an undeclared name', () => {
+    class Undeclared extends BaseAgent {
+      constructor(deps: AgentDeps) {
+        super('undeclared', 'test', deps);
+        // @ts-expect-error a handler needs its contract too
+        this.onRequest('convert', z.object({ celsius: z.number() }), () => ({ fahrenheit: 0 }));
+      }
+    }
+    expect(() => new Undeclared({ bus: createMemoryBus({ clock: new ManualClock() }), clock: new ManualClock(), presence: false })).toThrow(OrchestraError);
   });
 
   it('refuses a contract whose name no message could carry', () => {

@@ -1,6 +1,20 @@
 import os from 'node:os';
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { createLogger, createRng, systemClock } from '../../src/protocol/index.js';
+import {
+  campaignFinishedEvent,
+  createLogger,
+  createRng,
+  environmentChangeDetectedEvent,
+  getBestCombinationRequest,
+  getCampaignStatusRequest,
+  getGenerationStatsRequest,
+  newGenerationCreatedEvent,
+  startCampaignRequest,
+  stopTestCommand,
+  studyFinishedEvent,
+  systemClock,
+  triggerTestRequest,
+} from '../../src/protocol/index.js';
 import { listGenerations, listResults, listReports, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
@@ -10,7 +24,6 @@ import {
   Bot,
   BotAgent,
   CampaignAgent,
-  EXPERIMENT_TOPIC,
   VariableAgent,
   type ExperimentOptions,
 } from '../../src/agents/index.js';
@@ -47,14 +60,7 @@ describe('experiment agents on PGlite with the memory bus', () => {
     db = await store.reset(clock.now());
     bus = createMemoryBus({ clock });
     registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { backoffBaseMs: 10, backoffMaxMs: 10 } });
-    listener = new EventRecorder(
-      { bus, clock },
-      [
-        ...['new_generation_created', 'environment_change_detected', 'study_finished'].map((action) => ({ action, topic: EXPERIMENT_TOPIC })),
-        { action: 'campaign_finished' },
-      ],
-      'listener',
-    );
+    listener = new EventRecorder({ bus, clock }, [newGenerationCreatedEvent, environmentChangeDetectedEvent, studyFinishedEvent, campaignFinishedEvent], 'listener');
     await listener.start();
     agents.push(listener);
   });
@@ -91,17 +97,17 @@ describe('experiment agents on PGlite with the memory bus', () => {
     expect(results.map((r) => r.taskId).sort()).toEqual(planned.map((t) => t.taskId).sort());
     // Trial numbers are handed out once each, in order, with no gap.
     expect(results.map((r) => r.trial)).toEqual(planned.map((_, i) => i));
-    expect(listener.of('new_generation_created')).toHaveLength(4);
-    expect(listener.of('study_finished')).toHaveLength(1);
+    expect(listener.of(newGenerationCreatedEvent)).toHaveLength(4);
+    expect(listener.of(studyFinishedEvent)).toHaveLength(1);
 
     const landscape = syntheticLandscape(space, 7);
     const valueOf = (g: number) => Math.min(...results.filter((r) => r.generation === g && r.success).map((r) => r.value!));
     expect(valueOf(3)).toBeLessThanOrEqual(valueOf(0));
-    const best = (await listener.sendRequest('variables', 'get_best_combination')) as { variables: Record<string, number | string | boolean>; successRate: number };
+    const best = (await listener.sendRequest(getBestCombinationRequest, {}))!;
     expect(best.successRate).toBeGreaterThanOrEqual(0.9);
     expect(landscape.value(best.variables, 0)).toBeLessThan(landscape.value(results[0] ? (await variables.observations())[0]!.combination : {}, 0) + 1e-9);
 
-    const stats = (await listener.sendRequest('variables', 'get_generation_stats', { generation: 2 })) as { state: string; tests: number; testsDone: number; stats: { best: unknown } };
+    const stats = await listener.sendRequest(getGenerationStatsRequest, { generation: 2 });
     expect(stats).toMatchObject({ state: 'scored' });
     expect(stats.testsDone).toBe(stats.tests);
     const reports = await listReports(db, 'study');
@@ -113,7 +119,7 @@ describe('experiment agents on PGlite with the memory bus', () => {
   it('announces each new generation with the size of the elite it was evolved from', async () => {
     const { variables } = await system({ experiment: { population: 10, testsPerCombination: 1, retests: 1, maxGenerations: 3, seed: 3 } });
     await variables.finished();
-    const announced = listener.of('new_generation_created').map((m) => m.data as { generation: number; elite_count: number });
+    const announced = listener.of(newGenerationCreatedEvent).map((m) => m.data);
     expect(announced.map((d) => d.generation)).toEqual([0, 1, 2]);
     // Generation 0 has nothing to evolve from; each later one comes from the elite of those scored before it (10 %, at least one).
     expect(announced[0]!.elite_count).toBe(0);
@@ -138,19 +144,19 @@ describe('experiment agents on PGlite with the memory bus', () => {
 
   it('stops on stop_test and goes on after trigger_test', async () => {
     const { variables } = await system({ experiment: { population: 6, testsPerCombination: 1, maxGenerations: 50, seed: 5 } });
-    await until('a first generation', () => listener.of('new_generation_created').length >= 1);
-    await listener.sendCommand('variables', 'stop_test');
+    await until('a first generation', () => listener.of(newGenerationCreatedEvent).length >= 1);
+    await listener.sendCommand(stopTestCommand, {});
     await variables.finished();
     const stopped = (await listGenerations(db, 'study')).length;
     expect(variables.progressNow.state).toBe('stopped');
-    expect(await listener.sendRequest('variables', 'trigger_test')).toMatchObject({ state: 'running' });
+    expect(await listener.sendRequest(triggerTestRequest, {})).toMatchObject({ state: 'running' });
     await until('more generations', async () => (await listGenerations(db, 'study')).length > stopped + 1, 20_000);
   });
 
   it('lets one variable agent drive a study while a second stands by, and hands it over when the first stops', async () => {
     const experiment = { population: 6, testsPerCombination: 1, maxGenerations: 6, seed: 5 };
     const { variables: first } = await system({ experiment });
-    await until('a first generation', () => listener.of('new_generation_created').length >= 1);
+    await until('a first generation', () => listener.of(newGenerationCreatedEvent).length >= 1);
     const heard: string[] = [];
     let tookOver = false;
     const second = new VariableAgent({
@@ -185,16 +191,16 @@ describe('experiment agents on PGlite with the memory bus', () => {
   it('runs a campaign of the best combination on the fleet and tracks it to the end', async () => {
     const { variables } = await system({ experiment: { population: 6, testsPerCombination: 2, maxGenerations: 2, seed: 9 } });
     await variables.finished();
-    const started = (await listener.sendRequest('campaigns', 'start_campaign', { runs: 12 })) as { campaignId: string; key: string };
-    const best = (await listener.sendRequest('variables', 'get_best_combination')) as { key: string };
-    expect(started.key).toBe(best.key);
+    const started = await listener.sendRequest(startCampaignRequest, { runs: 12 });
+    const best = await listener.sendRequest(getBestCombinationRequest, {});
+    expect(started.key).toBe(best?.key);
     await until('the campaign to finish', async () => {
-      const s = (await listener.sendRequest('campaigns', 'get_campaign_status', { campaignId: started.campaignId })) as { state: string };
+      const s = await listener.sendRequest(getCampaignStatusRequest, { campaignId: started.campaignId });
       return s.state === 'finished';
     }, 20_000);
-    const status = (await listener.sendRequest('campaigns', 'get_campaign_status', { campaignId: started.campaignId })) as { done: number; succeeded: number; meanValue: number };
+    const status = await listener.sendRequest(getCampaignStatusRequest, { campaignId: started.campaignId });
     expect(status).toMatchObject({ done: 12, succeeded: 12 });
-    await until('the campaign_finished event', () => listener.of('campaign_finished').length === 1);
+    await until('the campaign_finished event', () => listener.of(campaignFinishedEvent).length === 1);
   });
 
   it('detects an environment change on a drifting landscape and recovers the best score within a few generations', async () => {
@@ -207,8 +213,11 @@ describe('experiment agents on PGlite with the memory bus', () => {
       experiment: { population, testsPerCombination: 1, retests: 2, maxGenerations: 16, seed: 4, drift: { windowGenerations: 2, threshold: 0.2 } },
     });
     await variables.finished();
-    expect(listener.of('environment_change_detected').length).toBeGreaterThanOrEqual(1);
-    const detectedAt = (listener.of('environment_change_detected')[0]!.data as { generation: number }).generation;
+    expect(listener.of(environmentChangeDetectedEvent).length).toBeGreaterThanOrEqual(1);
+    const alert = listener.of(environmentChangeDetectedEvent)[0]!;
+    // One shape wherever it is heard: the drift's figures with it, not only the drop.
+    expect(alert.data).toMatchObject({ studyId: 'study', baseline: expect.any(Number), recent: expect.any(Number), drop: expect.any(Number), since: expect.any(Number) });
+    const detectedAt = alert.data.generation;
     const driftGeneration = (await listResults(db, 'study')).find((r) => r.trial >= driftAtTrial)!.generation;
     expect(detectedAt).toBeGreaterThanOrEqual(driftGeneration);
     expect(detectedAt).toBeLessThanOrEqual(driftGeneration + 3);

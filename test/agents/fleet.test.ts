@@ -1,5 +1,25 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { createLogger, createRng, ManualClock, type Task, type TaskContext } from '../../src/protocol/index.js';
+import {
+  BOT_AGENT_ID,
+  botIsolatedEvent,
+  botKind,
+  botStatusUpdateEvent,
+  createMessage,
+  createLogger,
+  createRng,
+  createTestTaskRequest,
+  getAvailableBotCountRequest,
+  getBotStatusRequest,
+  isolateBotCommand,
+  ManualClock,
+  reinstateBotCommand,
+  restartBotCommand,
+  taskCompletedEvent,
+  TEST_BACKLOG_KIND,
+  ValidationError,
+  type Task,
+  type TaskContext,
+} from '../../src/protocol/index.js';
 import { getBot, recordOutcome, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
@@ -7,12 +27,9 @@ import {
   BaseAgent,
   Bot,
   BotAgent,
-  BOT_STATUS_TOPIC,
-  botKind,
   botScore,
   nextSuccessRate,
   selectBot,
-  TEST_BACKLOG_KIND,
   type BotBehaviour,
   type FleetOptions,
 } from '../../src/agents/index.js';
@@ -63,7 +80,7 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     db = await store.reset(clock.now());
     bus = createMemoryBus({ clock });
     registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { leaseMs: 30_000, backoffBaseMs: 100, backoffMaxMs: 100, maxAttempts: 10 } });
-    watcher = new EventRecorder({ bus, clock }, ['bot_status_update', 'task_completed', 'bot_isolated'].map((action) => ({ action, topic: BOT_STATUS_TOPIC })), 'watcher');
+    watcher = new EventRecorder({ bus, clock }, [botStatusUpdateEvent, taskCompletedEvent, botIsolatedEvent], 'watcher');
     botAgent = new BotAgent({ bus, clock, db, registry, fleet: FLEET, ...(process.env.DEBUG_FLEET ? { logger: createLogger({ level: 'debug' }) } : {}) });
     agents.push(watcher, botAgent);
     await watcher.start();
@@ -113,25 +130,25 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     const gate = gated();
     await startBot('b1', gate.handler);
     await startBot('b2', gate.handler);
-    expect((await watcher.sendRequest('bots', 'get_available_bot_count')) as object).toEqual({ available: 2, online: 2, total: 2, isolated: 0 });
-    const created = (await watcher.sendRequest('bots', 'create_test_task', { tests: tests(10) })) as { tasks: unknown[] };
+    expect(await watcher.sendRequest(getAvailableBotCountRequest, {})).toEqual({ available: 2, online: 2, total: 2, isolated: 0 });
+    const created = await watcher.sendRequest(createTestTaskRequest, { tests: tests(10) });
     expect(created.tasks).toHaveLength(10);
     await until('six tests running', () => gate.runs.length === 6);
     expect(await held('b1')).toBe(3);
     expect(await held('b2')).toBe(3);
     // A repeated request (a retry, a redelivery) names tests now of a bot's kind: it creates nothing and is no conflict.
-    const repeated = (await watcher.sendRequest('bots', 'create_test_task', { tests: tests(10) })) as { tasks: { created: boolean }[] };
+    const repeated = await watcher.sendRequest(createTestTaskRequest, { tests: tests(10) });
     expect(repeated.tasks.map((t) => t.created)).toEqual(Array(10).fill(false));
     expect((await registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND] })).length).toBe(4);
-    expect((await watcher.sendRequest('bots', 'get_available_bot_count')) as object).toMatchObject({ available: 0, online: 2 });
+    expect(await watcher.sendRequest(getAvailableBotCountRequest, {})).toMatchObject({ available: 0, online: 2 });
 
     for (let done = 0; done < 10; done++) {
       await until(`test ${done + 1} running`, () => gate.runs.length > done);
       gate.runs[done]!.finish();
     }
     await until('all ten completed', async () => (await registry.counts()).byStatus.COMPLETED === 10);
-    await until('ten task_completed events', () => watcher.of('task_completed').length === 10);
-    const status = (await watcher.sendRequest('bots', 'get_bot_status')) as { bots: { botId: string; completed: number; successRate: number; tasks: number }[] };
+    await until('ten task_completed events', () => watcher.of(taskCompletedEvent).length === 10);
+    const status = await watcher.sendRequest(getBotStatusRequest, {});
     expect(status.bots.map((b) => b.completed).reduce((a, b) => a + b)).toBe(10);
     for (const b of status.bots) expect(b).toMatchObject({ successRate: 1, tasks: 0 });
   });
@@ -139,7 +156,7 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
   it('restarts a bot silent for 60 s and gives its tests to the others', async () => {
     const gate = gated();
     const frozen = await startBot('frozen', gate.handler, { silenceRate: 1, silenceMs: 10 * 60_000 });
-    await watcher.sendRequest('bots', 'create_test_task', { tests: tests(2) });
+    await watcher.sendRequest(createTestTaskRequest, { tests: tests(2) });
     await until('the frozen bot holds both', async () => (await held('frozen')) === 2);
     await clock.advance(10_000); // its first heartbeat time: it freezes instead
     expect(frozen.frozen).toBe(true);
@@ -151,12 +168,12 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     expect(restarted!.reason).toMatch(/silent for 60000 ms/);
     await until('the helper runs both tests', () => gate.runs.filter((r) => r.botWorker.startsWith(helper.id)).length === 2);
     expect(await held('frozen')).toBe(0);
-    await until('a restarting status update', () => watcher.of('bot_status_update').some((m) => (m.data as { state: string }).state === 'restarting'));
+    await until('a restarting status update', () => watcher.of(botStatusUpdateEvent).some((m) => m.data.state === 'restarting'));
   });
 
   it('isolates a bot that keeps failing; its unfinished tests are claimed by others and all finish', async () => {
     const failing = await startBot('failing', async () => ({ success: true, value: 1 }), { failureRate: 1 });
-    await watcher.sendRequest('bots', 'create_test_task', { tests: tests(6) });
+    await watcher.sendRequest(createTestTaskRequest, { tests: tests(6) });
     // Each failed attempt waits out its retry backoff (100 ms) before the bot agent hands it out again.
     await until('the failing bot isolated', async () => {
       await clock.advance(100);
@@ -166,7 +183,7 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     expect((await getBot(db, 'failing'))!.reason).toMatch(/5 failed tasks in a row/);
     // Five failures in a row isolate it; an attempt already running may add one more.
     expect((await getBot(db, 'failing'))!.successRate).toBeLessThanOrEqual(0.9 ** 5 + 1e-9);
-    await until('the bot_isolated alert', () => watcher.of('bot_isolated').length === 1);
+    await until('the bot_isolated alert', () => watcher.of(botIsolatedEvent).length === 1);
     expect(await held('failing')).toBe(0);
     await startBot('steady', async () => ({ success: true, value: 2 }));
     // Retried attempts wait out their backoff before another bot can take them.
@@ -184,20 +201,20 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     const gate = gated();
     await startBot('b1', gate.handler);
     await startBot('b2', gate.handler);
-    await watcher.sendCommand('bots', 'restart_bot', { botId: 'b1', reason: 'operator' });
+    await watcher.sendCommand(restartBotCommand, { botId: 'b1', reason: 'operator' });
     // b1 restarts its worker and says so with a heartbeat, which brings it back online.
     await until('b1 restarted and back', async () => {
       const b1 = await getBot(db, 'b1');
       return b1?.restarts === 1 && b1.state === 'online';
     });
-    await until('a restarting update', () => watcher.of('bot_status_update').some((m) => (m.data as { state: string }).state === 'restarting'));
+    await until('a restarting update', () => watcher.of(botStatusUpdateEvent).some((m) => m.data.state === 'restarting'));
     await botAgent.restart('b1', 'again');
     await botAgent.restart('b1', 'and again');
     expect(await getBot(db, 'b1')).toMatchObject({ state: 'isolated' });
     expect((await getBot(db, 'b1'))!.reason).toMatch(/restarted 3 times/);
-    await watcher.sendCommand('bots', 'isolate_bot', { botId: 'b2', reason: 'maintenance' });
+    await watcher.sendCommand(isolateBotCommand, { botId: 'b2', reason: 'maintenance' });
     await until('b2 isolated', async () => (await getBot(db, 'b2'))?.state === 'isolated');
-    expect((await watcher.sendRequest('bots', 'get_available_bot_count')) as object).toMatchObject({ available: 0, isolated: 2 });
+    expect(await watcher.sendRequest(getAvailableBotCountRequest, {})).toMatchObject({ available: 0, isolated: 2 });
   });
 
   it('reinstates an isolated bot on request: back at work, at the fleet\'s mean success rate, with who asked and why recorded', async () => {
@@ -207,30 +224,30 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     await startBot('b3', gate.handler);
     await recordOutcome(db, 'b1', false, 0.9); // 0.9
     await recordOutcome(db, 'b2', true, 0.9); // 1
-    await watcher.sendCommand('bots', 'restart_bot', { botId: 'b3', reason: 'flaky' });
+    await watcher.sendCommand(restartBotCommand, { botId: 'b3', reason: 'flaky' });
     await until('b3 restarted and back', async () => (await getBot(db, 'b3'))?.restarts === 1 && (await getBot(db, 'b3'))?.state === 'online');
-    await watcher.sendCommand('bots', 'isolate_bot', { botId: 'b3', reason: 'maintenance' });
+    await watcher.sendCommand(isolateBotCommand, { botId: 'b3', reason: 'maintenance' });
     await until('b3 isolated', async () => (await getBot(db, 'b3'))?.state === 'isolated');
 
     await clock.advance(5_000);
-    await watcher.sendCommand('bots', 'reinstate_bot', { botId: 'b3', reason: 'device replaced', by: 'alice' });
+    await watcher.sendCommand(reinstateBotCommand, { botId: 'b3', reason: 'device replaced', by: 'alice' });
     await until('b3 back in the fleet', async () => (await getBot(db, 'b3'))?.state === 'online');
     const b3 = (await getBot(db, 'b3'))!;
     expect(b3.successRate).toBeCloseTo(0.95, 10);
     expect(b3).toMatchObject({ reinstatedBy: 'alice', reinstateReason: 'device replaced', reinstatedAt: clock.now(), reinstatements: 1, recentRestarts: [], isolatedAt: null });
     expect(b3.reason).toBe('reinstated by alice: device replaced');
-    await until('an online status update for b3', () => watcher.of('bot_status_update').some((m) => (m.data as { botId: string; state: string; reinstatements: number }).botId === 'b3' && (m.data as { reinstatements: number }).reinstatements === 1));
+    await until('an online status update for b3', () => watcher.of(botStatusUpdateEvent).some((m) => m.data.botId === 'b3' && m.data.reinstatements === 1));
 
     // It takes tests again: with the others full, the seventh to ninth go to b3.
-    await watcher.sendRequest('bots', 'create_test_task', { tests: tests(9) });
+    await watcher.sendRequest(createTestTaskRequest, { tests: tests(9) });
     await until('b3 runs three tests', () => gate.runs.filter((r) => r.botWorker.startsWith('bot.b3:')).length === 3);
     expect(await held('b3')).toBe(3);
 
     // Who asked defaults to the sender; a bot that is not isolated is left as it is.
-    await watcher.sendCommand('bots', 'reinstate_bot', { botId: 'b1' });
-    await watcher.sendCommand('bots', 'isolate_bot', { botId: 'b2' });
+    await watcher.sendCommand(reinstateBotCommand, { botId: 'b1' });
+    await watcher.sendCommand(isolateBotCommand, { botId: 'b2' });
     await until('b2 isolated', async () => (await getBot(db, 'b2'))?.state === 'isolated');
-    await watcher.sendCommand('bots', 'reinstate_bot', { botId: 'b2' });
+    await watcher.sendCommand(reinstateBotCommand, { botId: 'b2' });
     await until('b2 back', async () => (await getBot(db, 'b2'))?.state === 'online');
     expect(await getBot(db, 'b2')).toMatchObject({ reinstatedBy: 'watcher', reinstateReason: 'reinstatement requested' });
     expect(await getBot(db, 'b1')).toMatchObject({ successRate: 0.9, reinstatements: 0, reinstatedBy: null });
@@ -239,7 +256,14 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
   it('refuses a test task with bad data, naming the field, and registers none of the batch', async () => {
     const bad = tests(2);
     (bad[1] as Record<string, unknown>).trial = -1;
-    const err = await watcher.sendRequest('bots', 'create_test_task', { tests: bad }).catch((e: unknown) => e as Error);
+    // The sender's contract refuses it before it leaves…
+    const local = await watcher.sendRequest(createTestTaskRequest, { tests: bad }).catch((e: unknown) => e);
+    expect(local).toBeInstanceOf(ValidationError);
+    expect(local).toMatchObject({ code: 'ORC_PROTOCOL_OUT_OF_RANGE' });
+    expect((local as Error).message).toContain('tests.1.trial');
+    // …and the bot agent refuses it from a sender that skipped the check.
+    const request = createMessage({ type: 'request', from: 'watcher', to: BOT_AGENT_ID, action: createTestTaskRequest.name, data: { tests: bad } }, clock.now());
+    const err = await bus.request(request).catch((e: unknown) => e as Error);
     expect(err).toMatchObject({ remoteCode: 'ORC_PROTOCOL_OUT_OF_RANGE' });
     expect((err as Error).message).toContain('data.tests.1.trial');
     expect((await registry.counts()).total).toBe(0);

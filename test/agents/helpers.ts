@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
-import { z } from 'zod';
-import type { Message, Task, TaskContext } from '../../src/protocol/index.js';
+import type { z } from 'zod';
+import type { EventContract, Message, Task, TaskContext } from '../../src/protocol/index.js';
 import type { TaskRegistry } from '../../src/registry/index.js';
 import { IN_MEMORY, migrate, openPglite, type Db } from '../../src/store/index.js';
 import { BaseAgent, type AgentDeps } from '../../src/agents/index.js';
@@ -31,15 +31,17 @@ export function embeddedStore() {
   };
 }
 
-/** Hears the named events, each on its topic, as an operator's tool would, and keeps them in order. */
+/** Hears the given events, each on its contract's topic, as an operator's tool would, and keeps them in order. */
 export class EventRecorder extends BaseAgent {
   readonly events: Message[] = [];
-  constructor(deps: AgentDeps, subscriptions: readonly { action: string; topic?: string }[], id = 'recorder') {
+  constructor(deps: AgentDeps, contracts: readonly EventContract[], id = 'recorder') {
     super(id, 'test', deps);
-    for (const { action, topic } of subscriptions) this.onEvent(action, z.unknown(), (_d, m) => void this.events.push(m), topic ? { topic } : {});
+    for (const contract of contracts) this.onEvent(contract, (_data, m) => void this.events.push(m));
   }
-  of(action: string): Message[] {
-    return this.events.filter((m) => m.action === action);
+  /** The events heard under the contract's name, their data as it declares it. */
+  of<C extends EventContract>(contract: C): (Message & { data: z.output<C['data']> })[] {
+    // Sound: a name has one contract (test/protocol/contracts.test.ts), whose schema accepted the data before it was kept.
+    return this.events.filter((m) => m.action === contract.name) as (Message & { data: z.output<C['data']> })[];
   }
 }
 

@@ -1,23 +1,31 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { z } from 'zod';
-import { createMessage, createRng, ManualClock, type Message, type Task } from '../../src/protocol/index.js';
+import {
+  botIsolatedEvent,
+  createMessage,
+  createRng,
+  dispatchRequest,
+  environmentChangeDetectedEvent,
+  getSnapshotRequest,
+  getSystemStatusRequest,
+  listAgentsRequest,
+  ManualClock,
+  PRESENCE_TOPIC,
+  agentStatusEvent,
+  systemSnapshotEvent,
+  taskFinishedEvent,
+  type Message,
+  type Task,
+} from '../../src/protocol/index.js';
 import { type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
 import {
   BaseAgent,
   OrchestratorAgent,
-  PRESENCE_ACTION,
-  PRESENCE_TOPIC,
-  SNAPSHOT_ACTION,
-  SNAPSHOT_TOPIC,
   SystemMonitor,
-  TASK_FINISHED_ACTION,
-  TASK_FINISHED_TOPIC,
   TaskDispatcher,
   WorkerAgent,
   type AgentDeps,
-  type ListedAgent,
 } from '../../src/agents/index.js';
 import { embeddedStore, until } from './helpers.js';
 
@@ -30,8 +38,8 @@ class Listener extends BaseAgent {
   readonly finished: Message[] = [];
   constructor(deps: AgentDeps) {
     super('listener', 'test', deps);
-    this.onEvent(SNAPSHOT_ACTION, z.unknown(), (_d, m) => void this.snapshots.push(m), { topic: SNAPSHOT_TOPIC });
-    this.onEvent(TASK_FINISHED_ACTION, z.unknown(), (_d, m) => void this.finished.push(m), { topic: TASK_FINISHED_TOPIC });
+    this.onEvent(systemSnapshotEvent, (_d, m) => void this.snapshots.push(m));
+    this.onEvent(taskFinishedEvent, (_d, m) => void this.finished.push(m));
   }
 }
 
@@ -78,9 +86,7 @@ describe('pipeline agents on PGlite with the memory bus', () => {
   it('dispatches tasks through a request; the registered task wakes its worker, which announces the result', async () => {
     const dispatcher = await started(new TaskDispatcher({ bus, clock, registry }));
     await started(worker('doubler', { double: async (t) => ({ n: (t.payload as { n: number }).n * 2 }) }));
-    const answer = (await listener.sendRequest(dispatcher.id, 'dispatch', { tasks: [{ kind: 'double', payload: { n: 21 } }] })) as {
-      tasks: { taskId: string; kind: string; status: string; created: boolean }[];
-    };
+    const answer = await listener.sendRequest(dispatchRequest, { tasks: [{ kind: 'double', payload: { n: 21 } }] }, { to: dispatcher.id });
     expect(answer.tasks).toEqual([{ taskId: expect.any(String), kind: 'double', status: 'PENDING', created: true }]);
     const taskId = answer.tasks[0]!.taskId;
     await until('the task to complete', async () => (await registry.get(taskId)).status === 'COMPLETED');
@@ -92,7 +98,7 @@ describe('pipeline agents on PGlite with the memory bus', () => {
   it('refuses a dispatch with a bad task, naming the field, and registers none of the batch', async () => {
     const dispatcher = await started(new TaskDispatcher({ bus, clock, registry }));
     const refused = await listener
-      .sendRequest(dispatcher.id, 'dispatch', { tasks: [{ kind: 'double' }, { kind: 'double', priority: 11 }] })
+      .sendRequest(dispatchRequest, { tasks: [{ kind: 'double' }, { kind: 'double', priority: 11 }] }, { to: dispatcher.id })
       .catch((e: unknown) => e as Error);
     expect(refused).toMatchObject({ remoteCode: 'ORC_PROTOCOL_OUT_OF_RANGE' });
     expect((refused as Error).message).toContain('priority');
@@ -145,8 +151,8 @@ describe('pipeline agents on PGlite with the memory bus', () => {
     expect(snapshot.counts).toEqual(await registry.counts());
     expect(snapshot.counts.byStatus).toMatchObject({ FAILED: 1, PENDING: 2, RUNNING: 0 });
     expect(snapshot.counts.byPriority).toMatchObject({ 2: 1, 7: 2 });
-    await until('the snapshot event', () => listener.snapshots.some((m) => (m.data as { swept: { failed: string[] } }).swept.failed.length === 1));
-    const asked = (await listener.sendRequest(monitor.id, 'get_snapshot')) as { counts: { total: number } };
+    await until('the snapshot event', () => listener.snapshots.some((m) => systemSnapshotEvent.data.parse(m.data).swept.failed.length === 1));
+    const asked = await listener.sendRequest(getSnapshotRequest, {}, { to: monitor.id });
     expect(asked.counts.total).toBe(3);
   });
 
@@ -192,7 +198,7 @@ describe('pipeline agents on PGlite with the memory bus', () => {
     const jobs = worker('jobs', { job: async () => undefined });
     orchestrator.manage(dispatcher, jobs);
     await started(orchestrator);
-    const list = async () => ((await listener.sendRequest('orchestrator', 'list_agents')) as unknown as { agents: ListedAgent[] }).agents;
+    const list = async () => (await listener.sendRequest(listAgentsRequest, {})).agents;
     await until('every agent listed', async () => (await list()).length === 3);
     expect((await list()).map((a) => [a.agentId, a.role, a.state])).toEqual([
       ['dispatcher', 'dispatcher', 'running'],
@@ -202,7 +208,7 @@ describe('pipeline agents on PGlite with the memory bus', () => {
 
     // An instance that announced itself once and then went quiet without saying it stopped.
     const ghost = { agentId: 'ghost', instanceId: 'g1', role: 'worker', state: 'running', startedAt: clock.now(), at: clock.now(), details: {} };
-    await bus.publish(PRESENCE_TOPIC, createMessage({ type: 'event', from: 'ghost', to: null, action: PRESENCE_ACTION, data: ghost }, clock.now()));
+    await bus.publish(PRESENCE_TOPIC, createMessage({ type: 'event', from: 'ghost', to: null, action: agentStatusEvent.name, data: ghost }, clock.now()));
     await until('the ghost listed', async () => (await list()).some((a) => a.agentId === 'ghost'));
     for (let i = 0; i < 4; i++) await clock.advance(10_000);
     await until('the ghost silent while the others heartbeat', async () => {
@@ -212,7 +218,7 @@ describe('pipeline agents on PGlite with the memory bus', () => {
 
     await jobs.stop();
     await until('the stopped worker', async () => (await list()).find((a) => a.agentId === 'jobs')?.state === 'stopped');
-    const status = (await listener.sendRequest('orchestrator', 'get_system_status')) as { tasks: { total: number } };
+    const status = await listener.sendRequest(getSystemStatusRequest, {});
     expect(status.tasks.total).toBe(0);
   });
 
@@ -229,9 +235,9 @@ describe('pipeline agents on PGlite with the memory bus', () => {
 
   it('keeps the alerts it hears for get_system_status', async () => {
     await started(new OrchestratorAgent({ bus, clock, db, registry }));
-    await listener.sendEvent('bot_isolated', { botId: 'b7', reason: '5 failed tasks in a row' });
-    await listener.sendEvent('environment_change_detected', { studyId: 's', generation: 4, drop: 0.3 });
-    const status = async () => (await listener.sendRequest('orchestrator', 'get_system_status')) as { alerts: { action: string; from: string }[] };
+    await listener.sendEvent(botIsolatedEvent, { botId: 'b7', reason: '5 failed tasks in a row', tasksMoved: 2 });
+    await listener.sendEvent(environmentChangeDetectedEvent, { studyId: 's', generation: 4, baseline: 0.9, recent: 0.6, drop: 0.3, since: 31 });
+    const status = async () => await listener.sendRequest(getSystemStatusRequest, {});
     await until('both alerts', async () => (await status()).alerts.length === 2);
     expect((await status()).alerts.map((a) => [a.action, a.from])).toEqual([
       ['bot_isolated', 'listener'],

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRng, systemClock, type JsonValue } from '../../src/protocol/index.js';
+import { createRng, getBestCombinationRequest, startCampaignRequest, systemClock, type JsonValue } from '../../src/protocol/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
 import { combinationKey, parseSpace } from '../../src/evolution/index.js';
 import { createStudy, insertGeneration, insertResults, openStore, setStudyState, type Db } from '../../src/store/index.js';
@@ -75,7 +75,7 @@ describe('one recommendation: every entry point gives the same answer on the sam
       const agent = new VariableAgent({ bus, clock, db, registry, studyId, workload: 'synthetic', space: parseSpace(SYNTHETIC_SPACE) });
       await agent.start();
       try {
-        const fromAgent = await asker.sendRequest('variables', 'get_best_combination');
+        const fromAgent = await asker.sendRequest(getBestCombinationRequest, {});
         return { fromAgent, progress: agent.progressNow.best, fromCli: await bestOf(db, studyId) };
       } finally {
         await agent.stop();
@@ -117,7 +117,7 @@ describe('one recommendation: every entry point gives the same answer on the sam
       await agent.start();
       await campaigns.start();
       try {
-        await expect(asker.sendRequest('campaigns', 'start_campaign', { runs: 1 })).rejects.toMatchObject({ remoteCode: 'ORC_AGENT_NOT_FOUND' });
+        await expect(asker.sendRequest(startCampaignRequest, { runs: 1 })).rejects.toMatchObject({ remoteCode: 'ORC_AGENT_NOT_FOUND' });
       } finally {
         await campaigns.stop();
         await agent.stop();

@@ -2,7 +2,8 @@ import { describe, it, expect, beforeEach, afterEach, afterAll } from 'vitest';
 import { ManualClock, createRng, type Message } from '../../src/protocol/index.js';
 import type { Db } from '../../src/store/index.js';
 import { migrate } from '../../src/store/index.js';
-import { TaskRegistry, taskTopic, CANCELLED_TOPIC, type RegistryOptions } from '../../src/registry/index.js';
+import { TaskRegistry, type RegistryOptions } from '../../src/registry/index.js';
+import { CANCELLED_TOPIC, taskTopic } from '../../src/protocol/index.js';
 import { createMemoryBus } from '../../src/bus/index.js';
 
 export interface RegistryBackend {

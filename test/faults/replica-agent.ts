@@ -4,15 +4,15 @@
  * written before the answer), DELAY_MS (how long each request takes).
  */
 import fs from 'node:fs';
-import { z } from 'zod';
 import { systemClock } from '../../src/protocol/index.js';
 import { createRedisBus } from '../../src/bus/index.js';
 import { BaseAgent, type AgentDeps } from '../../src/agents/index.js';
+import { echoRequest } from './echo-contract.js';
 
 class Echo extends BaseAgent {
   constructor(deps: AgentDeps, logFile: string, delayMs: number) {
     super('echo', 'echo', deps);
-    this.onRequest('echo', z.object({ n: z.number().int() }).strict(), async ({ n }, message) => {
+    this.onRequest(echoRequest, async ({ n }, message) => {
       if (delayMs > 0) await systemClock.sleep(delayMs);
       fs.appendFileSync(logFile, `${message.id} ${n}\n`);
       return { n, pid: process.pid };

@@ -8,6 +8,7 @@ import { systemClock } from '../../src/protocol/index.js';
 import { createRedisBus, redisKeys, INBOX_GROUP, type RedisBus } from '../../src/bus/index.js';
 import { BaseAgent, type AgentDeps } from '../../src/agents/index.js';
 import { REDIS_URL, uniqueName } from '../support/env.js';
+import { echoRequest } from './echo-contract.js';
 import { deletePrefix } from '../bus/harness.js';
 import { waitFor } from './processes.js';
 
@@ -77,7 +78,7 @@ describe('three processes replicating one agent id on Redis', () => {
     const lane = async () => {
       while (next < count) {
         const n = next++;
-        const answer = (await client.sendRequest('echo', 'echo', { n }, { timeoutMs: 30_000 })) as { n: number; pid: number };
+        const answer = await client.sendRequest(echoRequest, { n }, { timeoutMs: 30_000 });
         expect(answer.n).toBe(n);
         answeredBy.set(n, answer.pid);
         onAnswered(answeredBy.size);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createRng, ManualClock, systemClock } from '../../src/protocol/index.js';
+import { createRng, ManualClock, systemClock, type Variables } from '../../src/protocol/index.js';
 import {
   COMPRESSION_SPACE,
   DEFAULT_COMPRESSION_DIR,
@@ -11,7 +11,6 @@ import {
   compressionEvaluator,
   compressionSettings,
   readCompressionSample,
-  type Variables,
 } from '../../src/workloads/index.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-compress-'));

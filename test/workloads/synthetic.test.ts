@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { createRng, ManualClock, type Rng } from '../../src/protocol/index.js';
-import { COMPRESSION_SPACE, syntheticEvaluator, syntheticLandscape, type SpaceLike, type Variables } from '../../src/workloads/index.js';
+import { COMPRESSION_SPACE, syntheticEvaluator, syntheticLandscape, type SpaceLike } from '../../src/workloads/index.js';
+import type { Variables } from '../../src/protocol/index.js';
 
 const space = (direction: 'minimize' | 'maximize' = 'minimize'): SpaceLike => ({
   name: 'mixed',

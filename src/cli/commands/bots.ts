@@ -1,6 +1,5 @@
 import os from 'node:os';
-import { BOT_AGENT_ID } from '../../agents/index.js';
-import { OrchestraError } from '../../protocol/index.js';
+import { OrchestraError, reinstateBotCommand } from '../../protocol/index.js';
 import { getBot, reinstateBot } from '../../store/index.js';
 import type { Bus } from '../../bus/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -42,7 +41,7 @@ async function tellBotAgent(runtime: Runtime & { bus: Bus }, data: { botId: stri
   const client = new CliClient(runtime);
   await client.start();
   try {
-    await client.sendCommand(BOT_AGENT_ID, 'reinstate_bot', data);
+    await client.sendCommand(reinstateBotCommand, data);
   } finally {
     await client.stop();
   }

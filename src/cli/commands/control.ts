@@ -1,6 +1,5 @@
-import { OrchestraError } from '../../protocol/index.js';
+import { OrchestraError, type AgentStatus } from '../../protocol/index.js';
 import { DataDirLockedError, getStudy, setStudyState } from '../../store/index.js';
-import type { AgentStatus } from '../../agents/index.js';
 import type { Bus } from '../../bus/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';

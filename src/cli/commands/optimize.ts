@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, OrchestraError, systemClock, type JsonValue } from '../../protocol/index.js';
+import { createLogger, OrchestraError, stopCommand, systemClock, type JsonValue } from '../../protocol/index.js';
 import { parseSpaceJson, type Space } from '../../evolution/index.js';
 import { getStudy, listCombinations, listResults } from '../../store/index.js';
 import { commandEvaluator } from '../../workloads/index.js';
@@ -108,7 +108,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       if (typeof ended === 'object') {
         // The bots give back what they hold at once (the evaluator is not run again), and the
         // evaluations that showed it hopeless are recorded before the study stops.
-        await Promise.all(system.bots.map((b) => system.botAgent.sendCommand(b.id, 'stop', { reason: 'the evaluator cannot work' })));
+        await Promise.all(system.bots.map((b) => system.botAgent.sendCommand(stopCommand, { reason: 'the evaluator cannot work' }, { to: b.id })));
         await recorded(runtime, watch.failures);
       }
       progress.stop();

@@ -1,11 +1,11 @@
-import type { JsonValue } from '../../protocol/index.js';
+import type { Variables } from '../../protocol/index.js';
 import type { Queryable } from '../db.js';
 
 export interface CampaignRow {
   campaignId: string;
   studyId: string;
   key: string;
-  variables: JsonValue;
+  variables: Variables;
   runs: number;
   registered: number;
   succeeded: number;
@@ -22,7 +22,7 @@ interface Row {
   campaign_id: string;
   study_id: string;
   key: string;
-  variables: JsonValue;
+  variables: Variables;
   runs: number;
   registered: number;
   succeeded: number;
@@ -52,7 +52,7 @@ const toCampaign = (r: Row): CampaignRow => ({
 
 export async function insertCampaign(
   db: Queryable,
-  c: { campaignId: string; studyId: string; key: string; variables: JsonValue; runs: number; perMinute: number | null },
+  c: { campaignId: string; studyId: string; key: string; variables: Variables; runs: number; perMinute: number | null },
   nowMs: number,
 ): Promise<CampaignRow> {
   const rows = await db.query<Row>(

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../protocol/index.js';
+import type { JsonValue, Variables } from '../../protocol/index.js';
 import type { Queryable } from '../db.js';
 
 /** One planned evaluation of a generation. */
@@ -42,7 +42,7 @@ const toGeneration = (r: Row): GenerationRow => ({
 export interface NewGeneration {
   studyId: string;
   generation: number;
-  combinations: { key: string; variables: JsonValue }[];
+  combinations: { key: string; variables: Variables }[];
   tests: PlannedTest[];
 }
 
@@ -92,14 +92,14 @@ export async function markGenerationScored(db: Queryable, studyId: string, gener
 
 export interface CombinationRow {
   key: string;
-  variables: JsonValue;
+  variables: Variables;
   firstGeneration: number;
   classification: string | null;
   score: number | null;
 }
 
 export async function listCombinations(db: Queryable, studyId: string): Promise<CombinationRow[]> {
-  const rows = await db.query<{ key: string; variables: JsonValue; first_generation: number; classification: string | null; score: number | null }>(
+  const rows = await db.query<{ key: string; variables: Variables; first_generation: number; classification: string | null; score: number | null }>(
     `SELECT key, variables, first_generation, classification, score FROM combinations WHERE study_id = $1 ORDER BY score DESC NULLS LAST, key`,
     [studyId],
   );
