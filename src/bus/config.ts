@@ -16,6 +16,12 @@ export const busConfig = z
     claimIdleMs: z.number().int().positive().default(30 * SECOND),
     /** Redis: how often each inbox subscription looks for such messages, on the injected clock. */
     claimIntervalMs: z.number().int().positive().default(5 * SECOND),
+    /**
+     * Redis: how long the first connection may take before the bus gives up
+     * (a server that accepts but never answers). A refused connection fails at
+     * once; after the first contact, a lost connection is retried for ever.
+     */
+    connectTimeoutMs: z.number().int().positive().default(10 * SECOND),
     /** Redis: how long one blocking read (XREADGROUP / XREAD BLOCK) waits before it is issued again. */
     blockMs: z.number().int().positive().default(2 * SECOND),
     /**
@@ -37,3 +43,22 @@ export const busConfig = z
 
 export type BusOptions = z.input<typeof busConfig>;
 export type BusConfig = z.output<typeof busConfig>;
+
+/**
+ * Why `url` cannot name a Redis server, or undefined when it can: a
+ * `redis://` or `rediss://` URL with a host. Checked before any connection is
+ * tried, so a typo is refused at once rather than retried.
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'not a URL: expected redis://host:port';
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    return `scheme "${parsed.protocol.replace(/:$/, '')}" is not redis or rediss: expected redis://host:port`;
+  }
+  if (!parsed.hostname) return 'no host: expected redis://host:port';
+  return undefined;
+}

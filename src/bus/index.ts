@@ -1,5 +1,5 @@
 export type { Bus, MessageHandler, Subscription, SubscriptionTarget, RequestOptions } from './bus.js';
-export { busConfig, type BusOptions, type BusConfig } from './config.js';
+export { busConfig, redisUrlProblem, type BusOptions, type BusConfig } from './config.js';
 export { RequestTimeoutError, RemoteError, BusClosedError, InboxFullError, BusUnreachableError } from './errors.js';
 export { MemoryBus, MemoryBroker, createMemoryBus, type MemoryBusDeps } from './memory.js';
 export { RedisBus, createRedisBus, type RedisBusDeps } from './redis.js';

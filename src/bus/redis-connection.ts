@@ -23,6 +23,52 @@ export function openCommandConnection(url: string, name: string, commandTimeoutM
   return redis;
 }
 
+/** What a failed first connection means, in words a person recognises. */
+const CONNECT_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+};
+
+/**
+ * Resolves when `redis` is ready for commands. Rejects at the first
+ * connection error (a refused port, an unknown host: no retry changes those
+ * during start-up), or when nothing is ready after `timeoutMs` of real time (a
+ * server that accepts but never answers). Reconnecting for ever applies only
+ * once a connection has been made.
+ */
+export function firstContact(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+    };
+    const onReady = () => {
+      done();
+      resolve();
+    };
+    const onError = (err: unknown) => {
+      done();
+      const code = (err as { code?: unknown } | null)?.code;
+      const meaning = typeof code === 'string' ? CONNECT_FAILURES[code] : undefined;
+      reject(new Error(meaning ? `${meaning} (${describeError(err).message})` : describeError(err).message));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no answer within ${timeoutMs} ms (bus.connectTimeoutMs)`));
+    }, timeoutMs);
+    timer.unref();
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+  });
+}
+
 const holding = new WeakSet<Redis>();
 
 /**

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import {
   redactUrl,
   encodeMessage,
+  OrchestraError,
   parseWith,
   silentLogger,
   ValidationError,
@@ -12,7 +13,7 @@ import {
   type Message,
 } from '../protocol/index.js';
 import type { Bus, MessageHandler, RequestOptions, Subscription, SubscriptionTarget } from './bus.js';
-import { busConfig, type BusConfig, type BusOptions } from './config.js';
+import { busConfig, redisUrlProblem, type BusConfig, type BusOptions } from './config.js';
 import { BusClosedError, BusUnreachableError, InboxFullError } from './errors.js';
 import { PendingRequests, sendRequest } from './pending-requests.js';
 import { Inbound } from './inbound.js';
@@ -20,7 +21,7 @@ import { asRequest, checkAddress, checkTarget, encodeForSend } from './routing.j
 import { RedisDeadLetters } from './redis-dead-letters.js';
 import { redisKeys, MESSAGE_FIELD, type RedisKeys } from './redis-keys.js';
 import { defineScripts, xaddBounded, xaddExpiring } from './redis-scripts.js';
-import { atMost, forceReconnectIfStalled, inOneWrite, openCommandConnection } from './redis-connection.js';
+import { atMost, firstContact, forceReconnectIfStalled, inOneWrite, openCommandConnection } from './redis-connection.js';
 import { fieldValue, type StreamEntry } from './redis-entries.js';
 import type { BlockingReader } from './redis-reader.js';
 import { InboxReader } from './redis-inbox-reader.js';
@@ -73,6 +74,8 @@ export class RedisBus implements Bus {
       ]);
     }
     this.config = parseWith(busConfig, 'bus options', options);
+    const urlProblem = redisUrlProblem(deps.url);
+    if (urlProblem) throw new OrchestraError('ORC_CONFIG_INVALID', `Redis URL ${redactUrl(deps.url)}: ${urlProblem}`);
     this.clock = clock;
     this.logger = logger ?? silentLogger;
     this.keys = redisKeys(prefix);
@@ -89,9 +92,17 @@ export class RedisBus implements Bus {
     });
   }
 
-  /** Resolves once Redis answers; rejects with ORC_BUS_UNREACHABLE otherwise. */
+  /**
+   * Resolves once Redis answers; rejects with ORC_BUS_UNREACHABLE otherwise:
+   * at once when the connection is refused (or the host unknown), after
+   * `connectTimeoutMs` when a server accepts but never answers.
+   */
   async connect(): Promise<this> {
-    await this.command(`cannot reach Redis at ${redactUrl(this.deps.url)}`, () => this.redis.ping());
+    const what = `cannot reach Redis at ${redactUrl(this.deps.url)}`;
+    await firstContact(this.redis, this.config.connectTimeoutMs).catch((err: unknown) => {
+      throw new BusUnreachableError(what, err);
+    });
+    await this.command(what, () => this.redis.ping());
     return this;
   }
 
@@ -174,7 +185,9 @@ export class RedisBus implements Bus {
     this.readers.clear();
     await Promise.all([...readers.map((r) => r.stop()), replyReader?.then((r) => r?.stop())]);
     this.pending.rejectAll();
-    await atMost(1000, this.redis.del(this.keys.reply(this.instanceId)));
+    // Only on a live connection: a command queued while offline would hold its
+    // command timeout's timer, and so the process, long after the close.
+    if (this.redis.status === 'ready') await atMost(1000, this.redis.del(this.keys.reply(this.instanceId)));
     this.redis.disconnect();
   }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OrchestraError } from '../protocol/index.js';
 import { storeConfig } from '../store/index.js';
-import { busConfig } from '../bus/index.js';
+import { busConfig, redisUrlProblem } from '../bus/index.js';
 import { registryConfig } from '../registry/index.js';
 import { agentConfig, experimentConfig, fleetConfig, monitorConfig, resolveWorkerConfig, workerConfig } from '../agents/index.js';
 
@@ -15,7 +15,14 @@ export const orchestraConfig = z
     bus: busConfig
       .extend({
         /** Redis connection string; when absent, the in-process memory bus is used. */
-        redisUrl: z.string().min(1).optional(),
+        redisUrl: z
+          .string()
+          .min(1)
+          .superRefine((url, ctx) => {
+            const problem = redisUrlProblem(url);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
         /** Prefix of every Redis key, so several systems can share one Redis. */
         prefix: z
           .string()

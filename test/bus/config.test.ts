@@ -9,6 +9,7 @@ describe('busConfig', () => {
       claimIdleMs: 30_000,
       claimIntervalMs: 5_000,
       blockMs: 2_000,
+      connectTimeoutMs: 10_000,
       readGraceMs: 5_000,
       inboxMaxLen: 100_000,
       topicMaxLen: 10_000,

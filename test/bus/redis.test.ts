@@ -1,4 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest';
+import net from 'node:net';
 import { Redis } from 'ioredis';
 import { createResponse, ManualClock } from '../../src/protocol/index.js';
 import { createBus, createRedisBus, redisKeys, RedisBus, RedisDeadLetters, INBOX_GROUP } from '../../src/bus/index.js';
@@ -109,6 +110,33 @@ describe('RedisBus', () => {
     const err = await createRedisBus({ url: 'redis://127.0.0.1:1', prefix, clock, blockMs: 100, readGraceMs: 200 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ORC_BUS_UNREACHABLE', retryable: true });
     expect(String((err as Error).message)).toContain('redis://127.0.0.1:1');
+  });
+
+  it('says a refused connection is refused, without waiting out a command timeout', async () => {
+    const err = await createRedisBus({ url: 'redis://127.0.0.1:1', prefix, clock }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ORC_BUS_UNREACHABLE' });
+    expect(String((err as Error).message)).toContain('connection refused');
+  });
+
+  it('gives up on a server that accepts but never answers after bus.connectTimeoutMs', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const err = await createRedisBus({ url: `redis://127.0.0.1:${port}`, prefix, clock, connectTimeoutMs: 300 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ORC_BUS_UNREACHABLE' });
+      expect(String((err as Error).message)).toContain('no answer within 300 ms (bus.connectTimeoutMs)');
+      expect(sockets.size).toBeGreaterThan(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it.each(['garbage', 'http://127.0.0.1:6379', 'redis://'])('refuses the Redis URL %j before connecting', async (url) => {
+    const err = await createRedisBus({ url, prefix, clock }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ORC_CONFIG_INVALID' });
   });
 
   it('refuses a key prefix that is not a plain name', async () => {

@@ -33,6 +33,19 @@ describe('orchestra errors, as a process sees them', () => {
     expect(fs.existsSync(path.join(cwd, '.orchestra'))).toBe(false);
   });
 
+  it('refuses a REDIS_URL that is not a Redis URL as configuration (exit 2), and says a refused Redis is refused (exit 1)', async () => {
+    const [garbage, refused] = await Promise.all([
+      runCli(['agents'], { cwd, env: { REDIS_URL: 'garbage' } }),
+      runCli(['agents', '--data', path.join(cwd, 'refused')], { cwd, env: { REDIS_URL: 'redis://127.0.0.1:1' } }),
+    ]);
+    expect(garbage.code).toBe(2);
+    expect(garbage.stderr).toMatch(oneLine('ORC_CONFIG_INVALID'));
+    expect(garbage.stderr).toContain('bus.redisUrl');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(oneLine('ORC_BUS_UNREACHABLE'));
+    expect(refused.stderr).toContain('connection refused');
+  });
+
   it('adds the stack trace only when ORCHESTRA_DEBUG=1', async () => {
     const result = await runCli(['tasks', 'list'], { cwd, env: { DATABASE_URL: 'mysql://x', ORCHESTRA_DEBUG: '1' } });
     expect(result.code).toBe(1);
