@@ -165,6 +165,18 @@ describe('orchestra tasks, on PostgreSQL', () => {
     expect(JSON.parse(stats.stdout).total).toBe((await registry.counts()).total);
   });
 
+  it('registers, retries and cancels tasks with Redis unreachable, saying that workers are not woken', async () => {
+    const added = await runCli(['tasks', 'add', '--kind', 'no-bus', '--payload', '{"n":1}', '--json', '--redis-url', 'redis://127.0.0.1:1'], { env, cwd });
+    expect(added.code).toBe(0);
+    expect(added.stderr).toContain('connection refused');
+    expect(added.stderr).toContain('workers are not woken');
+    const [task] = JSON.parse(added.stdout) as { taskId: string }[];
+    expect(await registry.get(task!.taskId)).toMatchObject({ kind: 'no-bus', status: 'PENDING', payload: { n: 1 } });
+    const cancelled = await runCli(['tasks', 'cancel', task!.taskId, '--redis-url', 'redis://127.0.0.1:1'], { env, cwd });
+    expect(cancelled.code).toBe(0);
+    expect(await registry.get(task!.taskId)).toMatchObject({ status: 'CANCELLED' });
+  });
+
   it('prunes finished tasks and lists dead letters', async () => {
     expect(JSON.parse((await orchestra(['tasks', 'prune', '--older-than-hours', '1', '--json'])).stdout)).toEqual({ pruned: 0 });
     await db.query(`INSERT INTO dead_letters (source, code, reason, raw, received_at) VALUES ('inbox:a', 'ORC_PROTOCOL_INVALID_JSON', 'bad', '{', now())`);

@@ -1,4 +1,5 @@
 import {
+  OrchestraError,
   parseJson,
   taskToJson,
   TASK_STATUSES,
@@ -12,17 +13,33 @@ import { StoreDeadLetters } from '../../store/index.js';
 import { openReader, openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { badArgument } from '../errors.js';
+import type { OrchestraConfig } from '../config.js';
 import { iso, table, taskRow, TASK_HEADER } from '../format.js';
 import { readLines } from '../lines.js';
 
 /** Commands that change tasks connect the bus to wake workers and reach running ones; readers (named, for a refusal) need only the store. */
 async function withRuntime<T>(globals: GlobalFlags, io: CliIo, fn: (rt: Runtime) => Promise<T>, { bus = true, reader }: { bus?: boolean; reader?: string } = {}): Promise<T> {
   const config = loadConfig(globals, io);
-  const runtime = reader ? await openReader(config, reader) : await openRuntime(config, { bus });
+  const runtime = reader ? await openReader(config, reader) : bus ? await openWithWakeUps(config, io) : await openRuntime(config, { bus: false });
   try {
     return await fn(runtime);
   } finally {
     await runtime.close();
+  }
+}
+
+/**
+ * A change to tasks is made in the store; the bus only wakes workers (and
+ * tells a running one of a cancel sooner). With Redis unreachable the change
+ * is made without it, saying so: workers find it when they next poll.
+ */
+async function openWithWakeUps(config: OrchestraConfig, io: CliIo): Promise<Runtime> {
+  try {
+    return await openRuntime(config, { bus: true });
+  } catch (err) {
+    if (!(err instanceof OrchestraError) || err.code !== 'ORC_BUS_UNREACHABLE') throw err;
+    io.stderr.write(`orchestra: warning: ${err.message}; going on without the bus: workers are not woken and see the change when they next poll\n`);
+    return openRuntime(config, { bus: false });
   }
 }
 
