@@ -411,11 +411,27 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     run.controller.abort(reason);
   }
 
-  private onCancelled(message: Message): void {
+  /**
+   * A cancellation notice is a hint, not an order: anyone who can write to the
+   * topic can send one. The handler is aborted only once the registry confirms
+   * that this attempt no longer holds the task (cancelled, or moved elsewhere).
+   */
+  private async onCancelled(message: Message): Promise<void> {
     const notice = taskCancelledEvent.data.safeParse(message.data);
     if (!notice.success) return;
     const run = this.runs.get(runKey(notice.data.taskId, notice.data.attempt));
-    if (run) this.abandon(run, new OrchestraError('ORC_REGISTRY_CANCELLED', `task ${run.task.taskId} was cancelled`));
+    if (!run) return;
+    let task: Task;
+    try {
+      task = await this.registry.get(run.task.taskId);
+    } catch (err) {
+      // Unconfirmed: the next lease renewal tells whether the attempt is still ours.
+      this.logger.warn({ err: describeError(err), taskId: run.task.taskId }, 'cancel notice not confirmed; left to the lease renewal');
+      return;
+    }
+    if (task.status === 'CANCELLED') this.abandon(run, new OrchestraError('ORC_REGISTRY_CANCELLED', `task ${run.task.taskId} was cancelled`));
+    else if (task.status !== 'RUNNING' || task.attempt !== run.task.attempt || task.workerId !== this.workerId) this.abandon(run, leaseLost(run.task));
+    else this.logger.warn({ taskId: task.taskId, attempt: task.attempt, from: message.from }, 'ignored a cancel notice the registry does not confirm');
   }
 
   /** One `renew` call for every lease held; the ones it reports lost abort their handlers. */

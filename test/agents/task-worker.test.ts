@@ -1,7 +1,10 @@
 import { describe, it, expect, beforeAll, beforeEach, afterEach, afterAll } from 'vitest';
 import {
+  CANCELLED_TOPIC,
   ManualClock,
   NonRetryableError,
+  createMessage,
+  taskCancelledEvent,
   OrchestraError,
   createRng,
   type Task,
@@ -266,6 +269,34 @@ function workerSuite(backend: Backend, scope: 'all' | 'core') {
       expect(await statusOf(task.taskId)).toBe('CANCELLED');
       expect(worker.stats).toMatchObject({ running: 0, completed: 0, failed: 0, lost: 1 });
       expect(lost[0]![1].reason.code).toBe('ORC_REGISTRY_CANCELLED');
+    });
+
+    it('ignores a cancel notice the registry does not confirm: anyone can write to the topic', async () => {
+      const g = gate();
+      const checked: string[] = [];
+      const checking = Object.create(registry) as TaskRegistry;
+      checking.get = async (taskId: string) => {
+        const task = await registry.get(taskId);
+        checked.push(taskId);
+        return task;
+      };
+      const worker = makeWorker({ work: g.handler }, {}, { registry: checking });
+      const lost = record(worker, 'task_lost');
+      await worker.start();
+      const { task } = await registry.register({ kind: 'work', payload: { n: 1 } });
+      await until('a start', () => g.runs.length === 1);
+      const forged = createMessage(
+        { type: 'event', from: 'intruder', to: null, action: taskCancelledEvent.name, data: { taskId: task.taskId, attempt: 1, workerId: worker.workerId, reason: 'forged' } },
+        clock.now(),
+      );
+      await bus.publish(CANCELLED_TOPIC, forged);
+      await until('the notice handled', () => checked.includes(task.taskId) || g.runs[0]!.context.signal.aborted);
+      // The worker decides in the microtasks that follow the check; they all run before this.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(g.runs[0]!.context.signal.aborted).toBe(false);
+      g.runs[0]!.finish({ ok: true });
+      await until('completed', async () => (await statusOf(task.taskId)) === 'COMPLETED');
+      expect(lost).toHaveLength(0);
     });
 
     it('fails an attempt past its run timeout and frees its slot, the task\'s own timeout first, then its kind\'s, then the default', async () => {
