@@ -9,7 +9,7 @@ import {
   type Message,
 } from '../protocol/index.js';
 import type { MessageHandler } from './bus.js';
-import { isAddress } from './routing.js';
+import { isAddress, isReplyAddress, notReplyAddress } from './routing.js';
 
 export interface InboundDeps {
   clock: Clock;
@@ -39,7 +39,9 @@ export class Inbound {
    */
   async accept(raw: string, source: string): Promise<Message | null> {
     try {
-      return decodeMessage(raw, this.deps.maxMessageBytes);
+      const message = decodeMessage(raw, this.deps.maxMessageBytes);
+      if (message.type === 'request' && message.replyTo !== undefined && !isReplyAddress(message.replyTo)) throw notReplyAddress(message.replyTo);
+      return message;
     } catch (err) {
       const { code, message } = describeError(err);
       await this.deadLetter(source, code, message, raw);
@@ -109,9 +111,10 @@ function addressableRequest(raw: string): Message | null {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const m = parsed as Record<string, unknown>;
   if (m.type !== 'request' || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return null;
-  const replyTo = isAddress(m.replyTo) ? m.replyTo : undefined;
-  const from = isAddress(m.from) ? m.from : replyTo;
-  if (!from) return null;
+  // Answered only at a reply address: never into a stream the message itself names.
+  if (!isReplyAddress(m.replyTo)) return null;
+  const replyTo = m.replyTo;
+  const from = isAddress(m.from) ? m.from : 'unknown';
   return {
     type: 'request',
     id: m.id,
@@ -121,6 +124,6 @@ function addressableRequest(raw: string): Message | null {
     timestamp: 0,
     action: isAddress(m.action) ? m.action : 'unknown',
     data: {},
-    ...(replyTo ? { replyTo } : {}),
+    replyTo,
   };
 }

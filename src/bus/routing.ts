@@ -8,6 +8,20 @@ const MAX_ADDRESS_CHARS = 200;
 export const isAddress = (name: unknown): name is string =>
   typeof name === 'string' && name.length > 0 && name.length <= MAX_ADDRESS_CHARS && ADDRESS.test(name);
 
+/**
+ * A reply address names one bus instance (both backends make it a random
+ * UUID). A request naming anything else as its `replyTo` is refused, so no
+ * message can make a receiver write its answer where the sender chooses.
+ */
+const REPLY_ADDRESS = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const isReplyAddress = (address: unknown): address is string => typeof address === 'string' && REPLY_ADDRESS.test(address);
+
+export const notReplyAddress = (address: string) =>
+  new ValidationError('message', [
+    { path: 'replyTo', code: 'ORC_PROTOCOL_INVALID_VALUE', message: `"${address.slice(0, 200)}" is not a reply address (the UUID of the requesting bus)` },
+  ]);
+
 export function checkAddress(subject: 'inbox' | 'topic', name: unknown): string {
   if (!isAddress(name)) {
     throw new ValidationError(subject, [
@@ -43,7 +57,10 @@ export function encodeForSend(message: Message, maxBytes: number): { raw: string
 
 /** Where `send` delivers a valid message. */
 export function routeOf(message: Message): Route {
-  if (message.type === 'response' && message.replyTo !== undefined) return { kind: 'reply', address: message.replyTo };
+  if (message.type === 'response' && message.replyTo !== undefined) {
+    if (!isReplyAddress(message.replyTo)) throw notReplyAddress(message.replyTo);
+    return { kind: 'reply', address: message.replyTo };
+  }
   if (message.to === null) {
     throw new ValidationError('message', [
       { path: 'to', code: 'ORC_PROTOCOL_MISSING_FIELD', message: 'send needs a receiver; publish an event with no receiver on a topic' },

@@ -139,6 +139,7 @@ describe('Redis bus under faults (a private redis-server)', () => {
     const handled: string[] = [];
     await receiver.subscribe({ inbox: 'target' }, (m) => void handled.push(m.id));
 
+    const WAITING_CALLER = '4f3c2a10-8d7e-4b6a-9c5d-1e2f3a4b5c6d';
     const base = () => createMessage({ type: 'command', from: 'raw', to: 'target', action: 'do_work' }, clock.now());
     const kinds: [code: string, fields: () => string[]][] = [
       ['ORC_PROTOCOL_INVALID_JSON', () => ['m', '{"type": "command", "id": ']],
@@ -150,7 +151,7 @@ describe('Redis bus under faults (a private redis-server)', () => {
       ['ORC_PROTOCOL_TOO_LARGE', () => ['m', JSON.stringify({ ...base(), data: 'x'.repeat(maxMessageBytes) })]],
       ['ORC_PROTOCOL_MISSING_FIELD', () => ['message', JSON.stringify(base())]],
       // A damaged request names who to answer: it gets an error response besides its dead letter.
-      ['ORC_PROTOCOL_UNKNOWN_FIELD', () => ['m', JSON.stringify({ ...base(), type: 'request', replyTo: 'waiting-caller', extra: true })]],
+      ['ORC_PROTOCOL_UNKNOWN_FIELD', () => ['m', JSON.stringify({ ...base(), type: 'request', replyTo: WAITING_CALLER, extra: true })]],
       ['ORC_PROTOCOL_OUT_OF_RANGE', () => ['m', JSON.stringify({ ...base(), action: '' })]],
     ];
 
@@ -183,7 +184,7 @@ describe('Redis bus under faults (a private redis-server)', () => {
       expect(letter.source).toBe('inbox:target');
       expect(letter.reason.length).toBeGreaterThan(0);
     }
-    const answers = await client.xlen(redisKeys(prefix).reply('waiting-caller'));
+    const answers = await client.xlen(redisKeys(prefix).reply(WAITING_CALLER));
     expect(answers).toBe(100);
     await eventually('every entry to be acknowledged', async () => (await client.xlen(key)) === 0);
   });

@@ -69,11 +69,36 @@ describe('RedisBus', () => {
 
   it('sets an expiry on every reply stream it writes', async () => {
     const bus = await make();
-    const request = message(clock, { type: 'request', action: 'ping', to: 'svc', replyTo: 'someone-else' });
+    const someoneElse = '0d9e8f7a-6b5c-4d3e-8f1a-2b3c4d5e6f70';
+    const request = message(clock, { type: 'request', action: 'ping', to: 'svc', replyTo: someoneElse });
     await bus.send(createResponse(request, 'svc', { data: {} }, clock.now()));
-    const ttl = await client.ttl(keys.reply('someone-else'));
+    const ttl = await client.ttl(keys.reply(someoneElse));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(3600);
+  });
+
+  it('refuses a request whose replyTo is not a reply address, writing its answer nowhere', async () => {
+    const bus = await make();
+    const handled: string[] = [];
+    await bus.subscribe({ inbox: 'svc' }, async (m) => {
+      handled.push(m.id);
+      await bus.send(createResponse(m, 'svc', { data: { ok: true } }, clock.now()));
+    });
+    const before = new Set(await client.keys(`${prefix}:*`));
+    for (const replyTo of ['inbox:victim', 'victim', '../topic:x']) {
+      const forged = message(clock, { type: 'request', action: 'ping', to: 'svc', replyTo: replyTo.replace('../', '') });
+      await client.xadd(keys.inbox('svc'), '*', 'm', JSON.stringify(forged));
+    }
+    const letters = new RedisDeadLetters(client, keys.deadLetters);
+    const refused = await eventually('three dead letters', async () => {
+      const list = await letters.list(10);
+      return list.length >= 3 ? list : null;
+    });
+    expect(handled).toEqual([]);
+    expect(refused.map((l) => l.code)).toEqual(['ORC_PROTOCOL_INVALID_VALUE', 'ORC_PROTOCOL_INVALID_VALUE', 'ORC_PROTOCOL_INVALID_VALUE']);
+    expect(refused[0]!.reason).toContain('replyTo');
+    const written = (await client.keys(`${prefix}:*`)).filter((k) => !before.has(k) && k !== keys.deadLetters && k !== keys.inbox('svc'));
+    expect(written).toEqual([]);
   });
 
   it('removes its consumer from the group on unsubscribe when it holds nothing', async () => {
