@@ -110,7 +110,7 @@ export abstract class BaseAgent {
   private currentState: AgentState = 'new';
   private startedAtMs = 0;
   /** Whether this instance announces itself (see `AgentDeps.presence`). */
-  protected readonly presence: boolean;
+  readonly presence: boolean;
 
   constructor(id: string, role: string, deps: AgentDeps) {
     const valid = agentId.safeParse(id);

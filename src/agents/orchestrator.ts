@@ -68,10 +68,18 @@ export class OrchestratorAgent extends BaseAgent {
     for (const child of this.children) await child.start();
   }
 
-  /** Stops the managed agents in reverse order while it still hears them say so, then itself. */
+  /**
+   * Stops the managed agents in reverse order, then itself. Each one's final
+   * state is recorded here, not left to its announcement: on Redis that may
+   * still be unread when this orchestrator stops listening, and the agent
+   * would be listed as silent instead of stopped.
+   */
   override async stop(): Promise<void> {
     for (const child of [...this.children].reverse()) {
       await child.stop().catch((err: unknown) => this.logger.error({ agent: child.id, err: describeError(err) }, 'agent did not stop cleanly'));
+      if (this.presence && child.presence) {
+        await this.record(child.status()).catch((err: unknown) => this.logger.warn({ agent: child.id, err: describeError(err) }, 'final state not recorded'));
+      }
     }
     await super.stop();
     if (this.presence) await this.record(this.status()).catch(() => undefined);

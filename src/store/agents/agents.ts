@@ -14,14 +14,16 @@ export interface AgentRow {
 /**
  * Params: $1 agent_id, $2 instance_id, $3 role, $4 state, $5 started_at, $6 seen_at, $7 details.
  * Announcements can arrive out of order (a heartbeat overtaken by the
- * "stopped" that followed it): an older one never overwrites a newer one.
+ * "stopped" that followed it): an older one never overwrites a newer one,
+ * and of two from the same millisecond, "stopped" is the last word.
  */
 const RECORD_AGENT = `
 INSERT INTO agents (agent_id, instance_id, role, state, started_at, last_seen_at, details)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (agent_id, instance_id) DO UPDATE
 SET role = EXCLUDED.role, state = EXCLUDED.state, last_seen_at = EXCLUDED.last_seen_at, details = EXCLUDED.details
-WHERE agents.last_seen_at <= EXCLUDED.last_seen_at`;
+WHERE agents.last_seen_at < EXCLUDED.last_seen_at
+   OR (agents.last_seen_at = EXCLUDED.last_seen_at AND agents.state <> 'stopped')`;
 
 const LIST_AGENTS = `
 SELECT agent_id, instance_id, role, state, started_at, last_seen_at, details
