@@ -74,19 +74,19 @@ describe('a study on a cron cadence', () => {
     const waiting = await until('the first generation to be scored and the next one due', async () => {
       const status = await listener.sendRequest(getStatusRequest, {}, { to: VARIABLE_AGENT_ID });
       return status.details.state === 'waiting' ? status.details : undefined;
-    }, 30_000);
+    });
     expect(waiting.nextGenerationAt).toBe(nextGenerationAt('0 0 1 1 *', (await listGenerations(db, 'study'))[0]!.scoredAt!));
     expect(await listGenerations(db, 'study')).toHaveLength(1);
 
     await listener.sendRequest(triggerTestRequest, {});
-    await until('generation 1 to start', async () => (await listGenerations(db, 'study')).length === 2, 30_000);
+    await until('generation 1 to start', async () => (await listGenerations(db, 'study')).length === 2);
     await until('generation 1 to be scored and the wait to begin again', async () => {
       const status = await listener.sendRequest(getStatusRequest, {}, { to: VARIABLE_AGENT_ID });
       return status.details.state === 'waiting';
-    }, 30_000);
+    });
 
     await listener.sendCommand(stopTestCommand, {});
-    await until('the study to stop', async () => (await getStudy(db, 'study'))?.state === 'stopped', 10_000);
+    await until('the study to stop', async () => (await getStudy(db, 'study'))?.state === 'stopped');
     await variables.finished();
     expect(await listGenerations(db, 'study')).toHaveLength(2);
   });

@@ -47,13 +47,14 @@ export class EventRecorder extends BaseAgent {
 
 /**
  * Waits for real I/O (the database, a child process) to show an effect,
- * checking every few milliseconds for at most `timeoutMs`. Time on a
+ * checking every few milliseconds; by default for as long as the test may
+ * run, or at most `timeoutMs` when given. Time on a
  * `ManualClock` never passes by itself; this only bounds the wait for I/O.
  */
 export async function until<T>(
   what: string,
   check: () => Promise<T | false | undefined | null> | T | false | undefined | null,
-  timeoutMs = 5_000,
+  timeoutMs = Infinity,
 ): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {

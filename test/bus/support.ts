@@ -3,13 +3,13 @@ import { createMessage, type Clock, type Logger, type Message, type MessageInit 
 
 /**
  * Waits for a condition that depends on I/O (a Redis round trip, a microtask
- * chain), polling, never longer than `timeoutMs`. Not a way to let time pass:
+ * chain), polling, as long as the test may run (or `timeoutMs` when given). Not a way to let time pass:
  * time-driven behaviour is driven by advancing the ManualClock.
  */
 export async function eventually<T>(
   what: string,
   condition: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 10_000,
+  timeoutMs = Infinity,
 ): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -49,7 +49,8 @@ export function message(clock: Clock, init: Partial<MessageInit> & Pick<MessageI
 }
 
 /** Bounds a promise that waits on I/O (a request against a restarted Redis) in real time. */
-export async function within<T>(what: string, promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
+export async function within<T>(what: string, promise: Promise<T>, timeoutMs = Infinity): Promise<T> {
+  if (timeoutMs === Infinity) return promise;
   let timer: NodeJS.Timeout | undefined;
   const bound = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);

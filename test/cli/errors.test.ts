@@ -69,7 +69,7 @@ describe('orchestra errors, as a process sees them', () => {
     const holder = spawnCli(['worker', '--exec', 'echo=cat', '--data', data], { cwd });
     try {
       // Started, not only locked: a signal during the first open of the folder waits for that open to end.
-      await waitFor('the worker to start', () => holder.stdout().includes('started: kinds echo'), 60_000);
+      await waitFor('the worker to start', () => holder.stdout().includes('started: kinds echo'));
       expect(fs.existsSync(path.join(data, 'orchestra.lock'))).toBe(true);
       const second = await runCli(['tasks', 'list', '--data', data], { cwd });
       expect(second.code).toBe(1);
@@ -78,7 +78,7 @@ describe('orchestra errors, as a process sees them', () => {
     } finally {
       holder.child.kill('SIGTERM');
     }
-    expect(await exitWithin(holder, 30_000)).toBe(0);
+    expect(await exitWithin(holder)).toBe(0);
     expect(fs.existsSync(path.join(data, 'orchestra.lock'))).toBe(false);
     // Released on exit: the folder opens again.
     expect((await runCli(['tasks', 'list', '--data', data], { cwd })).stdout).toBe('no tasks\n');

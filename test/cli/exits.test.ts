@@ -49,13 +49,13 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
 
   it('runs --generations more generations on a resumed study, telling this run from the study; prints integers whole', async () => {
     const args = ['start', '--data', 'more', '--config', 'small.json', '--folder', 'docs'];
-    const first = await runCli([...args, '--generations', '2', '--json'], { cwd, timeoutMs: 120_000 });
+    const first = await runCli([...args, '--generations', '2', '--json'], { cwd });
     expect(first.code).toBe(0);
     const one = JSON.parse(first.stdout) as Summary;
     expect(one).toMatchObject({ outcome: 'finished', generations: 2, tests: 8, run: { generations: 2, tests: 8 } });
     expect(one.best!.metrics.inputBytes).toBe(12_345);
 
-    const second = await runCli([...args, '--generations', '3'], { cwd, timeoutMs: 120_000 });
+    const second = await runCli([...args, '--generations', '3'], { cwd });
     expect(second.code).toBe(0);
     expect(second.stderr).toContain('; 3 generations after the 2 done\n');
     expect(second.stdout).toMatch(/^finished: 3 generations, 12 tests \(0 failed\) in [\d.]+s\nstudy compression: 5 generations, 20 tests \(0 failed\) in all\n/);
@@ -65,7 +65,7 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
   });
 
   it('names the study that does not exist and the ones that do, exit 1, for every command that reads one', async () => {
-    await runCli(['start', '--data', 'named', '--config', 'small.json', '--folder', 'docs', '--generations', '1'], { cwd, timeoutMs: 120_000 });
+    await runCli(['start', '--data', 'named', '--config', 'small.json', '--folder', 'docs', '--generations', '1'], { cwd });
     // One at a time: the embedded data folder belongs to one process.
     for (const command of ['best', 'generations', 'bots', 'campaigns']) {
       const run = await runCli([command, '--data', 'named', '--study', 'nope'], { cwd });
@@ -79,7 +79,7 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
   });
 
   it('stops an optimization early when the evaluator cannot be found, exit 1 with the reason', async () => {
-    const run = await runCli(['optimize', '--space', 'space.json', '--command', 'no-such-evaluator-anywhere', '--budget', '40', '--out', 'nope.json'], { cwd, timeoutMs: 90_000 });
+    const run = await runCli(['optimize', '--space', 'space.json', '--command', 'no-such-evaluator-anywhere', '--budget', '40', '--out', 'nope.json'], { cwd });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/orchestra: stopped early: the first 3 evaluations all failed because the command was not found \(exit 127\).*no-such-evaluator-anywhere: not found.*\[ORC_CLI_EVALUATOR_UNUSABLE\]\n$/);
     const result = JSON.parse(fs.readFileSync(path.join(cwd, 'nope.json'), 'utf8')) as { evaluations: number };
@@ -88,7 +88,7 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
 
   it('exits 1 when no evaluation succeeded, with the most common reasons and their counts', async () => {
     const calls = path.join(cwd, 'failing.calls');
-    const run = await runCli(['optimize', '--space', 'space.json', '--command', './count.sh', '--budget', '8', '--out', 'failing.json'], { cwd, env: { CALLS: calls }, timeoutMs: 90_000 });
+    const run = await runCli(['optimize', '--space', 'space.json', '--command', './count.sh', '--budget', '8', '--out', 'failing.json'], { cwd, env: { CALLS: calls } });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^8 evaluations in [\d.]+s \(8 failed\)/);
     expect(run.stderr).toMatch(/orchestra: no evaluation succeeded \(8 of 8 failed\): 8× exited with code 3 \[ORC_CLI_NO_SUCCESS\]\n$/);
@@ -97,7 +97,7 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
   it('on the embedded default, says which process holds the study when asked to stop or trigger it', async () => {
     const running = spawnCli(['start', '--data', 'held', '--config', 'small.json', '--folder', 'docs'], { cwd });
     try {
-      await waitFor('the study to run', () => /generation \d+ · tests \d+\/\d+/.test(running.stderr()), 60_000);
+      await waitFor('the study to run', () => /generation \d+ · tests \d+\/\d+/.test(running.stderr()));
       const [stop, trigger] = [await runCli(['stop', '--data', 'held'], { cwd }), await runCli(['trigger', '--data', 'held'], { cwd })];
       for (const [run, action] of [[stop, 'stop_test'], [trigger, 'trigger_test']] as const) {
         expect(run.code).toBe(1);
@@ -107,7 +107,7 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
     } finally {
       running.child.kill('SIGINT');
     }
-    expect(await exitWithin(running, 30_000)).toBe(0);
+    expect(await exitWithin(running)).toBe(0);
   });
 
   it('on Redis, stop sends stop_test to the running study, start resumes it, and trigger reaches it', async () => {
@@ -118,12 +118,12 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
     try {
       const first = spawnCli(args, { cwd, env });
       try {
-        await waitFor('the study to run', () => /generation \d+ · tests \d+\/\d+/.test(first.stderr()), 60_000);
+        await waitFor('the study to run', () => /generation \d+ · tests \d+\/\d+/.test(first.stderr()));
         const stop = await runCli(['stop'], { cwd, env });
         expect(stop.stderr).toBe('');
         expect(stop.stdout).toBe('study compression: stop_test sent to the running system; run orchestra start again to resume the study\n');
         expect(stop.code).toBe(0);
-        expect(await exitWithin(first, 60_000)).toBe(0);
+        expect(await exitWithin(first)).toBe(0);
       } finally {
         first.child.kill('SIGKILL');
       }
@@ -132,7 +132,7 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
 
       const again = spawnCli(args, { cwd, env });
       try {
-        await waitFor('the stopped study to go on', () => /generation \d+ · tests \d+\/\d+/.test(again.stderr()), 60_000);
+        await waitFor('the stopped study to go on', () => /generation \d+ · tests \d+\/\d+/.test(again.stderr()));
         expect(again.stderr()).toContain('orchestra: study compression was stopped (stop_test); resuming it\n');
         const trigger = await runCli(['trigger', '--study', 'compression', '--json'], { cwd, env });
         expect(trigger.code).toBe(0);
@@ -141,7 +141,7 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
         expect(wrong.code).toBe(1);
         expect(wrong.stderr).toContain('[ORC_CLI_STUDY_NOT_FOUND]');
         expect((await runCli(['stop'], { cwd, env })).code).toBe(0);
-        expect(await exitWithin(again, 60_000)).toBe(0);
+        expect(await exitWithin(again)).toBe(0);
       } finally {
         again.child.kill('SIGKILL');
       }

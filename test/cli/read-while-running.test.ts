@@ -17,10 +17,10 @@ describe('reading the embedded store while start holds it', { timeout: 240_000 }
   it('names the process that holds the data folder and says how to read the study', async () => {
     const running = spawnCli(['start', '--data', 'busy', '--folder', 'docs'], { cwd });
     try {
-      await waitFor('generations to run', () => /generation \d+ · tests/.test(running.stderr()), 90_000);
+      await waitFor('generations to run', () => /generation \d+ · tests/.test(running.stderr()));
       const pid = running.child.pid!;
       for (const command of [['best'], ['generations'], ['bots'], ['tasks', 'list']]) {
-        const result = await runCli([...command, '--data', 'busy'], { cwd, timeoutMs: 90_000 });
+        const result = await runCli([...command, '--data', 'busy'], { cwd });
         expect(result.code).toBe(1);
         const line = result.stderr.trim();
         expect(line).toContain(`the data folder ${path.join(cwd, 'busy')} is in use by process ${pid} (orchestra start --data busy --folder docs)`);
@@ -31,10 +31,10 @@ describe('reading the embedded store while start holds it', { timeout: 240_000 }
       }
     } finally {
       running.child.kill('SIGINT');
-      await exitWithin(running, 30_000);
+      await exitWithin(running);
     }
     // Once it stopped, the same commands read the study.
-    const best = await runCli(['best', '--data', 'busy'], { cwd, timeoutMs: 90_000 });
+    const best = await runCli(['best', '--data', 'busy'], { cwd });
     expect(best.code).toBe(0);
     expect(best.stdout).toMatch(/^study compression: /);
   });

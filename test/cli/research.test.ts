@@ -41,12 +41,11 @@ describe('orchestra run research and orchestra agents', { timeout: 240_000 }, ()
       const result = await runCli(['run', 'research', '--topic', 'anything', '--data', 'tavily'], {
         cwd,
         env: { TAVILY_API_KEY: 'tvly-test-secret', TAVILY_BASE_URL: `http://127.0.0.1:${port}` },
-        timeoutMs: 90_000,
       });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/^orchestra: TAVILY_API_KEY was refused by tavily \(HTTP 401\).*\[ORC_WORKLOAD_SEARCH_UNAUTHORIZED\]$/m);
       expect(result.stderr).not.toContain('tvly-test-secret');
-      const tasks = await runCli(['tasks', 'list', '--json', '--data', 'tavily'], { cwd, timeoutMs: 90_000 });
+      const tasks = await runCli(['tasks', 'list', '--json', '--data', 'tavily'], { cwd });
       expect(tasks.code).toBe(0);
       expect(JSON.parse(tasks.stdout)).toEqual([]);
     } finally {
@@ -57,7 +56,7 @@ describe('orchestra run research and orchestra agents', { timeout: 240_000 }, ()
   it('lists the agents recorded in the embedded store', async () => {
     fs.mkdirSync(path.join(cwd, 'tiny'));
     fs.writeFileSync(path.join(cwd, 'tiny', 'a.txt'), 'tiny\n'.repeat(100));
-    expect((await runCli(['start', '--generations', '1', '--folder', 'tiny', '--data', 'listed'], { cwd, timeoutMs: 120_000 })).code).toBe(0);
+    expect((await runCli(['start', '--generations', '1', '--folder', 'tiny', '--data', 'listed'], { cwd })).code).toBe(0);
     const result = await runCli(['agents', '--json', '--data', 'listed'], { cwd });
     expect(result.code).toBe(0);
     const { agents } = JSON.parse(result.stdout) as { agents: Listed[] };
@@ -107,7 +106,7 @@ describe('orchestra run research and orchestra agents', { timeout: 240_000 }, ()
 
     } finally {
       for (const s of servers) s.child.kill('SIGTERM');
-      for (const s of servers) expect(await exitWithin(s, 15_000)).toBe(0);
+      for (const s of servers) expect(await exitWithin(s)).toBe(0);
       await dropSchema(env.ORCHESTRA_SCHEMA);
       await deleteKeys(env.ORCHESTRA_PREFIX);
     }

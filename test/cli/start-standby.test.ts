@@ -37,18 +37,18 @@ describe('two orchestra start on one PostgreSQL study', { timeout: 240_000 }, ()
     const args = ['start', '--config', 'standby.json', '--folder', 'docs', '--generations', '3'];
     const procs: CliProcess[] = [spawnCli(args, { cwd, env }), spawnCli(args, { cwd, env })];
     try {
-      const standby = await waitFor('one process to stand by', () => procs.find((p) => p.stderr().includes('standing by: study compression is driven by')), 90_000);
+      const standby = await waitFor('one process to stand by', () => procs.find((p) => p.stderr().includes('standing by: study compression is driven by')));
       const driver = procs.find((p) => p !== standby)!;
       expect(standby.stderr()).toContain(`standing by: study compression is driven by process ${driver.child.pid} on `);
       expect(driver.stderr()).not.toContain('standing by');
 
       const midGeneration = () =>
         [...driver.stderr().matchAll(/generation (\d+) · tests (\d+)\/(\d+)/g)].some(([, g, done, total]) => Number(g) >= 1 && Number(done) >= 1 && Number(done) < 0.75 * Number(total));
-      await waitFor('a generation after the first to be under way', midGeneration, 90_000);
+      await waitFor('a generation after the first to be under way', midGeneration);
       driver.child.kill('SIGKILL');
-      await exitWithin(driver, 10_000);
+      await exitWithin(driver);
 
-      expect(await exitWithin(standby, 150_000)).toBe(0);
+      expect(await exitWithin(standby)).toBe(0);
       expect(standby.stderr()).toContain('took over study compression: this process drives it now');
       expect(standby.stdout()).toMatch(/^finished: 3 generations, /);
       for (const p of procs) expect(p.stderr()).not.toMatch(/duplicate key|stopped by an error/);

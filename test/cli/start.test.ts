@@ -33,7 +33,7 @@ describe('orchestra start', { timeout: 240_000 }, () => {
   });
 
   it('tunes compression on the embedded default for the generations asked, then prints a summary; run again, it goes on', async () => {
-    const first = await runCli(['start', '--generations', '2', '--folder', 'docs', '--json'], { cwd, timeoutMs: 120_000 });
+    const first = await runCli(['start', '--generations', '2', '--folder', 'docs', '--json'], { cwd });
     expect(first.code).toBe(0);
     expect(first.stderr).toContain('on 8 bots, stored in the embedded store in ./.orchestra; 2 generations');
     expect(first.stderr).toMatch(/generation \d+ · tests \d+\/\d+ · best score .* · \d\/8 bots online/);
@@ -44,7 +44,7 @@ describe('orchestra start', { timeout: 240_000 }, () => {
     expect(['gzip', 'deflate', 'brotli']).toContain(summary.best!.variables.algorithm);
 
     // --generations counts this run's generations: one more makes three in all.
-    const second = await runCli(['start', '--generations', '1', '--folder', 'docs'], { cwd, timeoutMs: 120_000 });
+    const second = await runCli(['start', '--generations', '1', '--folder', 'docs'], { cwd });
     expect(second.code).toBe(0);
     expect(second.stderr).toContain('; 1 generation after the 2 done\n');
     expect(second.stdout).toMatch(
@@ -75,19 +75,19 @@ describe('orchestra start', { timeout: 240_000 }, () => {
     const midGeneration = () =>
       [...first.stderr().matchAll(/generation (\d+) · tests (\d+)\/(\d+)/g)].some(([, g, done, total]) => Number(g) >= 1 && Number(done) >= 1 && Number(done) < 0.75 * Number(total));
     try {
-      await waitFor('a generation after the first to be under way', midGeneration, 90_000);
+      await waitFor('a generation after the first to be under way', midGeneration);
     } catch (err) {
       first.child.kill('SIGKILL');
       throw new Error(`${(err as Error).message}; the process printed:\n${first.stderr()}`);
     }
     first.child.kill('SIGKILL');
-    await exitWithin(first, 10_000);
+    await exitWithin(first);
     const before = JSON.parse((await runCli(['generations', '--json', '--data', 'killed'], { cwd })).stdout) as Generations;
     const cut = before.generations.at(-1)!;
     expect(cut.state).toBe('testing');
 
     // One generation more: the one cut short, finished by this run.
-    const resumed = await runCli([...args, '--generations', '1', '--json'], { cwd, timeoutMs: 120_000 });
+    const resumed = await runCli([...args, '--generations', '1', '--json'], { cwd });
     expect(resumed.code).toBe(0);
     // The progress knows the resumed generation and its size before it counts its tests.
     const counted = [...resumed.stderr.matchAll(/generation (\d+) · tests (\d+)\/(\d+)/g)].map(([, g, done, total]) => [Number(g), Number(done), Number(total)]);
@@ -109,11 +109,11 @@ describe('orchestra start', { timeout: 240_000 }, () => {
   it('stops gracefully on SIGINT and says how to resume', async () => {
     const serving = spawnCli(['start', '--data', 'serving', '--folder', 'docs'], { cwd });
     try {
-      await waitFor('generations to run', () => /generation \d+ · tests/.test(serving.stderr()), 60_000);
+      await waitFor('generations to run', () => /generation \d+ · tests/.test(serving.stderr()));
     } finally {
       serving.child.kill('SIGINT');
     }
-    expect(await exitWithin(serving, 30_000)).toBe(0);
+    expect(await exitWithin(serving)).toBe(0);
     expect(serving.stderr()).toContain('run start again to resume');
     expect(serving.stdout()).toMatch(/^interrupted: /);
   });
@@ -125,7 +125,6 @@ describe('orchestra start', { timeout: 240_000 }, () => {
       const result = await runCli(['start', '--generations', '1', '--folder', 'docs', '--json'], {
         cwd,
         env: { DATABASE_URL, REDIS_URL, ORCHESTRA_SCHEMA: schema, ORCHESTRA_PREFIX: prefix },
-        timeoutMs: 120_000,
       });
       expect(result.stderr).toContain(`stored in PostgreSQL (schema ${schema})`);
       expect(result.code).toBe(0);

@@ -116,8 +116,13 @@ export async function waitFor<T>(what: string, condition: () => Promise<T | unde
   }
 }
 
-/** Resolves with the exit code, or fails the test if the process outlives `timeoutMs`. */
-export async function exitWithin(proc: CliProcess, timeoutMs: number): Promise<number | null> {
+/**
+ * Resolves with the exit code. By default it waits as long as the test may
+ * run (a command still running when its test ends is killed then); with
+ * `timeoutMs`, it kills the process and fails after that long.
+ */
+export async function exitWithin(proc: CliProcess, timeoutMs = Infinity): Promise<number | null> {
+  if (timeoutMs === Infinity) return proc.exited;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

@@ -68,7 +68,7 @@ describe('orchestra worker, on PostgreSQL', () => {
     } finally {
       worker.child.kill('SIGTERM');
     }
-    expect(await exitWithin(worker, 15_000)).toBe(0);
+    expect(await exitWithin(worker)).toBe(0);
     expect(worker.stdout()).toMatch(/stopped on SIGTERM: 0 finished during shutdown, 0 released\n$/);
   });
 
@@ -80,7 +80,7 @@ describe('orchestra worker, on PostgreSQL', () => {
     } finally {
       worker.child.kill('SIGTERM');
     }
-    expect(await exitWithin(worker, 15_000)).toBe(0);
+    expect(await exitWithin(worker)).toBe(0);
     expect(worker.stderr()).toContain('orchestra: SIGTERM: stopping; 1 running task gets 100 ms to finish');
     expect(worker.stdout()).toContain('0 finished during shutdown, 1 released');
     expect(await registry.get(slow!.task.taskId)).toMatchObject({ status: 'PENDING', workerId: null });
@@ -96,7 +96,7 @@ describe('orchestra worker, on PostgreSQL', () => {
     } finally {
       worker.child.kill('SIGTERM');
     }
-    expect(await exitWithin(worker, 5_000)).toBe(143);
+    expect(await exitWithin(worker)).toBe(143);
   });
   it('kills the commands it started, background jobs included, when a second signal makes it exit', async () => {
     const [held] = await registry.registerMany([{ kind: 'hold' }]);
@@ -111,7 +111,7 @@ describe('orchestra worker, on PostgreSQL', () => {
       worker.child.kill('SIGTERM');
       await waitFor('the first signal to be taken', () => worker.stderr().includes('a second signal exits at once'));
       worker.child.kill('SIGTERM');
-      expect(await exitWithin(worker, 15_000)).toBe(143);
+      expect(await exitWithin(worker)).toBe(143);
       await waitFor('no process of the group to be left', () => groupMembers(pgid).length === 0);
     } finally {
       worker.child.kill('SIGKILL');
@@ -144,7 +144,7 @@ describe('orchestra worker, on PostgreSQL', () => {
       expect(failed.map((t) => t.error?.code)).toEqual(['ORC_WORKER_COMMAND_TIMEOUT', 'ORC_WORKER_COMMAND_TIMEOUT']);
     } finally {
       worker.child.kill('SIGTERM');
-      await exitWithin(worker, 15_000);
+      await exitWithin(worker);
       for (const file of fs.readdirSync(dir).filter((f) => f.startsWith('pid.'))) {
         try {
           process.kill(Number(fs.readFileSync(path.join(dir, file), 'utf8')), 'SIGKILL');

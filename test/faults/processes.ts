@@ -24,8 +24,8 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   return { child, output: () => out, exited };
 }
 
-/** Waits for `condition` on real I/O (another process), never longer than `timeoutMs`. */
-export async function waitFor<T>(what: string, condition: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+/** Waits for `condition` on real I/O (another process): as long as the test may run, or `timeoutMs` when given. */
+export async function waitFor<T>(what: string, condition: () => Promise<T | undefined | null | false>, timeoutMs = Infinity): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();

@@ -173,7 +173,7 @@ describe('external command handler', () => {
       await until('the command itself to exit', () => !alive(shell));
       expect(settled).toBe(false);
       await clock.advance(4_000);
-      await until('the attempt to end', () => settled, 20_000);
+      await until('the attempt to end', () => settled);
       expect(await running).toMatchObject({ code: 'ORC_WORKER_COMMAND_TIMEOUT', retryable: true });
       expect(clock.pendingTimers).toBe(0);
     } finally {
