@@ -39,6 +39,6 @@ export {
   type StudyProgress,
 } from './variable-agent.js';
 export { readStudyEvidence, minSuccessRateOf, bestCombinationOf } from './study-evidence.js';
-export { StudyDriver, StudyLeaseLostError, type StudyDriverDeps } from './study-driver.js';
+export { StudyDriver, StudyFailedError, StudyLeaseLostError, type StudyDriverDeps } from './study-driver.js';
 export { AnalysisAgent, predictAll, predictionError, type AnalysisAgentDeps, type Prediction } from './analysis-agent.js';
 export { CampaignAgent, type CampaignAgentDeps } from './campaign-agent.js';

@@ -17,6 +17,14 @@ export class StudyLeaseLostError extends OrchestraError {
   }
 }
 
+/** The generation loop of a study stopped on an error; what was stored stays, and the study resumes when driven again. */
+export class StudyFailedError extends OrchestraError {
+  constructor(readonly studyId: string, cause: unknown) {
+    const { code, message } = describeError(cause);
+    super('ORC_AGENT_STUDY_FAILED', `study ${studyId} stopped on an error: ${message}${code ? ` [${code}]` : ''}; what it stored is kept, and it resumes when started again`, false, { cause });
+  }
+}
+
 export interface StudyDriverDeps {
   db: Db;
   clock: Clock;

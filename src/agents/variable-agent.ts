@@ -58,7 +58,7 @@ import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { experimentConfig, type ExperimentConfig, type ExperimentOptions } from './experiment-config.js';
 import { nextGenerationAt } from './cadence.js';
 import { bestCombinationOf, readStudyEvidence } from './study-evidence.js';
-import { StudyDriver, StudyLeaseLostError } from './study-driver.js';
+import { StudyDriver, StudyFailedError, StudyLeaseLostError } from './study-driver.js';
 
 export interface VariableAgentDeps extends AgentDeps {
   db: Db;
@@ -128,6 +128,7 @@ export class VariableAgent extends BaseAgent {
   private space: Space;
   private loop: Promise<void> | undefined;
   private looping = false;
+  private loopFailure: StudyFailedError | undefined;
   private wakeUp: (() => void) | undefined;
   private progress: StudyProgress = { generation: 0, testsDone: 0, testsPlanned: 0, evaluations: 0, best: undefined, state: 'new', nextGenerationAt: null };
   /** Set by `trigger_test`: the next generation starts without waiting for the cadence. */
@@ -179,9 +180,17 @@ export class VariableAgent extends BaseAgent {
     return this.progress;
   }
 
-  /** Resolves when the study has finished (budget or generations spent) or was stopped. */
+  /**
+   * Resolves when the study has finished (budget or generations spent), was
+   * stopped, or its loop stopped on an error (then `studyFailure` says which).
+   */
   async finished(): Promise<void> {
     await this.loop;
+  }
+
+  /** The error that stopped the generation loop, if one did: the study is left as it was, to resume. */
+  get studyFailure(): StudyFailedError | undefined {
+    return this.loopFailure;
   }
 
   /** Every observation of the study so far, in trial order, with each combination's variables. */
@@ -236,9 +245,11 @@ export class VariableAgent extends BaseAgent {
   private startLoop(): void {
     if (this.looping) return;
     this.looping = true;
+    this.loopFailure = undefined;
     this.loop = this.drive()
       .catch((err: unknown) => {
         this.logger.error({ err: describeError(err) }, 'study stopped by an error');
+        this.loopFailure = new StudyFailedError(this.studyId, err);
         this.progress.state = 'failed';
       })
       .finally(() => (this.looping = false));

@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   ORC_AGENT_HANDLER_FAILED: 'an agent handler threw',
   ORC_AGENT_NOT_RUNNING: 'the agent is not running',
   ORC_AGENT_NOT_FOUND: 'an agent was asked about a study, generation, campaign or bot that does not exist',
+  ORC_AGENT_STUDY_FAILED: "a study's generation loop stopped on an error (the database refused a write, say); the study resumes when started again",
   ORC_AGENT_STUDY_LEASE_LOST: 'another process took over driving the study; this one no longer writes its generations',
   // workloads
   ORC_WORKLOAD_SEARCH_FAILED: 'a search provider failed or answered with something unusable',

@@ -114,6 +114,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       progress.stop();
       if (interrupted) io.stderr.write(`orchestra: ${shutdown.signal}: stopping the evaluations; a second signal exits at once\n`);
       await system.stop();
+      if (system.variables.studyFailure) throw system.variables.studyFailure;
       const result = await collectResult(runtime);
       const toStdout = options.out === STDOUT_PATH;
       await writeOutput(toStdout ? STDOUT_PATH : path.resolve(io.cwd, options.out), `${JSON.stringify(result, null, 2)}\n`, io);

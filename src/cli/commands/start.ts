@@ -96,6 +96,8 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
       progress.stop();
       if (interrupted) io.stderr.write(`orchestra: ${shutdown.signal}: stopping the agents; run start again to resume; a second signal exits at once\n`);
       await system.stop();
+      // A study whose loop failed has no summary worth printing: the error is the answer (exit 1).
+      if (system.variables.studyFailure) throw system.variables.studyFailure;
       const stopped = !interrupted && (await getStudy(runtime.db, START_STUDY))?.state === 'stopped';
       const { summary, failures } = await summarise(runtime, before, runtime.clock.now() - startedAt, interrupted ? 'interrupted' : stopped ? 'stopped' : 'finished');
       if (options.json) printJson(io, summary);
