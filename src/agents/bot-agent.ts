@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  OrchestraError,
   assignCampaignTaskRequest,
   BOT_AGENT_ID,
   botIdOfKind,
@@ -111,7 +112,7 @@ export class BotAgent extends BaseAgent {
     });
     this.onRequest(getBotStatusRequest, async ({ botId }) => {
       const bots = botId ? [await getBot(this.db, botId)].filter((b): b is BotRow => b !== null) : await listBots(this.db);
-      if (botId && bots.length === 0) throw new Error(`no bot has id ${botId}`);
+      if (botId && bots.length === 0) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no bot has id ${botId}`);
       const loads = await this.loads(bots);
       return { bots: bots.map((b) => ({ ...botJson(b), tasks: loads.get(b.botId) ?? 0 })) };
     });

@@ -1,4 +1,5 @@
 import {
+  OrchestraError,
   botKind,
   deregisterBotRequest,
   describeError,
@@ -125,7 +126,7 @@ export class Bot extends WorkerAgent {
     const { behaviour, rng } = this.botDeps;
     if (behaviour?.extraDelayMs) await this.clock.sleep(behaviour.extraDelayMs, context.signal);
     await this.waitWhileFrozen(context.signal);
-    if (behaviour?.failureRate && rng && rng.next() < behaviour.failureRate) throw new Error(`bot ${this.botId} crashed running the test`);
+    if (behaviour?.failureRate && rng && rng.next() < behaviour.failureRate) throw new OrchestraError('ORC_WORKER_HANDLER_FAILED', `bot ${this.botId} crashed running the test`, true);
     return this.botDeps.handler(...args);
   }
 

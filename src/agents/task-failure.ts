@@ -30,7 +30,7 @@ const detailsSchema = z.record(z.string(), jsonValue);
  */
 export function toTaskFailure(err: unknown): TaskFailure {
   const { message } = describeError(err);
-  const code = err instanceof OrchestraError || err instanceof NonRetryableError ? err.code : 'ORC_WORKER_HANDLER_FAILED';
+  const code = err instanceof NonRetryableError ? err.taskCode : err instanceof OrchestraError ? err.code : 'ORC_WORKER_HANDLER_FAILED';
   const failure: TaskFailure = {
     code,
     message: message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message,
@@ -51,9 +51,14 @@ export function toTaskFailure(err: unknown): TaskFailure {
 export function checkResult(result: unknown): { ok: true; result: JsonValue } | { ok: false; error: OrchestraError } {
   if (result === undefined) return { ok: true, result: null };
   try {
-    if (JSON.stringify(result) === undefined) throw new Error(`a ${typeof result} has no JSON form`);
+    if (JSON.stringify(result) === undefined) return unencodable(`a ${typeof result} has no JSON form`);
   } catch (err) {
-    return { ok: false, error: new OrchestraError('ORC_WORKER_HANDLER_FAILED', `the handler's result cannot be encoded as JSON: ${describeError(err).message}`) };
+    return unencodable(describeError(err).message);
   }
   return { ok: true, result: result as JsonValue };
 }
+
+const unencodable = (why: string): { ok: false; error: OrchestraError } => ({
+  ok: false,
+  error: new OrchestraError('ORC_WORKER_HANDLER_FAILED', `the handler's result cannot be encoded as JSON: ${why}`),
+});

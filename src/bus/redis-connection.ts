@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import { describeError, type Logger } from '../protocol/index.js';
+import { BusUnreachableError } from './errors.js';
 
 /**
  * Reconnect for ever, quickly at first: a restarted Redis must be picked up
@@ -41,7 +42,7 @@ const CONNECT_FAILURES: Record<string, string> = {
  * server that accepts but never answers). Reconnecting for ever applies only
  * once a connection has been made.
  */
-export function firstContact(redis: Redis, timeoutMs: number): Promise<void> {
+export function firstContact(redis: Redis, timeoutMs: number, what: string): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const done = () => {
@@ -57,11 +58,11 @@ export function firstContact(redis: Redis, timeoutMs: number): Promise<void> {
       done();
       const code = (err as { code?: unknown } | null)?.code;
       const meaning = typeof code === 'string' ? CONNECT_FAILURES[code] : undefined;
-      reject(new Error(meaning ? `${meaning} (${describeError(err).message})` : describeError(err).message));
+      reject(new BusUnreachableError(what, meaning ? `${meaning} (${describeError(err).message})` : describeError(err).message));
     };
     const timer = setTimeout(() => {
       done();
-      reject(new Error(`no answer within ${timeoutMs} ms (bus.connectTimeoutMs)`));
+      reject(new BusUnreachableError(what, `no answer within ${timeoutMs} ms (bus.connectTimeoutMs)`));
     }, timeoutMs);
     timer.unref();
     redis.on('ready', onReady);

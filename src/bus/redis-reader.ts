@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { describeError, type Logger } from '../protocol/index.js';
+import { describeError, OrchestraError, type Logger } from '../protocol/index.js';
+import { BusClosedError } from './errors.js';
 import type { BusConfig } from './config.js';
 import { InFlight } from './in-flight.js';
 import type { StreamEntry } from './redis-entries.js';
@@ -16,9 +17,9 @@ export interface ReaderDeps {
 }
 
 /** A blocking read that outlived its BLOCK by `readGraceMs`. */
-class StalledReadError extends Error {
+class StalledReadError extends OrchestraError {
   constructor(ms: number) {
-    super(`blocking read unanswered after ${ms} ms`);
+    super('ORC_BUS_UNREACHABLE', `blocking read unanswered after ${ms} ms`, true);
   }
 }
 
@@ -88,7 +89,7 @@ export abstract class BlockingReader {
 
   async stop(): Promise<void> {
     if (this.stopped) return;
-    const reason = new Error('reader stopped');
+    const reason = new BusClosedError();
     this.halt.abort(reason);
     this.stopWatchdog?.();
     // Whatever the loop waits on, it stops waiting now. Closing the connection

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { OrchestraError } from '../protocol/index.js';
 
 /*
  * A write that must touch a stream twice atomically is a script, not a MULTI
@@ -65,7 +66,7 @@ export function defineScripts(redis: Redis): void {
 
 function runScript<T>(redis: Redis, name: string, args: (string | number)[]): Promise<T> {
   const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<T>>)[name];
-  if (!command) return Promise.reject(new Error('defineScripts was not called on this connection'));
+  if (!command) return Promise.reject(new OrchestraError('ORC_CONFIG_INVALID', 'defineScripts was not called on this connection'));
   return command.apply(redis, args);
 }
 

@@ -99,9 +99,7 @@ export class RedisBus implements Bus {
    */
   async connect(): Promise<this> {
     const what = `cannot reach Redis at ${redactUrl(this.deps.url)}`;
-    await firstContact(this.redis, this.config.connectTimeoutMs).catch((err: unknown) => {
-      throw new BusUnreachableError(what, err);
-    });
+    await firstContact(this.redis, this.config.connectTimeoutMs, what);
     await this.command(what, () => this.redis.ping());
     return this;
   }

@@ -92,6 +92,8 @@ export class OrchestraError extends Error {
   }
 }
 
+export const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
+
 export const isOrchestraError = (err: unknown): err is OrchestraError => err instanceof OrchestraError;
 
 /** Turns anything thrown into a message, without losing an Orchestra code. */

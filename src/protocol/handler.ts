@@ -1,6 +1,6 @@
 import type { JsonValue } from './json.js';
 import type { Task } from './task.js';
-import { OrchestraError } from './errors.js';
+import { isErrorCode, OrchestraError } from './errors.js';
 
 export interface TaskContext {
   /** Aborted when the task is cancelled, its lease is lost, or the worker shuts down. */
@@ -27,11 +27,16 @@ export type TaskHandler = (task: Task, context: TaskContext) => Promise<JsonValu
  * Thrown by a handler when trying again cannot help (bad input, a missing
  * file): the task fails now instead of after its remaining attempts.
  */
-export class NonRetryableError extends Error {
-  readonly retryable = false;
-  constructor(message: string, readonly code = 'ORC_WORKER_HANDLER_FAILED', readonly details?: Record<string, JsonValue>) {
-    super(message);
-    this.name = 'NonRetryableError';
+export class NonRetryableError extends OrchestraError {
+  /**
+   * The code the task's error records: the handler's own (`E_INPUT`, say),
+   * for scripts to match on. `code` is Orchestra's: that one when it is in the
+   * table, `ORC_WORKER_HANDLER_FAILED` otherwise.
+   */
+  readonly taskCode: string;
+  constructor(message: string, code: string = 'ORC_WORKER_HANDLER_FAILED', readonly details?: Record<string, JsonValue>) {
+    super(isErrorCode(code) ? code : 'ORC_WORKER_HANDLER_FAILED', message, false);
+    this.taskCode = code;
   }
 }
 

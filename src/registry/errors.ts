@@ -41,4 +41,9 @@ export class IdempotencyConflictError extends OrchestraError {
 }
 
 /** Thrown inside a registration when a concurrent one took an idempotency key first: the registration is run again. */
-export class IdempotencyRace extends Error {}
+/** Another registration took an idempotency key between our look-up and our insert: tried again at once. */
+export class IdempotencyRace extends OrchestraError {
+  constructor() {
+    super('ORC_REGISTRY_IDEMPOTENCY_CONFLICT', 'another registration took the same idempotency key at the same moment', true);
+  }
+}

@@ -1,3 +1,5 @@
+import { OrchestraError } from '../protocol/index.js';
+
 /** The one query surface every store backend offers: PostgreSQL's dialect, positional parameters. */
 export interface Queryable {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
@@ -19,7 +21,7 @@ export interface Db extends Queryable {
 /** Schema names are interpolated into DDL, so they are held to plain identifiers. */
 export function assertSchemaName(schema: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new Error(`schema name "${schema}" must be a lower-case identifier`);
+    throw new OrchestraError('ORC_CONFIG_INVALID', `schema name "${schema}" must be a lower-case identifier`);
   }
   return schema;
 }
