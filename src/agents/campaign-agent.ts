@@ -17,6 +17,7 @@ import {
 } from '../protocol/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import { addRegistered, getCampaign, insertCampaign, listCampaigns, setCampaignProgress, type CampaignRow, type Db } from '../store/index.js';
+import { experimentConfig } from './experiment-config.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 
 export interface CampaignAgentDeps extends AgentDeps {
@@ -24,7 +25,7 @@ export interface CampaignAgentDeps extends AgentDeps {
   registry: TaskRegistry;
   /** The workload the campaign's runs use. */
   workload: string;
-  /** How often running campaigns are recounted from the registry, besides on completions. */
+  /** How often running campaigns are recounted from the registry, besides on completions. Default: `experiment.campaignPollMs`. */
   pollMs?: number;
 }
 
@@ -55,7 +56,7 @@ export class CampaignAgent extends BaseAgent {
     this.db = deps.db;
     this.registry = deps.registry;
     this.workload = deps.workload;
-    this.pollMs = deps.pollMs ?? 2_000;
+    this.pollMs = deps.pollMs ?? experimentConfig.parse({}).campaignPollMs;
     this.onRequest(startCampaignRequest, async (input) => campaignJson(await this.start_(input.runs, input.perMinute)));
     this.onRequest(getCampaignStatusRequest, async ({ campaignId }) => campaignJson(await this.get(campaignId)));
     this.onRequest(listCampaignsRequest, async () => ({ campaigns: (await listCampaigns(this.db)).map(campaignJson) }));

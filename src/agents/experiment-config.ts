@@ -39,6 +39,10 @@ export const experimentConfig = z
       .optional(),
     /** How often a generation's tests are checked, besides on each completion event. */
     pollMs: z.number().int().positive().default(1000),
+    /** How long the variable agent waits for the bot agent to take a generation's tests (`create_test_task`). */
+    createTestsTimeoutMs: z.number().int().positive().default(30_000),
+    /** How often a running campaign's progress is counted, besides on each completion event. */
+    campaignPollMs: z.number().int().positive().default(2_000),
     /** How long the variable agent waits for the analysis agent's verdict on a generation. */
     analysisTimeoutMs: z.number().int().positive().default(10_000),
     /**

@@ -217,8 +217,17 @@ export class VariableAgent extends BaseAgent {
       // A resumed study keeps the space and the search settings it started with;
       // how far to go (generations, budget) and how to wait are this run's.
       this.space = parseSpace(study.space);
-      const { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs, driverLeaseMs } = this.experiment;
-      Object.assign(this.experiment, experimentConfig.parse(study.settings), { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs, driverLeaseMs });
+      const { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs, createTestsTimeoutMs, campaignPollMs, driverLeaseMs } = this.experiment;
+      Object.assign(this.experiment, experimentConfig.parse(study.settings), {
+        maxGenerations,
+        budget,
+        cadence,
+        pollMs,
+        analysisTimeoutMs,
+        createTestsTimeoutMs,
+        campaignPollMs,
+        driverLeaseMs,
+      });
       this.logger.info({ studyId: this.studyId, generation: study.generation, trials: study.trials }, 'resuming study');
       // A resumed study shows its best from the start, not from its next scored generation.
       this.progress.best = await this.recommendation();
@@ -449,7 +458,7 @@ export class VariableAgent extends BaseAgent {
         priority: this.experiment.testPriority,
         maxAttempts: this.experiment.testMaxAttempts,
       }));
-      await this.sendRequest(createTestTaskRequest, { tests }, { timeoutMs: 30_000 });
+      await this.sendRequest(createTestTaskRequest, { tests }, { timeoutMs: this.experiment.createTestsTimeoutMs });
     }
   }
 

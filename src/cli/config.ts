@@ -3,6 +3,7 @@ import { OrchestraError } from '../protocol/index.js';
 import { storeConfig } from '../store/index.js';
 import { busConfig, redisUrlProblem } from '../bus/index.js';
 import { registryConfig } from '../registry/index.js';
+import { DEFAULT_SAMPLE_BYTES } from '../workloads/index.js';
 import { agentConfig, experimentConfig, fleetConfig, monitorConfig, resolveWorkerConfig, workerConfig } from '../agents/index.js';
 
 /**
@@ -46,7 +47,7 @@ export const orchestraConfig = z
         /** The folder whose files the built-in compression workload compresses; default: Orchestra's own compiled sources. */
         folder: z.string().min(1).optional(),
         /** At most this much of it is read, once, as the sample. */
-        maxBytes: z.number().int().positive().default(1024 * 1024),
+        maxBytes: z.number().int().positive().default(DEFAULT_SAMPLE_BYTES),
       })
       .strict()
       .prefault({}),

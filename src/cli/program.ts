@@ -15,16 +15,18 @@ import { addExamples } from './examples.js';
 import { stopCommand, triggerCommand } from './commands/control.js';
 import { botsReinstateCommand } from './commands/bots.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
+import { ANSWER_TIMEOUT_MS, CONFIG_DEFAULTS, describeMs, OPTIMIZE_EVALUATION_TIMEOUT_MS, OPTIMIZE_PARALLEL, OPTIMIZE_POPULATION, RUN_TIMEOUT_MS, START_DEFAULTS } from './defaults.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../workloads/index.js';
 
 /** The `orchestra` command tree; each action is a composition root of its own. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('orchestra')
     .description('Event-driven multi-agent runtime: typed messages, a durable task registry, workers.')
-    .option('--data <dir>', 'folder of the embedded database, used when no database URL is set (env ORCHESTRA_DATA_DIR; default ./.orchestra)')
+    .option('--data <dir>', `folder of the embedded database, used when no database URL is set (env ORCHESTRA_DATA_DIR; default ${CONFIG_DEFAULTS.store.dataDir})`)
     .option('--database-url <url>', 'PostgreSQL connection string (env DATABASE_URL; default: the embedded database)')
     .option('--redis-url <url>', 'Redis connection string (env REDIS_URL; default: an in-process bus)')
     .option('--config <file>', 'JSON configuration file (env ORCHESTRA_CONFIG; default ./orchestra.config.json when present)')
-    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent; logs go to stderr (env ORCHESTRA_LOG_LEVEL; default warn)')
+    .option('--log-level <level>', `trace, debug, info, warn, error, fatal or silent; logs go to stderr (env ORCHESTRA_LOG_LEVEL; default ${CONFIG_DEFAULTS.logLevel})`)
     .version(version(), '-V, --version', 'print the version')
     .showHelpAfterError(false)
     .showSuggestionAfterError(true)
@@ -37,7 +39,10 @@ export function buildProgram(io: CliIo): Command {
 
   program
     .command('start')
-    .description('run the experiment system: tune the built-in compression workload on a simulated fleet, generation after generation')
+    .description(
+      `run the experiment system: tune the built-in compression workload on a simulated fleet of ${CONFIG_DEFAULTS.fleet.bots} bots, generation after generation ` +
+        `(${START_DEFAULTS['experiment.population']} combinations per generation, each tested ${START_DEFAULTS['experiment.testsPerCombination']} times, unless configured)`,
+    )
     .option('--generations <n>', 'stop after this many generations, with a summary (default: run until Ctrl-C)', intFlag('--generations', 1, 1_000_000))
     .option('--folder <dir>', "the files to compress (default: Orchestra's own compiled sources)")
     .option('--json', 'print the summary as JSON')
@@ -55,7 +60,7 @@ export function buildProgram(io: CliIo): Command {
     .command('research')
     .description('register a research → write pair and print the report once it is written')
     .requiredOption('--topic <text>', 'what to research')
-    .option('--timeout-ms <ms>', 'stop waiting after this long (the tasks go on; default 5 minutes)', intFlag('--timeout-ms', 1))
+    .option('--timeout-ms <ms>', `stop waiting after this long (the tasks go on; default ${describeMs(RUN_TIMEOUT_MS)})`, intFlag('--timeout-ms', 1))
     .option('--json', 'print the report and its figures as JSON')
     .action((options) => runResearchCommand(globals(), options, io));
 
@@ -66,10 +71,10 @@ export function buildProgram(io: CliIo): Command {
     .requiredOption('--command <cmd>', 'the evaluator, run through sh -c: {"variables", "trial"} on stdin, {"success", "value"} on stdout')
     .requiredOption('--budget <n>', 'evaluations at most, failed ones included', intFlag('--budget', 1, 1_000_000))
     .requiredOption('--out <file>', 'where to write the result JSON')
-    .option('--seed <n>', 'seed of the search (default 1)', intFlag('--seed', 0, 2 ** 31 - 1))
-    .option('--population <n>', 'combinations per generation (default: budget / 8, from 4 to 20)', intFlag('--population', 2, 10_000))
-    .option('--parallel <n>', 'evaluations run at once (default 4)', intFlag('--parallel', 1, 256))
-    .option('--timeout-ms <ms>', 'one evaluation may run this long before it is killed and counted as failed (default 60000)', intFlag('--timeout-ms', 1))
+    .option('--seed <n>', `seed of the search (default ${CONFIG_DEFAULTS.experiment.seed}, experiment.seed)`, intFlag('--seed', 0, 2 ** 31 - 1))
+    .option('--population <n>', `combinations per generation (default: budget / ${OPTIMIZE_POPULATION.budgetShare}, from ${OPTIMIZE_POPULATION.min} to ${OPTIMIZE_POPULATION.max}, unless experiment.population is configured)`, intFlag('--population', 2, 10_000))
+    .option('--parallel <n>', `evaluations run at once (default ${OPTIMIZE_PARALLEL})`, intFlag('--parallel', 1, 256))
+    .option('--timeout-ms <ms>', `one evaluation may run this long before it is killed and counted as failed (default ${OPTIMIZE_EVALUATION_TIMEOUT_MS})`, intFlag('--timeout-ms', 1))
     .option('--resume', 'continue the interrupted study kept in --data (or DATABASE_URL)')
     .option('--json', 'print the summary as JSON')
     .action((options) => optimizeCommand(globals(), options, io));
@@ -112,7 +117,7 @@ export function buildProgram(io: CliIo): Command {
       .command(name)
       .description(description)
       .option('--study <id>', 'which study (default: the most recently active)')
-      .option('--timeout-ms <ms>', 'how long to wait for the running system to answer (default 5000)', intFlag('--timeout-ms', 1))
+      .option('--timeout-ms <ms>', `how long to wait for the running system to answer (default ${ANSWER_TIMEOUT_MS})`, intFlag('--timeout-ms', 1))
       .option('--json', 'print JSON');
     if (name === 'stop') command.option('--reason <text>', 'recorded with the stop');
     command.action((options) => action(globals(), options, io));
@@ -121,7 +126,7 @@ export function buildProgram(io: CliIo): Command {
   program
     .command('agents')
     .description("list the running agents and their status, as the orchestrator knows them")
-    .option('--timeout-ms <ms>', 'how long to wait for the orchestrator (default 5000)', intFlag('--timeout-ms', 1))
+    .option('--timeout-ms <ms>', `how long to wait for the orchestrator (default ${ANSWER_TIMEOUT_MS})`, intFlag('--timeout-ms', 1))
     .option('--json', 'print JSON')
     .action((options) => agentsCommand(globals(), options, io));
 
@@ -130,9 +135,9 @@ export function buildProgram(io: CliIo): Command {
     .description('run tasks with external commands: payload JSON on stdin, result JSON on stdout')
     .option('--exec <kind=command...>', 'run COMMAND (through sh -c) for tasks of KIND; one or more')
     .option('--kind <kind...>', 'kinds to run, each mapped by an --exec (the --exec kinds are run anyway)')
-    .option('--concurrency <n>', 'tasks run at once', intFlag('--concurrency', 1, 1024))
-    .option('--grace-ms <ms>', 'on SIGINT/SIGTERM, how long running tasks may take to finish before they are given back (default: worker.shutdownGraceMs)', intFlag('--grace-ms'))
-    .option('--timeout-ms <ms>', 'how long one command may run before it is killed (default 5 minutes)', intFlag('--timeout-ms', 1))
+    .option('--concurrency <n>', `tasks run at once (default ${CONFIG_DEFAULTS.worker.concurrency}, worker.concurrency)`, intFlag('--concurrency', 1, 1024))
+    .option('--grace-ms <ms>', `on SIGINT/SIGTERM, how long running tasks may take to finish before they are given back (default ${CONFIG_DEFAULTS.worker.shutdownGraceMs}, worker.shutdownGraceMs)`, intFlag('--grace-ms'))
+    .option('--timeout-ms <ms>', `how long one command may run before it is killed (default ${describeMs(DEFAULT_COMMAND_TIMEOUT_MS)})`, intFlag('--timeout-ms', 1))
     .action((options) => workerCommand(globals(), options, io));
 
   const tasks = program.command('tasks').description('register and inspect tasks');
@@ -180,7 +185,7 @@ export function buildProgram(io: CliIo): Command {
 
   tasks
     .command('prune')
-    .description('delete finished tasks last changed longer ago than the retention (default 7 days)')
+    .description(`delete finished tasks last changed longer ago than the retention (default ${describeMs(CONFIG_DEFAULTS.registry.retentionMs)}, registry.retentionMs)`)
     .option('--older-than-hours <h>', 'instead of the retention', intFlag('--older-than-hours', 0))
     .option('--json', 'print JSON')
     .action((options) => tasksPrune(globals(), options, io));

@@ -25,6 +25,8 @@ export interface CommandOptions {
 }
 
 const MINUTE = 60_000;
+/** How long one run of a command may take unless told otherwise. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5 * MINUTE;
 const MIB = 1024 * 1024;
 /** Enough of stderr to hold the error a command ends with, small enough to live in the task row. */
 const STDERR_KEPT_BYTES = 4096;
@@ -61,7 +63,7 @@ export class CommandError extends OrchestraError {
  * exiting on a second signal, kills it too.
  */
 export function commandHandler(command: string, options: CommandOptions = {}): TaskHandler {
-  const timeoutMs = options.timeoutMs ?? 5 * MINUTE;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const maxOutputBytes = options.maxOutputBytes ?? 10 * MIB;
   const clock = options.clock ?? systemClock;
   const groups = options.groups ?? childProcessGroups;

@@ -22,7 +22,7 @@ export interface CompressionSampleOptions {
 const MIB = 1024 * 1024;
 // The sample lives in memory and each evaluation compresses it whole, so a
 // folder named by mistake (a home directory) is never read past these bounds.
-export const DEFAULT_SAMPLE_BYTES = 4 * MIB;
+export const DEFAULT_SAMPLE_BYTES = 1 * MIB;
 const DEFAULT_MAX_FILE_BYTES = MIB;
 const DEFAULT_MAX_FILES = 2_000;
 

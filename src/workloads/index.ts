@@ -1,4 +1,4 @@
-export { commandHandler, parseExecSpec, CommandError, type CommandOptions } from './command.js';
+export { commandHandler, parseExecSpec, CommandError, DEFAULT_COMMAND_TIMEOUT_MS, type CommandOptions } from './command.js';
 export { ProcessGroups, childProcessGroups } from './process-groups.js';
 export * from './research/index.js';
 export {

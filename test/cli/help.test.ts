@@ -3,6 +3,17 @@ import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, main } from '../../src/cli/program.js';
 import { commandPath } from '../../src/cli/examples.js';
+import {
+  ANSWER_TIMEOUT_MS,
+  CONFIG_DEFAULTS,
+  describeMs,
+  OPTIMIZE_EVALUATION_TIMEOUT_MS,
+  OPTIMIZE_PARALLEL,
+  OPTIMIZE_POPULATION,
+  RUN_TIMEOUT_MS,
+  START_DEFAULTS,
+} from '../../src/cli/defaults.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../../src/workloads/index.js';
 
 const quiet = () => ({ write: () => true }) as unknown as NodeJS.WritableStream;
 
@@ -42,5 +53,35 @@ describe('orchestra COMMAND --help', () => {
     // Global options may come before the command, as in `orchestra --data ./study best`.
     const runs = new RegExp(`^  \\$ (\\S+=\\S+ )?(cat \\S+ \\| )?orchestra( --\\S+ \\S+)*${path ? ` ${path}\\b` : ''}`);
     for (const line of lines) expect(line).toMatch(runs);
+  });
+
+  it('shows each default as its one declaration says', async () => {
+    const help = async (command: string) => (await orchestra([...(command ? command.split(' ') : []), '--help'])).stdout.replace(/\s+/g, ' ');
+    const expected: Record<string, string[]> = {
+      '': [`default ${CONFIG_DEFAULTS.store.dataDir}`, `default ${CONFIG_DEFAULTS.logLevel}`],
+      start: [
+        `fleet of ${CONFIG_DEFAULTS.fleet.bots} bots`,
+        `${START_DEFAULTS['experiment.population']} combinations per generation, each tested ${START_DEFAULTS['experiment.testsPerCombination']} times`,
+      ],
+      optimize: [
+        `default ${CONFIG_DEFAULTS.experiment.seed}, experiment.seed`,
+        `budget / ${OPTIMIZE_POPULATION.budgetShare}, from ${OPTIMIZE_POPULATION.min} to ${OPTIMIZE_POPULATION.max}`,
+        `(default ${OPTIMIZE_PARALLEL})`,
+        `(default ${OPTIMIZE_EVALUATION_TIMEOUT_MS})`,
+      ],
+      worker: [
+        `default ${CONFIG_DEFAULTS.worker.concurrency}, worker.concurrency`,
+        `default ${CONFIG_DEFAULTS.worker.shutdownGraceMs}, worker.shutdownGraceMs`,
+        `default ${describeMs(DEFAULT_COMMAND_TIMEOUT_MS)}`,
+      ],
+      'run research': [`default ${describeMs(RUN_TIMEOUT_MS)}`],
+      trigger: [`default ${ANSWER_TIMEOUT_MS}`],
+      agents: [`default ${ANSWER_TIMEOUT_MS}`],
+      'tasks prune': [`default ${describeMs(CONFIG_DEFAULTS.registry.retentionMs)}, registry.retentionMs`],
+    };
+    for (const [command, parts] of Object.entries(expected)) {
+      const text = await help(command);
+      for (const part of parts) expect(text, `orchestra ${command} --help`).toContain(part);
+    }
   });
 });

@@ -71,6 +71,27 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
   const calls = (file: string) => (fs.existsSync(path.join(cwd, file)) ? fs.readFileSync(path.join(cwd, file), 'utf8').trim().split('\n').filter(Boolean).length : 0);
   const read = (file: string) => JSON.parse(fs.readFileSync(path.join(cwd, file), 'utf8')) as Result;
 
+  it('reads the experiment settings from the configuration file like every command, flags first', async () => {
+    fs.writeFileSync(path.join(cwd, 'six.json'), JSON.stringify({ experiment: { population: 6, seed: 9 } }));
+    const data = path.join(cwd, 'configured');
+    const run = await runCli(
+      ['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '16', '--out', 'configured.json', '--data', data, '--config', 'six.json'],
+      { cwd, env: { CALLS: path.join(cwd, 'configured.calls') } },
+    );
+    expect(run.code).toBe(0);
+    const listed = await runCli(['generations', '--json', '--data', data], { cwd });
+    const { generations } = JSON.parse(listed.stdout) as { generations: { generation: number; tests: number }[] };
+    // Without the file, a budget of 16 gives generations of 4 combinations, one evaluation each.
+    expect(generations[0]).toMatchObject({ generation: 0, tests: 6 });
+    const flagged = await runCli(
+      ['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '16', '--out', 'flagged.json', '--data', path.join(cwd, 'flagged'), '--config', 'six.json', '--population', '5'],
+      { cwd, env: { CALLS: path.join(cwd, 'flagged.calls') } },
+    );
+    expect(flagged.code).toBe(0);
+    const first = JSON.parse((await runCli(['generations', '--json', '--data', path.join(cwd, 'flagged')], { cwd })).stdout) as { generations: { tests: number }[] };
+    expect(first.generations[0]!.tests).toBe(5);
+  });
+
   it('finds the bowl within its budget and writes the result file', async () => {
     const run = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '48', '--seed', '5', '--out', 'bowl.json'], {
       cwd,

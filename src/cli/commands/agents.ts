@@ -4,6 +4,7 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { CliClient } from '../client.js';
 import { iso, table } from '../format.js';
+import { ANSWER_TIMEOUT_MS } from '../defaults.js';
 
 export interface AgentsOptions {
   json?: boolean;
@@ -25,7 +26,7 @@ export async function agentsCommand(globals: GlobalFlags, options: AgentsOptions
   try {
     await local?.start();
     await client.start();
-    const agents = (await client.listAgents(options.timeoutMs ?? 5_000)).filter((a) => a.instanceId !== local?.instanceId);
+    const agents = (await client.listAgents(options.timeoutMs ?? ANSWER_TIMEOUT_MS)).filter((a) => a.instanceId !== local?.instanceId);
     if (options.json) return printJson(io, { agents });
     if (embedded) io.stderr.write(`orchestra: embedded mode: agents recorded in ${config.store.dataDir}\n`);
     if (agents.length === 0) return print(io, 'no agents recorded');

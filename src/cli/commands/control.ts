@@ -5,6 +5,7 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { CliClient } from '../client.js';
 import { studyFromFlag } from '../study-lookup.js';
+import { ANSWER_TIMEOUT_MS } from '../defaults.js';
 
 export interface ControlOptions {
   study?: string;
@@ -13,7 +14,7 @@ export interface ControlOptions {
   json?: boolean;
 }
 
-const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_TIMEOUT_MS = ANSWER_TIMEOUT_MS;
 
 interface Reached {
   runtime: Runtime;

@@ -16,6 +16,7 @@ import { formatNumber } from '../format.js';
 import { FailureWatch, hopelessError, noSuccessError } from '../outcomes.js';
 import { STDOUT_PATH, writeOutput } from '../output-file.js';
 import { reclaimEarlierRun } from '../resume.js';
+import { OPTIMIZE_DEFAULTS, OPTIMIZE_EVALUATION_TIMEOUT_MS, OPTIMIZE_PARALLEL, optimizePopulation } from '../defaults.js';
 
 export interface OptimizeOptions {
   space: string;
@@ -58,6 +59,12 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       { ...globals, ...(scratch ? { data: scratch } : {}) },
       // An optimization runs its bots in this process: the in-process bus, whatever REDIS_URL says.
       { ...io, env: { ...io.env, REDIS_URL: undefined } },
+      [
+        { path: 'experiment.budget', flag: '--budget', value: options.budget },
+        { path: 'experiment.seed', flag: '--seed', value: options.seed },
+        { path: 'experiment.population', flag: '--population', value: options.population },
+      ],
+      { ...OPTIMIZE_DEFAULTS, 'experiment.population': optimizePopulation(options.budget) },
     );
     const stderr = new SharedStderr(io.stderr);
     const runtime = await openRuntime({ ...config, bus: { ...config.bus, redisUrl: undefined } }, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
@@ -66,28 +73,21 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       if (existing && !options.resume) {
         throw badArgument(`this store already holds a study (${existing.trials} evaluations): add --resume to continue it, or use another --data folder`);
       }
-      const parallel = options.parallel ?? 4;
-      const population = options.population ?? Math.max(4, Math.min(20, Math.round(options.budget / 8)));
+      const parallel = options.parallel ?? OPTIMIZE_PARALLEL;
+      // The study's settings come from the configuration like every command's (flags first, then the
+      // environment, the file, optimize's own defaults, the parts' defaults); the budget is this run's.
+      const { bots: _simulated, ...fleetSettings } = config.fleet;
       // An evaluator that cannot work (not found, not executable, printing no evaluation) would spend the whole budget failing.
       const watch = new FailureWatch();
       const system = buildExperiment(runtime, {
         studyId: STUDY_ID,
         space,
         workload: 'command',
-        evaluator: watch.wrap(commandEvaluator(options.command, { clock: systemClock, cwd: io.cwd, timeoutMs: options.timeoutMs ?? 60_000 })),
-        experiment: {
-          population,
-          testsPerCombination: 1,
-          retests: 1,
-          budget: options.budget,
-          seed: options.seed ?? 1,
-          testMaxAttempts: 1,
-          pollMs: 200,
-          drift: { windowGenerations: 2 },
-        },
-        fleet: { maxTasksPerBot: 1, checkIntervalMs: 200 },
+        evaluator: watch.wrap(commandEvaluator(options.command, { clock: systemClock, cwd: io.cwd, timeoutMs: options.timeoutMs ?? OPTIMIZE_EVALUATION_TIMEOUT_MS })),
+        experiment: config.experiment,
+        fleet: fleetSettings,
         bots: Array.from({ length: parallel }, (_, i) => ({ botId: `local-${i + 1}` })),
-        seed: options.seed ?? 1,
+        seed: config.experiment.seed,
         full: false,
       });
       const startedAt = runtime.clock.now();

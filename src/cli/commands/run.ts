@@ -8,6 +8,7 @@ import { listenForShutdown } from '../signals.js';
 import { buildSystem, RESEARCHER_ID, WRITER_ID, type System } from '../system.js';
 import { CliClient } from '../client.js';
 import { checkTopic, researchTasks, watchTasks } from '../research.js';
+import { RUN_TIMEOUT_MS } from '../defaults.js';
 
 export interface RunResearchOptions {
   topic: string;
@@ -15,7 +16,7 @@ export interface RunResearchOptions {
   json?: boolean;
 }
 
-const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_TIMEOUT_MS = RUN_TIMEOUT_MS;
 /** How long to wait for the orchestrator's directory before going ahead without it. */
 const DIRECTORY_TIMEOUT_MS = 3_000;
 

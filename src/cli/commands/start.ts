@@ -13,6 +13,7 @@ import { noSuccessError } from '../outcomes.js';
 import { listenForShutdown } from '../signals.js';
 import { buildExperiment, type ExperimentSystem } from '../experiment.js';
 import { bestOf } from '../study.js';
+import { START_DEFAULTS } from '../defaults.js';
 
 export interface StartOptions {
   generations?: number;
@@ -39,9 +40,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
         { path: 'compression.folder', flag: '--folder', value: options.folder === undefined ? undefined : path.resolve(io.cwd, options.folder) },
         { path: 'experiment.maxGenerations', flag: '--generations', value: options.generations },
       ],
-      // Generations of 50 combinations tested 10 times each (the design's defaults) take minutes
-      // on a laptop's fleet of 8 simulated bots; the demo keeps each to seconds unless configured otherwise.
-      { 'experiment.population': 12, 'experiment.testsPerCombination': 2 },
+      START_DEFAULTS,
     );
     await checkFolder(config, options.folder !== undefined);
     const { bots, ...fleetOptions } = config.fleet;
