@@ -70,7 +70,6 @@ export class BotAgent extends BaseAgent {
   readonly fleet: FleetConfig;
   private readonly db: Db;
   private readonly registry: TaskRegistry;
-  private readonly failuresInARow = new Map<string, number>();
   private timer: TimerHandle | undefined;
   private rounds: Promise<void> | undefined;
   private again = false;
@@ -191,7 +190,6 @@ export class BotAgent extends BaseAgent {
   async reinstate(botId: string, request: { by: string; reason: string }): Promise<BotRow | null> {
     const row = (await reinstateBot(this.db, botId, this.clock.now(), request)) ?? (await getBot(this.db, botId));
     if (!row || row.state === 'isolated') return null;
-    this.failuresInARow.delete(botId);
     this.logger.warn({ botId, by: row.reinstatedBy, reason: row.reinstateReason, successRate: row.successRate }, 'bot reinstated');
     await this.sendCommand(resumeCommand, { reason: request.reason }, { to: botKind(botId) }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'resume not sent'));
     await this.statusUpdate(row);
@@ -282,11 +280,10 @@ export class BotAgent extends BaseAgent {
     const row = await recordOutcome(this.db, botId, success, this.fleet.successRateWeight);
     if (!row) return;
     if (success) {
-      this.failuresInARow.delete(botId);
       await this.sendEvent(taskCompletedEvent, { taskId: event.taskId, botId, attempt: event.attempt }).catch(() => undefined);
     } else {
-      const inARow = (this.failuresInARow.get(botId) ?? 0) + 1;
-      this.failuresInARow.set(botId, inARow);
+      // Counted in the store, so a bot agent restarted mid-streak goes on counting from where it was.
+      const inARow = row.failuresInARow;
       // A failed attempt that will be retried goes back to the waiting tests, so the formula picks its next bot.
       if (event.status === 'PENDING') await this.registry.reassign([event.taskId], TEST_BACKLOG_KIND, [event.kind]);
       if (inARow >= this.fleet.isolateAfterFailures) await this.isolate(botId, `${inARow} failed tasks in a row`);

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_DRIFT_OPTIONS } from '../evolution/index.js';
 import { cadenceProblem } from './cadence.js';
-
-const DAY = 24 * 60 * 60 * 1000;
 
 /**
  * How a study runs, with the design's defaults, written once. Stored with the
@@ -54,11 +53,11 @@ export const experimentConfig = z
     drift: z
       .object({
         /** The recent window the elite's scores are compared over. Default 7 days. */
-        windowMs: z.number().int().positive().default(7 * DAY),
+        windowMs: z.number().int().positive().default(DEFAULT_DRIFT_OPTIONS.windowMs),
         /** When set, the window is this many generations instead (short runs, `orchestra optimize`). */
         windowGenerations: z.number().int().positive().optional(),
         /** A fall of the elite's scores by more than this share of their baseline is an environment change. */
-        threshold: z.number().positive().max(1).default(0.2),
+        threshold: z.number().positive().max(1).default(DEFAULT_DRIFT_OPTIONS.threshold),
       })
       .strict()
       .prefault({}),

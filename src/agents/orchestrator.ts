@@ -11,7 +11,7 @@ import {
   type ListedAgent,
   type Message,
 } from '../protocol/index.js';
-import { forgetAgents, listAgents, recordAgent, type Db } from '../store/index.js';
+import { forgetAgents, listAgents, listAlerts, recordAgent, recordAlert, type Db } from '../store/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 
@@ -38,8 +38,6 @@ export class OrchestratorAgent extends BaseAgent {
   private readonly db: Db;
   private readonly registry: TaskRegistry;
   private readonly children: BaseAgent[] = [];
-  /** The latest alerts heard, newest last: what an operator is shown first. */
-  private readonly alerts: { action: string; from: string; at: number; data: JsonValue }[] = [];
 
   constructor(deps: OrchestratorDeps, id = ORCHESTRATOR_ID) {
     super(id, 'orchestrator', deps);
@@ -52,7 +50,8 @@ export class OrchestratorAgent extends BaseAgent {
     this.onRequest(listAgentsRequest, async () => ({ agents: await this.listAgents() }));
     this.onRequest(getSystemStatusRequest, async () => {
       const [agents, counts] = await Promise.all([this.listAgents(), this.registry.counts()]);
-      return { agents, tasks: counts, alerts: this.alerts };
+      // The latest alerts, newest last: kept in the store, so a restarted orchestrator still shows them.
+      return { agents, tasks: counts, alerts: await listAlerts(this.db, MAX_ALERTS) };
     });
   }
 
@@ -102,10 +101,9 @@ export class OrchestratorAgent extends BaseAgent {
     return { manages: this.children.map((c) => c.id) };
   }
 
-  private alert(data: object, message: Message): void {
+  private async alert(data: object, message: Message): Promise<void> {
     this.logger.warn({ alert: message.action, from: message.from, ...data }, 'alert');
-    this.alerts.push({ action: message.action, from: message.from, at: message.timestamp, data: message.data });
-    if (this.alerts.length > MAX_ALERTS) this.alerts.shift();
+    await recordAlert(this.db, { action: message.action, from: message.from, at: message.timestamp, data: message.data }, MAX_ALERTS);
   }
 
   private async record(status: AgentStatus): Promise<void> {

@@ -30,6 +30,7 @@ import {
   markGenerationScored,
   recordScores,
   setExploreFrom,
+  useExploreGeneration,
   setStudyState,
   type Db,
   type GenerationRow,
@@ -53,6 +54,7 @@ import {
   type RecommendationFilters,
   type Scored,
   type Space,
+  EXPLORE_GENERATIONS_AFTER_CHANGE,
 } from '../evolution/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { experimentConfig, type ExperimentConfig, type ExperimentOptions } from './experiment-config.js';
@@ -133,8 +135,6 @@ export class VariableAgent extends BaseAgent {
   private progress: StudyProgress = { generation: 0, testsDone: 0, testsPlanned: 0, evaluations: 0, best: undefined, state: 'new', nextGenerationAt: null };
   /** Set by `trigger_test`: the next generation starts without waiting for the cadence. */
   private triggered = false;
-  /** Generations left to explore harder after an environment change. */
-  private exploreFor = 0;
 
   constructor(deps: VariableAgentDeps, id = VARIABLE_AGENT_ID) {
     super(id, 'variables', deps);
@@ -376,7 +376,8 @@ export class VariableAgent extends BaseAgent {
     const tested = new Set(all.map((o) => o.key));
     const since = study.exploreFrom ?? 0;
     const current = all.filter((o) => o.trial >= since);
-    const exploring = this.exploreFor > 0;
+    // Kept in the study's row, so a driver restarted (or taken over) mid-way explores as long as this one would have.
+    const exploring = study.exploreLeft > 0;
     // After a change the old elite is not retested: the results that showed the change
     // are its retests already, and the few evaluations left go to the new landscape.
     const scored = g === 0 ? [] : scoreCombinations(this.space, current);
@@ -391,7 +392,6 @@ export class VariableAgent extends BaseAgent {
         : g === 0
           ? initialPopulation(this.space, newCount, rng, tested)
           : proposeGeneration(this.space, current.length ? current : all, { size: newCount, generation: g, rng, exclude: tested, explore: exploring ? 1 : 0 });
-    if (exploring) this.exploreFor--;
     const runs: { key: string; variables: Combination }[] = [];
     for (const r of retests.slice(0, retestRuns)) runs.push({ key: r.key, variables: r.combination });
     for (const c of fresh) for (let i = 0; i < testsPerCombination; i++) runs.push({ key: combinationKey(this.space, c), variables: c });
@@ -400,7 +400,10 @@ export class VariableAgent extends BaseAgent {
       return { key: r.key, trial, taskId: `t-${this.studyId}-${trial}` };
     });
     const combinations = [...new Map(runs.map((r) => [r.key, r.variables])).entries()].map(([key, variables]) => ({ key, variables }));
-    await this.driver.fenced((tx) => insertGeneration(tx, { studyId: this.studyId, generation: g, combinations, tests }, this.clock.now()));
+    await this.driver.fenced(async (tx) => {
+      await insertGeneration(tx, { studyId: this.studyId, generation: g, combinations, tests }, this.clock.now());
+      if (exploring) await useExploreGeneration(tx, this.studyId);
+    });
     this.progress = { ...this.progress, generation: g, testsDone: 0, testsPlanned: tests.length };
     this.logger.info({ studyId: this.studyId, generation: g, tests: tests.length, retests: retestRuns }, 'generation planned');
     const row = (await getGeneration(this.db, this.studyId, g))!;
@@ -530,8 +533,7 @@ export class VariableAgent extends BaseAgent {
       // The evidence since the first result that showed the change is of the new landscape
       // and is kept; without that trial, everything measured so far is set aside.
       const from = Math.min(study.trials, Math.max(study.exploreFrom ?? 0, verdict.since ?? study.trials));
-      await this.driver.fenced((tx) => setExploreFrom(tx, this.studyId, from, this.clock.now()));
-      this.exploreFor = 2;
+      await this.driver.fenced((tx) => setExploreFrom(tx, this.studyId, from, this.clock.now(), EXPLORE_GENERATIONS_AFTER_CHANGE));
       stats.environmentChange = true;
       this.logger.warn({ generation: generation.generation }, 'environment changed: exploring again from the next generation');
     }

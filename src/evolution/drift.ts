@@ -15,6 +15,9 @@ export interface DriftOptions {
   now: number;
 }
 
+/** After an environment change, the next generations explore harder (the search proposes further from the old elite): this many. */
+export const EXPLORE_GENERATIONS_AFTER_CHANGE = 2;
+
 export const DEFAULT_DRIFT_OPTIONS: Readonly<Omit<DriftOptions, 'now'>> = Object.freeze({ windowMs: 7 * DAY_MS, threshold: 0.2, sigmas: 2 });
 
 /** One score at a time (`at`: ms, a generation, a trial: any clock); `key` names the combination it is a result of. */

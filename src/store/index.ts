@@ -35,6 +35,7 @@ export {
   type LateReportRow,
 } from './tasks/read-tasks.js';
 export { recordAgent, listAgents, forgetAgents, type AgentRow } from './agents/agents.js';
+export { recordAlert, listAlerts, type AlertRow } from './agents/alerts.js';
 export { reassignTasks, countUnfinishedByKind, type Reassigned } from './tasks/reassign-tasks.js';
 export { countTimedOutAttempts } from './tasks/count-timeouts.js';
 export * from './experiments/index.js';

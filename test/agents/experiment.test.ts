@@ -15,7 +15,7 @@ import {
   systemClock,
   triggerTestRequest,
 } from '../../src/protocol/index.js';
-import { listGenerations, listResults, listReports, type Db } from '../../src/store/index.js';
+import { getStudy, listGenerations, listResults, listReports, setExploreFrom, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
 import {
@@ -27,7 +27,7 @@ import {
   VariableAgent,
   type ExperimentOptions,
 } from '../../src/agents/index.js';
-import { parseSpace } from '../../src/evolution/index.js';
+import { EXPLORE_GENERATIONS_AFTER_CHANGE, parseSpace } from '../../src/evolution/index.js';
 import { syntheticEvaluator, syntheticLandscape, testHandler } from '../../src/workloads/index.js';
 import { embeddedStore, EventRecorder, until } from './helpers.js';
 
@@ -114,6 +114,29 @@ describe('experiment agents on PGlite with the memory bus', () => {
     expect(reports.map((r) => r.generation)).toEqual([0, 1, 2, 3]);
     expect(reports.at(-1)!.report).toMatchObject({ model: expect.stringContaining('least-squares'), changed: false });
     expect((reports.at(-1)!.report as { predictionError: number | null }).predictionError).not.toBeNull();
+  });
+
+  it('keeps the explore-after-change countdown in the study: a variable agent restarted after a change explores as long as one that ran on', async () => {
+    const experiment = { population: 6, testsPerCombination: 1, retests: 1, seed: 3 };
+    const { variables } = await system({ experiment: { ...experiment, maxGenerations: 1 } });
+    await variables.finished();
+    // The state an environment change leaves: the landscape starts again here, and two generations explore harder.
+    const { trials } = (await getStudy(db, 'study'))!;
+    await setExploreFrom(db, 'study', trials, clock.now(), EXPLORE_GENERATIONS_AFTER_CHANGE);
+    await variables.stop();
+    for (const [generations, left] of [
+      [2, EXPLORE_GENERATIONS_AFTER_CHANGE - 1],
+      [3, EXPLORE_GENERATIONS_AFTER_CHANGE - 2],
+      [4, 0],
+    ] as const) {
+      // Each run is a new agent, as after a restart: it reads the countdown, plans one generation, and counts it down.
+      const again = new VariableAgent({ bus, clock, db, registry, studyId: 'study', workload: 'synthetic', space, experiment: { pollMs: 50, ...experiment, maxGenerations: generations } });
+      agents.push(again);
+      await again.start();
+      await again.finished();
+      await again.stop();
+      expect((await getStudy(db, 'study'))!).toMatchObject({ generation: generations - 1, exploreLeft: Math.max(0, left), exploreFrom: trials });
+    }
   });
 
   it('announces each new generation with the size of the elite it was evolved from', async () => {

@@ -15,6 +15,7 @@ import {
   reinstateBotCommand,
   restartBotCommand,
   taskCompletedEvent,
+  taskFinishedEvent,
   TEST_BACKLOG_KIND,
   ValidationError,
   type Task,
@@ -195,6 +196,20 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     const done = await registry.list({ status: ['COMPLETED'] });
     for (const t of done) expect(t.workerId).toMatch(/^bot\.steady:/);
     expect(failing.worker.stats.claimed).toBeGreaterThan(0);
+  });
+
+  it('counts failures in a row in the store: a bot agent restarted mid-streak isolates the bot at the fifth, not the ninth', async () => {
+    await startBot('streaky', async () => ({ success: true, value: 1 }));
+    const finished = (n: number) => watcher.sendEvent(taskFinishedEvent, { taskId: `f-${n}`, kind: botKind('streaky'), status: 'FAILED', attempt: 1, durationMs: 1 });
+    for (let n = 0; n < 3; n++) await finished(n);
+    await until('three failures counted', async () => (await getBot(db, 'streaky'))?.failuresInARow === 3);
+    await botAgent.stop();
+    const restarted = new BotAgent({ bus, clock, db, registry, fleet: FLEET });
+    agents.push(restarted);
+    await restarted.start();
+    for (let n = 3; n < 5; n++) await finished(n);
+    await until('the bot isolated', async () => (await getBot(db, 'streaky'))?.state === 'isolated');
+    expect((await getBot(db, 'streaky'))!.reason).toBe('5 failed tasks in a row');
   });
 
   it('isolates a bot restarted three times within the window, and obeys restart and isolate commands', async () => {

@@ -233,8 +233,8 @@ describe('pipeline agents on PGlite with the memory bus', () => {
     expect(listed.filter((a) => a.agentId === 'orchestrator').map((a) => a.state).sort()).toEqual(['running', 'stopped']);
   });
 
-  it('keeps the alerts it hears for get_system_status', async () => {
-    await started(new OrchestratorAgent({ bus, clock, db, registry }));
+  it('keeps the alerts it hears for get_system_status, in the store: a restarted orchestrator still shows them', async () => {
+    const first = await started(new OrchestratorAgent({ bus, clock, db, registry }));
     await listener.sendEvent(botIsolatedEvent, { botId: 'b7', reason: '5 failed tasks in a row', tasksMoved: 2 });
     await listener.sendEvent(environmentChangeDetectedEvent, { studyId: 's', generation: 4, baseline: 0.9, recent: 0.6, drop: 0.3, since: 31 });
     const status = async () => await listener.sendRequest(getSystemStatusRequest, {});
@@ -243,5 +243,13 @@ describe('pipeline agents on PGlite with the memory bus', () => {
       ['bot_isolated', 'listener'],
       ['environment_change_detected', 'listener'],
     ]);
+    await first.stop();
+    await started(new OrchestratorAgent({ bus, clock, db, registry }));
+    const after = await status();
+    expect(after.alerts.map((a) => [a.action, a.from])).toEqual([
+      ['bot_isolated', 'listener'],
+      ['environment_change_detected', 'listener'],
+    ]);
+    expect(after.alerts[0]!.data).toEqual({ botId: 'b7', reason: '5 failed tasks in a row', tasksMoved: 2 });
   });
 });

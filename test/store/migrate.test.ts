@@ -83,6 +83,7 @@ describe.each([
     );
     expect(tables.map((t) => t.table_name)).toEqual([
       'agents',
+      'alerts',
       'analysis_reports',
       'bots',
       'campaigns',

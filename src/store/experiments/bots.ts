@@ -25,6 +25,8 @@ export interface BotRow {
   reinstatedBy: string | null;
   reinstateReason: string | null;
   reinstatements: number;
+  /** Failed tasks since its last success (or reinstatement): enough of them isolate it. */
+  failuresInARow: number;
 }
 
 interface Row {
@@ -46,6 +48,7 @@ interface Row {
   reinstated_by: string | null;
   reinstate_reason: string | null;
   reinstatements: number;
+  failures_in_a_row: number;
 }
 
 const toBot = (r: Row): BotRow => ({
@@ -67,6 +70,7 @@ const toBot = (r: Row): BotRow => ({
   reinstatedBy: r.reinstated_by,
   reinstateReason: r.reinstate_reason,
   reinstatements: Number(r.reinstatements),
+  failuresInARow: Number(r.failures_in_a_row),
 });
 
 /**
@@ -103,11 +107,12 @@ export async function recordHeartbeat(db: Queryable, botId: string, nowMs: numbe
   return rows[0] ? toBot(rows[0]) : null;
 }
 
-/** Params: $1 id, $2 success (boolean). Applies one outcome to the weighted success rate and the counts. */
+/** Params: $1 id, $2 success (boolean). Applies one outcome to the weighted success rate, the counts and the failures in a row. */
 export async function recordOutcome(db: Queryable, botId: string, success: boolean, oldWeight: number): Promise<BotRow | null> {
   const rows = await db.query<Row>(
     `UPDATE bots SET success_rate = $3 * success_rate + (1 - $3) * (CASE WHEN $2 THEN 1 ELSE 0 END),
-       completed = completed + (CASE WHEN $2 THEN 1 ELSE 0 END), failed = failed + (CASE WHEN $2 THEN 0 ELSE 1 END)
+       completed = completed + (CASE WHEN $2 THEN 1 ELSE 0 END), failed = failed + (CASE WHEN $2 THEN 0 ELSE 1 END),
+       failures_in_a_row = CASE WHEN $2 THEN 0 ELSE failures_in_a_row + 1 END
      WHERE bot_id = $1 RETURNING *`,
     [botId, success, oldWeight],
   );
@@ -137,13 +142,13 @@ export async function markIsolated(db: Queryable, botId: string, nowMs: number, 
  * Params: $1 id, $2 now, $3 who asked, $4 why, $5 success rate when the fleet has no other bot.
  * Puts an isolated bot back in the fleet. Its success rate starts again at the
  * mean of the bots in the fleet (its own record is what got it isolated, and
- * would keep it from ever being chosen); its restarts are forgotten, so one
- * more does not isolate it again at once; its heartbeat clock starts now.
+ * would keep it from ever being chosen); its restarts and failures in a row
+ * are forgotten, so one more does not isolate it again at once; its heartbeat clock starts now.
  */
 const REINSTATE_BOT = `
 UPDATE bots SET state = 'online',
   success_rate = COALESCE((SELECT avg(o.success_rate) FROM bots o WHERE o.state <> 'isolated' AND o.bot_id <> $1), $5),
-  recent_restarts = '[]'::jsonb, last_heartbeat_at = $2, isolated_at = NULL,
+  recent_restarts = '[]'::jsonb, failures_in_a_row = 0, last_heartbeat_at = $2, isolated_at = NULL,
   reason = 'reinstated by ' || $3::text || ': ' || $4::text,
   reinstated_at = $2, reinstated_by = $3::text, reinstate_reason = $4::text, reinstatements = reinstatements + 1
 WHERE bot_id = $1 AND state = 'isolated'

@@ -12,6 +12,8 @@ export interface StudyRow {
   trials: number;
   /** First trial of the landscape as it is now, after an environment change; null before any. */
   exploreFrom: number | null;
+  /** Generations still to explore harder after the last environment change. */
+  exploreLeft: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -24,6 +26,7 @@ interface Row {
   generation: number;
   trials: number;
   explore_from: number | null;
+  explore_left: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -36,6 +39,7 @@ const toStudy = (r: Row): StudyRow => ({
   generation: Number(r.generation),
   trials: Number(r.trials),
   exploreFrom: r.explore_from === null ? null : Number(r.explore_from),
+  exploreLeft: Number(r.explore_left),
   createdAt: new Date(r.created_at).getTime(),
   updatedAt: new Date(r.updated_at).getTime(),
 });
@@ -66,6 +70,12 @@ export async function setStudyState(db: Queryable, studyId: string, state: strin
 }
 
 /** Params: $1 id, $2 trial, $3 now. Marks where the landscape changed. */
-export async function setExploreFrom(db: Queryable, studyId: string, trial: number, nowMs: number): Promise<void> {
-  await db.query(`UPDATE studies SET explore_from = $2, updated_at = $3 WHERE study_id = $1`, [studyId, trial, new Date(nowMs)]);
+/** After an environment change: the landscape as it is now starts at `trial`, and the next `generations` explore harder. */
+export async function setExploreFrom(db: Queryable, studyId: string, trial: number, nowMs: number, generations = 0): Promise<void> {
+  await db.query(`UPDATE studies SET explore_from = $2, explore_left = $4, updated_at = $3 WHERE study_id = $1`, [studyId, trial, new Date(nowMs), generations]);
+}
+
+/** One of the generations that explore harder after a change has been planned. */
+export async function useExploreGeneration(db: Queryable, studyId: string): Promise<void> {
+  await db.query(`UPDATE studies SET explore_left = explore_left - 1 WHERE study_id = $1 AND explore_left > 0`, [studyId]);
 }
