@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_DRIFT_OPTIONS } from '../evolution/index.js';
-import { cadenceProblem } from './cadence.js';
+import { cadenceProblem, DEFAULT_DRIFT_OPTIONS } from '../evolution/index.js';
 
 /**
  * How a study runs, with the design's defaults, written once. Stored with the

@@ -1,7 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   analyzeGenerationRequest,
-  createRng,
   createTestTaskRequest,
   describeError,
   getBestCombinationRequest,
@@ -41,24 +40,21 @@ import {
 } from '../store/index.js';
 import {
   classify,
-  combinationKey,
-  initialPopulation,
   parseSpace,
-  proposeGeneration,
   recommendation,
-  retestCandidates,
   scoreCombinations,
-  type Combination,
   type Observation,
   type Recommendation,
   type RecommendationFilters,
   type Scored,
   type Space,
   EXPLORE_GENERATIONS_AFTER_CHANGE,
+  nextGenerationAt,
+  planGeneration,
+  watchableKeys,
 } from '../evolution/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { experimentConfig, type ExperimentConfig, type ExperimentOptions } from './experiment-config.js';
-import { nextGenerationAt } from './cadence.js';
 import { bestCombinationOf, readStudyEvidence } from './study-evidence.js';
 import { StudyDriver, StudyFailedError, StudyLeaseLostError } from './study-driver.js';
 
@@ -370,31 +366,22 @@ export class VariableAgent extends BaseAgent {
   /** Plans generation `g`: retests of the best, then new combinations, within the budget; written before anything is registered. */
   private async plan(study: StudyRow, g: number): Promise<GenerationRow> {
     const { population, testsPerCombination, budget, seed } = this.experiment;
-    const left = budget === undefined ? Infinity : budget - study.trials;
-    const rng = createRng((seed * 1_000_003 + g * 7919) >>> 0);
-    const all = await this.observations();
-    const tested = new Set(all.map((o) => o.key));
-    const since = study.exploreFrom ?? 0;
-    const current = all.filter((o) => o.trial >= since);
+    const observations = await this.observations();
     // Kept in the study's row, so a driver restarted (or taken over) mid-way explores as long as this one would have.
     const exploring = study.exploreLeft > 0;
-    // After a change the old elite is not retested: the results that showed the change
-    // are its retests already, and the few evaluations left go to the new landscape.
-    const scored = g === 0 ? [] : scoreCombinations(this.space, current);
-    const retests = g === 0 ? [] : this.retests(scored, this.experiment.retests, this.watchable(current, g));
-    // The elite the new generation is evolved from (none for the first), as listeners of the announcement expect it.
-    const eliteCount = [...classify(scored).values()].filter((c) => c === 'elite').length;
-    const retestRuns = Math.min(retests.length, Math.max(0, Math.floor(left)));
-    const newCount = Math.max(0, Math.min(population - retestRuns, Math.floor((left - retestRuns) / testsPerCombination)));
-    const fresh =
-      newCount === 0
-        ? []
-        : g === 0
-          ? initialPopulation(this.space, newCount, rng, tested)
-          : proposeGeneration(this.space, current.length ? current : all, { size: newCount, generation: g, rng, exclude: tested, explore: exploring ? 1 : 0 });
-    const runs: { key: string; variables: Combination }[] = [];
-    for (const r of retests.slice(0, retestRuns)) runs.push({ key: r.key, variables: r.combination });
-    for (const c of fresh) for (let i = 0; i < testsPerCombination; i++) runs.push({ key: combinationKey(this.space, c), variables: c });
+    const { runs, retestRuns, eliteCount } = planGeneration({
+      space: this.space,
+      generation: g,
+      seed,
+      population,
+      testsPerCombination,
+      retests: this.experiment.retests,
+      budgetLeft: budget === undefined ? Infinity : budget - study.trials,
+      observations,
+      since: study.exploreFrom ?? 0,
+      explore: exploring,
+      watchable: watchableKeys(observations, g, this.experiment.drift, this.clock.now()),
+    });
     const tests: PlannedTest[] = runs.map((r, i) => {
       const trial = study.trials + i;
       return { key: r.key, trial, taskId: `t-${this.studyId}-${trial}` };
@@ -416,32 +403,6 @@ export class VariableAgent extends BaseAgent {
       elite_count: eliteCount,
     }).catch(() => undefined);
     return row;
-  }
-
-  /**
-   * The best are tested again every generation: where the evaluations are
-   * noisy, the least-tested of them (retestCandidates); on a deterministic
-   * landscape, the best themselves, since a changed result is the only way
-   * to see the environment change under them. Those go first whose earlier
-   * results lie before the drift window of the generation being planned: the
-   * analysis judges the elite from before its window, and a retest of a
-   * combination first tested within it shows nothing.
-   */
-  private retests(scored: readonly Scored[], count: number, watchable: ReadonlySet<string>): Scored[] {
-    const chosen = retestCandidates(scored, count);
-    const fill = [...scored.filter((s) => watchable.has(s.key)), ...scored.filter((s) => !watchable.has(s.key))];
-    for (const s of fill) {
-      if (chosen.length >= count) break;
-      if (s.successes > 0 && !chosen.some((c) => c.key === s.key)) chosen.push(s);
-    }
-    return chosen;
-  }
-
-  /** Keys with a result before the drift window that ends at generation `g` (as the analysis agent draws it). */
-  private watchable(observations: readonly Observation[], g: number): Set<string> {
-    const { windowGenerations, windowMs } = this.experiment.drift;
-    const before = windowGenerations !== undefined ? (o: Observation) => o.generation < g - windowGenerations + 1 : (o: Observation) => (o.at ?? Infinity) < this.clock.now() - windowMs;
-    return new Set(observations.filter(before).map((o) => o.key));
   }
 
   /** Has the bot agent register the generation's tests; ids and idempotency keys make a repeat after a crash harmless. */

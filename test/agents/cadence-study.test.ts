@@ -4,7 +4,7 @@ import { getStudy, listGenerations, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
 import { AnalysisAgent, BaseAgent, Bot, BotAgent, VariableAgent, type ExperimentOptions } from '../../src/agents/index.js';
-import { nextGenerationAt } from '../../src/agents/cadence.js';
+import { nextGenerationAt } from '../../src/evolution/index.js';
 import { parseSpace } from '../../src/evolution/index.js';
 import { syntheticEvaluator, testHandler } from '../../src/workloads/index.js';
 import { embeddedStore, EventRecorder, until } from './helpers.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { cadenceProblem, nextGenerationAt } from '../../src/agents/cadence.js';
+import { cadenceProblem, nextGenerationAt } from '../../src/evolution/index.js';
 
 const at = (iso: string) => Date.parse(iso);
 

@@ -1,0 +1,96 @@
+import { createRng } from '../protocol/index.js';
+import { classify } from './classify.js';
+import { combinationKey, type Combination } from './combination.js';
+import { proposeGeneration } from './ga.js';
+import type { Observation } from './observation.js';
+import { initialPopulation } from './population.js';
+import { retestCandidates } from './retest.js';
+import { scoreCombinations, type Scored } from './scorer.js';
+import type { Space } from './space.js';
+
+/** What planning one generation needs to know of its study. */
+export interface GenerationPlanInput {
+  space: Space;
+  /** The generation being planned (0 for the first). */
+  generation: number;
+  seed: number;
+  population: number;
+  testsPerCombination: number;
+  /** How many of the best are tested again. */
+  retests: number;
+  /** Evaluations the study may still spend; Infinity without a budget. */
+  budgetLeft: number;
+  /** Every observation so far, in trial order. */
+  observations: readonly Observation[];
+  /** First trial of the landscape as it is now (after an environment change); 0 before any. */
+  since: number;
+  /** Whether this generation explores harder (the countdown after an environment change). */
+  explore: boolean;
+  /** Keys with a result before the drift window that ends at this generation (see `watchableKeys`). */
+  watchable: ReadonlySet<string>;
+}
+
+export interface GenerationPlan {
+  /** One entry per test, retests first: the key and the combination it runs. */
+  runs: { key: string; variables: Combination }[];
+  retestRuns: number;
+  /** The elite the generation is evolved from (none for the first). */
+  eliteCount: number;
+}
+
+/**
+ * Plans a generation: retests of the best, then new combinations (evolved
+ * from the current landscape's evidence, or a first population), each tested
+ * `testsPerCombination` times, within what the budget leaves. Deterministic
+ * for a seed and a generation number, so a generation planned again after a
+ * crash is the same one.
+ */
+export function planGeneration(input: GenerationPlanInput): GenerationPlan {
+  const { space, generation: g, population, testsPerCombination, budgetLeft } = input;
+  const rng = createRng((input.seed * 1_000_003 + g * 7919) >>> 0);
+  const tested = new Set(input.observations.map((o) => o.key));
+  const current = input.observations.filter((o) => o.trial >= input.since);
+  // After a change the old elite is not retested: the results that showed the change
+  // are its retests already, and the few evaluations left go to the new landscape.
+  const scored = g === 0 ? [] : scoreCombinations(space, current);
+  const retests = g === 0 ? [] : retestsOf(scored, input.retests, input.watchable);
+  const eliteCount = [...classify(scored).values()].filter((c) => c === 'elite').length;
+  const retestRuns = Math.min(retests.length, Math.max(0, Math.floor(budgetLeft)));
+  const newCount = Math.max(0, Math.min(population - retestRuns, Math.floor((budgetLeft - retestRuns) / testsPerCombination)));
+  const fresh =
+    newCount === 0
+      ? []
+      : g === 0
+        ? initialPopulation(space, newCount, rng, tested)
+        : proposeGeneration(space, current.length ? current : input.observations, { size: newCount, generation: g, rng, exclude: tested, explore: input.explore ? 1 : 0 });
+  const runs: { key: string; variables: Combination }[] = [];
+  for (const r of retests.slice(0, retestRuns)) runs.push({ key: r.key, variables: r.combination });
+  for (const c of fresh) for (let i = 0; i < testsPerCombination; i++) runs.push({ key: combinationKey(space, c), variables: c });
+  return { runs, retestRuns, eliteCount };
+}
+
+/**
+ * The best are tested again every generation: where the evaluations are
+ * noisy, the least-tested of them (retestCandidates); on a deterministic
+ * landscape, the best themselves, since a changed result is the only way to
+ * see the environment change under them. Those go first whose earlier results
+ * lie before the drift window of the generation being planned: the analysis
+ * judges the elite from before its window, and a retest of a combination
+ * first tested within it shows nothing.
+ */
+export function retestsOf(scored: readonly Scored[], count: number, watchable: ReadonlySet<string>): Scored[] {
+  const chosen = retestCandidates(scored, count);
+  const fill = [...scored.filter((s) => watchable.has(s.key)), ...scored.filter((s) => !watchable.has(s.key))];
+  for (const s of fill) {
+    if (chosen.length >= count) break;
+    if (s.successes > 0 && !chosen.some((c) => c.key === s.key)) chosen.push(s);
+  }
+  return chosen;
+}
+
+/** Keys with a result before the drift window that ends at generation `g`: a window of generations, or of time ending `nowMs`. */
+export function watchableKeys(observations: readonly Observation[], g: number, window: { windowGenerations?: number | undefined; windowMs: number }, nowMs: number): Set<string> {
+  const { windowGenerations, windowMs } = window;
+  const before = windowGenerations !== undefined ? (o: Observation) => o.generation < g - windowGenerations + 1 : (o: Observation) => (o.at ?? Infinity) < nowMs - windowMs;
+  return new Set(observations.filter(before).map((o) => o.key));
+}
