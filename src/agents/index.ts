@@ -40,5 +40,5 @@ export {
 } from './variable-agent.js';
 export { readStudyEvidence, minSuccessRateOf, bestCombinationOf } from './study-evidence.js';
 export { StudyDriver, StudyFailedError, StudyLeaseLostError, type StudyDriverDeps } from './study-driver.js';
-export { AnalysisAgent, predictAll, predictionError, type AnalysisAgentDeps, type Prediction } from './analysis-agent.js';
+export { AnalysisAgent, type AnalysisAgentDeps } from './analysis-agent.js';
 export { CampaignAgent, type CampaignAgentDeps } from './campaign-agent.js';
