@@ -11,12 +11,12 @@ import {
   startCampaignRequest,
   stopCampaignCommand,
   taskCompletedEvent,
-  testResultSchema,
   type Campaign,
   type TimerHandle,
 } from '../protocol/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import { addRegistered, getCampaign, insertCampaign, listCampaigns, setCampaignProgress, type CampaignRow, type Db } from '../store/index.js';
+import { campaignFinished, campaignMean, campaignRunAt, tallyCampaignRuns, type CampaignTally } from '../evolution/index.js';
 import { experimentConfig } from './experiment-config.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 
@@ -90,7 +90,7 @@ export class CampaignAgent extends BaseAgent {
           variables: best.variables,
           trial: n,
           generation: -1,
-          ...(perMinute ? { runAt: Math.round(now + (n * 60_000) / perMinute) } : {}),
+          ...(perMinute ? { runAt: campaignRunAt(now, n, perMinute)! } : {}),
         };
       });
       await this.sendRequest(assignCampaignTaskRequest, { runs: batch });
@@ -126,26 +126,15 @@ export class CampaignAgent extends BaseAgent {
 
   /** Progress as the registry holds it: runs that finished, those that succeeded, and the sum of their values. */
   private async recount(c: CampaignRow, stateOverride?: string): Promise<void> {
-    let succeeded = 0;
-    let failed = 0;
-    let valueSum = 0;
+    let tally: CampaignTally = { succeeded: 0, failed: 0, valueSum: 0 };
     for (let i = 0; i < c.registered; i += 1000) {
       const ids = Array.from({ length: Math.min(1000, c.registered - i) }, (_, j) => runId(c.campaignId, i + j));
-      for (const t of await this.registry.getMany(ids)) {
-        if (t.status === 'COMPLETED') {
-          const r = testResultSchema.safeParse(t.result);
-          if (r.success && r.data.success && r.data.value !== null) {
-            succeeded++;
-            valueSum += r.data.value;
-          } else failed++;
-        } else if (t.status === 'FAILED' || t.status === 'CANCELLED') failed++;
-      }
+      tally = tallyCampaignRuns(await this.registry.getMany(ids), tally);
     }
-    const finished = succeeded + failed >= c.runs;
-    const state = stateOverride ?? (finished ? 'finished' : 'running');
-    await setCampaignProgress(this.db, c.campaignId, { succeeded, failed, valueSum, state }, this.clock.now());
+    const state = stateOverride ?? (campaignFinished(tally, c.runs) ? 'finished' : 'running');
+    await setCampaignProgress(this.db, c.campaignId, { ...tally, state }, this.clock.now());
     if (state === 'finished' && c.state === 'running') {
-      await this.sendEvent(campaignFinishedEvent, { campaignId: c.campaignId, succeeded, failed, meanValue: succeeded ? valueSum / succeeded : null }).catch(() => undefined);
+      await this.sendEvent(campaignFinishedEvent, { campaignId: c.campaignId, succeeded: tally.succeeded, failed: tally.failed, meanValue: campaignMean(tally) }).catch(() => undefined);
     }
   }
 
@@ -168,7 +157,7 @@ function campaignJson(c: CampaignRow): Campaign {
     done: c.succeeded + c.failed,
     succeeded: c.succeeded,
     failed: c.failed,
-    meanValue: c.succeeded ? c.valueSum / c.succeeded : null,
+    meanValue: campaignMean(c),
     state: c.state,
     perMinute: c.perMinute,
   };

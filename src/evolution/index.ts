@@ -16,6 +16,7 @@ export { retestCandidates, MAX_RETESTS } from './retest.js';
 export { recommend, rankForRecommendation, type RecommendOptions } from './recommend.js';
 export { recommendation, observationsOf, type Recommendation, type RecommendationFilters, type RecordedResult, type StudyEvidence } from './study.js';
 export { nextGenerationAt, cadenceProblem } from './cadence.js';
+export { campaignFinished, campaignMean, campaignRunAt, tallyCampaignRuns, type CampaignTally } from './campaign.js';
 export { environmentDrift, generationReport, predictAll, predictionError, TREND_POINTS, type EnvironmentDriftOptions, type NoBaseline, type Prediction, type ResultAt, type ScoreAt } from './analysis.js';
 export { planGeneration, retestsOf, watchableKeys, type GenerationPlan, type GenerationPlanInput } from './planning.js';
 export { detectDrift, detectEliteDrift, repeatNoise, studentCritical, normalTail, binomialTail, DEFAULT_DRIFT_OPTIONS, EXPLORE_GENERATIONS_AFTER_CHANGE, type DriftOptions, type DriftPoint, type DriftReport, type EliteDriftPoint, type EliteDriftReport } from './drift.js';
