@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { createRng, getStatusRequest, newGenerationCreatedEvent, stopTestCommand, systemClock, triggerTestRequest, VARIABLE_AGENT_ID } from '../../src/protocol/index.js';
+import { createRng, getStatusRequest, ManualClock, newGenerationCreatedEvent, stopTestCommand, triggerTestRequest, VARIABLE_AGENT_ID } from '../../src/protocol/index.js';
 import { getStudy, listGenerations, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
@@ -15,17 +15,32 @@ const space = parseSpace({
   variables: { x: { type: 'float', min: -5, max: 5 }, y: { type: 'float', min: -5, max: 5 } },
 });
 
-/** Generations on a cron cadence, on the real clock (the cadence's times are wall-clock times). */
+/**
+ * Generations on a cron cadence, on the injected clock: the test moves time
+ * forward in small steps while it waits, so a cadence of seconds (or of a
+ * year) takes no real time to pass.
+ */
 describe('a study on a cron cadence', () => {
   const store = embeddedStore();
-  const clock = systemClock;
+  let clock: ManualClock;
   let db: Db;
+
+  /** Moves the clock 50 ms at a time, letting the agents' I/O run between steps, until `check` holds. */
+  async function advanceUntil<T>(what: string, check: () => Promise<T | false | undefined> | T | false | undefined): Promise<T> {
+    return until(what, async () => {
+      const value = await check();
+      if (value) return value;
+      await clock.advance(50);
+      return undefined;
+    });
+  }
   let bus: MemoryBus;
   let registry: TaskRegistry;
   let listener: EventRecorder;
   const agents: BaseAgent[] = [];
 
   beforeEach(async () => {
+    clock = new ManualClock(Date.UTC(2026, 0, 1, 12));
     db = await store.reset(clock.now());
     bus = createMemoryBus({ clock });
     registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { backoffBaseMs: 10, backoffMaxMs: 10 } });
@@ -59,7 +74,9 @@ describe('a study on a cron cadence', () => {
   it('starts each generation at the first time of the expression after the one before was scored', async () => {
     const cadence = '*/2 * * * * *'; // every two seconds
     const variables = await study({ cadence, maxGenerations: 3 });
-    await variables.finished();
+    let finished = false;
+    void variables.finished().then(() => (finished = true));
+    await advanceUntil('three generations', () => finished);
     const generations = await listGenerations(db, 'study');
     expect(generations.map((g) => g.state)).toEqual(['scored', 'scored', 'scored']);
     for (const [before, g] of generations.slice(0, -1).map((b, i) => [b, generations[i + 1]!] as const)) {
@@ -71,7 +88,7 @@ describe('a study on a cron cadence', () => {
 
   it('waits for the next time, says so, and starts at once on trigger_test; stop_test ends the wait', async () => {
     const variables = await study({ cadence: '0 0 1 1 *' }); // once a year
-    const waiting = await until('the first generation to be scored and the next one due', async () => {
+    const waiting = await advanceUntil('the first generation to be scored and the next one due', async () => {
       const status = await listener.sendRequest(getStatusRequest, {}, { to: VARIABLE_AGENT_ID });
       return status.details.state === 'waiting' ? status.details : undefined;
     });
@@ -79,15 +96,17 @@ describe('a study on a cron cadence', () => {
     expect(await listGenerations(db, 'study')).toHaveLength(1);
 
     await listener.sendRequest(triggerTestRequest, {});
-    await until('generation 1 to start', async () => (await listGenerations(db, 'study')).length === 2);
-    await until('generation 1 to be scored and the wait to begin again', async () => {
+    await advanceUntil('generation 1 to start', async () => (await listGenerations(db, 'study')).length === 2);
+    await advanceUntil('generation 1 to be scored and the wait to begin again', async () => {
       const status = await listener.sendRequest(getStatusRequest, {}, { to: VARIABLE_AGENT_ID });
       return status.details.state === 'waiting';
     });
 
     await listener.sendCommand(stopTestCommand, {});
-    await until('the study to stop', async () => (await getStudy(db, 'study'))?.state === 'stopped');
-    await variables.finished();
+    await advanceUntil('the study to stop', async () => (await getStudy(db, 'study'))?.state === 'stopped');
+    let finished = false;
+    void variables.finished().then(() => (finished = true));
+    await advanceUntil('the study loop to end', () => finished);
     expect(await listGenerations(db, 'study')).toHaveLength(2);
   });
 });
