@@ -38,7 +38,7 @@ export {
   type VariableAgentDeps,
   type StudyProgress,
 } from './variable-agent.js';
-export { readStudyEvidence, minSuccessRateOf, bestCombinationOf } from './study-evidence.js';
+export { readStudyEvidence, minSuccessRateOf, bestCombinationOf, bestOf, type StudyBest } from './study-evidence.js';
 export { StudyDriver, StudyFailedError, StudyLeaseLostError, type StudyDriverDeps } from './study-driver.js';
 export { AnalysisAgent, type AnalysisAgentDeps } from './analysis-agent.js';
 export { CampaignAgent, type CampaignAgentDeps } from './campaign-agent.js';

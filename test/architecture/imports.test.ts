@@ -22,7 +22,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   agents: ['protocol', 'bus', 'store', 'registry', 'evolution'],
   evolution: ['protocol'],
   workloads: ['protocol'],
-  api: ['protocol', 'bus', 'store', 'registry'],
+  // The API serves what the agents know from the store (a study's recommendation, read as `best` reads it).
+  api: ['protocol', 'bus', 'store', 'registry', 'agents', 'evolution'],
   web: ['protocol', 'api'],
   cli: ['protocol', 'bus', 'store', 'registry', 'agents', 'evolution', 'workloads', 'api', 'web', ROOT],
   [ROOT]: ['protocol', 'bus', 'store', 'registry', 'agents', 'evolution', 'workloads', 'api', 'web'],

@@ -85,6 +85,7 @@ describe.each([
       'agents',
       'alerts',
       'analysis_reports',
+      'api_tokens',
       'bots',
       'campaigns',
       'combinations',

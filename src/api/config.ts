@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** Every setting of the HTTP API and its default, written once. */
+export const apiConfig = z
+  .object({
+    /** The address the API listens on; loopback unless told otherwise (anything else belongs behind a TLS-terminating proxy). */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** The port; 0 takes any free one. */
+    port: z.number().int().min(0).max(65_535).default(7070),
+    /** The largest request body accepted; a larger one is refused with 413. */
+    bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+    /** Requests one token (or, without one, one address) may send per minute; past it, 429. */
+    rateLimitPerMinute: z.number().int().positive().default(1200),
+    /** Origins a browser may call the API from; none by default (CORS off). */
+    corsOrigins: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export type ApiOptions = z.input<typeof apiConfig>;
+export type ApiConfig = z.output<typeof apiConfig>;

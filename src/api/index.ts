@@ -1,0 +1,9 @@
+/**
+ * api: the HTTP API of an Orchestra system, over its store and registry
+ * (and its bus, when the process has one): OpenAPI from the zod schemas that
+ * validate, bearer tokens with roles, JSON errors with the ORC_* codes.
+ */
+export { createApiServer, type ApiDeps, type ApiServer, type Access } from './server.js';
+export { apiConfig, type ApiConfig, type ApiOptions } from './config.js';
+export { createToken, authenticate, hashToken } from './tokens.js';
+export { ApiError, statusFor, toApiError, type ApiErrorBody } from './errors.js';

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { StoreDeadLetters, listStudies } from '../../store/index.js';
+import type { ApiDeps, ZodInstance } from '../server.js';
+
+const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** Health, readiness, the system's status and its dead letters. */
+export async function systemRoutes(app: ZodInstance, deps: ApiDeps): Promise<void> {
+  app.get(
+    '/healthz',
+    { config: { access: 'public' }, schema: { summary: 'The process is up', response: { 200: z.object({ ok: z.literal(true) }) } } },
+    async () => ({ ok: true as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: 'The store answers',
+        response: { 200: z.object({ ready: z.boolean(), store: z.boolean(), bus: z.boolean().nullable() }), 503: z.object({ ready: z.boolean(), store: z.boolean(), bus: z.boolean().nullable() }) },
+      },
+    },
+    async (_request, reply) => {
+      const store = await deps.db.query('SELECT 1').then(
+        () => true,
+        () => false,
+      );
+      // The bus is not probed yet: `bus` is null until it is.
+      return reply.code(store ? 200 : 503).send({ ready: store, store, bus: null });
+    },
+  );
+
+  app.get(
+    '/api/status',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: 'Tasks by status and priority, and the studies the store holds',
+        response: {
+          200: z.object({
+            tasks: z.object({ total: z.number().int(), byStatus: z.record(z.string(), z.number().int()), byPriority: z.record(z.string(), z.number().int()) }).passthrough(),
+            studies: z.array(z.object({ studyId: z.string(), state: z.string(), generation: z.number().int(), trials: z.number().int() })),
+          }),
+        },
+      },
+    },
+    async () => {
+      const [tasks, studies] = await Promise.all([deps.registry.counts(), listStudies(deps.db)]);
+      return {
+        tasks: tasks as unknown as { total: number; byStatus: Record<string, number>; byPriority: Record<string, number> },
+        studies: studies.map((s) => ({ studyId: s.studyId, state: s.state, generation: s.generation, trials: s.trials })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/dead-letters',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: 'Malformed messages the bus refused, newest first, with the reason',
+        querystring: z.object({ limit: limit(1000, 50) }).strict(),
+      },
+    },
+    async (request) => ({ deadLetters: await new StoreDeadLetters(deps.db).list(request.query.limit) }),
+  );
+}

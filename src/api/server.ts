@@ -1,0 +1,138 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { describeError, silentLogger, type Clock, type Logger } from '../protocol/index.js';
+import type { Db, TokenRole, TokenRow } from '../store/index.js';
+import type { TaskRegistry } from '../registry/index.js';
+import type { Bus } from '../bus/index.js';
+import { apiConfig, type ApiConfig, type ApiOptions } from './config.js';
+import { ApiError, toApiError } from './errors.js';
+import { authenticate, hashToken } from './tokens.js';
+import { systemRoutes } from './routes/system.js';
+import { taskRoutes } from './routes/tasks.js';
+import { studyRoutes } from './routes/studies.js';
+
+export interface ApiDeps {
+  db: Db;
+  registry: TaskRegistry;
+  clock: Clock;
+  /** When the process has one: `/readyz` checks it answers. */
+  bus?: Bus;
+  logger?: Logger;
+  /** The package's version, for the OpenAPI document. */
+  version?: string;
+}
+
+/** Who may call a route: `public` needs no token; `viewer` is any token but a bot's; `admin` only an admin's. */
+export type Access = 'public' | 'viewer' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    token?: TokenRow;
+  }
+}
+
+export type ApiServer = FastifyInstance;
+/** The server as routes see it: request and reply types from their zod schemas. */
+export type ZodInstance = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+
+const ALLOWED: Record<Exclude<Access, 'public'>, readonly TokenRole[]> = {
+  viewer: ['viewer', 'admin'],
+  admin: ['admin'],
+};
+
+/**
+ * The HTTP API over an open store and registry: every request and reply
+ * validated by the zod schemas the OpenAPI document is generated from,
+ * bearer tokens with roles, JSON errors `{code, message, details}` with the
+ * stable ORC_* codes. Returns the server, ready to `listen` (or `inject`).
+ */
+export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): Promise<ApiServer> {
+  const config: ApiConfig = apiConfig.parse(options);
+  const logger = deps.logger ?? silentLogger;
+  const app = Fastify({ logger: false, bodyLimit: config.bodyLimitBytes, return503OnClosing: true });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(helmet, { contentSecurityPolicy: false });
+  if (config.corsOrigins.length) await app.register(cors, { origin: config.corsOrigins });
+  await app.register(rateLimit, {
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // Per token when one is given (its hash: the token never becomes a key), else per address.
+    keyGenerator: (request) => {
+      const header = request.headers.authorization;
+      return typeof header === 'string' && header.length <= 250 ? `t:${hashToken(header)}` : `a:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, 'ORC_API_RATE_LIMITED', `more than ${context.max} requests in a minute; try again in ${Math.ceil(context.ttl / 1000)} s`),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Orchestra', description: 'The HTTP API of an Orchestra system: tasks, studies, health.', version: deps.version ?? '0.0.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const access = request.routeOptions.config.access ?? 'public';
+    if (access === 'public') return;
+    const header = request.headers.authorization;
+    const token = typeof header === 'string' && /^Bearer [^\s]+$/.test(header) ? header.slice('Bearer '.length) : undefined;
+    if (!token) throw new ApiError(401, 'ORC_API_UNAUTHORIZED', 'this route needs a bearer token (Authorization: Bearer …)');
+    const row = await authenticate(deps.db, token, deps.clock.now());
+    if (!row) throw new ApiError(401, 'ORC_API_UNAUTHORIZED', 'the bearer token is unknown, revoked or expired');
+    if (!ALLOWED[access].includes(row.role)) throw new ApiError(403, 'ORC_API_FORBIDDEN', `a ${row.role} token may not ${request.method} ${request.routeOptions.url}; it needs ${access === 'admin' ? 'an admin' : 'a viewer or admin'} token`);
+    request.token = row;
+  });
+
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body } = describeFailure(err);
+    if (status >= 500) logger.error({ method: request.method, url: request.routeOptions.url, err: describeError(err) }, 'API request failed');
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ code: 'ORC_API_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  const zod = app.withTypeProvider<ZodTypeProvider>();
+  await app.register(async (scope) => systemRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
+  await app.register(async (scope) => taskRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
+  await app.register(async (scope) => studyRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
+  zod.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  await app.ready();
+  return app;
+}
+
+/** Validation, body-size and parse errors from Fastify, then Orchestra's own: each as a status and `{code, message, details}`. */
+function describeFailure(err: unknown): ReturnType<typeof toApiError> {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const where = (err as { validationContext?: string }).validationContext ?? 'request';
+    const issues = err.validation.map((v) => ({
+      field: [where, ...v.instancePath.split('/').filter(Boolean)].join('.'),
+      message: v.message ?? 'invalid',
+    }));
+    const first = issues[0]!;
+    return { status: 400, body: { code: 'ORC_API_INVALID_REQUEST', message: `${first.field}: ${first.message}`, details: { issues } } };
+  }
+  const fastifyCode = (err as { code?: unknown }).code;
+  const statusCode = (err as { statusCode?: unknown }).statusCode;
+  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return { status: 413, body: { code: 'ORC_API_TOO_LARGE', message: 'the request body is larger than the server accepts (api.bodyLimitBytes)' } };
+  }
+  if (!(err instanceof ApiError) && typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_') && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return { status: statusCode, body: { code: 'ORC_API_INVALID_REQUEST', message: describeError(err).message } };
+  }
+  return toApiError(err);
+}

@@ -1,0 +1,30 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { insertToken, useToken, type Db, type TokenRole, type TokenRow } from '../store/index.js';
+
+/** Tokens start with this, so a leaked one is recognisable (and scanners can find it). */
+const TOKEN_PREFIX = 'orc_';
+
+/** SHA-256 of the token: what the store keeps and looks a presented token up by. */
+export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+
+/**
+ * Makes a token: 32 random bytes (256 bits), shown once; the store keeps its
+ * hash. A presented token is found by its hash, so comparing it never walks
+ * the secret byte by byte: the lookup's timing depends on the hash alone.
+ */
+export async function createToken(
+  db: Db,
+  input: { name: string; role: TokenRole; expiresAt?: number | null },
+  nowMs: number,
+): Promise<{ token: string; row: TokenRow }> {
+  const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const tokenId = randomBytes(6).toString('hex');
+  const row = await insertToken(db, { tokenId, name: input.name, role: input.role, hash: hashToken(token), expiresAt: input.expiresAt ?? null }, nowMs);
+  return { token, row };
+}
+
+/** The token's row when it is valid now (not revoked, not expired), else null. */
+export async function authenticate(db: Db, token: string, nowMs: number): Promise<TokenRow | null> {
+  if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
+  return useToken(db, hashToken(token), nowMs);
+}
