@@ -4,6 +4,7 @@ import { storeConfig } from '../store/index.js';
 import { busConfig, redisUrlProblem } from '../bus/index.js';
 import { registryConfig } from '../registry/index.js';
 import { DEFAULT_SAMPLE_BYTES } from '../workloads/index.js';
+import { apiConfig } from '../api/index.js';
 import { agentConfig, experimentConfig, fleetConfig, monitorConfig, resolveWorkerConfig, workerConfig } from '../agents/index.js';
 
 /**
@@ -60,6 +61,7 @@ export const orchestraConfig = z
       })
       .strict()
       .prefault({}),
+    api: apiConfig.prefault({}),
     progress: z
       .object({
         /** How often a plain progress line is printed when standard error is not a terminal (a log, CI); a terminal's line is redrawn five times a second. */

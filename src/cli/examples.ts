@@ -8,7 +8,11 @@ import type { Command } from 'commander';
 export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   '': ['orchestra start --generations 5', 'orchestra tasks add --kind resize --payload \'{"file":"a.png"}\''],
   start: ['orchestra start                      # until Ctrl-C; run it again to resume', 'orchestra start --generations 5 --json'],
-  serve: ['orchestra serve', 'orchestra serve --agents researcher,writer --concurrency 2'],
+  serve: ['orchestra serve', 'orchestra serve --port 7070              # the HTTP API too, with /docs'],
+  tokens: ['orchestra tokens create --role viewer --name dashboard', 'orchestra tokens list'],
+  'tokens create': ['orchestra tokens create --role viewer --name ci', 'orchestra tokens create --role admin --name ops --expires-in-hours 24 --json'],
+  'tokens list': ['orchestra tokens list', 'orchestra tokens list --json'],
+  'tokens revoke': ['orchestra tokens revoke 3f9a2c1b7d4e'],
   run: ['orchestra run research --topic "back-pressure"'],
   'run research': ['orchestra run research --topic "back-pressure"', 'orchestra run research --topic "fencing tokens" --json --timeout-ms 60000'],
   optimize: [

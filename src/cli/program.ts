@@ -17,6 +17,7 @@ import { botsReinstateCommand } from './commands/bots.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 import { ANSWER_TIMEOUT_MS, CONFIG_DEFAULTS, describeMs, OPTIMIZE_EVALUATION_TIMEOUT_MS, OPTIMIZE_PARALLEL, OPTIMIZE_POPULATION, RUN_TIMEOUT_MS, START_DEFAULTS } from './defaults.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../workloads/index.js';
+import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.js';
 
 /** The `orchestra` command tree; each action is a composition root of its own. */
 export function buildProgram(io: CliIo): Command {
@@ -53,7 +54,29 @@ export function buildProgram(io: CliIo): Command {
     .description('run agents until SIGINT or SIGTERM: all of them, or those --agents names')
     .option('--agents <names>', `comma-separated, from ${AGENT_NAMES.join(', ')} (default: all)`)
     .option('--concurrency <n>', 'tasks each worker agent runs at once', intFlag('--concurrency', 1, 1024))
+    .option('--port <n>', `also serve the HTTP API on this port of api.host (default ${CONFIG_DEFAULTS.api.host}); 0 takes any free port`, intFlag('--port', 0, 65_535))
     .action((options) => serveCommand(globals(), options, io));
+
+  const tokens = program.command('tokens').description('bearer tokens of the HTTP API: admin (everything), viewer (read-only), bot');
+  tokens
+    .command('create')
+    .description('make a token and print it, once (the store keeps only its hash)')
+    .requiredOption('--role <role>', 'admin, viewer or bot')
+    .requiredOption('--name <name>', 'what the token is for, as tokens list shows it')
+    .option('--expires-in-hours <n>', 'the token stops working after this long (default: never)', intFlag('--expires-in-hours', 1, 100_000))
+    .option('--json', 'print the token and its record as JSON')
+    .action((options) => tokensCreate(globals(), options, io));
+  tokens
+    .command('list')
+    .description('the tokens, without their secrets: role, state, when made, when last used')
+    .option('--json', 'print JSON')
+    .action((options) => tokensList(globals(), options, io));
+  tokens
+    .command('revoke')
+    .description('stop a token from working, at once')
+    .argument('<id>', 'the token id tokens list shows')
+    .option('--json', 'print JSON')
+    .action((id, options) => tokensRevoke(globals(), id, options, io));
 
   const run = program.command('run').description('run a pipeline and print what it produced');
   run

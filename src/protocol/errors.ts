@@ -75,7 +75,7 @@ export const ERROR_CODES = {
   ORC_API_UNAUTHORIZED: 'the request carries no bearer token, or one that is unknown, revoked or expired',
   ORC_API_FORBIDDEN: "the token's role may not do this",
   ORC_API_INVALID_REQUEST: 'a parameter, query field or body field of the request is invalid (the field is named)',
-  ORC_API_NOT_FOUND: 'no route answers this method and path',
+  ORC_API_NOT_FOUND: 'no route answers this method and path, or no token has the id given',
   ORC_API_TOO_LARGE: 'the request body is larger than api.bodyLimitBytes',
   ORC_API_INTERNAL: 'the server failed to answer a request for a reason of its own (its log says which)',
   ORC_API_RATE_LIMITED: 'the token (or address) sent more requests than api.rateLimitPerMinute allows',

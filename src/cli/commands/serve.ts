@@ -1,4 +1,7 @@
-import { createLogger, describeError, type TimerHandle } from '../../protocol/index.js';
+import type { AddressInfo } from 'node:net';
+import { createLogger, describeError, OrchestraError, type TimerHandle } from '../../protocol/index.js';
+import { createApiServer, createToken, type ApiServer } from '../../api/index.js';
+import { hasAdminToken } from '../../store/index.js';
 import type { TaskCounts } from '../../registry/index.js';
 import { openRuntime, orClose, type Runtime } from '../runtime.js';
 import { loadConfig, type CliIo, type GlobalFlags } from '../context.js';
@@ -9,6 +12,8 @@ import { AGENT_NAMES, buildSystem, parseAgentNames, type System } from '../syste
 export interface ServeOptions {
   agents?: string;
   concurrency?: number;
+  /** Serve the HTTP API on this port too (0: any free one). */
+  port?: number;
 }
 
 /** How often the serving line re-reads the task counts. */
@@ -23,16 +28,22 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
   const shutdown = listenForShutdown();
   try {
     const names = options.agents ? parseAgentNames(options.agents) : [...AGENT_NAMES];
-    const config = loadConfig(globals, io, [{ path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency }]);
+    const config = loadConfig(globals, io, [
+      { path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency },
+      { path: 'api.port', flag: '--port', value: options.port },
+    ]);
     // Log lines go through the progress display, so they never end up glued to its live line.
     const stderr = new SharedStderr(io.stderr);
     const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     const system = await orClose(runtime, () => buildSystem(runtime, names, io.env));
+    let api: ApiServer | undefined;
     try {
       await system.start();
+      if (options.port !== undefined) api = await startApi(runtime, io);
       io.stderr.write(`orchestra: serving ${system.agents.map((a) => a.id).join(', ')}; Ctrl-C stops them\n`);
       await serveUntilSignal(runtime, system, shutdown, io, stderr);
     } finally {
+      await api?.close();
       await system.stop();
       await runtime.close();
     }
@@ -40,6 +51,32 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
     shutdown.dispose();
   }
 }
+
+/**
+ * Serves the HTTP API over this process's store, registry and bus, and says
+ * where. With no admin token in the store yet, makes one and prints it, once.
+ */
+async function startApi(runtime: Runtime, io: CliIo): Promise<ApiServer> {
+  const { host, port } = runtime.config.api;
+  const api = await createApiServer({ db: runtime.db, registry: runtime.registry, clock: runtime.clock, logger: runtime.logger, ...(runtime.bus ? { bus: runtime.bus } : {}) }, runtime.config.api);
+  try {
+    await api.listen({ host, port });
+  } catch (err) {
+    await api.close();
+    throw new OrchestraError('ORC_CONFIG_INVALID', `cannot serve the API on ${host}:${port}: ${describeError(err).message}`);
+  }
+  const address = api.server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  io.stderr.write(`orchestra: API at ${url} (OpenAPI at ${url}/openapi.json, docs at ${url}/docs)\n`);
+  if (!LOOPBACK.has(host)) io.stderr.write(`orchestra: warning: the API listens on ${host} without TLS; put it behind a TLS-terminating proxy before it leaves this machine\n`);
+  if (!(await hasAdminToken(runtime.db, runtime.clock.now()))) {
+    const { token, row } = await createToken(runtime.db, { name: 'first admin', role: 'admin' }, runtime.clock.now());
+    io.stderr.write(`orchestra: no admin token existed; made ${row.tokenId}, shown this once: ${token}\n`);
+  }
+  return api;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Shows what the system is doing, on one line, until the first signal; then stops the agents. */
 export async function serveUntilSignal(runtime: Runtime, system: System, shutdown: ShutdownRequest, io: CliIo, stderr: SharedStderr = new SharedStderr(io.stderr)): Promise<void> {
