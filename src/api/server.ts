@@ -58,7 +58,16 @@ const ALLOWED: Record<Exclude<Access, 'public'>, readonly TokenRole[]> = {
 export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): Promise<ApiServer> {
   const config: ApiConfig = apiConfig.parse(options);
   const logger = deps.logger ?? silentLogger;
-  const app = Fastify({ logger: false, bodyLimit: config.bodyLimitBytes, return503OnClosing: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+    // A URL the router cannot read (a bad %-escape, a path parameter past its length) is the client's error too.
+    frameworkErrors: (err, _request, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      void (reply as FastifyReply).code(status).send({ code: 'ORC_API_INVALID_REQUEST', message: err.message });
+    },
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

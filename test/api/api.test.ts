@@ -119,6 +119,8 @@ describe('the HTTP API on the embedded store', () => {
       ['a task without a kind', 'POST', '/api/tasks', { payload: {} }, 'kind'],
       ['a priority out of range', 'POST', '/api/tasks', { kind: 'x', priority: 11 }, 'priority'],
       ['a reason of the wrong type', 'POST', '/api/tasks/seed-task/cancel', { reason: 5 }, 'body.reason'],
+      ['an empty batch', 'POST', '/api/tasks', { tasks: [] }, 'tasks'],
+      ['a batch with something beside it', 'POST', '/api/tasks', { tasks: [{ kind: 'x' }], kind: 'y' }, 'tasks'],
     ];
     for (const [what, method, url, body, field] of cases) {
       const res = await call(method, url, { token, body });

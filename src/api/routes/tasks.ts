@@ -59,7 +59,11 @@ export async function taskRoutes(app: ZodInstance, deps: ApiDeps): Promise<void>
       config: { access: 'admin' },
       schema: {
         summary: 'Registers one task, or many at once (all or none); a repeated idempotency key returns the task it named',
-        body: z.union([z.object({ tasks: z.array(z.record(z.string(), z.unknown())).min(1).max(10_000) }).strict(), z.record(z.string(), z.unknown())]),
+        // A body with `tasks` is a batch, and nothing else: an empty or malformed batch is not read as one task.
+        body: z.union([
+          z.object({ tasks: z.array(z.record(z.string(), z.unknown())).min(1).max(10_000) }).strict(),
+          z.record(z.string(), z.unknown()).refine((task) => !('tasks' in task), { message: 'a batch is {"tasks": [1 to 10000 tasks]} and nothing else', path: ['tasks'] }),
+        ]),
         response: { 201: z.object({ tasks: z.array(taskJson.and(z.object({ created: z.boolean() }))) }) },
       },
     },
