@@ -60,10 +60,15 @@ export async function taskRoutes(app: ZodInstance, deps: ApiDeps): Promise<void>
       schema: {
         summary: 'Registers one task, or many at once (all or none); a repeated idempotency key returns the task it named',
         // A body with `tasks` is a batch, and nothing else: an empty or malformed batch is not read as one task.
-        body: z.union([
-          z.object({ tasks: z.array(z.record(z.string(), z.unknown())).min(1).max(10_000) }).strict(),
-          z.record(z.string(), z.unknown()).refine((task) => !('tasks' in task), { message: 'a batch is {"tasks": [1 to 10000 tasks]} and nothing else', path: ['tasks'] }),
-        ]),
+        body: z
+          .record(z.string(), z.unknown())
+          .superRefine((body, ctx) => {
+            if (!('tasks' in body)) return;
+            const batch = body.tasks;
+            if (Object.keys(body).length > 1) ctx.addIssue({ code: 'custom', path: ['tasks'], message: 'a batch is {"tasks": [...]} with nothing beside it' });
+            else if (!Array.isArray(batch) || batch.length < 1 || batch.length > 10_000) ctx.addIssue({ code: 'custom', path: ['tasks'], message: 'must be a list of 1 to 10000 tasks' });
+          })
+          .describe('One task ({"kind", "payload", "priority", "dependsOn", "idempotencyKey", "maxAttempts", "timeoutMs", "taskId"}), or {"tasks": [...]} to register many, all or none'),
         response: { 201: z.object({ tasks: z.array(taskJson.and(z.object({ created: z.boolean() }))) }) },
       },
     },
