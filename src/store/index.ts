@@ -28,6 +28,8 @@ export {
   getTasks,
   listTasks,
   countTasks,
+  countTasksByKind,
+  countRecords,
   pruneFinishedTasks,
   getLateReports,
   type ListTasksParams,

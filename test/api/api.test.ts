@@ -14,6 +14,7 @@ const ROUTES: { method: 'GET' | 'POST'; url: string; access: 'viewer' | 'admin';
   { method: 'GET', url: '/api/tasks/stats', access: 'viewer' },
   { method: 'GET', url: '/api/tasks/seed-task', access: 'viewer' },
   { method: 'GET', url: '/api/dead-letters', access: 'viewer' },
+  { method: 'GET', url: '/metrics', access: 'viewer' },
   { method: 'GET', url: '/api/studies', access: 'viewer' },
   { method: 'GET', url: '/api/studies/none/generations', access: 'viewer' },
   { method: 'GET', url: '/api/studies/none/best', access: 'viewer' },
@@ -140,6 +141,19 @@ describe('the HTTP API on the embedded store', () => {
     const nowhere = await call('GET', '/api/nowhere', { token: tokens.admin });
     expect(nowhere.statusCode).toBe(404);
     expect(nowhere.json()).toMatchObject({ code: 'ORC_API_NOT_FOUND' });
+  });
+
+  it('serves Prometheus metrics of the tasks, the queue and this process', async () => {
+    const res = await call('GET', '/metrics', { token: tokens.viewer });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    const counts = await registry.counts();
+    const pending = res.body.split('\n').filter((l) => l.startsWith('orchestra_tasks{status="PENDING"')).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    expect(pending).toBe(counts.byStatus.PENDING);
+    expect(res.body).toContain(`orchestra_queue_depth ${counts.byStatus.PENDING}`);
+    expect(res.body).toMatch(/orchestra_tasks_by_kind\{kind="echo",status="[A-Z]+"\} \d+/);
+    expect(res.body).toMatch(/^orchestra_dead_letters 0$/m);
+    expect(res.body).toMatch(/^orchestra_process_resident_memory_bytes \d+/m);
   });
 
   it('refuses a revoked token and an expired one', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { StoreDeadLetters, listStudies } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
+import { createMetrics } from '../metrics.js';
 
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
@@ -52,6 +53,13 @@ export async function systemRoutes(app: ZodInstance, deps: ApiDeps): Promise<voi
         studies: studies.map((s) => ({ studyId: s.studyId, state: s.state, generation: s.generation, trials: s.trials })),
       };
     },
+  );
+
+  const metrics = createMetrics(deps);
+  app.get(
+    '/metrics',
+    { config: { access: 'viewer' }, schema: { summary: 'Prometheus metrics: tasks, queue depth, dead letters, late reports, bots, generation scores, campaigns, this process' } },
+    async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
   );
 
   app.get(

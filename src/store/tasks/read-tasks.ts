@@ -50,6 +50,17 @@ export interface StatusPriorityCount {
 
 const COUNT_TASKS = `SELECT status, priority, count(*)::int AS count FROM tasks GROUP BY status, priority ORDER BY status, priority`;
 
+/** Tasks by kind and status, and the rows of the record tables an operator watches grow. */
+export async function countTasksByKind(db: Queryable): Promise<{ kind: string; status: TaskStatus; count: number }[]> {
+  const rows = await db.query<{ kind: string; status: TaskStatus; count: number }>(`SELECT kind, status, count(*)::int AS count FROM tasks GROUP BY kind, status ORDER BY kind, status`);
+  return rows.map((r) => ({ kind: r.kind, status: r.status, count: Number(r.count) }));
+}
+
+export async function countRecords(db: Queryable): Promise<{ deadLetters: number; lateReports: number }> {
+  const rows = await db.query<{ dead: number; late: number }>(`SELECT (SELECT count(*) FROM dead_letters)::int AS dead, (SELECT count(*) FROM late_reports)::int AS late`);
+  return { deadLetters: Number(rows[0]!.dead), lateReports: Number(rows[0]!.late) };
+}
+
 export async function countTasks(db: Queryable): Promise<StatusPriorityCount[]> {
   const rows = await db.query<{ status: TaskStatus; priority: number; count: number }>(COUNT_TASKS);
   return rows.map((r) => ({ status: r.status, priority: Number(r.priority), count: Number(r.count) }));
