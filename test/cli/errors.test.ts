@@ -44,7 +44,8 @@ describe('orchestra errors, as a process sees them', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(oneLine('ORC_BUS_UNREACHABLE'));
     expect(refused.stderr).toContain('connection refused');
-  });
+    // The refused run opens its embedded store first: on a loaded machine that alone can take a minute.
+  }, 180_000);
 
   it('adds the stack trace only when ORCHESTRA_DEBUG=1', async () => {
     const result = await runCli(['tasks', 'list'], { cwd, env: { DATABASE_URL: 'mysql://x', ORCHESTRA_DEBUG: '1' } });
