@@ -8,7 +8,7 @@ import {
   type ErrorCode,
 } from '../../src/protocol/index.js';
 
-const PARTS = ['PROTOCOL', 'BUS', 'STORE', 'REGISTRY', 'AGENT', 'WORKER', 'WORKLOAD', 'CONFIG', 'CLI'];
+const PARTS = ['PROTOCOL', 'BUS', 'STORE', 'REGISTRY', 'AGENT', 'WORKER', 'WORKLOAD', 'API', 'CONFIG', 'CLI'];
 
 class TaskGoneError extends OrchestraError {
   constructor(readonly taskId: string) {
