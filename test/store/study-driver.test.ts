@@ -104,10 +104,16 @@ describe.each(backends)('the lease on driving a study, on %s', (backend, open) =
     void b.acquire(stopper(), (holder) => heard.push(holder)).then((v) => (drives = v), () => undefined);
     await until('b standing by', () => heard.length === 1);
     expect(heard[0]).toMatchObject({ ownerId: 'a', holder: 'holder a', epoch: 1 });
-    // Three leases long: a renews every third of one, so b never gets it.
+    // Three leases long: a renews every third of one, so b never gets it. Each step
+    // waits until both are at rest (a's renewal timer and b's poll timer set again, so
+    // no renewal is still on its way to the database) before moving time on: a renewal
+    // that landed after the next step would be scheduled from that later time.
+    const atRest = () => clock.pendingTimers === 2;
     for (let i = 0; i < 30; i++) {
       await clock.advance(1_000);
-      await until('the renewal', async () => (await getStudyDriver(db, 's'))!.expiresAt >= clock.now() + LEASE_MS - 4_000);
+      await until('a and b at rest', atRest);
+      // Renewed at most a third of a lease plus one step ago.
+      expect((await getStudyDriver(db, 's'))!.expiresAt).toBeGreaterThan(clock.now() + LEASE_MS - LEASE_MS / 3 - 1_000);
     }
     expect(drives).toBe(false);
     expect(a.lost).toBe(false);
