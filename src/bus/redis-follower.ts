@@ -34,15 +34,21 @@ export class StreamFollower extends BlockingReader {
 
   protected async read(conn: Redis, count: number): Promise<StreamEntry[]> {
     const reply = await conn.xread('COUNT', count, 'BLOCK', this.follow.config.blockMs, 'STREAMS', this.follow.key, this.lastId);
-    const entries = entriesOfReadReply(reply);
+    return entriesOfReadReply(reply);
+  }
+
+  /**
+   * The position moves, and read entries are deleted, only for entries that
+   * are handled: a read given up on (by the watchdog, say) and answered anyway
+   * must leave its entries for the next read, or a response would be lost.
+   */
+  protected override accept(entries: StreamEntry[]): void {
     const last = entries[entries.length - 1];
-    if (last) {
-      this.lastId = last.id;
-      // One XDEL per batch, not per entry, and not awaited: nothing waits on it, and one that
-      // fails leaves entries that the stream's trimming and expiry remove in time.
-      if (this.follow.deleteRead) inOneWrite(this.follow.commands).xdel(this.follow.key, ...entries.map((e) => e.id)).catch(() => undefined);
-    }
-    return entries;
+    if (!last) return;
+    this.lastId = last.id;
+    // One XDEL per batch, not per entry, and not awaited: nothing waits on it, and one that
+    // fails leaves entries that the stream's trimming and expiry remove in time.
+    if (this.follow.deleteRead) inOneWrite(this.follow.commands).xdel(this.follow.key, ...entries.map((e) => e.id)).catch(() => undefined);
   }
 
   protected async handle(entry: StreamEntry): Promise<void> {

@@ -51,6 +51,8 @@ export abstract class BlockingReader {
   private abandon: ((reason: unknown) => void) | undefined;
   /** When the blocking read in progress was issued, in real time; undefined between reads. */
   private readIssuedAtMs: number | undefined;
+  /** Counts reads, so the watchdog's second look knows it is looking at the same one. */
+  private reads = 0;
   private stopWatchdog: (() => void) | undefined;
 
   constructor(protected readonly deps: ReaderDeps) {
@@ -63,8 +65,15 @@ export abstract class BlockingReader {
 
   /** Set-up that must be done before `start` resolves (a consumer group, a start position). */
   protected abstract prepare(): Promise<void>;
-  /** One blocking read of at most `count` entries. */
+  /**
+   * One blocking read of at most `count` entries. It must change no state of
+   * the reader: a read given up on (stop, the watchdog) may still be answered,
+   * and what it returns then is dropped. What a read that counts changes goes
+   * in `accept`.
+   */
   protected abstract read(conn: Redis, count: number): Promise<StreamEntry[]>;
+  /** Entries a read returned that the loop takes on, before they are handled (a follower's position moves here). */
+  protected accept(_entries: StreamEntry[]): void {}
   /** Handles one entry to the end, acknowledging it if that applies. Never rejects. */
   protected abstract handle(entry: StreamEntry): Promise<void>;
   /** Repairs what a failed read reveals (a consumer group lost with a restarted Redis). */
@@ -118,6 +127,7 @@ export abstract class BlockingReader {
         const entries = await this.readWatched(this.inFlight.room);
         if (failures > 0) this.deps.logger.info({ reader: this.deps.name, failures }, 'stream reader resumed');
         failures = 0;
+        this.accept(entries);
         this.dispatch(entries);
         // The next read waits until the handlers just started have sent what they send
         // without waiting (a response, a settled request): its socket write would otherwise
@@ -142,6 +152,7 @@ export abstract class BlockingReader {
 
   /** One read, under the watchdog's eye. */
   private async readWatched(count: number): Promise<StreamEntry[]> {
+    this.reads++;
     this.readIssuedAtMs = realNowMs();
     try {
       return await this.abandonable(this.read(this.conn!, count));
@@ -180,14 +191,22 @@ export abstract class BlockingReader {
    * request's critical path. A read still unanswered `readGraceMs` after its
    * BLOCK ran out is on a half-open connection; it is given up, and the loop
    * replaces the connection. Real time on purpose: it watches the network.
+   *
+   * A read that looks overdue gets a second look after the event loop's next
+   * poll for I/O: timers run before it, so a process that fell behind (a busy
+   * CPU, a long handler) would otherwise give up a read whose answer is
+   * already waiting on the socket, and its connection with it.
    */
   private startWatchdog(): () => void {
     const { blockMs, readGraceMs } = this.deps.config;
     const limitMs = blockMs + readGraceMs;
+    const overdue = () => this.readIssuedAtMs !== undefined && realNowMs() - this.readIssuedAtMs > limitMs;
     return everyMs(Math.max(1, Math.floor(readGraceMs / WATCHDOG_CHECKS_PER_GRACE)), () => {
-      if (this.readIssuedAtMs !== undefined && realNowMs() - this.readIssuedAtMs > limitMs) {
-        this.abandon?.(new StalledReadError(limitMs));
-      }
+      if (!overdue()) return;
+      const read = this.reads;
+      setImmediate(() => {
+        if (read === this.reads && overdue()) this.abandon?.(new StalledReadError(limitMs));
+      });
     });
   }
 

@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
 import { Redis } from 'ioredis';
-import { createMessage, createResponse, ManualClock, type Message } from '../../src/protocol/index.js';
+import { createMessage, createResponse, encodeMessage, ManualClock, type Logger, type Message } from '../../src/protocol/index.js';
 import { createRedisBus, redisKeys, RedisDeadLetters, INBOX_GROUP, type BusOptions, type RedisBus } from '../../src/bus/index.js';
 import { startRedisServer, type PrivateRedis } from '../support/redis-server.js';
 import { uniqueName } from '../support/env.js';
@@ -17,7 +18,7 @@ describe('Redis bus under faults (a private redis-server)', () => {
   let prefix: string;
   const buses: RedisBus[] = [];
 
-  const make = async (options: BusOptions = {}, url = redis.url) => {
+  const make = async (options: BusOptions & { logger?: Logger } = {}, url = redis.url) => {
     const bus = await createRedisBus({ url, prefix, clock, ...FAST, ...options });
     buses.push(bus);
     return bus;
@@ -129,6 +130,29 @@ describe('Redis bus under faults (a private redis-server)', () => {
       await caller.publish('news', event);
       await eventually('the topic subscriber to receive an event', () => events.includes(event.id));
     }
+  });
+
+  it('gives up no read whose answer waited on the socket while the process was busy, and loses no response', async () => {
+    const { logger, warnings } = recordingLogger();
+    const caller = await make({ logger });
+    const waiter = await make({ logger });
+    await waiter.subscribe({ topic: 'quiet' }, () => undefined);
+    // Nobody serves this inbox: the response comes from another process, written while this one is busy.
+    const asked = caller.request(message(clock, { type: 'request', action: 'work', to: 'nobody' }));
+    const request = await eventually('the request in the inbox', async () => {
+      const [entry] = await client.xrange(redisKeys(prefix).inbox('nobody'), '-', '+');
+      return entry ? (JSON.parse(entry[1][1]!) as Message) : null;
+    });
+    const response = createResponse(request, 'nobody', { data: { ok: true } }, clock.now());
+    const answer = spawn('sh', ['-c', 'sleep 0.2; exec redis-cli -p "$1" XADD "$2" "*" "$3" "$4" > /dev/null', 'sh', String(redis.port), redisKeys(prefix).reply(request.replyTo!), 'm', encodeMessage(response)], { stdio: 'ignore' });
+    const written = new Promise((resolve) => answer.once('exit', resolve));
+    // Busy for three times a read's BLOCK plus grace: when timers run again every blocking
+    // read looks overdue, though its answer (the response, or the end of its BLOCK) is waiting.
+    const busyUntil = performance.now() + 3 * (FAST.blockMs! + FAST.readGraceMs!);
+    while (performance.now() < busyUntil);
+    expect(await written).toBe(0);
+    expect((await within('the response', asked)).data).toEqual({ ok: true });
+    expect(warnings()).toEqual([]);
   });
 
   it('dead-letters 1,000 malformed entries with their reasons while handling every good one in between', async () => {
