@@ -103,7 +103,6 @@ export {
 // agents and workers
 export {
   BaseAgent,
-  eventTopic,
   TaskWorker,
   WorkerAgent,
   TaskDispatcher,

@@ -12,6 +12,7 @@ import {
   parseWith,
   silentLogger,
   toValidationError,
+  topicOf,
   ValidationError,
   type AgentState,
   type AgentStatus,
@@ -70,10 +71,6 @@ export type ContractHandler<C extends RequestContract> = (
   data: z.output<C['data']>,
   message: Message,
 ) => z.input<C['reply']> | Promise<z.input<C['reply']>>;
-
-/** The topic of an event whose contract names none. */
-export const eventTopic = (action: string) => `events.${action}`;
-const topicOf = (contract: EventContract) => contract.topic ?? eventTopic(contract.name);
 
 const agentId = messageSchema.shape.from;
 

@@ -3,6 +3,7 @@ import {
   assignCampaignTaskRequest,
   CAMPAIGN_AGENT_ID,
   campaignFinishedEvent,
+  campaignProgressEvent,
   describeError,
   getBestCombinationRequest,
   getCampaignStatusRequest,
@@ -41,7 +42,7 @@ const REGISTER_BATCH = 500;
  *
  * Requests: `start_campaign` `{studyId?, runs, perMinute?}`, `get_campaign_status`
  * `{campaignId}`, `list_campaigns`. Command: `stop_campaign` `{campaignId}`.
- * Event: `campaign_finished`.
+ * Events: `campaign_progress`, `campaign_finished`.
  */
 export class CampaignAgent extends BaseAgent {
   private readonly db: Db;
@@ -133,6 +134,9 @@ export class CampaignAgent extends BaseAgent {
     }
     const state = stateOverride ?? (campaignFinished(tally, c.runs) ? 'finished' : 'running');
     await setCampaignProgress(this.db, c.campaignId, { ...tally, state }, this.clock.now());
+    if (tally.succeeded !== c.succeeded || tally.failed !== c.failed) {
+      await this.sendEvent(campaignProgressEvent, { campaignId: c.campaignId, runs: c.runs, succeeded: tally.succeeded, failed: tally.failed, meanValue: campaignMean(tally) }).catch(() => undefined);
+    }
     if (state === 'finished' && c.state === 'running') {
       await this.sendEvent(campaignFinishedEvent, { campaignId: c.campaignId, succeeded: tally.succeeded, failed: tally.failed, meanValue: campaignMean(tally) }).catch(() => undefined);
     }

@@ -12,7 +12,6 @@ export { sendWithRetries, reportDelayMs, type ReportRetryPolicy } from './report
 export { agentConfig, type AgentOptions, type AgentConfig } from './agent-config.js';
 export {
   BaseAgent,
-  eventTopic,
   type AgentDeps,
   type AgentHandler,
   type SendEventOptions,

@@ -5,6 +5,7 @@ import {
   describeError,
   getBestCombinationRequest,
   getGenerationStatsRequest,
+  generationScoredEvent,
   newGenerationCreatedEvent,
   OrchestraError,
   stopTestCommand,
@@ -503,6 +504,16 @@ export class VariableAgent extends BaseAgent {
     this.progress.best = best;
     stats.best = best ? { key: best.key, variables: best.combination, score: best.score, mean: best.mean, successRate: best.successRate, tests: best.tests } : null;
     await this.driver.fenced((tx) => markGenerationScored(tx, this.studyId, generation.generation, stats, this.clock.now()));
+    await this.sendEvent(generationScoredEvent, {
+      studyId: this.studyId,
+      generation: generation.generation,
+      tests: inGeneration.length,
+      successes: stats.successes as number,
+      bestScore: scored.length ? Math.max(...scored.map((x) => x.score)) : null,
+      meanScore: stats.meanScore as number | null,
+      recommended: best?.key ?? null,
+      environmentChange: verdict.changed,
+    }).catch(() => undefined);
     this.logger.info({ studyId: this.studyId, generation: generation.generation, tests: stats.tests, bestScore: best?.score ?? null }, 'generation scored');
   }
 

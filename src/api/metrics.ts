@@ -1,13 +1,14 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { countRecords, countTasksByKind, listBots, listCampaigns, listReports, listStudies } from '../store/index.js';
 import type { ApiDeps } from './server.js';
+import type { EventStream } from './events.js';
 
 /**
  * The Prometheus metrics of the system as its store holds it, read when
  * scraped (so every process serving the API reports the same figures), and
  * this process's own (CPU, memory, event loop lag, …).
  */
-export function createMetrics(deps: ApiDeps): Registry {
+export function createMetrics(deps: ApiDeps, stream?: EventStream): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register, prefix: 'orchestra_' });
   const gauge = (name: string, help: string, labelNames: readonly string[], collect: (g: Gauge<string>) => Promise<void>) =>
@@ -59,5 +60,9 @@ export function createMetrics(deps: ApiDeps): Registry {
       g.set({ campaign: c.campaignId, outcome: 'failed' }, c.failed);
     }
   });
+  if (stream) {
+    gauge('orchestra_api_event_clients', 'Clients following /events on this process', [], async (g) => g.set(stream.connected));
+    gauge('orchestra_api_event_clients_dropped', 'Clients of /events this process dropped for reading too slowly, since it started', [], async (g) => g.set(stream.dropped));
+  }
   return register;
 }

@@ -16,6 +16,8 @@ import { authenticate, hashToken } from './tokens.js';
 import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
 import { studyRoutes } from './routes/studies.js';
+import { eventRoutes } from './routes/events.js';
+import { EventStream } from './events.js';
 
 export interface ApiDeps {
   db: Db;
@@ -115,12 +117,31 @@ export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): 
     void reply.code(404).send({ code: 'ORC_API_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
+  // With a bus, this process follows the streamed topics for `/events` from now on.
+  const stream = deps.bus
+    ? new EventStream(
+        { bus: deps.bus, clock: deps.clock, logger },
+        { replayWindow: config.eventReplayWindow, heartbeatMs: config.eventHeartbeatMs, maxBufferedBytes: config.eventClientBufferBytes },
+      )
+    : undefined;
+  if (stream) {
+    await stream.start();
+    // Before the server waits for its connections to end: an open stream never would.
+    app.addHook('preClose', async () => stream.close());
+  }
+
   const zod = app.withTypeProvider<ZodTypeProvider>();
-  await app.register(async (scope) => systemRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
+  await app.register(async (scope) => systemRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, stream));
   await app.register(async (scope) => taskRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
   await app.register(async (scope) => studyRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
+  await app.register(async (scope) => eventRoutes(scope.withTypeProvider<ZodTypeProvider>(), stream));
   zod.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
-  await app.ready();
+  try {
+    await app.ready();
+  } catch (err) {
+    await stream?.close();
+    throw err;
+  }
   return app;
 }
 

@@ -66,5 +66,10 @@ export function defineEvent<D extends z.ZodType>(contract: { name: string; data:
   return Object.freeze({ type: 'event', ...contract });
 }
 
+/** The topic of an event whose contract names none. */
+export const eventTopic = (action: string) => `events.${action}`;
+/** The topic an event is published on. */
+export const topicOf = (contract: EventContract): string => contract.topic ?? eventTopic(contract.name);
+
 export const isContract = (value: unknown): value is Contract =>
   typeof value === 'object' && value !== null && 'type' in value && 'name' in value && 'data' in value;

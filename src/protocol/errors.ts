@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   ORC_API_NOT_FOUND: 'no route answers this method and path, or no token has the id given',
   ORC_API_TOO_LARGE: 'the request body is larger than api.bodyLimitBytes',
   ORC_API_INTERNAL: 'the server failed to answer a request for a reason of its own (its log says which)',
+  ORC_API_UNAVAILABLE: 'the route needs a part this process does not run (the event stream needs a bus)',
   ORC_API_RATE_LIMITED: 'the token (or address) sent more requests than api.rateLimitPerMinute allows',
 } as const;
 

@@ -76,6 +76,12 @@ describe('the HTTP API on the embedded store', () => {
     expect(admin.statusCode, admin.body).toBeLessThan(500);
   });
 
+  it('answers /events with 503 and its code when the process has no bus to follow', async () => {
+    const res = await call('GET', '/events', { token: tokens.viewer });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'ORC_API_UNAVAILABLE', message: expect.stringContaining('no bus') });
+  });
+
   it('registers, reads, cancels and retries a task; conflicts are 409 and unknown ids 404, each with its code', async () => {
     const token = tokens.admin;
     const created = await call('POST', '/api/tasks', { token, body: { kind: 'resize', payload: { file: 'a.png' }, idempotencyKey: 'once' } });

@@ -23,7 +23,7 @@ describe('the runtime’s contracts', () => {
     expect(names('event')).toEqual(
       [
         'agent_status', 'system_snapshot', 'task_finished', 'task_cancelled', 'bot_status_update', 'task_completed', 'bot_isolated',
-        'new_generation_created', 'study_finished', 'environment_change_detected', 'campaign_finished',
+        'new_generation_created', 'generation_scored', 'study_finished', 'environment_change_detected', 'campaign_progress', 'campaign_finished',
       ].sort(),
     );
   });

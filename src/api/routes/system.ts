@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { StoreDeadLetters, listStudies } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
 import { createMetrics } from '../metrics.js';
+import type { EventStream } from '../events.js';
 
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 /** Health, readiness, the system's status and its dead letters. */
-export async function systemRoutes(app: ZodInstance, deps: ApiDeps): Promise<void> {
+export async function systemRoutes(app: ZodInstance, deps: ApiDeps, stream?: EventStream): Promise<void> {
   app.get(
     '/healthz',
     { config: { access: 'public' }, schema: { summary: 'The process is up', response: { 200: z.object({ ok: z.literal(true) }) } } },
@@ -55,7 +56,7 @@ export async function systemRoutes(app: ZodInstance, deps: ApiDeps): Promise<voi
     },
   );
 
-  const metrics = createMetrics(deps);
+  const metrics = createMetrics(deps, stream);
   app.get(
     '/metrics',
     { config: { access: 'viewer' }, schema: { summary: 'Prometheus metrics: tasks, queue depth, dead letters, late reports, bots, generation scores, campaigns, this process' } },

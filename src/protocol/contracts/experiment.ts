@@ -10,6 +10,8 @@ export const ANALYSIS_AGENT_ID = 'analysis';
 export const CAMPAIGN_AGENT_ID = 'campaigns';
 /** Where the study's agents announce generations, the end of a study and a changed environment. */
 export const EXPERIMENT_TOPIC = 'experiments';
+/** Where the campaign agent announces progress and the end of each campaign. */
+export const CAMPAIGN_TOPIC = 'campaigns';
 
 const generation = z.number().int().nonnegative();
 const nullableNumber = z.number().nullable();
@@ -66,6 +68,23 @@ export const newGenerationCreatedEvent = defineEvent({
     retests: z.number().int(),
     /** The elite the generation was evolved from: 0 for the first. */
     elite_count: z.number().int().nonnegative(),
+  }),
+});
+
+/** A generation's tests are in and scored: its best and mean score, and the study's recommendation after it. */
+export const generationScoredEvent = defineEvent({
+  name: 'generation_scored',
+  topic: EXPERIMENT_TOPIC,
+  data: z.object({
+    studyId: studyIdSchema,
+    generation,
+    tests: z.number().int().nonnegative(),
+    successes: z.number().int().nonnegative(),
+    bestScore: nullableNumber,
+    meanScore: nullableNumber,
+    /** The key of the combination the study recommends now, if any. */
+    recommended: z.string().nullable(),
+    environmentChange: z.boolean(),
   }),
 });
 
@@ -152,7 +171,15 @@ export const listCampaignsRequest = defineRequest({ name: 'list_campaigns', to: 
 
 export const stopCampaignCommand = defineCommand({ name: 'stop_campaign', to: CAMPAIGN_AGENT_ID, data: z.object({ campaignId: z.string().min(1) }).strict() });
 
+/** A running campaign's counts changed. */
+export const campaignProgressEvent = defineEvent({
+  name: 'campaign_progress',
+  topic: CAMPAIGN_TOPIC,
+  data: z.object({ campaignId: z.string(), runs: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), meanValue: nullableNumber }),
+});
+
 export const campaignFinishedEvent = defineEvent({
   name: 'campaign_finished',
+  topic: CAMPAIGN_TOPIC,
   data: z.object({ campaignId: z.string(), succeeded: z.number().int(), failed: z.number().int(), meanValue: nullableNumber }),
 });
