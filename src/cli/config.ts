@@ -84,7 +84,11 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   REDIS_URL: 'bus.redisUrl',
   ORCHESTRA_PREFIX: 'bus.prefix',
   ORCHESTRA_LOG_LEVEL: 'logLevel',
+  ORCHESTRA_API_PORT: 'api.port',
 };
+
+/** Variables whose setting is a number. */
+const NUMERIC_VARIABLES = new Set(['ORCHESTRA_API_PORT']);
 
 /** The environment variable naming the configuration file, below `--config`. */
 export const CONFIG_FILE_VARIABLE = 'ORCHESTRA_CONFIG';
@@ -131,7 +135,8 @@ export function resolveConfig(
   for (const [variable, path] of Object.entries(ENVIRONMENT)) {
     const value = env[variable];
     // An empty variable is how shells unset things (`DATABASE_URL= cmd`); it is not a value.
-    if (value !== undefined && value !== '') setPath(fromEnv, path, value);
+    // A number's variable holds digits; anything else is left as text, for the schema to refuse by name.
+    if (value !== undefined && value !== '') setPath(fromEnv, path, NUMERIC_VARIABLES.has(variable) && /^\d{1,15}$/.test(value) ? Number(value) : value);
   }
   layers.push({ name: 'environment', values: fromEnv });
   layers.push({ name: 'command line', values: fromDotted(flags.values ?? {}) });

@@ -47,6 +47,8 @@ export function buildProgram(io: CliIo): Command {
     .option('--generations <n>', 'stop after this many generations, with a summary (default: run until Ctrl-C)', intFlag('--generations', 1, 1_000_000))
     .option('--folder <dir>', "the files to compress (default: Orchestra's own compiled sources)")
     .option('--json', 'print the summary as JSON')
+    .option('--port <n>', `serve the HTTP API on this port of api.host (default ${CONFIG_DEFAULTS.api.port}, or api.port; a default port already taken is skipped with a warning); 0 takes any free port`, intFlag('--port', 0, 65_535))
+    .option('--no-api', 'serve no HTTP API')
     .action((options) => startCommand(globals(), options, io));
 
   program

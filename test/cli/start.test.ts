@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { DATABASE_URL, REDIS_URL, uniqueName } from '../support/env.js';
@@ -106,16 +107,57 @@ describe('orchestra start', { timeout: 240_000 }, () => {
     expect((JSON.parse(resumed.stdout) as Summary).tests).toBe(after.generations.reduce((n, g) => n + g.tests, 0));
   });
 
-  it('stops gracefully on SIGINT and says how to resume', async () => {
+  it('serves the HTTP API while it runs, with a one-time admin token; stops gracefully on SIGINT and says how to resume', async () => {
     const serving = spawnCli(['start', '--data', 'serving', '--folder', 'docs'], { cwd });
+    const events = new AbortController();
     try {
-      await waitFor('generations to run', () => /generation \d+ · tests/.test(serving.stderr()));
+      const url = await waitFor('the API address', () => /orchestra: API at (http:\/\/127\.0\.0\.1:\d+) /.exec(serving.stderr())?.[1]);
+      const token = await waitFor('the admin token', () => /shown this once: (orc_\S+)\n/.exec(serving.stderr())?.[1]);
+      const auth = { authorization: `Bearer ${token}` };
+      // A study is followed live: a scored generation arrives on the event stream.
+      const stream = await fetch(`${url}/events?topics=experiments`, { headers: auth, signal: events.signal });
+      expect(stream.status).toBe(200);
+      const reader = stream.body!.getReader();
+      let text = '';
+      while (!text.includes('event: generation_scored')) text += new TextDecoder().decode((await reader.read()).value);
+      const status = (await (await fetch(`${url}/api/status`, { headers: auth })).json()) as { studies: { studyId: string; generation: number }[] };
+      expect(status.studies).toEqual([expect.objectContaining({ studyId: 'compression' })]);
+      const best = await fetch(`${url}/api/studies/compression/best`, { headers: auth });
+      expect(best.status).toBe(200);
+      expect((await fetch(`${url}/api/status`)).status).toBe(401);
     } finally {
+      events.abort();
       serving.child.kill('SIGINT');
     }
     expect(await exitWithin(serving)).toBe(0);
     expect(serving.stderr()).toContain('run start again to resume');
     expect(serving.stdout()).toMatch(/^interrupted: /);
+
+    // Run again on the same store: an admin token exists, so none is printed.
+    const again = await runCli(['start', '--data', 'serving', '--folder', 'docs', '--generations', '1'], { cwd });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/orchestra: API at http:\/\/127\.0\.0\.1:\d+ /);
+    expect(again.stderr).not.toContain('shown this once');
+  });
+
+  it('goes on without the API, saying why, when the default port is taken; refuses a port asked for by --port', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const skipped = await runCli(['start', '--data', 'taken', '--folder', 'docs', '--generations', '1'], { cwd, env: { ORCHESTRA_API_PORT: String(port) } });
+      expect(skipped.code).toBe(0);
+      expect(skipped.stderr).toContain(`orchestra: cannot serve the API on 127.0.0.1:${port}: `);
+      expect(skipped.stderr).toContain('going on without it');
+      const refused = await runCli(['start', '--data', 'taken', '--folder', 'docs', '--generations', '1', '--port', String(port)], { cwd });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/cannot serve the API on 127\.0\.0\.1:\d+: .*\[ORC_CONFIG_INVALID\]\n$/);
+      const none = await runCli(['start', '--data', 'taken', '--folder', 'docs', '--generations', '1', '--no-api'], { cwd });
+      expect(none.code).toBe(0);
+      expect(none.stderr).not.toContain('API');
+    } finally {
+      blocker.close();
+    }
   });
 
   it('runs the same system on PostgreSQL and Redis', async () => {

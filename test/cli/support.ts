@@ -43,7 +43,8 @@ export interface CliResult {
  */
 function cliEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ORCHESTRA_|DATABASE_URL$|REDIS_URL$)/.test(k)));
-  return { ...clean, ...env };
+  // Commands that serve the API (start) take any free port, so tests running side by side never contend for one.
+  return { ...clean, ORCHESTRA_API_PORT: '0', ...env };
 }
 
 /** A temporary working directory, so nothing lands in the repository (`./.orchestra`). */

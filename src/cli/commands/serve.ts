@@ -1,7 +1,5 @@
-import type { AddressInfo } from 'node:net';
-import { createLogger, describeError, OrchestraError, type TimerHandle } from '../../protocol/index.js';
-import { createApiServer, createToken, type ApiServer } from '../../api/index.js';
-import { hasAdminToken } from '../../store/index.js';
+import { createLogger, describeError, type TimerHandle } from '../../protocol/index.js';
+import { serveApi, type ServedApi } from '../api-server.js';
 import type { TaskCounts } from '../../registry/index.js';
 import { openRuntime, orClose, type Runtime } from '../runtime.js';
 import { loadConfig, type CliIo, type GlobalFlags } from '../context.js';
@@ -36,10 +34,10 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
     const stderr = new SharedStderr(io.stderr);
     const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     const system = await orClose(runtime, () => buildSystem(runtime, names, io.env));
-    let api: ApiServer | undefined;
+    let api: ServedApi | undefined;
     try {
       await system.start();
-      if (options.port !== undefined) api = await startApi(runtime, io);
+      if (options.port !== undefined) api = await serveApi(runtime, io.stderr, { required: true });
       io.stderr.write(`orchestra: serving ${system.agents.map((a) => a.id).join(', ')}; Ctrl-C stops them\n`);
       await serveUntilSignal(runtime, system, shutdown, io, stderr);
     } finally {
@@ -51,32 +49,6 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
     shutdown.dispose();
   }
 }
-
-/**
- * Serves the HTTP API over this process's store, registry and bus, and says
- * where. With no admin token in the store yet, makes one and prints it, once.
- */
-async function startApi(runtime: Runtime, io: CliIo): Promise<ApiServer> {
-  const { host, port } = runtime.config.api;
-  const api = await createApiServer({ db: runtime.db, registry: runtime.registry, clock: runtime.clock, logger: runtime.logger, ...(runtime.bus ? { bus: runtime.bus } : {}) }, runtime.config.api);
-  try {
-    await api.listen({ host, port });
-  } catch (err) {
-    await api.close();
-    throw new OrchestraError('ORC_CONFIG_INVALID', `cannot serve the API on ${host}:${port}: ${describeError(err).message}`);
-  }
-  const address = api.server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  io.stderr.write(`orchestra: API at ${url} (OpenAPI at ${url}/openapi.json, docs at ${url}/docs)\n`);
-  if (!LOOPBACK.has(host)) io.stderr.write(`orchestra: warning: the API listens on ${host} without TLS; put it behind a TLS-terminating proxy before it leaves this machine\n`);
-  if (!(await hasAdminToken(runtime.db, runtime.clock.now()))) {
-    const { token, row } = await createToken(runtime.db, { name: 'first admin', role: 'admin' }, runtime.clock.now());
-    io.stderr.write(`orchestra: no admin token existed; made ${row.tokenId}, shown this once: ${token}\n`);
-  }
-  return api;
-}
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Shows what the system is doing, on one line, until the first signal; then stops the agents. */
 export async function serveUntilSignal(runtime: Runtime, system: System, shutdown: ShutdownRequest, io: CliIo, stderr: SharedStderr = new SharedStderr(io.stderr)): Promise<void> {

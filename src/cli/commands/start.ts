@@ -14,11 +14,16 @@ import { listenForShutdown } from '../signals.js';
 import { buildExperiment, type ExperimentSystem } from '../experiment.js';
 import { bestOf } from '../study.js';
 import { START_DEFAULTS } from '../defaults.js';
+import { serveApi, type ServedApi } from '../api-server.js';
 
 export interface StartOptions {
   generations?: number;
   folder?: string;
   json?: boolean;
+  /** The HTTP API's port (0: any free one); a port given here must be had. */
+  port?: number;
+  /** False with `--no-api`: no HTTP API. */
+  api?: boolean;
 }
 
 export const START_STUDY = 'compression';
@@ -39,6 +44,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
       [
         { path: 'compression.folder', flag: '--folder', value: options.folder === undefined ? undefined : path.resolve(io.cwd, options.folder) },
         { path: 'experiment.maxGenerations', flag: '--generations', value: options.generations },
+        { path: 'api.port', flag: '--port', value: options.port },
       ],
       START_DEFAULTS,
     );
@@ -46,6 +52,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
     const { bots, ...fleetOptions } = config.fleet;
     const stderr = new SharedStderr(io.stderr);
     const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
+    let api: ServedApi | undefined;
     try {
       const before = await figures(runtime);
       const more = config.experiment.maxGenerations;
@@ -71,6 +78,8 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
           io.stderr.write(`orchestra: standing by: study ${START_STUDY} is driven by ${driver.holder}; this process takes over if that one stops or dies (its lease runs to ${new Date(driver.expiresAt).toISOString()} unless renewed)\n`),
         onTakeOver: () => io.stderr.write(`orchestra: took over study ${START_STUDY}: this process drives it now\n`),
       });
+      // Before the agents, so a port that cannot be had stops nothing half-started, and the event stream misses nothing.
+      if (options.api !== false) api = await serveApi(runtime, stderr, { required: options.port !== undefined });
       const startedAt = runtime.clock.now();
       await system.start();
       const where = config.store.databaseUrl ? `PostgreSQL (schema ${config.store.schema})` : `the embedded store in ${config.store.dataDir}`;
@@ -104,6 +113,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
       if (stopped) io.stderr.write(`orchestra: study ${START_STUDY} was stopped (stop_test); run start again to resume it\n`);
       if (summary.run.tests > 0 && failures.length === summary.run.tests) throw noSuccessError('test of this run', failures);
     } finally {
+      await api?.close();
       await runtime.close();
     }
   } finally {
