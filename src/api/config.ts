@@ -13,6 +13,8 @@ export const apiConfig = z
     rateLimitPerMinute: z.number().int().positive().default(1200),
     /** Origins a browser may call the API from; none by default (CORS off). */
     corsOrigins: z.array(z.string().min(1)).default([]),
+    /** How long an operator action waits for the agent that carries it out to answer. */
+    agentTimeoutMs: z.number().int().positive().default(5_000),
     /** Events `/events` keeps for clients that reconnect with Last-Event-ID; one that missed more is told to read the state again. */
     eventReplayWindow: z.number().int().min(0).max(100_000).default(1000),
     /** How often an idle `/events` stream gets a comment line, so proxies keep it open. */

@@ -7,3 +7,4 @@ export { createApiServer, type ApiDeps, type ApiServer, type Access } from './se
 export { apiConfig, type ApiConfig, type ApiOptions } from './config.js';
 export { createToken, authenticate, hashToken } from './tokens.js';
 export { ApiError, statusFor, toApiError, type ApiErrorBody } from './errors.js';
+export { resolveStudy, noStudyYet, generationsView, bestView, botsView, campaignsView, type GenerationView } from './views.js';

@@ -18,6 +18,9 @@ import { taskRoutes } from './routes/tasks.js';
 import { studyRoutes } from './routes/studies.js';
 import { eventRoutes } from './routes/events.js';
 import { EventStream } from './events.js';
+import { fleetRoutes } from './routes/fleet.js';
+import { campaignRoutes } from './routes/campaigns.js';
+import { OperatorAgent } from './operator.js';
 
 export interface ApiDeps {
   db: Db;
@@ -129,17 +132,26 @@ export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): 
     // Before the server waits for its connections to end: an open stream never would.
     app.addHook('preClose', async () => stream.close());
   }
+  // With a bus, operator actions reach the running agents through an agent of the API's own.
+  const operator = deps.bus ? new OperatorAgent({ bus: deps.bus, clock: deps.clock, logger }, config.agentTimeoutMs) : undefined;
+  if (operator) {
+    await operator.start();
+    app.addHook('onClose', async () => operator.stop());
+  }
 
   const zod = app.withTypeProvider<ZodTypeProvider>();
   await app.register(async (scope) => systemRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, stream));
   await app.register(async (scope) => taskRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
-  await app.register(async (scope) => studyRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
+  await app.register(async (scope) => studyRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator));
+  await app.register(async (scope) => fleetRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator));
+  await app.register(async (scope) => campaignRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator));
   await app.register(async (scope) => eventRoutes(scope.withTypeProvider<ZodTypeProvider>(), stream));
   zod.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   try {
     await app.ready();
   } catch (err) {
     await stream?.close();
+    await operator?.stop();
     throw err;
   }
   return app;

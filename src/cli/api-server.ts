@@ -3,6 +3,7 @@ import { describeError, OrchestraError } from '../protocol/index.js';
 import { createApiServer, createToken, type ApiServer } from '../api/index.js';
 import { hasAdminToken } from '../store/index.js';
 import type { Runtime } from './runtime.js';
+import { announceLocalApi } from './local-api.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -41,5 +42,13 @@ export async function serveApi(runtime: Runtime, out: { write(text: string): unk
     const { token, row } = await createToken(runtime.db, { name: 'first admin', role: 'admin' }, runtime.clock.now());
     out.write(`orchestra: no admin token existed; made ${row.tokenId}, shown this once: ${token}\n`);
   }
-  return { server, url, close: () => server.close() };
+  const unannounce = await announceLocalApi(runtime, url);
+  return {
+    server,
+    url,
+    close: async () => {
+      await unannounce();
+      await server.close();
+    },
+  };
 }

@@ -1,38 +1,85 @@
 import { z } from 'zod';
-import { OrchestraError } from '../../protocol/index.js';
-import { getStudy, listGenerations, listStudies } from '../../store/index.js';
-import { bestOf } from '../../agents/index.js';
+import { stopTestCommand, triggerTestRequest, VARIABLE_AGENT_ID } from '../../protocol/index.js';
+import { getStudy, listCombinations, listReports, listStudies, setStudyState } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
+import { bestView, generationsView, resolveStudy } from '../views.js';
+import { needsBus, type OperatorAgent } from '../operator.js';
+import { ApiError } from '../errors.js';
 
 const studyId = z.object({ studyId: z.string().min(1).max(200) }).strict();
 
-/** Studies: the list, their generations, and the one recommendation. */
-export async function studyRoutes(app: ZodInstance, deps: ApiDeps): Promise<void> {
-  const known = async (id: string) => {
-    if (await getStudy(deps.db, id)) return;
-    const ids = (await listStudies(deps.db)).map((s) => s.studyId);
-    throw new OrchestraError('ORC_CLI_STUDY_NOT_FOUND', `no study ${id} in this store (it holds: ${ids.join(', ') || 'none'})`);
-  };
-
-  app.get('/api/studies', { config: { access: 'viewer' }, schema: { summary: 'The studies the store holds' } }, async () => ({
-    studies: (await listStudies(deps.db)).map((s) => ({ studyId: s.studyId, state: s.state, generation: s.generation, trials: s.trials, createdAt: s.createdAt, updatedAt: s.updatedAt })),
+/** Studies: the list, their generations, combinations, reports and the one recommendation; trigger and stop. */
+export async function studyRoutes(app: ZodInstance, deps: ApiDeps, operator: OperatorAgent | undefined): Promise<void> {
+  app.get('/api/studies', { config: { access: 'viewer' }, schema: { summary: 'The studies the store holds, the most recently changed first' } }, async () => ({
+    studies: (await listStudies(deps.db))
+      .sort((a, b) => b.updatedAt - a.updatedAt)
+      .map((s) => ({ studyId: s.studyId, state: s.state, generation: s.generation, trials: s.trials, createdAt: s.createdAt, updatedAt: s.updatedAt })),
   }));
 
   app.get(
     '/api/studies/:studyId/generations',
-    { config: { access: 'viewer' }, schema: { summary: "A study's generations with their tests and scores", params: studyId } },
-    async (request) => {
-      await known(request.params.studyId);
-      return { generations: await listGenerations(deps.db, request.params.studyId) };
-    },
+    { config: { access: 'viewer' }, schema: { summary: "A study's generations: tests planned and done, failures, best score and value (as `orchestra generations --json`)", params: studyId } },
+    async (request) => generationsView(deps.db, await resolveStudy(deps.db, request.params.studyId)),
+  );
+
+  app.get(
+    '/api/studies/:studyId/combinations',
+    { config: { access: 'viewer' }, schema: { summary: "A study's combinations with their variables, latest score and class, best first", params: studyId } },
+    async (request) => ({ studyId: request.params.studyId, combinations: await listCombinations(deps.db, await resolveStudy(deps.db, request.params.studyId)) }),
   );
 
   app.get(
     '/api/studies/:studyId/best',
-    { config: { access: 'viewer' }, schema: { summary: 'The recommendation, as `orchestra best` and get_best_combination give it', params: studyId } },
+    { config: { access: 'viewer' }, schema: { summary: 'The recommendation, as `orchestra best` and get_best_combination give it (null while nothing has succeeded)', params: studyId } },
+    async (request) => ({ best: await bestView(deps.db, await resolveStudy(deps.db, request.params.studyId)) }),
+  );
+
+  app.get(
+    '/api/studies/:studyId/reports',
+    { config: { access: 'viewer' }, schema: { summary: "The analysis agent's report of each generation", params: studyId } },
+    async (request) => ({ studyId: request.params.studyId, reports: await listReports(deps.db, await resolveStudy(deps.db, request.params.studyId)) }),
+  );
+
+  app.post(
+    '/api/studies/:studyId/trigger',
+    { config: { access: 'admin' }, schema: { summary: 'trigger_test: the running system starts the next generation now, whatever the cadence says', params: studyId } },
     async (request) => {
-      await known(request.params.studyId);
-      return { best: await bestOf(deps.db, request.params.studyId) };
+      const id = await resolveStudy(deps.db, request.params.studyId);
+      const agent = needsBus(operator, 'trigger_test');
+      await drives(agent, id, 'trigger_test');
+      return { action: 'trigger_test', ...(await agent.sendRequest(triggerTestRequest, {}, { timeoutMs: agent.timeoutMs })) };
     },
   );
+
+  app.post(
+    '/api/studies/:studyId/stop',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'stop_test: the running system stops the study after the tests in flight; with no system driving it, it is marked stopped in the store',
+        params: studyId,
+        body: z.object({ reason: z.string().max(500).optional() }).strict().optional(),
+      },
+    },
+    async (request) => {
+      const id = await resolveStudy(deps.db, request.params.studyId);
+      const reason = request.body?.reason;
+      const status = operator ? await operator.statusOf(VARIABLE_AGENT_ID) : undefined;
+      if (operator && status?.details['studyId'] === id) {
+        await operator.sendCommand(stopTestCommand, reason === undefined ? {} : { reason });
+        return { action: 'stop_test', via: 'bus', studyId: id };
+      }
+      const state = (await getStudy(deps.db, id))!.state;
+      if (state !== 'running') return { action: 'stop_test', via: 'none', studyId: id, state };
+      await setStudyState(deps.db, id, 'stopped', deps.clock.now());
+      return { action: 'stop_test', via: 'store', studyId: id, state: 'stopped' };
+    },
+  );
+}
+
+/** The running variable agent must drive `studyId`: 503 when none runs, 409 when it drives another. */
+async function drives(operator: OperatorAgent, studyId: string, action: string): Promise<void> {
+  const status = await operator.running(VARIABLE_AGENT_ID, action);
+  const driven = status.details['studyId'];
+  if (driven !== studyId) throw new ApiError(409, 'ORC_CLI_NO_RUNNING_SYSTEM', `the running system drives study ${String(driven)}, not ${studyId}: ${action} was not sent`);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StoreDeadLetters, listStudies } from '../../store/index.js';
+import { StoreDeadLetters, listAlerts, listStudies } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
 import { createMetrics } from '../metrics.js';
 import type { EventStream } from '../events.js';
@@ -73,5 +73,14 @@ export async function systemRoutes(app: ZodInstance, deps: ApiDeps, stream?: Eve
       },
     },
     async (request) => ({ deadLetters: await new StoreDeadLetters(deps.db).list(request.query.limit) }),
+  );
+
+  app.get(
+    '/api/alerts',
+    {
+      config: { access: 'viewer' },
+      schema: { summary: 'Alerts the orchestrator recorded (a bot isolated, an environment change), oldest first', querystring: z.object({ limit: limit(1000, 100) }).strict() },
+    },
+    async (request) => ({ alerts: await listAlerts(deps.db, request.query.limit) }),
   );
 }

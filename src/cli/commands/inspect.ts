@@ -1,46 +1,90 @@
-import type { JsonValue } from '../../protocol/index.js';
-import { listBots, listCampaigns, listGenerations, listResults } from '../../store/index.js';
-import { openReader, type Runtime } from '../runtime.js';
+import { OrchestraError } from '../../protocol/index.js';
+import { bestView, botsView, campaignsView, generationsView, noStudyYet, resolveStudy, type GenerationView } from '../../api/index.js';
+import { DataDirLockedError, type BotRow, type CampaignRow, type Db } from '../../store/index.js';
+import type { StudyBest } from '../study.js';
+import { openReader } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { formatNumber, iso, table } from '../format.js';
-import { bestOf } from '../study.js';
-import { studyFromFlag } from '../study-lookup.js';
+import { ApiReader, readLocalApi } from '../local-api.js';
 
 export interface InspectOptions {
   study?: string;
   json?: boolean;
 }
 
-/** The commands that show a running or finished system read the store alone: no bus, no agent needs to be up. */
-async function withStore<T>(globals: GlobalFlags, io: CliIo, command: string, read: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openReader(loadConfig(globals, io), command);
+/** What the inspecting commands read: the same views from the store, or from the API of the process that holds it. */
+interface Reads {
+  /** `--study`, checked, or the study most recently changed. */
+  study(studyId: string | undefined): Promise<string>;
+  generations(studyId: string): Promise<{ studyId: string; generations: GenerationView[] }>;
+  best(studyId: string): Promise<StudyBest | null>;
+  bots(studyId: string | undefined): Promise<{ studyId?: string; bots: BotRow[] }>;
+  campaigns(studyId: string | undefined): Promise<{ studyId?: string; campaigns: CampaignRow[] }>;
+}
+
+function storeReads(db: Db): Reads {
+  return {
+    study: (studyId) => resolveStudy(db, studyId),
+    generations: (studyId) => generationsView(db, studyId),
+    best: (studyId) => bestView(db, studyId),
+    bots: (studyId) => botsView(db, studyId),
+    campaigns: (studyId) => campaignsView(db, studyId),
+  };
+}
+
+function apiReads(api: ApiReader): Reads {
+  const query = (studyId: string | undefined) => (studyId === undefined ? '' : `?study=${encodeURIComponent(studyId)}`);
+  const path = (studyId: string) => `/api/studies/${encodeURIComponent(studyId)}`;
+  return {
+    study: async (studyId) => {
+      // A study named is checked by the routes that read it, with the same error.
+      if (studyId !== undefined) return studyId;
+      const { studies } = await api.get<{ studies: { studyId: string }[] }>('/api/studies');
+      if (!studies[0]) throw noStudyYet();
+      return studies[0].studyId;
+    },
+    generations: (studyId) => api.get(`${path(studyId)}/generations`),
+    best: async (studyId) => (await api.get<{ best: StudyBest | null }>(`${path(studyId)}/best`)).best,
+    bots: (studyId) => api.get(`/api/bots${query(studyId)}`),
+    campaigns: (studyId) => api.get(`/api/campaigns${query(studyId)}`),
+  };
+}
+
+/**
+ * The commands that show a running or finished system read the store alone:
+ * no bus, no agent needs to be up. When a running process holds the embedded
+ * data folder and serves the API, they read through that API instead.
+ */
+async function withReads<T>(globals: GlobalFlags, io: CliIo, command: string, read: (reads: Reads) => Promise<T>): Promise<T> {
+  const config = loadConfig(globals, io);
+  let runtime: Awaited<ReturnType<typeof openReader>>;
   try {
-    return await read(runtime);
+    runtime = await openReader(config, command);
+  } catch (err) {
+    const held = err instanceof OrchestraError && err.cause instanceof DataDirLockedError ? err.cause : undefined;
+    const api = held && readLocalApi(held.dataDir, held.ownerPid);
+    if (!api) throw err;
+    io.stderr.write(`orchestra: process ${held.ownerPid} holds the data folder; reading through its API at ${api.url}\n`);
+    try {
+      return await read(apiReads(new ApiReader(api)));
+    } catch (failure) {
+      // The process went away in between (its API refused the connection): the folder's refusal is the answer.
+      if (failure instanceof OrchestraError) throw failure;
+      throw err;
+    }
+  }
+  try {
+    return await read(storeReads(runtime.db));
   } finally {
     await runtime.close();
   }
 }
 
 export async function generationsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, 'generations', async ({ db }) => {
-    const studyId = await studyFromFlag(db, options.study);
-    const results = await listResults(db, studyId);
-    const rows = (await listGenerations(db, studyId)).map((g) => {
-      const mine = results.filter((r) => r.generation === g.generation);
-      const stats = (g.stats ?? {}) as { best?: { score?: number; mean?: number | null } | null; environmentChange?: boolean };
-      return {
-        generation: g.generation,
-        state: g.state,
-        tests: g.tests.length,
-        testsDone: mine.length,
-        failed: mine.filter((r) => !r.success).length,
-        bestScore: stats.best?.score ?? null,
-        bestValue: stats.best?.mean ?? null,
-        environmentChange: stats.environmentChange ?? false,
-        createdAt: g.createdAt,
-      };
-    });
-    if (options.json) return printJson(io, { studyId, generations: rows });
+  await withReads(globals, io, 'generations', async (reads) => {
+    const view = await reads.generations(await reads.study(options.study));
+    const rows = view.generations;
+    if (options.json) return printJson(io, view);
     print(
       io,
       table(
@@ -61,10 +105,10 @@ export async function generationsCommand(globals: GlobalFlags, options: InspectO
 }
 
 export async function bestCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, 'best', async ({ db }) => {
-    const studyId = await studyFromFlag(db, options.study);
-    const best = await bestOf(db, studyId);
-    if (options.json) return printJson(io, best as unknown as JsonValue);
+  await withReads(globals, io, 'best', async (reads) => {
+    const studyId = await reads.study(options.study);
+    const best = await reads.best(studyId);
+    if (options.json) return printJson(io, best);
     if (!best) return print(io, `study ${studyId}: no combination has succeeded yet`);
     print(
       io,
@@ -78,12 +122,12 @@ export async function bestCommand(globals: GlobalFlags, options: InspectOptions,
 }
 
 export async function botsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, 'bots', async ({ db }) => {
+  await withReads(globals, io, 'bots', async (reads) => {
     // The fleet serves every study; with --study, the bots that ran its tests.
-    const studyId = options.study === undefined ? undefined : await studyFromFlag(db, options.study);
-    const testedBy = studyId === undefined ? undefined : new Set((await listResults(db, studyId)).map((r) => r.botId));
-    const bots = (await listBots(db)).filter((b) => !testedBy || testedBy.has(b.botId));
-    if (options.json) return printJson(io, studyId === undefined ? { bots } : { studyId, bots });
+    const studyId = options.study === undefined ? undefined : await reads.study(options.study);
+    const view = await reads.bots(studyId);
+    const { bots } = view;
+    if (options.json) return printJson(io, view);
     if (bots.length === 0) return print(io, studyId === undefined ? 'no bots registered' : `no bot has run a test of study ${studyId}`);
     print(
       io,
@@ -96,10 +140,11 @@ export async function botsCommand(globals: GlobalFlags, options: InspectOptions,
 }
 
 export async function campaignsCommand(globals: GlobalFlags, options: InspectOptions, io: CliIo): Promise<void> {
-  await withStore(globals, io, 'campaigns', async ({ db }) => {
-    const studyId = options.study === undefined ? undefined : await studyFromFlag(db, options.study);
-    const campaigns = (await listCampaigns(db)).filter((c) => studyId === undefined || c.studyId === studyId);
-    if (options.json) return printJson(io, studyId === undefined ? { campaigns } : { studyId, campaigns });
+  await withReads(globals, io, 'campaigns', async (reads) => {
+    const studyId = options.study === undefined ? undefined : await reads.study(options.study);
+    const view = await reads.campaigns(studyId);
+    const { campaigns } = view;
+    if (options.json) return printJson(io, view);
     if (campaigns.length === 0) return print(io, studyId === undefined ? 'no campaigns' : `no campaigns of study ${studyId}`);
     print(
       io,

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { BOT_AGENT_ID, isolateBotCommand, OrchestraError, reinstateBotCommand, restartBotCommand } from '../../protocol/index.js';
+import { getBot, reinstateBot } from '../../store/index.js';
+import type { ApiDeps, ZodInstance } from '../server.js';
+import { botsView, resolveStudy } from '../views.js';
+import { needsBus, type OperatorAgent } from '../operator.js';
+
+const botId = z.object({ botId: z.string().min(1).max(200) }).strict();
+const reasonBody = z.object({ reason: z.string().max(500).optional() }).strict().optional();
+
+/** The fleet: its bots, and restart, isolate and reinstate. */
+export async function fleetRoutes(app: ZodInstance, deps: ApiDeps, operator: OperatorAgent | undefined): Promise<void> {
+  const known = async (id: string) => {
+    const bot = await getBot(deps.db, id);
+    if (!bot) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no bot has id ${id}`);
+    return bot;
+  };
+
+  app.get(
+    '/api/bots',
+    {
+      config: { access: 'viewer' },
+      schema: { summary: 'Every bot with its state, success rate, counts, restarts and isolation reason; with ?study, those that ran its tests (as `orchestra bots --json`)', querystring: z.object({ study: z.string().min(1).max(200).optional() }).strict() },
+    },
+    async (request) => botsView(deps.db, request.query.study === undefined ? undefined : await resolveStudy(deps.db, request.query.study)),
+  );
+
+  app.get('/api/bots/:botId', { config: { access: 'viewer' }, schema: { summary: 'One bot', params: botId } }, async (request) => ({ bot: await known(request.params.botId) }));
+
+  for (const [action, contract] of [
+    ['restart', restartBotCommand],
+    ['isolate', isolateBotCommand],
+  ] as const) {
+    app.post(
+      `/api/bots/:botId/${action}`,
+      { config: { access: 'admin' }, schema: { summary: `${contract.name}: the running bot agent ${action === 'restart' ? 'gives the bot a fresh worker' : 'takes the bot out of the fleet'}`, params: botId, body: reasonBody } },
+      async (request, reply) => {
+        await known(request.params.botId);
+        const agent = needsBus(operator, contract.name);
+        await agent.running(BOT_AGENT_ID, contract.name);
+        const reason = request.body?.reason ?? `${contract.name} by token ${request.token!.name} over the API`;
+        await agent.sendCommand(contract, { botId: request.params.botId, reason });
+        return reply.code(202).send({ action: contract.name, botId: request.params.botId, sent: true });
+      },
+    );
+  }
+
+  app.post(
+    '/api/bots/:botId/reinstate',
+    { config: { access: 'admin' }, schema: { summary: "Puts an isolated bot back in the fleet at the fleet's mean success rate, recording who asked and why", params: botId, body: reasonBody } },
+    async (request) => {
+      const request_ = { by: `token ${request.token!.name}`, reason: request.body?.reason?.trim() || 'reinstated over the API' };
+      const row = await reinstateBot(deps.db, request.params.botId, deps.clock.now(), request_);
+      if (!row) return { bot: await known(request.params.botId), reinstated: false };
+      // The store holds the fleet; a running bot agent is told too, so the bot takes tasks again at once.
+      await operator?.sendCommand(reinstateBotCommand, { botId: request.params.botId, ...request_ });
+      return { bot: row, reinstated: true };
+    },
+  );
+}

@@ -1,0 +1,80 @@
+import { getStudy, listBots, listCampaigns, listGenerations, listResults, listStudies, type BotRow, type CampaignRow, type Db } from '../store/index.js';
+import { OrchestraError } from '../protocol/index.js';
+import { bestOf, type StudyBest } from '../agents/index.js';
+
+/**
+ * What the system shows of itself, read from the store: one function per
+ * view, which `GET /api/…` answers and the command line prints (its `--json`
+ * is the same object), so the two never disagree.
+ */
+
+export const noStudyYet = (): OrchestraError => new OrchestraError('ORC_AGENT_NOT_FOUND', 'this store holds no study yet: run orchestra start (or optimize with --data)');
+
+export interface GenerationView {
+  generation: number;
+  state: string;
+  tests: number;
+  testsDone: number;
+  failed: number;
+  bestScore: number | null;
+  bestValue: number | null;
+  environmentChange: boolean;
+  createdAt: number;
+}
+
+/**
+ * The study asked for, checked against the store, or without one the study
+ * most recently changed. A study named but absent is an error naming the
+ * studies that exist: a mistyped id must not read as a study with nothing in it yet.
+ */
+export async function resolveStudy(db: Db, studyId: string | undefined): Promise<string> {
+  const studies = await listStudies(db);
+  if (studyId === undefined) {
+    const latest = studies.sort((a, b) => b.updatedAt - a.updatedAt)[0];
+    if (!latest) throw noStudyYet();
+    return latest.studyId;
+  }
+  if (await getStudy(db, studyId)) return studyId;
+  const known = studies.map((s) => s.studyId);
+  throw new OrchestraError(
+    'ORC_CLI_STUDY_NOT_FOUND',
+    `no study "${studyId}" in this store; ${known.length ? `it holds: ${known.join(', ')}` : 'it holds no study yet (run orchestra start, or optimize with --data)'}`,
+  );
+}
+
+export async function generationsView(db: Db, studyId: string): Promise<{ studyId: string; generations: GenerationView[] }> {
+  const results = await listResults(db, studyId);
+  const generations = (await listGenerations(db, studyId)).map((g) => {
+    const mine = results.filter((r) => r.generation === g.generation);
+    const stats = (g.stats ?? {}) as { best?: { score?: number; mean?: number | null } | null; environmentChange?: boolean };
+    return {
+      generation: g.generation,
+      state: g.state,
+      tests: g.tests.length,
+      testsDone: mine.length,
+      failed: mine.filter((r) => !r.success).length,
+      bestScore: stats.best?.score ?? null,
+      bestValue: stats.best?.mean ?? null,
+      environmentChange: stats.environmentChange ?? false,
+      createdAt: g.createdAt,
+    };
+  });
+  return { studyId, generations };
+}
+
+/** The one recommendation (see `bestOf`), or null while nothing has succeeded. */
+export async function bestView(db: Db, studyId: string): Promise<StudyBest | null> {
+  return bestOf(db, studyId);
+}
+
+/** The fleet; with a study, the bots that ran its tests. */
+export async function botsView(db: Db, studyId?: string): Promise<{ studyId?: string; bots: BotRow[] }> {
+  const testedBy = studyId === undefined ? undefined : new Set((await listResults(db, studyId)).map((r) => r.botId));
+  const bots = (await listBots(db)).filter((b) => !testedBy || testedBy.has(b.botId));
+  return studyId === undefined ? { bots } : { studyId, bots };
+}
+
+export async function campaignsView(db: Db, studyId?: string): Promise<{ studyId?: string; campaigns: CampaignRow[] }> {
+  const campaigns = (await listCampaigns(db)).filter((c) => studyId === undefined || c.studyId === studyId);
+  return studyId === undefined ? { campaigns } : { studyId, campaigns };
+}
