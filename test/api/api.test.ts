@@ -18,6 +18,19 @@ const ROUTES: { method: 'GET' | 'POST'; url: string; access: 'viewer' | 'admin';
   { method: 'GET', url: '/api/studies', access: 'viewer' },
   { method: 'GET', url: '/api/studies/none/generations', access: 'viewer' },
   { method: 'GET', url: '/api/studies/none/best', access: 'viewer' },
+  { method: 'GET', url: '/api/studies/none/combinations', access: 'viewer' },
+  { method: 'GET', url: '/api/studies/none/reports', access: 'viewer' },
+  { method: 'GET', url: '/api/bots', access: 'viewer' },
+  { method: 'GET', url: '/api/bots/none', access: 'viewer' },
+  { method: 'GET', url: '/api/campaigns', access: 'viewer' },
+  { method: 'GET', url: '/api/campaigns/none', access: 'viewer' },
+  { method: 'GET', url: '/api/alerts', access: 'viewer' },
+  { method: 'POST', url: '/api/studies/none/trigger', access: 'admin' },
+  { method: 'POST', url: '/api/studies/none/stop', access: 'admin', body: {} },
+  { method: 'POST', url: '/api/bots/none/restart', access: 'admin', body: {} },
+  { method: 'POST', url: '/api/bots/none/isolate', access: 'admin' },
+  { method: 'POST', url: '/api/bots/none/reinstate', access: 'admin' },
+  { method: 'POST', url: '/api/campaigns/none/stop', access: 'admin' },
   { method: 'POST', url: '/api/tasks', access: 'admin', body: { kind: 'echo', payload: { n: 1 } } },
   { method: 'POST', url: '/api/tasks/seed-task/cancel', access: 'admin', body: {} },
   { method: 'POST', url: '/api/tasks/seed-task/retry', access: 'admin' },
@@ -177,7 +190,11 @@ describe('the HTTP API on the embedded store', () => {
     const doc = (await call('GET', '/openapi.json')).json() as { openapi: string; paths: Record<string, Record<string, { parameters?: { name: string }[] }>> };
     expect(doc.openapi).toMatch(/^3\./);
     for (const route of ROUTES) {
-      const path = route.url.replace('seed-task', '{taskId}').replace('/none/', '/{studyId}/');
+      const path = route.url
+        .replace('seed-task', '{taskId}')
+        .replace(/^\/api\/studies\/none/, '/api/studies/{studyId}')
+        .replace(/^\/api\/bots\/none/, '/api/bots/{botId}')
+        .replace(/^\/api\/campaigns\/none/, '/api/campaigns/{campaignId}');
       expect(doc.paths[path], path).toBeDefined();
       expect(doc.paths[path]![route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
     }

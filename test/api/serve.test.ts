@@ -41,8 +41,11 @@ describe('orchestra serve --port and orchestra tokens', { timeout: 120_000 }, ()
     expect(await exitWithin(serving)).toBe(0);
     // The viewer's token was used on every request and never written out.
     expect(serving.stderr()).not.toContain(viewer);
-    const after = JSON.parse((await runCli(['tokens', 'list', '--json', '--data', 'api'], { cwd })).stdout) as { tokenId: string; name: string; lastUsedAt: string | null }[];
-    expect(after.map((t) => t.name).sort()).toEqual(['ci', 'first admin']);
+    const after = JSON.parse((await runCli(['tokens', 'list', '--json', '--data', 'api'], { cwd })).stdout) as { tokenId: string; name: string; lastUsedAt: string | null; revokedAt: unknown }[];
+    // The token the process left for local reads of its data folder was revoked as it stopped.
+    const local = `local reads (process ${serving.child.pid})`;
+    expect(after.map((t) => t.name).sort()).toEqual(['ci', 'first admin', local]);
+    expect(after.find((t) => t.name === local)!.revokedAt).not.toBeNull();
     expect(after.find((t) => t.name === 'ci')!.lastUsedAt).not.toBeNull();
     const revoked = await runCli(['tokens', 'revoke', after.find((t) => t.name === 'ci')!.tokenId, '--data', 'api'], { cwd });
     expect(revoked.code).toBe(0);

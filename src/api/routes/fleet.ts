@@ -6,7 +6,7 @@ import { botsView, resolveStudy } from '../views.js';
 import { needsBus, type OperatorAgent } from '../operator.js';
 
 const botId = z.object({ botId: z.string().min(1).max(200) }).strict();
-const reasonBody = z.object({ reason: z.string().max(500).optional() }).strict().optional();
+const reasonBody = z.object({ reason: z.string().max(500).optional() }).strict().nullish();
 
 /** The fleet: its bots, and restart, isolate and reinstate. */
 export async function fleetRoutes(app: ZodInstance, deps: ApiDeps, operator: OperatorAgent | undefined): Promise<void> {

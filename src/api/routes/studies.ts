@@ -58,7 +58,7 @@ export async function studyRoutes(app: ZodInstance, deps: ApiDeps, operator: Ope
       schema: {
         summary: 'stop_test: the running system stops the study after the tests in flight; with no system driving it, it is marked stopped in the store',
         params: studyId,
-        body: z.object({ reason: z.string().max(500).optional() }).strict().optional(),
+        body: z.object({ reason: z.string().max(500).optional() }).strict().nullish(),
       },
     },
     async (request) => {

@@ -84,7 +84,7 @@ export async function taskRoutes(app: ZodInstance, deps: ApiDeps): Promise<void>
     '/api/tasks/:taskId/cancel',
     {
       config: { access: 'admin' },
-      schema: { summary: 'Cancels a waiting or running task', params: taskId, body: z.object({ reason: z.string().min(1).max(1000).optional() }).strict().optional() },
+      schema: { summary: 'Cancels a waiting or running task', params: taskId, body: z.object({ reason: z.string().min(1).max(1000).optional() }).strict().nullish() },
     },
     async (request) => ({ task: taskToJson(await deps.registry.cancel(request.params.taskId, request.body?.reason ?? 'cancelled through the API')) }),
   );

@@ -1,0 +1,122 @@
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { createRng, systemClock } from '../../src/protocol/index.js';
+import { type Db } from '../../src/store/index.js';
+import { TaskRegistry } from '../../src/registry/index.js';
+import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
+import { AnalysisAgent, Bot, BotAgent, CampaignAgent, VariableAgent, type BaseAgent } from '../../src/agents/index.js';
+import { parseSpace } from '../../src/evolution/index.js';
+import { syntheticEvaluator, testHandler } from '../../src/workloads/index.js';
+import { createApiServer, createToken, type ApiServer } from '../../src/api/index.js';
+import { embeddedStore, until } from '../agents/helpers.js';
+
+const space = parseSpace({
+  name: 'synthetic',
+  objective: { metric: 'value', direction: 'minimize' },
+  variables: { x: { type: 'float', min: -5, max: 5 }, mode: { type: 'categorical', choices: ['a', 'b', 'c'] } },
+});
+
+/**
+ * The API's operator actions against running experiment agents on the
+ * embedded default (PGlite, the memory bus), on the real clock with short
+ * intervals: each action reaches the agent that carries it out, and what it
+ * changed is read back through the API.
+ */
+describe('operator actions over the HTTP API, against running agents', () => {
+  const store = embeddedStore();
+  let db: Db;
+  let bus: MemoryBus;
+  let app: ApiServer;
+  const agents: BaseAgent[] = [];
+  const tokens = { admin: '', viewer: '' };
+  const clock = systemClock;
+
+  beforeEach(async () => {
+    db = await store.reset(clock.now());
+    bus = createMemoryBus({ clock });
+    for (const role of ['admin', 'viewer'] as const) tokens[role] = (await createToken(db, { name: `${role} of the test`, role }, clock.now())).token;
+  });
+  afterEach(async () => {
+    await app?.close();
+    for (const a of agents.splice(0).reverse()) await a.stop();
+    await bus.close();
+  });
+
+  async function serve(agentTimeoutMs = 5_000): Promise<void> {
+    const registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { backoffBaseMs: 10, backoffMaxMs: 10 } });
+    app = await createApiServer({ db, registry, clock, bus }, { rateLimitPerMinute: 100_000, agentTimeoutMs });
+    return undefined;
+  }
+
+  async function runSystem(): Promise<void> {
+    const registry = new TaskRegistry({ db, clock, rng: createRng(2), bus, config: { backoffBaseMs: 10, backoffMaxMs: 10 } });
+    const deps = { bus, clock };
+    const fleet = { checkIntervalMs: 50, heartbeatIntervalMs: 1_000 };
+    const evaluators = { synthetic: syntheticEvaluator(space, { seed: 5 }) };
+    const parts: BaseAgent[] = [
+      new BotAgent({ ...deps, db, registry, fleet }),
+      new AnalysisAgent({ ...deps, db }),
+      ...['b1', 'b2', 'b3'].map((botId) => new Bot({ ...deps, registry, botId, handler: testHandler(evaluators), fleet })),
+      // The next generation waits for the new year: the study stays running between them, for trigger and stop.
+      new VariableAgent({ ...deps, db, registry, studyId: 'study', workload: 'synthetic', space, experiment: { pollMs: 50, population: 6, testsPerCombination: 1, seed: 1, cadence: '0 0 1 1 *' } }),
+      new CampaignAgent({ ...deps, db, registry, workload: 'synthetic', pollMs: 50 }),
+    ];
+    for (const a of parts) {
+      agents.push(a);
+      await a.start();
+    }
+  }
+
+  const call = async (method: 'GET' | 'POST', url: string, body?: unknown, token = tokens.admin) => {
+    const res = await app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body === undefined ? {} : { payload: body as Record<string, unknown> }) });
+    return { status: res.statusCode, body: res.json() as Record<string, any> };
+  };
+
+  it('reads the study and the fleet; isolates, reinstates and restarts a bot; triggers and stops the study; starts and stops a campaign', async () => {
+    await runSystem();
+    await serve();
+    await until('the first generation scored', async () => (await call('GET', '/api/studies/study/generations')).body.generations?.some((g: { state: string }) => g.state === 'scored'));
+    expect((await call('GET', '/api/studies/study/combinations')).body.combinations.length).toBeGreaterThan(0);
+    expect((await call('GET', '/api/studies/study/reports')).body.reports[0]).toMatchObject({ generation: 0 });
+    expect((await call('GET', '/api/bots')).body.bots.map((b: { botId: string }) => b.botId).sort()).toEqual(['b1', 'b2', 'b3']);
+    expect((await call('GET', '/api/bots/nope')).status).toBe(404);
+
+    // A viewer may read but not act.
+    expect((await call('POST', '/api/bots/b1/isolate', {}, tokens.viewer)).status).toBe(403);
+    expect(await call('POST', '/api/bots/b1/isolate', { reason: 'drained for maintenance' })).toEqual({ status: 202, body: { action: 'isolate_bot', botId: 'b1', sent: true } });
+    await until('b1 isolated', async () => (await call('GET', '/api/bots/b1')).body.bot.state === 'isolated');
+    expect((await call('GET', '/api/bots/b1')).body.bot.reason).toContain('drained for maintenance');
+    const reinstated = await call('POST', '/api/bots/b1/reinstate', { reason: 'back' });
+    expect(reinstated).toMatchObject({ status: 200, body: { reinstated: true, bot: { botId: 'b1' } } });
+    expect((await call('POST', '/api/bots/b1/reinstate')).body).toMatchObject({ reinstated: false });
+
+    const restarts = (await call('GET', '/api/bots/b2')).body.bot.restarts as number;
+    expect((await call('POST', '/api/bots/b2/restart')).status).toBe(202);
+    await until('b2 restarted', async () => (await call('GET', '/api/bots/b2')).body.bot.restarts > restarts);
+
+    // The study waits for the new year for its next generation: trigger starts it now.
+    const triggered = await call('POST', '/api/studies/study/trigger');
+    expect(triggered).toMatchObject({ status: 200, body: { action: 'trigger_test', studyId: 'study' } });
+    expect((await call('POST', '/api/studies/nope/trigger')).status).toBe(404);
+    await until('generation 1', async () => (await call('GET', '/api/studies/study/generations')).body.generations.length >= 2);
+
+    const started = await call('POST', '/api/campaigns', { runs: 1000, perMinute: 1 });
+    expect(started.status).toBe(201);
+    const { campaignId } = started.body.campaign as { campaignId: string };
+    expect((await call('GET', '/api/campaigns')).body.campaigns.map((c: { campaignId: string }) => c.campaignId)).toEqual([campaignId]);
+    expect(await call('POST', `/api/campaigns/${campaignId}/stop`)).toEqual({ status: 202, body: { action: 'stop_campaign', campaignId, sent: true } });
+    await until('the campaign stopped', async () => (await call('GET', `/api/campaigns/${campaignId}`)).body.campaign.state === 'stopped');
+    expect((await call('POST', '/api/campaigns', { runs: 0 })).status).toBe(400);
+
+    expect(await call('POST', '/api/studies/study/stop', { reason: 'enough' })).toEqual({ status: 200, body: { action: 'stop_test', via: 'bus', studyId: 'study' } });
+    await until('the study stopped', async () => (await call('GET', '/api/studies')).body.studies[0].state === 'stopped');
+  });
+
+  it('answers 503 naming the agent when the agent that would act is not running, and sends nothing', async () => {
+    await serve(200);
+    const isolate = await call('POST', '/api/bots/b1/isolate');
+    // No bot is known yet: the store answers first.
+    expect(isolate.status).toBe(404);
+    const campaign = await call('POST', '/api/campaigns', { runs: 3 });
+    expect(campaign).toMatchObject({ status: 503, body: { code: 'ORC_API_UNAVAILABLE', message: expect.stringContaining('no campaigns agent answered within 200 ms: start_campaign was not sent') } });
+  });
+});
