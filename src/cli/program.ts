@@ -14,10 +14,14 @@ import { workerCommand } from './commands/worker.js';
 import { addExamples } from './examples.js';
 import { stopCommand, triggerCommand } from './commands/control.js';
 import { botsReinstateCommand } from './commands/bots.js';
+import { botsActionCommand, campaignsStartCommand, campaignsStopCommand } from './commands/operate.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
 import { ANSWER_TIMEOUT_MS, CONFIG_DEFAULTS, describeMs, OPTIMIZE_EVALUATION_TIMEOUT_MS, OPTIMIZE_PARALLEL, OPTIMIZE_POPULATION, RUN_TIMEOUT_MS, START_DEFAULTS } from './defaults.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../workloads/index.js';
 import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.js';
+
+/** The help of every `--api` flag. */
+const API_HELP = 'send it through the HTTP API at this URL (the token comes from ORCHESTRA_TOKEN), instead of the bus';
 
 /** The `orchestra` command tree; each action is a composition root of its own. */
 export function buildProgram(io: CliIo): Command {
@@ -131,8 +135,43 @@ export function buildProgram(io: CliIo): Command {
     .command('reinstate <id>')
     .description("put an isolated bot back in the fleet, its success rate reset to the fleet's mean")
     .option('--reason <text>', 'why, kept with the bot')
+    .option('--api <url>', API_HELP)
     .option('--json', 'print JSON')
-    .action((id: string, options) => botsReinstateCommand(globals(), id, options, io));
+    .action((id: string, _options, command: Command) => botsReinstateCommand(globals(), id, command.optsWithGlobals(), io));
+
+  // A subcommand's --json may be parsed as its parent's (bots, campaigns): its options are read with its parents'.
+  const bots = program.commands.find((c) => c.name() === 'bots')!;
+  for (const [action, description] of [
+    ['restart', 'send restart_bot: the running bot agent gives the bot a fresh worker; what it held goes to others'],
+    ['isolate', 'send isolate_bot: the running bot agent takes the bot out of the fleet (reinstate puts it back)'],
+  ] as const) {
+    bots
+      .command(`${action} <id>`)
+      .description(description)
+      .option('--reason <text>', 'why, kept with the bot')
+      .option('--api <url>', API_HELP)
+      .option('--timeout-ms <ms>', `how long to wait for the running system to answer (default ${ANSWER_TIMEOUT_MS})`, intFlag('--timeout-ms', 1))
+      .option('--json', 'print JSON')
+      .action((id: string, _options, command: Command) => botsActionCommand(globals(), action, id, command.optsWithGlobals(), io));
+  }
+
+  const campaigns = program.commands.find((c) => c.name() === 'campaigns')!;
+  campaigns
+    .command('start')
+    .description("send start_campaign: the running campaign agent runs its study's best combination --runs times")
+    .requiredOption('--runs <n>', 'how many runs', intFlag('--runs', 1, 100_000))
+    .option('--per-minute <n>', 'at most this many runs a minute (default: as fast as the fleet goes)', intFlag('--per-minute', 1, 1_000_000))
+    .option('--api <url>', API_HELP)
+    .option('--timeout-ms <ms>', `how long to wait for the running system to answer (default ${ANSWER_TIMEOUT_MS})`, intFlag('--timeout-ms', 1))
+    .option('--json', 'print JSON')
+    .action((_options, command: Command) => campaignsStartCommand(globals(), command.optsWithGlobals(), io));
+  campaigns
+    .command('stop <id>')
+    .description('send stop_campaign: the runs not yet done are cancelled')
+    .option('--api <url>', API_HELP)
+    .option('--timeout-ms <ms>', `how long to wait for the running system to answer (default ${ANSWER_TIMEOUT_MS})`, intFlag('--timeout-ms', 1))
+    .option('--json', 'print JSON')
+    .action((id: string, _options, command: Command) => campaignsStopCommand(globals(), id, command.optsWithGlobals(), io));
 
   for (const [name, description, action] of [
     ['trigger', 'send trigger_test: the running study starts its next generation now, whatever its cadence', triggerCommand],
@@ -145,6 +184,7 @@ export function buildProgram(io: CliIo): Command {
       .option('--timeout-ms <ms>', `how long to wait for the running system to answer (default ${ANSWER_TIMEOUT_MS})`, intFlag('--timeout-ms', 1))
       .option('--json', 'print JSON');
     if (name === 'stop') command.option('--reason <text>', 'recorded with the stop');
+    command.option('--api <url>', API_HELP);
     command.action((options) => action(globals(), options, io));
   }
 

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { OrchestraError, reinstateBotCommand } from '../../protocol/index.js';
-import { getBot, reinstateBot } from '../../store/index.js';
+import { getBot, reinstateBot, type BotRow } from '../../store/index.js';
+import { apiFromFlag } from '../local-api.js';
 import type { Bus } from '../../bus/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
@@ -9,6 +10,8 @@ import { CliClient } from '../client.js';
 export interface ReinstateOptions {
   reason?: string;
   json?: boolean;
+  /** The API of the running system; the token comes from ORCHESTRA_TOKEN. */
+  api?: string;
 }
 
 /**
@@ -18,6 +21,13 @@ export interface ReinstateOptions {
  * (on the embedded default it does when `start` runs next).
  */
 export async function botsReinstateCommand(globals: GlobalFlags, botId: string, options: ReinstateOptions, io: CliIo): Promise<void> {
+  const api = apiFromFlag(options.api, io.env);
+  if (api) {
+    const reply = await api.post<{ bot: BotRow; reinstated: boolean }>(`/api/bots/${encodeURIComponent(botId)}/reinstate`, options.reason?.trim() ? { reason: options.reason.trim() } : {});
+    if (options.json) return printJson(io, reply);
+    if (!reply.reinstated) return print(io, `bot ${botId} is ${reply.bot.state}, not isolated: nothing to reinstate`);
+    return print(io, `bot ${botId} reinstated: success rate ${reply.bot.successRate.toFixed(3)} (the fleet's mean), through the API`);
+  }
   const config = loadConfig(globals, io);
   const runtime = await openRuntime(config, { bus: Boolean(config.bus.redisUrl) });
   try {

@@ -6,9 +6,13 @@ import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../c
 import { CliClient } from '../client.js';
 import { studyFromFlag } from '../study-lookup.js';
 import { ANSWER_TIMEOUT_MS } from '../defaults.js';
+import { ApiClient, apiFromFlag, readLocalApi, TOKEN_VARIABLE } from '../local-api.js';
+import { noStudyYet } from '../../api/index.js';
 
 export interface ControlOptions {
   study?: string;
+  /** The API of the running system; the token comes from ORCHESTRA_TOKEN. */
+  api?: string;
   timeoutMs?: number;
   reason?: string;
   json?: boolean;
@@ -29,16 +33,31 @@ interface Reached {
  * which study it drives, before anything is sent: a command left in the
  * stream of an agent that is not running would act when one next starts.
  */
-async function reach<T>(globals: GlobalFlags, options: ControlOptions, io: CliIo, action: string, act: (reached: Reached) => Promise<T>): Promise<T> {
+async function reach<T>(
+  globals: GlobalFlags,
+  options: ControlOptions,
+  io: CliIo,
+  action: 'trigger_test' | 'stop_test',
+  act: (reached: Reached) => Promise<T>,
+): Promise<T | undefined> {
+  const given = apiFromFlag(options.api, io.env);
+  if (given) return void (await overApi(given, options, io, action));
   const config = loadConfig(globals, io);
   let runtime: Runtime;
   try {
     runtime = await openRuntime(config, { bus: Boolean(config.bus.redisUrl) });
   } catch (err) {
     if (!(err instanceof DataDirLockedError)) throw err;
+    // The process holding the folder serves its API: with an admin token, the action goes through it.
+    const announced = readLocalApi(err.dataDir, err.ownerPid);
+    const token = io.env[TOKEN_VARIABLE];
+    if (announced && token) return void (await overApi(new ApiClient({ url: announced.url, token }), options, io, action));
     throw new OrchestraError(
       'ORC_STORE_DATA_DIR_LOCKED',
-      `${action} cannot reach the study: process ${err.ownerPid} (a running orchestra start) holds the embedded data folder ${err.dataDir}, and on the embedded default no other process can reach its agents; stop that process with Ctrl-C (SIGINT to ${err.ownerPid}), or run the system on Redis and PostgreSQL (REDIS_URL, DATABASE_URL) to send ${action} from another process`,
+      `${action} cannot reach the study: process ${err.ownerPid} (a running orchestra start) holds the embedded data folder ${err.dataDir}` +
+        (announced
+          ? ` and serves its API at ${announced.url}: set ${TOKEN_VARIABLE} to an admin token (the one start printed on its first run) to send ${action} through it`
+          : `, and on the embedded default no other process can reach its agents; stop that process with Ctrl-C (SIGINT to ${err.ownerPid}), or run the system on Redis and PostgreSQL (REDIS_URL, DATABASE_URL) to send ${action} from another process`),
       false,
       { cause: err },
     );
@@ -102,4 +121,24 @@ export async function stopCommand(globals: GlobalFlags, options: ControlOptions,
     if (options.json) return printJson(io, { action: 'stop_test', via: 'store', studyId, state: 'stopped' });
     print(io, `study ${studyId}: ${nobodyAnswered(reached, options)}; marked stopped in the store, where a system sharing it stops at its next check; orchestra start resumes it`);
   });
+}
+
+/** trigger_test or stop_test through the running system's HTTP API. */
+async function overApi(api: ApiClient, options: ControlOptions, io: CliIo, action: 'trigger_test' | 'stop_test'): Promise<void> {
+  let studyId = options.study;
+  if (studyId === undefined) {
+    const { studies } = await api.get<{ studies: { studyId: string }[] }>('/api/studies');
+    if (!studies[0]) throw noStudyYet();
+    studyId = studies[0].studyId;
+  }
+  const path = `/api/studies/${encodeURIComponent(studyId)}`;
+  if (action === 'trigger_test') {
+    const reply = await api.post<{ studyId: string; state: string; generation: number }>(`${path}/trigger`);
+    if (options.json) return printJson(io, { action, via: 'api', ...reply });
+    return print(io, `study ${reply.studyId}: trigger_test accepted; the study is ${reply.state} (generation ${reply.generation})`);
+  }
+  const reply = await api.post<{ via: 'bus' | 'store' | 'none'; studyId: string; state?: string }>(`${path}/stop`, options.reason === undefined ? {} : { reason: options.reason });
+  if (options.json) return printJson(io, { ...reply, through: 'api' });
+  if (reply.via === 'none') return print(io, `study ${reply.studyId} is ${reply.state} already; nothing to stop`);
+  print(io, `study ${reply.studyId}: stop_test ${reply.via === 'bus' ? 'sent to the running system' : 'recorded in the store'} through its API; run orchestra start again to resume the study`);
 }

@@ -5,7 +5,7 @@ import type { StudyBest } from '../study.js';
 import { openReader } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { formatNumber, iso, table } from '../format.js';
-import { ApiReader, readLocalApi } from '../local-api.js';
+import { ApiClient, readLocalApi } from '../local-api.js';
 
 export interface InspectOptions {
   study?: string;
@@ -32,7 +32,7 @@ function storeReads(db: Db): Reads {
   };
 }
 
-function apiReads(api: ApiReader): Reads {
+function apiReads(api: ApiClient): Reads {
   const query = (studyId: string | undefined) => (studyId === undefined ? '' : `?study=${encodeURIComponent(studyId)}`);
   const path = (studyId: string) => `/api/studies/${encodeURIComponent(studyId)}`;
   return {
@@ -66,10 +66,10 @@ async function withReads<T>(globals: GlobalFlags, io: CliIo, command: string, re
     if (!api) throw err;
     io.stderr.write(`orchestra: process ${held.ownerPid} holds the data folder; reading through its API at ${api.url}\n`);
     try {
-      return await read(apiReads(new ApiReader(api)));
+      return await read(apiReads(new ApiClient(api)));
     } catch (failure) {
       // The process went away in between (its API refused the connection): the folder's refusal is the answer.
-      if (failure instanceof OrchestraError) throw failure;
+      if (failure instanceof OrchestraError && failure.code !== 'ORC_CLI_NO_RUNNING_SYSTEM') throw failure;
       throw err;
     }
   }
