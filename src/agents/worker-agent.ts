@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { taskFinishedEvent, type JsonValue, type TaskHandler } from '../protocol/index.js';
+import { taskFinishedEvent, type JsonValue, type Task, type TaskHandler } from '../protocol/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { TaskWorker } from './task-worker.js';
@@ -69,11 +69,13 @@ export class WorkerAgent extends BaseAgent {
       workerId: `${this.id}:${this.instanceId.slice(0, 8)}${this.generation++ ? `:${this.generation - 1}` : ''}`,
       ...(deps.worker ? { config: deps.worker } : {}),
     });
+    // The attempt started durationMs ago; it could have started once registered, or once its backoff was over.
+    const waitedMs = (task: Task, durationMs: number) => Math.max(0, deps.clock.now() - durationMs - Math.max(task.createdAt, task.runAt));
     worker.on('task_completed', (task, { durationMs }) =>
-      this.finished({ taskId: task.taskId, kind: task.kind, status: 'COMPLETED', attempt: task.attempt, durationMs }),
+      this.finished({ taskId: task.taskId, kind: task.kind, status: 'COMPLETED', attempt: task.attempt, durationMs, waitedMs: waitedMs(task, durationMs) }),
     );
     worker.on('task_failed', (task, { error, retrying, durationMs }) =>
-      this.finished({ taskId: task.taskId, kind: task.kind, status: retrying ? 'PENDING' : 'FAILED', attempt: task.attempt, durationMs, error: error.code }),
+      this.finished({ taskId: task.taskId, kind: task.kind, status: retrying ? 'PENDING' : 'FAILED', attempt: task.attempt, durationMs, waitedMs: waitedMs(task, durationMs), error: error.code }),
     );
     return worker;
   }

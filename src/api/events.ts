@@ -82,6 +82,7 @@ export class EventStream {
   private subscriptions: Subscription[] = [];
   private heartbeat: TimerHandle | undefined;
   private closed = false;
+  private readonly observers: ((event: StreamedEvent) => void)[] = [];
   /** Clients dropped for reading too slowly, since the stream started. */
   dropped = 0;
 
@@ -90,6 +91,11 @@ export class EventStream {
     private readonly options: EventStreamOptions,
   ) {
     this.streamId = deps.clock.now().toString(36);
+  }
+
+  /** Calls `observer` with every event streamed from now on (the metrics count some). */
+  observe(observer: (event: StreamedEvent) => void): void {
+    this.observers.push(observer);
   }
 
   get connected(): number {
@@ -170,6 +176,13 @@ export class EventStream {
       timestamp: message.timestamp,
       data: message.data,
     };
+    for (const observer of this.observers) {
+      try {
+        observer(event);
+      } catch (err) {
+        this.deps.logger.warn({ err: describeError(err) }, 'an observer of the event stream failed');
+      }
+    }
     this.recent.push(event);
     if (this.recent.length > this.options.replayWindow) this.recent.shift();
     if (this.clients.size === 0) return;

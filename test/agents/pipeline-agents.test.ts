@@ -92,7 +92,7 @@ describe('pipeline agents on PGlite with the memory bus', () => {
     await until('the task to complete', async () => (await registry.get(taskId)).status === 'COMPLETED');
     expect((await registry.get(taskId)).result).toEqual({ n: 42 });
     await until('the finished event', () => listener.finished.length === 1);
-    expect(listener.finished[0]!.data).toMatchObject({ taskId, kind: 'double', status: 'COMPLETED', attempt: 1 });
+    expect(listener.finished[0]!.data).toMatchObject({ taskId, kind: 'double', status: 'COMPLETED', attempt: 1, durationMs: expect.any(Number), waitedMs: expect.any(Number) });
   });
 
   it('refuses a dispatch with a bad task, naming the field, and registers none of the batch', async () => {

@@ -58,6 +58,8 @@ export const taskFinishedEvent = defineEvent({
     status: z.enum(['COMPLETED', 'PENDING', 'FAILED']),
     attempt: z.number().int(),
     durationMs: z.number().nonnegative(),
+    /** From when the attempt could run (registered, or its retry's backoff over) to when it started. */
+    waitedMs: z.number().nonnegative().optional(),
     /** The failure's code. */
     error: z.string().optional(),
   }),
