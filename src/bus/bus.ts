@@ -39,5 +39,7 @@ export interface Bus {
    */
   request(message: Message, options?: RequestOptions): Promise<Message>;
   subscribe(target: SubscriptionTarget, handler: MessageHandler): Promise<Subscription>;
+  /** Resolves when the bus answers (Redis replies to a PING); rejects when it is closed or unreachable. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

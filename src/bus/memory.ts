@@ -73,6 +73,10 @@ export class MemoryBus implements Bus {
     this.broker.replies.set(this.replyAddress, (envelope) => queueMicrotask(() => this.receiveReply(envelope)));
   }
 
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
   async send(message: Message): Promise<void> {
     this.assertOpen();
     const envelope = this.seal(message);

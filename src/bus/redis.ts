@@ -170,6 +170,11 @@ export class RedisBus implements Bus {
     };
   }
 
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await this.command('ping', () => this.redis.ping());
+  }
+
   /**
    * Stops every reader, fails waiting requests, removes the reply stream.
    * Handlers already running are not awaited: one may never finish. Their

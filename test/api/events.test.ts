@@ -201,6 +201,17 @@ describe('/events: the bus events as Server-Sent Events', () => {
     expect(text).toContain('orchestra_task_wait_seconds_bucket{le="0.005",kind="resize"} 1');
   });
 
+  it('is ready while the store and the bus answer, and says which does not', async () => {
+    await serve();
+    const ready = async () => {
+      const res = await fetch(`${base}/readyz`, { headers: { authorization: `Bearer ${tokens.viewer}` } });
+      return { status: res.status, body: await res.json() };
+    };
+    expect(await ready()).toEqual({ status: 200, body: { ready: true, store: true, bus: true } });
+    await bus.close();
+    expect(await ready()).toEqual({ status: 503, body: { ready: false, store: true, bus: false } });
+  });
+
   it('keeps an idle stream open with a heartbeat comment', async () => {
     await serve({ eventHeartbeatMs: 5_000 });
     const { reader } = await open();

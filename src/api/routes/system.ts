@@ -4,6 +4,9 @@ import type { ApiDeps, ZodInstance } from '../server.js';
 import { createMetrics } from '../metrics.js';
 import type { EventStream } from '../events.js';
 
+/** How long `/readyz` waits for the store and the bus, in real time: it watches I/O. */
+const PROBE_MS = 2_000;
+
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 /** Health, readiness, the system's status and its dead letters. */
@@ -19,17 +22,25 @@ export async function systemRoutes(app: ZodInstance, deps: ApiDeps, stream?: Eve
     {
       config: { access: 'viewer' },
       schema: {
-        summary: 'The store answers',
+        summary: 'The store answers, and the bus when the process has one',
         response: { 200: z.object({ ready: z.boolean(), store: z.boolean(), bus: z.boolean().nullable() }), 503: z.object({ ready: z.boolean(), store: z.boolean(), bus: z.boolean().nullable() }) },
       },
     },
     async (_request, reply) => {
-      const store = await deps.db.query('SELECT 1').then(
-        () => true,
-        () => false,
-      );
-      // The bus is not probed yet: `bus` is null until it is.
-      return reply.code(store ? 200 : 503).send({ ready: store, store, bus: null });
+      // A store or bus that does not answer within PROBE_MS is not ready: the probe never hangs the caller.
+      const answers = (probe: Promise<unknown>) =>
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), PROBE_MS);
+          timer.unref();
+          probe.then(
+            () => resolve(true),
+            () => resolve(false),
+          ).finally(() => clearTimeout(timer));
+        });
+      // `bus` is null in a process without one.
+      const [store, bus] = await Promise.all([answers(deps.db.query('SELECT 1')), deps.bus ? answers(deps.bus.ping()) : null]);
+      const ready = store && bus !== false;
+      return reply.code(ready ? 200 : 503).send({ ready, store, bus });
     },
   );
 
