@@ -8,6 +8,7 @@ import { latencyBench } from './latency.js';
 import { memoryBench } from './memory.js';
 import { busBench } from './bus.js';
 import { optimizerBench } from './optimizer/index.js';
+import { apiBench } from './api.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -27,6 +28,9 @@ const suites: [string, () => Promise<unknown>][] = [
     ? { calls: 1000, warmupCalls: 200, throughputCalls: 5_000, inFlight: 64 }
     : { calls: 5000, warmupCalls: 500, throughputCalls: 20_000, inFlight: 64 })],
   ['optimizer', () => optimizerBench({ quick })],
+  ['api', () => apiBench(DATABASE_URL, quick
+    ? { requests: 1000, inFlight: 16, sseClients: 100, eventsPerSecond: 1000, sseSeconds: 2 }
+    : { requests: 5000, inFlight: 16, sseClients: 100, eventsPerSecond: 1000, sseSeconds: 5 })],
 ];
 
 console.log(`Orchestra benchmarks — node ${process.version}, DATABASE_URL ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}, REDIS_URL ${REDIS_URL}`);

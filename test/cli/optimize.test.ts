@@ -124,8 +124,12 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(run.code).toBe(0);
     const result = read('flaky.json');
     expect(result.evaluations).toBeLessThanOrEqual(30);
-    expect(calls('flaky.calls')).toBe(result.evaluations);
     const reasons = result.history.filter((h) => !h.success).map((h) => h.reason!);
+    // Every evaluation started the command once; one timed out may have been ended before the
+    // command wrote its call down (node starting slowly on a loaded machine).
+    const timedOut = reasons.filter((r) => /timed out/.test(r)).length;
+    expect(calls('flaky.calls')).toBeLessThanOrEqual(result.evaluations);
+    expect(calls('flaky.calls')).toBeGreaterThanOrEqual(result.evaluations - timedOut);
     expect(reasons.some((r) => /exited with code 3.*sensor offline/.test(r))).toBe(true);
     expect(reasons.some((r) => /timed out after 1500 ms/.test(r))).toBe(true);
     expect(reasons.some((r) => /not JSON/i.test(r))).toBe(true);
