@@ -79,8 +79,11 @@ export async function apiBench(databaseUrl: string, options: ApiBenchOptions): P
     // The baseline: the same registry calls behind bare routes, without tokens, schemas or error mapping.
     const bare = Fastify({ logger: false });
     servers.push(bare);
-    bare.post('/tasks', async (request) => (await registry.register(request.body as { kind: string; payload: unknown } as never)).task);
-    bare.get('/tasks/:id', async (request) => registry.get((request.params as { id: string }).id));
+    bare.post('/tasks', async (request, reply) => reply.code(201).send({ tasks: [(await registry.register(request.body as never)).task] }));
+    bare.get('/tasks/:id', async (request) => {
+      const task = await registry.get((request.params as { id: string }).id);
+      return { task, lateReports: await registry.lateReports(task.taskId) };
+    });
     await bare.listen({ host: '127.0.0.1', port: 0 });
     const bareUrl = `http://127.0.0.1:${(bare.server.address() as AddressInfo).port}`;
 
@@ -89,7 +92,7 @@ export async function apiBench(databaseUrl: string, options: ApiBenchOptions): P
     const ids: Record<'api' | 'bare', string[]> = { api: [], bare: [] };
     const create = {
       api: async () => void ids.api.push(((await expectOk(await fetch(`${apiUrl}/api/tasks`, { method: 'POST', headers: { ...auth, ...json }, body }), 'create')) as { tasks: { taskId: string }[] }).tasks[0]!.taskId),
-      bare: async () => void ids.bare.push(((await expectOk(await fetch(`${bareUrl}/tasks`, { method: 'POST', headers: json, body }), 'bare create')) as { taskId: string }).taskId),
+      bare: async () => void ids.bare.push(((await expectOk(await fetch(`${bareUrl}/tasks`, { method: 'POST', headers: json, body }), 'bare create')) as { tasks: { taskId: string }[] }).tasks[0]!.taskId),
     };
     const get = {
       api: async (i: number) => void (await expectOk(await fetch(`${apiUrl}/api/tasks/${ids.api[i % ids.api.length]}`, { headers: auth }), 'get')),
@@ -116,6 +119,7 @@ export async function apiBench(databaseUrl: string, options: ApiBenchOptions): P
         const clients = new Set<http.ServerResponse>();
         const server = http.createServer((req, res) => {
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+          res.flushHeaders();
           clients.add(res);
           res.on('close', () => clients.delete(res));
         });

@@ -13,6 +13,8 @@ export const apiConfig = z
     rateLimitPerMinute: z.number().int().positive().default(1200),
     /** Origins a browser may call the API from; none by default (CORS off). */
     corsOrigins: z.array(z.string().min(1)).default([]),
+    /** How long a server trusts a token it found valid before it looks it up again: a revocation takes effect within this. */
+    tokenRecheckMs: z.number().int().min(0).max(60_000).default(5_000),
     /** How long an operator action waits for the agent that carries it out to answer. */
     agentTimeoutMs: z.number().int().positive().default(5_000),
     /** Events `/events` keeps for clients that reconnect with Last-Event-ID; one that missed more is told to read the state again. */

@@ -12,7 +12,7 @@ import type { TaskRegistry } from '../registry/index.js';
 import type { Bus } from '../bus/index.js';
 import { apiConfig, type ApiConfig, type ApiOptions } from './config.js';
 import { ApiError, toApiError } from './errors.js';
-import { authenticate, hashToken } from './tokens.js';
+import { hashToken, TokenAuthenticator } from './tokens.js';
 import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
 import { studyRoutes } from './routes/studies.js';
@@ -99,13 +99,14 @@ export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  const tokens = new TokenAuthenticator(deps.db, config.tokenRecheckMs);
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const access = request.routeOptions.config.access ?? 'public';
     if (access === 'public') return;
     const header = request.headers.authorization;
     const token = typeof header === 'string' && /^Bearer [^\s]+$/.test(header) ? header.slice('Bearer '.length) : undefined;
     if (!token) throw new ApiError(401, 'ORC_API_UNAUTHORIZED', 'this route needs a bearer token (Authorization: Bearer …)');
-    const row = await authenticate(deps.db, token, deps.clock.now());
+    const row = await tokens.authenticate(token, deps.clock.now());
     if (!row) throw new ApiError(401, 'ORC_API_UNAUTHORIZED', 'the bearer token is unknown, revoked or expired');
     if (!ALLOWED[access].includes(row.role)) throw new ApiError(403, 'ORC_API_FORBIDDEN', `a ${row.role} token may not ${request.method} ${request.routeOptions.url}; it needs ${access === 'admin' ? 'an admin' : 'a viewer or admin'} token`);
     request.token = row;

@@ -28,3 +28,35 @@ export async function authenticate(db: Db, token: string, nowMs: number): Promis
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
   return useToken(db, hashToken(token), nowMs);
 }
+
+/** Tokens a server remembers at most; past it, the oldest are looked up again. */
+const MAX_REMEMBERED = 10_000;
+
+/**
+ * `authenticate` for a server: a token found valid is remembered for
+ * `rememberMs`, so a client sending many requests costs one store round trip
+ * (and one write of last_used_at) per period, not one per request. Its expiry
+ * is checked on every request; a revocation takes effect within `rememberMs`.
+ */
+export class TokenAuthenticator {
+  private readonly remembered = new Map<string, { row: TokenRow; until: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly rememberMs: number,
+  ) {}
+
+  async authenticate(token: string, nowMs: number): Promise<TokenRow | null> {
+    if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
+    const hash = hashToken(token);
+    const known = this.remembered.get(hash);
+    if (known && known.until > nowMs && (known.row.expiresAt === null || known.row.expiresAt > nowMs)) return known.row;
+    const row = await useToken(this.db, hash, nowMs);
+    this.remembered.delete(hash);
+    if (row && this.rememberMs > 0) {
+      if (this.remembered.size >= MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
+      this.remembered.set(hash, { row, until: nowMs + this.rememberMs });
+    }
+    return row;
+  }
+}

@@ -184,6 +184,12 @@ describe('the HTTP API on the embedded store', () => {
     expect(await revokeToken(db, other.row.tokenId, clock.now())).toBe(true);
     expect((await call('GET', '/api/status', { token: other.token })).statusCode).toBe(401);
     expect(row.role).toBe('viewer');
+    // A token in use is looked up again after api.tokenRecheckMs: its revocation takes effect by then.
+    const used = await createToken(db, { name: 'used', role: 'viewer' }, clock.now());
+    expect((await call('GET', '/api/status', { token: used.token })).statusCode).toBe(200);
+    await revokeToken(db, used.row.tokenId, clock.now());
+    await clock.advance(5_000);
+    expect((await call('GET', '/api/status', { token: used.token })).statusCode).toBe(401);
   });
 
   it('describes every route in /openapi.json, generated from the schemas that validate', async () => {
