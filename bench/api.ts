@@ -3,8 +3,9 @@
  * the same run: a task create and a task get (p50, p99, requests/s, with
  * `inFlight` requests outstanding), then Server-Sent Events fanned out to
  * 100 clients at 1,000 events/s, next to a bare `node:http` fan-out of the
- * same frames (delivery p50/p99, and this process's RSS, which holds the
- * server and the publisher; the clients run in a process of their own).
+ * same frames (delivery p50/p99, and this process's RSS, peak and growth
+ * during the fan-out: it holds the server and the publisher; the clients run
+ * in a process of their own).
  */
 import http from 'node:http';
 import { spawn } from 'node:child_process';
@@ -51,6 +52,12 @@ async function load(count: number, inFlight: number, request: (i: number) => Pro
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSec: count / seconds };
+}
+
+/** The rounds' mean figures. */
+function mean(rounds: Timing[]): Timing {
+  const avg = (f: (t: Timing) => number) => rounds.reduce((sum, t) => sum + f(t), 0) / rounds.length;
+  return { p50: avg((t) => t.p50), p99: avg((t) => t.p99), perSec: avg((t) => t.perSec) };
 }
 
 async function expectOk(res: Response, what: string): Promise<unknown> {
@@ -101,9 +108,15 @@ export async function apiBench(databaseUrl: string, options: ApiBenchOptions): P
     // Warm both up, then alternate, so a drift of the shared machine weighs on both alike.
     await load(200, options.inFlight, () => create.bare());
     await load(200, options.inFlight, () => create.api());
+    // Two rounds in opposite orders, half the requests each: neither side always runs second, on a warmer machine.
     const results: Record<string, Timing> = {};
-    for (const side of ['bare', 'api'] as const) results[`create ${side}`] = await load(options.requests, options.inFlight, () => create[side]());
-    for (const side of ['bare', 'api'] as const) results[`get ${side}`] = await load(options.requests, options.inFlight, (i) => get[side](i));
+    for (const op of ['create', 'get'] as const) {
+      const rounds: Record<'bare' | 'api', Timing[]> = { bare: [], api: [] };
+      for (const order of [['bare', 'api'], ['api', 'bare']] as const) {
+        for (const side of order) rounds[side].push(await load(Math.ceil(options.requests / 2), options.inFlight, (i) => (op === 'create' ? create[side]() : get[side](i))));
+      }
+      for (const side of ['bare', 'api'] as const) results[`${op} ${side}`] = mean(rounds[side]);
+    }
     const rows = (['create', 'get'] as const).flatMap((op) => {
       const b = results[`${op} bare`]!;
       const a = results[`${op} api`]!;
@@ -147,8 +160,8 @@ export async function apiBench(databaseUrl: string, options: ApiBenchOptions): P
     ];
     printTable(
       `Server-Sent Events: ${options.eventsPerSecond} events/s for ${options.sseSeconds} s to ${options.sseClients} clients (clients in another process)`,
-      ['server', 'delivered', 'p50 ms', 'p99 ms', 'RSS MB (server + publisher)'],
-      sse.map((r) => [r.name, `${fmt(r.delivered)} / ${fmt(r.expected)}`, fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.rssMb)]),
+      ['server', 'delivered', 'p50 ms', 'p99 ms', 'RSS MB, peak', 'RSS growth MB'],
+      sse.map((r) => [r.name, `${fmt(r.delivered)} / ${fmt(r.expected)}`, fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.rssMb), fmt(r.rssGrowthMb, 1)]),
     );
     console.log(`\nOrchestra /events delivery p99: ${fmt(sse[1]!.p99 / sse[0]!.p99, 2)}× the bare fan-out's`);
   } finally {
@@ -179,7 +192,8 @@ async function fanOut(name: string, options: ApiBenchOptions, open: () => Promis
   const tickMs = 10;
   const perTick = Math.max(1, Math.round((options.eventsPerSecond * tickMs) / 1000));
   const now = () => performance.timeOrigin + performance.now();
-  let rss = 0;
+  const rssBefore = process.memoryUsage().rss;
+  let rss = rssBefore;
   let sent = 0;
   const start = performance.now();
   while (sent < total) {
@@ -194,7 +208,6 @@ async function fanOut(name: string, options: ApiBenchOptions, open: () => Promis
   child.stdin.end();
   await done;
   await publisher.close();
-  const { latencies } = JSON.parse(out.slice(out.indexOf('{'))) as { latencies: number[] };
-  latencies.sort((a, b) => a - b);
-  return { name, delivered: latencies.length, expected: total * options.sseClients, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rssMb: rss / 2 ** 20 };
+  const measured = JSON.parse(out.slice(out.indexOf('{'))) as { delivered: number; p50: number; p99: number };
+  return { name, ...measured, expected: total * options.sseClients, rssMb: rss / 2 ** 20, rssGrowthMb: (rss - rssBefore) / 2 ** 20 };
 }
