@@ -73,7 +73,7 @@ describe('orchestra errors, as a process sees them', () => {
       await waitFor('the worker to start', () => holder.stdout().includes('started: kinds echo'));
       expect(fs.existsSync(path.join(data, 'orchestra.lock'))).toBe(true);
       const second = await runCli(['tasks', 'list', '--data', data], { cwd });
-      expect(second.code).toBe(1);
+      expect(second.code, `the second process printed ${JSON.stringify(second)}; the holder, alive: ${holder.child.exitCode === null}, printed ${holder.stderr()}`).toBe(1);
       expect(second.stderr).toMatch(oneLine('ORC_STORE_DATA_DIR_LOCKED'));
       expect(second.stderr).toContain(`process ${holder.child.pid}`);
     } finally {
