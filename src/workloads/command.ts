@@ -155,11 +155,15 @@ export function commandHandler(command: string, options: CommandOptions = {}): T
       child.once('exit', (exitCode, signal) => {
         exit = { exitCode, signal };
         killGroup();
+        // The group is dead now. Its number may be given to another process once nothing
+        // uses it, so it leaves the set at once: a later kill of the set must not reach that one.
+        if (pgid) groups.delete(pgid);
         if (killedFor) finishKilled();
       });
 
       child.once('error', (err) => {
         killGroup();
+        if (pgid) groups.delete(pgid);
         finish(() =>
           reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `could not run ${command}: ${err.message}`, true, { exitCode: null, signal: null, stderr: '' })),
         );

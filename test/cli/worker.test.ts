@@ -21,7 +21,13 @@ function groupMembers(pgid: number): string[] {
   });
 }
 
+/**
+ * Kills what is left of group `pgid` after a failed test. Only while it has
+ * members: the number of a group that is gone may be given to another
+ * process's group, which must not be killed.
+ */
 function killGroup(pgid: number): void {
+  if (groupMembers(pgid).length === 0) return;
   try {
     process.kill(-pgid, 'SIGKILL');
   } catch {
@@ -146,8 +152,17 @@ describe('orchestra worker, on PostgreSQL', () => {
       worker.child.kill('SIGTERM');
       await exitWithin(worker);
       for (const file of fs.readdirSync(dir).filter((f) => f.startsWith('pid.'))) {
+        const pid = Number(fs.readFileSync(path.join(dir, file), 'utf8'));
+        // Only the escaped sleep: a pid that is gone may be another process's by now.
+        let cmdline = '';
         try {
-          process.kill(Number(fs.readFileSync(path.join(dir, file), 'utf8')), 'SIGKILL');
+          cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        } catch {
+          // gone
+        }
+        if (!cmdline.startsWith('sleep')) continue;
+        try {
+          process.kill(pid, 'SIGKILL');
         } catch {
           // gone
         }
