@@ -17,7 +17,7 @@ import { IN_MEMORY, migrate, openPglite } from '../src/store/index.js';
 import { TaskRegistry } from '../src/registry/index.js';
 import { BaseAgent, VariableAgent } from '../src/agents/index.js';
 import { parseSpace } from '../src/evolution/index.js';
-import { bestOf } from '../src/cli/study.js';
+import { bestOf } from '../src/agents/index.js';
 import { HISTORY_KINDS, SYNTHETIC_SPACE, writeHistory, type HistoryKind } from './study-histories.js';
 
 const { values } = parseArgs({ options: { histories: { type: 'string', default: '300' }, seed: { type: 'string', default: '1' } } });

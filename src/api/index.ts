@@ -5,6 +5,6 @@
  */
 export { createApiServer, type ApiDeps, type ApiServer, type Access } from './server.js';
 export { apiConfig, type ApiConfig, type ApiOptions } from './config.js';
-export { createToken, authenticate, hashToken } from './tokens.js';
+export { createToken, hashToken, TokenAuthenticator } from './tokens.js';
 export { ApiError, statusFor, toApiError, type ApiErrorBody } from './errors.js';
 export { resolveStudy, noStudyYet, generationsView, bestView, botsView, campaignsView, type GenerationView } from './views.js';

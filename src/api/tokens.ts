@@ -23,17 +23,13 @@ export async function createToken(
   return { token, row };
 }
 
-/** The token's row when it is valid now (not revoked, not expired), else null. */
-export async function authenticate(db: Db, token: string, nowMs: number): Promise<TokenRow | null> {
-  if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-  return useToken(db, hashToken(token), nowMs);
-}
 
 /** Tokens a server remembers at most; past it, the oldest are looked up again. */
 const MAX_REMEMBERED = 10_000;
 
 /**
- * `authenticate` for a server: a token found valid is remembered for
+ * Finds the row of a presented token when it is valid now (not revoked, not
+ * expired). A token found valid is remembered for
  * `rememberMs`, so a client sending many requests costs one store round trip
  * (and one write of last_used_at) per period, not one per request. Its expiry
  * is checked on every request; a revocation takes effect within `rememberMs`.

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { describeError, ERROR_CODES, OrchestraError, type ErrorCode } from '../protocol/index.js';
+import { describeError } from '../protocol/index.js';
 import { createToken } from '../api/index.js';
 import { revokeToken } from '../store/index.js';
 import type { Runtime } from './runtime.js';
@@ -62,57 +62,4 @@ export function readLocalApi(dataDir: string, ownerPid?: number): LocalApi | und
   const result = announcement.safeParse(parsed);
   if (!result.success || (ownerPid !== undefined && result.data.pid !== ownerPid)) return undefined;
   return result.data;
-}
-
-/** Talks to a running process's API, with its errors as Orchestra's errors. */
-export class ApiClient {
-  constructor(private readonly api: Pick<LocalApi, 'url' | 'token'>) {}
-
-  get url(): string {
-    return this.api.url;
-  }
-
-  get<T>(route: string): Promise<T> {
-    return this.call<T>('GET', route);
-  }
-
-  post<T>(route: string, body: unknown = {}): Promise<T> {
-    return this.call<T>('POST', route, body);
-  }
-
-  private async call<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.api.url}${route}`, {
-        method,
-        headers: { authorization: `Bearer ${this.api.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: unknown }).cause;
-      throw new OrchestraError('ORC_CLI_NO_RUNNING_SYSTEM', `cannot reach the API at ${this.api.url}: ${describeError(cause ?? err).message}`, true, { cause: err });
-    }
-    const answer = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
-    if (res.ok) return answer as T;
-    const code: ErrorCode = typeof answer.code === 'string' && answer.code in ERROR_CODES ? (answer.code as ErrorCode) : 'ORC_API_INTERNAL';
-    throw new OrchestraError(code, answer.message ?? `the API answered ${res.status} to ${method} ${route}`);
-  }
-}
-
-/** The environment variable that holds the token for `--api`: a flag would show in the process list. */
-export const TOKEN_VARIABLE = 'ORCHESTRA_TOKEN';
-
-/** `--api URL` with the token from ORCHESTRA_TOKEN, checked; undefined without `--api`. */
-export function apiFromFlag(url: string | undefined, env: Record<string, string | undefined>): ApiClient | undefined {
-  if (url === undefined) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new OrchestraError('ORC_CONFIG_INVALID', `--api ${url}: not a URL (for example http://127.0.0.1:7070)`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new OrchestraError('ORC_CONFIG_INVALID', `--api ${url}: must be an http:// or https:// URL`);
-  const token = env[TOKEN_VARIABLE];
-  if (!token) throw new OrchestraError('ORC_CONFIG_INVALID', `--api needs a token in the environment variable ${TOKEN_VARIABLE} (an admin token for actions: orchestra tokens create --role admin)`);
-  return new ApiClient({ url: url.replace(/\/+$/, ''), token });
 }

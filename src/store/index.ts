@@ -6,6 +6,7 @@ export { migrate, type MigrationReport } from './migrate.js';
 export { MIGRATIONS, type Migration } from './migrations/index.js';
 export { storeConfig, type StoreOptions, type StoreConfig } from './config.js';
 export * from './errors.js';
+export { isAlive as processIsAlive } from './data-dir-lock.js';
 export { StoreDeadLetters } from './dead-letters.js';
 export { toTask, type TaskRow } from './tasks/row.js';
 export { insertTasks, type InsertTaskRow } from './tasks/insert-tasks.js';

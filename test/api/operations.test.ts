@@ -44,7 +44,6 @@ describe('operator actions over the HTTP API, against running agents', () => {
   async function serve(agentTimeoutMs = 5_000): Promise<void> {
     const registry = new TaskRegistry({ db, clock, rng: createRng(1), bus, config: { backoffBaseMs: 10, backoffMaxMs: 10 } });
     app = await createApiServer({ db, registry, clock, bus }, { rateLimitPerMinute: 100_000, agentTimeoutMs });
-    return undefined;
   }
 
   async function runSystem(): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeEach } from 'vitest';
 import { combinationKey, parseSpace } from '../../src/evolution/index.js';
 import { createStudy, insertGeneration, insertResults, setExploreFrom, type Db, type TestResultRow } from '../../src/store/index.js';
-import { bestOf } from '../../src/cli/study.js';
+import { bestOf } from '../../src/agents/index.js';
 import { embeddedStore } from '../agents/helpers.js';
 
 const NOW = Date.UTC(2026, 0, 1);

@@ -49,11 +49,11 @@ export async function fleetRoutes(app: ZodInstance, deps: ApiDeps, operator: Ope
     '/api/bots/:botId/reinstate',
     { config: { access: 'admin' }, schema: { summary: "Puts an isolated bot back in the fleet at the fleet's mean success rate, recording who asked and why", params: botId, body: reasonBody } },
     async (request) => {
-      const request_ = { by: `token ${request.token!.name}`, reason: request.body?.reason?.trim() || 'reinstated over the API' };
-      const row = await reinstateBot(deps.db, request.params.botId, deps.clock.now(), request_);
+      const asked = { by: `token ${request.token!.name}`, reason: request.body?.reason?.trim() || 'reinstated over the API' };
+      const row = await reinstateBot(deps.db, request.params.botId, deps.clock.now(), asked);
       if (!row) return { bot: await known(request.params.botId), reinstated: false };
       // The store holds the fleet; a running bot agent is told too, so the bot takes tasks again at once.
-      await operator?.sendCommand(reinstateBotCommand, { botId: request.params.botId, ...request_ });
+      await operator?.sendCommand(reinstateBotCommand, { botId: request.params.botId, ...asked });
       return { bot: row, reinstated: true };
     },
   );

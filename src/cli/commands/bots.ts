@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { OrchestraError, reinstateBotCommand } from '../../protocol/index.js';
 import { getBot, reinstateBot, type BotRow } from '../../store/index.js';
-import { apiFromFlag } from '../local-api.js';
+import { apiFromFlag } from '../api-client.js';
 import type { Bus } from '../../bus/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';

@@ -4,10 +4,10 @@ import type { Bus } from '../../bus/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { CliClient } from '../client.js';
-import { studyFromFlag } from '../study-lookup.js';
 import { ANSWER_TIMEOUT_MS } from '../defaults.js';
-import { ApiClient, apiFromFlag, readLocalApi, TOKEN_VARIABLE } from '../local-api.js';
-import { noStudyYet } from '../../api/index.js';
+import { ApiClient, apiFromFlag, TOKEN_VARIABLE } from '../api-client.js';
+import { readLocalApi } from '../local-api.js';
+import { resolveStudy } from '../../api/index.js';
 
 export interface ControlOptions {
   study?: string;
@@ -64,7 +64,7 @@ async function reach<T>(
   }
   const client = runtime.bus ? new CliClient(runtime as Runtime & { bus: Bus }) : undefined;
   try {
-    const studyId = await studyFromFlag(runtime.db, options.study);
+    const studyId = await resolveStudy(runtime.db, options.study);
     await client?.start();
     const agent = await client?.variableAgent(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const drives = agent?.details['studyId'];
@@ -125,12 +125,7 @@ export async function stopCommand(globals: GlobalFlags, options: ControlOptions,
 
 /** trigger_test or stop_test through the running system's HTTP API. */
 async function overApi(api: ApiClient, options: ControlOptions, io: CliIo, action: 'trigger_test' | 'stop_test'): Promise<void> {
-  let studyId = options.study;
-  if (studyId === undefined) {
-    const { studies } = await api.get<{ studies: { studyId: string }[] }>('/api/studies');
-    if (!studies[0]) throw noStudyYet();
-    studyId = studies[0].studyId;
-  }
+  const studyId = await api.study(options.study);
   const path = `/api/studies/${encodeURIComponent(studyId)}`;
   if (action === 'trigger_test') {
     const reply = await api.post<{ studyId: string; state: string; generation: number }>(`${path}/trigger`);

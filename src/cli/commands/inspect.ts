@@ -1,11 +1,12 @@
 import { OrchestraError } from '../../protocol/index.js';
-import { bestView, botsView, campaignsView, generationsView, noStudyYet, resolveStudy, type GenerationView } from '../../api/index.js';
+import { bestView, botsView, campaignsView, generationsView, resolveStudy, type GenerationView } from '../../api/index.js';
 import { DataDirLockedError, type BotRow, type CampaignRow, type Db } from '../../store/index.js';
-import type { StudyBest } from '../study.js';
+import type { StudyBest } from '../../agents/index.js';
 import { openReader } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { formatNumber, iso, table } from '../format.js';
-import { ApiClient, readLocalApi } from '../local-api.js';
+import { ApiClient } from '../api-client.js';
+import { readLocalApi } from '../local-api.js';
 
 export interface InspectOptions {
   study?: string;
@@ -36,13 +37,7 @@ function apiReads(api: ApiClient): Reads {
   const query = (studyId: string | undefined) => (studyId === undefined ? '' : `?study=${encodeURIComponent(studyId)}`);
   const path = (studyId: string) => `/api/studies/${encodeURIComponent(studyId)}`;
   return {
-    study: async (studyId) => {
-      // A study named is checked by the routes that read it, with the same error.
-      if (studyId !== undefined) return studyId;
-      const { studies } = await api.get<{ studies: { studyId: string }[] }>('/api/studies');
-      if (!studies[0]) throw noStudyYet();
-      return studies[0].studyId;
-    },
+    study: (studyId) => api.study(studyId),
     generations: (studyId) => api.get(`${path(studyId)}/generations`),
     best: async (studyId) => (await api.get<{ best: StudyBest | null }>(`${path(studyId)}/best`)).best,
     bots: (studyId) => api.get(`/api/bots${query(studyId)}`),

@@ -10,11 +10,12 @@ import {
   type Campaign,
 } from '../../protocol/index.js';
 import { RequestTimeoutError, type Bus } from '../../bus/index.js';
-import { getBot, getCampaign } from '../../store/index.js';
+import { getBot, getCampaign, processIsAlive } from '../../store/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { CliClient } from '../client.js';
-import { ApiClient, apiFromFlag, readLocalApi, TOKEN_VARIABLE } from '../local-api.js';
+import { ApiClient, apiFromFlag, TOKEN_VARIABLE } from '../api-client.js';
+import { readLocalApi } from '../local-api.js';
 import { ANSWER_TIMEOUT_MS } from '../defaults.js';
 
 export interface OperateOptions {
@@ -42,8 +43,8 @@ export async function reachSystem<T>(globals: GlobalFlags, options: OperateOptio
   if (!config.bus.redisUrl) {
     const announced = readLocalApi(config.store.dataDir);
     const token = io.env[TOKEN_VARIABLE];
-    if (announced && alive(announced.pid) && token) return act({ via: 'api', api: new ApiClient({ url: announced.url, token }) });
-    if (announced && alive(announced.pid)) {
+    if (announced && processIsAlive(announced.pid) && token) return act({ via: 'api', api: new ApiClient({ url: announced.url, token }) });
+    if (announced && processIsAlive(announced.pid)) {
       throw new OrchestraError(
         'ORC_CONFIG_INVALID',
         `${action}: process ${announced.pid} runs the system and serves its API at ${announced.url}; set ${TOKEN_VARIABLE} to an admin token (the one start printed on its first run) and run this again`,
@@ -62,15 +63,6 @@ export async function reachSystem<T>(globals: GlobalFlags, options: OperateOptio
   } finally {
     await client.stop();
     await runtime.close();
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -11,7 +11,7 @@ import { elapsed, Progress, SharedStderr } from '../progress.js';
 import { listenForShutdown } from '../signals.js';
 import { badArgument } from '../errors.js';
 import { buildExperiment } from '../experiment.js';
-import { bestOf } from '../study.js';
+import { bestOf } from '../../agents/index.js';
 import { formatNumber } from '../format.js';
 import { FailureWatch, hopelessError, noSuccessError } from '../outcomes.js';
 import { STDOUT_PATH, writeOutput } from '../output-file.js';

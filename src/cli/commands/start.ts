@@ -12,7 +12,7 @@ import { formatNumber } from '../format.js';
 import { noSuccessError } from '../outcomes.js';
 import { listenForShutdown } from '../signals.js';
 import { buildExperiment, type ExperimentSystem } from '../experiment.js';
-import { bestOf } from '../study.js';
+import { bestOf } from '../../agents/index.js';
 import { START_DEFAULTS } from '../defaults.js';
 import { serveApi, type ServedApi } from '../api-server.js';
 

@@ -1,1 +1,0 @@
-export { resolveStudy as studyFromFlag } from '../api/index.js';

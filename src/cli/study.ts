@@ -1,1 +1,0 @@
-export { bestOf, type StudyBest } from '../agents/index.js';
