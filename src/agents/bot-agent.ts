@@ -84,7 +84,7 @@ export class BotAgent extends BaseAgent {
       const row = await registerBot(this.db, bot, this.clock.now());
       await this.statusUpdate(row);
       this.wake();
-      return botJson(row);
+      return botInfo(row);
     });
     this.onRequest(deregisterBotRequest, async ({ botId }) => {
       await markOffline(this.db, botId);
@@ -113,7 +113,7 @@ export class BotAgent extends BaseAgent {
       const bots = botId ? [await getBot(this.db, botId)].filter((b): b is BotRow => b !== null) : await listBots(this.db);
       if (botId && bots.length === 0) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no bot has id ${botId}`);
       const loads = await this.loads(bots);
-      return { bots: bots.map((b) => ({ ...botJson(b), tasks: loads.get(b.botId) ?? 0 })) };
+      return { bots: bots.map((b) => ({ ...botInfo(b), tasks: loads.get(b.botId) ?? 0 })) };
     });
 
     this.onCommand(heartbeatCommand, async ({ botId }) => {
@@ -165,7 +165,10 @@ export class BotAgent extends BaseAgent {
     if (!row) return;
     await this.takeBack(botId);
     this.logger.warn({ botId, reason, restarts: row.restarts }, 'restarting bot');
-    await this.sendCommand(restartCommand, { reason }, { to: botKind(botId) }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'restart not sent'));
+    // A remote bot is told in the answer to its next heartbeat or poll, which reads its state.
+    if (row.transport === 'bus') {
+      await this.sendCommand(restartCommand, { reason }, { to: botKind(botId) }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'restart not sent'));
+    }
     await this.statusUpdate(row);
   }
 
@@ -175,7 +178,7 @@ export class BotAgent extends BaseAgent {
     if (!row) return;
     const moved = await this.takeBack(botId);
     this.logger.warn({ botId, reason, moved }, 'bot isolated');
-    await this.sendCommand(stopCommand, { reason }, { to: botKind(botId) }).catch(() => undefined);
+    if (row.transport === 'bus') await this.sendCommand(stopCommand, { reason }, { to: botKind(botId) }).catch(() => undefined);
     await this.statusUpdate(row);
     await this.sendEvent(botIsolatedEvent, { botId, reason, tasksMoved: moved }).catch(() => undefined);
     this.wake();
@@ -191,7 +194,9 @@ export class BotAgent extends BaseAgent {
     const row = (await reinstateBot(this.db, botId, this.clock.now(), request)) ?? (await getBot(this.db, botId));
     if (!row || row.state === 'isolated') return null;
     this.logger.warn({ botId, by: row.reinstatedBy, reason: row.reinstateReason, successRate: row.successRate }, 'bot reinstated');
-    await this.sendCommand(resumeCommand, { reason: request.reason }, { to: botKind(botId) }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'resume not sent'));
+    if (row.transport === 'bus') {
+      await this.sendCommand(resumeCommand, { reason: request.reason }, { to: botKind(botId) }).catch((err: unknown) => this.logger.warn({ botId, err: describeError(err) }, 'resume not sent'));
+    }
     await this.statusUpdate(row);
     this.wake();
     return row;
@@ -303,7 +308,7 @@ export class BotAgent extends BaseAgent {
   }
 
   private async statusUpdate(bot: BotRow): Promise<void> {
-    await this.sendEvent(botStatusUpdateEvent, botJson(bot)).catch(() => undefined);
+    await this.sendEvent(botStatusUpdateEvent, botInfo(bot)).catch(() => undefined);
   }
 }
 
@@ -312,13 +317,15 @@ function toTask(t: TestRequest): NewTask {
   return { taskId, idempotencyKey: taskId, kind: TEST_BACKLOG_KIND, payload, ...(priority ? { priority } : {}), ...(maxAttempts ? { maxAttempts } : {}) };
 }
 
-function botJson(b: BotRow): BotInfo {
+/** A bot as the fleet's events and replies show it. */
+export function botInfo(b: BotRow): BotInfo {
   return {
     botId: b.botId,
     deviceId: b.deviceId,
     role: b.role,
     group: b.group,
     state: b.state,
+    transport: b.transport,
     successRate: b.successRate,
     restarts: b.restarts,
     completed: b.completed,

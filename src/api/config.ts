@@ -23,6 +23,12 @@ export const apiConfig = z
     eventHeartbeatMs: z.number().int().positive().default(15_000),
     /** Unsent output an `/events` client may have before it is dropped as too slow. */
     eventClientBufferBytes: z.number().int().positive().default(1024 * 1024),
+    /** The longest a bot's claim waits for a task before it is answered with none (the bot then asks again). */
+    botPollWaitMs: z.number().int().min(0).max(120_000).default(25_000),
+    /** How often the server asks the store, for all waiting bots at once, whether any of them has work. */
+    botPollIntervalMs: z.number().int().positive().max(60_000).default(250),
+    /** Requests one bot may send per minute to the bot routes (heartbeats, claims, reports); past it, 429. */
+    botRateLimitPerMinute: z.number().int().positive().default(12_000),
   })
   .strict();
 

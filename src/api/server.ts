@@ -21,6 +21,9 @@ import { EventStream } from './events.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { campaignRoutes } from './routes/campaigns.js';
 import { OperatorAgent } from './operator.js';
+import { BotPolls } from './bot-polls.js';
+import { botProtocolRoutes } from './routes/bot-protocol.js';
+import { fleetConfig, type FleetOptions } from '../agents/index.js';
 
 export interface ApiDeps {
   db: Db;
@@ -31,10 +34,16 @@ export interface ApiDeps {
   logger?: Logger;
   /** The package's version, for the OpenAPI document. */
   version?: string;
+  /** The fleet's rules, as the bot agent has them: what remote bots are told at registration. */
+  fleet?: FleetOptions;
 }
 
-/** Who may call a route: `public` needs no token; `viewer` is any token but a bot's; `admin` only an admin's. */
-export type Access = 'public' | 'viewer' | 'admin';
+/**
+ * Who may call a route: `public` needs no token; `viewer` is any token but a
+ * bot's; `admin` only an admin's; `bot` only the token of the bot the path
+ * names; `register` a registration token (a bot token of no bot) or an admin's.
+ */
+export type Access = 'public' | 'viewer' | 'admin' | 'bot' | 'register';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -52,7 +61,24 @@ export type ZodInstance = FastifyInstance<RawServerDefault, IncomingMessage, Ser
 const ALLOWED: Record<Exclude<Access, 'public'>, readonly TokenRole[]> = {
   viewer: ['viewer', 'admin'],
   admin: ['admin'],
+  bot: ['bot'],
+  register: ['bot', 'admin'],
 };
+
+const NEEDS: Record<Exclude<Access, 'public'>, string> = {
+  viewer: 'a viewer or admin token',
+  admin: 'an admin token',
+  bot: 'the token of the bot it names',
+  register: 'a registration (bot) or admin token',
+};
+
+/** Whether a token of an allowed role may call this route: a bot token only its own bot's routes, a registration token only registration. */
+function tokenFits(access: Exclude<Access, 'public'>, row: TokenRow, params: unknown): boolean {
+  if (!ALLOWED[access].includes(row.role)) return false;
+  if (access === 'bot') return row.botId !== null && row.botId === (params as { botId?: unknown } | undefined)?.botId;
+  if (access === 'register') return row.role === 'admin' || row.botId === null;
+  return true;
+}
 
 /**
  * The HTTP API over an open store and registry: every request and reply
@@ -108,7 +134,10 @@ export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): 
     if (!token) throw new ApiError(401, 'ORC_API_UNAUTHORIZED', 'this route needs a bearer token (Authorization: Bearer …)');
     const row = await tokens.authenticate(token, deps.clock.now());
     if (!row) throw new ApiError(401, 'ORC_API_UNAUTHORIZED', 'the bearer token is unknown, revoked or expired');
-    if (!ALLOWED[access].includes(row.role)) throw new ApiError(403, 'ORC_API_FORBIDDEN', `a ${row.role} token may not ${request.method} ${request.routeOptions.url}; it needs ${access === 'admin' ? 'an admin' : 'a viewer or admin'} token`);
+    if (!tokenFits(access, row, request.params)) {
+      const who = row.role === 'bot' ? (row.botId === null ? 'a registration token' : `the token of bot ${row.botId}`) : `a ${row.role} token`;
+      throw new ApiError(403, 'ORC_API_FORBIDDEN', `${who} may not ${request.method} ${request.routeOptions.url}; it needs ${NEEDS[access]}`);
+    }
     request.token = row;
   });
 
@@ -147,6 +176,19 @@ export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): 
   await app.register(async (scope) => fleetRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator));
   await app.register(async (scope) => campaignRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator));
   await app.register(async (scope) => eventRoutes(scope.withTypeProvider<ZodTypeProvider>(), stream));
+  const fleet = fleetConfig.parse(deps.fleet ?? {});
+  const polls = new BotPolls({ registry: deps.registry, clock: deps.clock, logger }, config.botPollIntervalMs);
+  app.addHook('preClose', async () => polls.close());
+  const timings = {
+    heartbeatIntervalMs: fleet.heartbeatIntervalMs,
+    heartbeatTimeoutMs: fleet.heartbeatTimeoutMs,
+    maxTasksPerBot: fleet.maxTasksPerBot,
+    leaseMs: deps.registry.config.leaseMs,
+    pollWaitMs: config.botPollWaitMs,
+  };
+  await app.register(async (scope) =>
+    botProtocolRoutes(scope.withTypeProvider<ZodTypeProvider>(), { ...deps, timings, polls, rateLimitPerMinute: config.botRateLimitPerMinute }, operator),
+  );
   zod.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   try {
     await app.ready();

@@ -14,12 +14,12 @@ export const hashToken = (token: string): string => createHash('sha256').update(
  */
 export async function createToken(
   db: Db,
-  input: { name: string; role: TokenRole; expiresAt?: number | null },
+  input: { name: string; role: TokenRole; expiresAt?: number | null; botId?: string | null },
   nowMs: number,
 ): Promise<{ token: string; row: TokenRow }> {
   const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const tokenId = randomBytes(6).toString('hex');
-  const row = await insertToken(db, { tokenId, name: input.name, role: input.role, hash: hashToken(token), expiresAt: input.expiresAt ?? null }, nowMs);
+  const row = await insertToken(db, { tokenId, name: input.name, role: input.role, hash: hashToken(token), expiresAt: input.expiresAt ?? null, botId: input.botId ?? null }, nowMs);
   return { token, row };
 }
 

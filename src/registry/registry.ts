@@ -26,6 +26,7 @@ import type { Bus } from '../bus/index.js';
 import {
   cancelTask,
   claimTasks,
+  runnableKinds,
   completeAndClaimTasks,
   completeTasks,
   countTasks,
@@ -210,6 +211,11 @@ export class TaskRegistry {
       leaseMs: request.leaseMs ?? this.config.leaseMs,
     });
     return rows.map(toTask);
+  }
+
+  /** Of `kinds`, those with a task a claim would take now. */
+  async runnableKinds(kinds: readonly string[]): Promise<Set<string>> {
+    return runnableKinds(this.db, kinds, this.clock.now());
   }
 
   /** Extends the leases still held; returns the ids of those that were lost (expired, cancelled, finished). */

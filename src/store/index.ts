@@ -11,7 +11,7 @@ export { StoreDeadLetters } from './dead-letters.js';
 export { toTask, type TaskRow } from './tasks/row.js';
 export { insertTasks, type InsertTaskRow } from './tasks/insert-tasks.js';
 export { findTasksByIdempotencyKeys, markDependedOn } from './tasks/registration-lookups.js';
-export { claimTasks, type ClaimParams } from './tasks/claim-tasks.js';
+export { claimTasks, runnableKinds, type ClaimParams } from './tasks/claim-tasks.js';
 export { completeAndClaimTasks } from './tasks/complete-and-claim.js';
 export { completeTasks, type CompletionReport, type ReportOutcome, type CompletionResult } from './tasks/complete-tasks.js';
 export { failTasks, type FailureReport, type FailureOutcome } from './tasks/fail-tasks.js';
@@ -39,7 +39,7 @@ export {
 } from './tasks/read-tasks.js';
 export { recordAgent, listAgents, forgetAgents, type AgentRow } from './agents/agents.js';
 export { recordAlert, listAlerts, type AlertRow } from './agents/alerts.js';
-export { insertToken, useToken, listTokens, revokeToken, hasAdminToken, TOKEN_ROLES, type TokenRole, type TokenRow } from './api/tokens.js';
+export { insertToken, useToken, listTokens, revokeToken, revokeBotTokens, hasAdminToken, TOKEN_ROLES, type TokenRole, type TokenRow } from './api/tokens.js';
 export { reassignTasks, countUnfinishedByKind, type Reassigned } from './tasks/reassign-tasks.js';
 export { countTimedOutAttempts } from './tasks/count-timeouts.js';
 export * from './experiments/index.js';

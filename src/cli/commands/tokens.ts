@@ -19,6 +19,7 @@ const tokenJson = (t: TokenRow) => ({
   tokenId: t.tokenId,
   name: t.name,
   role: t.role,
+  botId: t.botId,
   createdAt: iso(t.createdAt),
   expiresAt: t.expiresAt === null ? null : iso(t.expiresAt),
   revokedAt: t.revokedAt === null ? null : iso(t.revokedAt),
@@ -35,7 +36,8 @@ export async function tokensCreate(globals: GlobalFlags, options: { role: string
   });
   if (options.json) return printJson(io, { ...tokenJson(row), token });
   print(io, token);
-  io.stderr.write(`orchestra: ${row.role} token ${row.tokenId} (${row.name})${row.expiresAt ? `, valid until ${iso(row.expiresAt)}` : ''}: shown this once; give it as Authorization: Bearer TOKEN, or ORCHESTRA_TOKEN\n`);
+  const use = row.role === 'bot' ? 'a registration token: a bot registers with it (orchestra bot --api URL --token TOKEN) and is given a token of its own' : 'give it as Authorization: Bearer TOKEN, or ORCHESTRA_TOKEN';
+  io.stderr.write(`orchestra: ${row.role} token ${row.tokenId} (${row.name})${row.expiresAt ? `, valid until ${iso(row.expiresAt)}` : ''}: shown this once; ${use}\n`);
 }
 
 export async function tokensList(globals: GlobalFlags, options: { json?: boolean }, io: CliIo): Promise<void> {
@@ -43,7 +45,7 @@ export async function tokensList(globals: GlobalFlags, options: { json?: boolean
   if (options.json) return printJson(io, tokens.map(tokenJson));
   if (tokens.length === 0) return print(io, 'no tokens');
   const state = (t: TokenRow) => (t.revokedAt !== null ? 'revoked' : t.expiresAt !== null && t.expiresAt <= Date.now() ? 'expired' : 'valid');
-  print(io, table(['ID', 'NAME', 'ROLE', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED'], tokens.map((t) => [t.tokenId, t.name, t.role, state(t), iso(t.createdAt), t.expiresAt ? iso(t.expiresAt) : '-', t.lastUsedAt ? iso(t.lastUsedAt) : '-'])));
+  print(io, table(['ID', 'NAME', 'ROLE', 'BOT', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED'], tokens.map((t) => [t.tokenId, t.name, t.role, t.botId ?? '-', state(t), iso(t.createdAt), t.expiresAt ? iso(t.expiresAt) : '-', t.lastUsedAt ? iso(t.lastUsedAt) : '-'])));
 }
 
 export async function tokensRevoke(globals: GlobalFlags, tokenId: string, options: { json?: boolean }, io: CliIo): Promise<void> {

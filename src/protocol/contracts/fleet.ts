@@ -16,6 +16,8 @@ export const botIdOfKind = (kind: string): string | undefined => (kind.startsWit
 export const botIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'must be letters, digits and _ . : -');
 const reason = z.string().max(500);
 
+export const botTransportSchema = z.enum(['bus', 'http']);
+
 export const botSchema = z.object({
   botId: z.string(),
   deviceId: z.string(),
@@ -23,6 +25,8 @@ export const botSchema = z.object({
   group: z.string(),
   /** `online`, `restarting`, `isolated` or `offline`. */
   state: z.string(),
+  /** `bus`: an agent on the bus; `http`: a remote process (`orchestra bot`), told what to do when it next calls. */
+  transport: botTransportSchema,
   successRate: z.number(),
   restarts: z.number().int(),
   completed: z.number().int(),
@@ -50,7 +54,16 @@ const registered = z.object({ tasks: z.array(z.object({ taskId: z.string(), crea
 export const registerBotRequest = defineRequest({
   name: 'register_bot',
   to: BOT_AGENT_ID,
-  data: z.object({ botId: botIdSchema, deviceId: z.string().min(1).max(200), role: z.string().min(1).max(100), group: z.string().min(1).max(100) }).strict(),
+  data: z
+    .object({
+      botId: botIdSchema,
+      deviceId: z.string().min(1).max(200),
+      role: z.string().min(1).max(100),
+      group: z.string().min(1).max(100),
+      /** Default `bus`. */
+      transport: botTransportSchema.optional(),
+    })
+    .strict(),
   reply: botSchema,
 });
 

@@ -8,6 +8,8 @@ export interface TokenRow {
   tokenId: string;
   name: string;
   role: TokenRole;
+  /** The bot a bot token belongs to; null for a registration token and every other role. */
+  botId: string | null;
   createdAt: number;
   expiresAt: number | null;
   revokedAt: number | null;
@@ -18,6 +20,7 @@ interface Row {
   token_id: string;
   name: string;
   role: TokenRole;
+  bot_id: string | null;
   created_at: Date;
   expires_at: Date | null;
   revoked_at: Date | null;
@@ -29,22 +32,24 @@ const toToken = (r: Row): TokenRow => ({
   tokenId: r.token_id,
   name: r.name,
   role: r.role,
+  botId: r.bot_id,
   createdAt: new Date(r.created_at).getTime(),
   expiresAt: ms(r.expires_at),
   revokedAt: ms(r.revoked_at),
   lastUsedAt: ms(r.last_used_at),
 });
 
-const COLUMNS = 'token_id, name, role, created_at, expires_at, revoked_at, last_used_at';
+const COLUMNS = 'token_id, name, role, bot_id, created_at, expires_at, revoked_at, last_used_at';
 
 export async function insertToken(
   db: Queryable,
-  token: { tokenId: string; name: string; role: TokenRole; hash: string; expiresAt: number | null },
+  token: { tokenId: string; name: string; role: TokenRole; hash: string; expiresAt: number | null; botId?: string | null },
   nowMs: number,
 ): Promise<TokenRow> {
+  if ((token.botId ?? null) !== null && token.role !== 'bot') throw new Error(`only a bot token belongs to a bot, not a ${token.role} token`);
   const rows = await db.query<Row>(
-    `INSERT INTO api_tokens (token_id, name, role, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-    [token.tokenId, token.name, token.role, token.hash, new Date(nowMs), token.expiresAt === null ? null : new Date(token.expiresAt)],
+    `INSERT INTO api_tokens (token_id, name, role, hash, created_at, expires_at, bot_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+    [token.tokenId, token.name, token.role, token.hash, new Date(nowMs), token.expiresAt === null ? null : new Date(token.expiresAt), token.botId ?? null],
   );
   return toToken(rows[0]!);
 }
@@ -68,6 +73,16 @@ export async function listTokens(db: Queryable): Promise<TokenRow[]> {
 export async function revokeToken(db: Queryable, tokenId: string, nowMs: number): Promise<boolean> {
   const rows = await db.query(`UPDATE api_tokens SET revoked_at = $2 WHERE token_id = $1 AND revoked_at IS NULL RETURNING token_id`, [tokenId, new Date(nowMs)]);
   return rows.length > 0;
+}
+
+/** Revokes every live token of one bot but `keepTokenId`: a bot that registers again holds one token, the new one. */
+export async function revokeBotTokens(db: Queryable, botId: string, keepTokenId: string, nowMs: number): Promise<number> {
+  const rows = await db.query(`UPDATE api_tokens SET revoked_at = $3 WHERE bot_id = $1 AND token_id <> $2 AND revoked_at IS NULL RETURNING token_id`, [
+    botId,
+    keepTokenId,
+    new Date(nowMs),
+  ]);
+  return rows.length;
 }
 
 /** Whether a usable admin token exists (so a first `serve` knows to make one). */

@@ -2,6 +2,8 @@ import type { Queryable } from '../db.js';
 
 export const BOT_STATES = ['online', 'restarting', 'isolated', 'offline'] as const;
 export type BotState = (typeof BOT_STATES)[number];
+/** How the fleet reaches a bot: `bus` (an agent, told by commands) or `http` (a remote process, told when it next calls). */
+export type BotTransport = 'bus' | 'http';
 
 export interface BotRow {
   botId: string;
@@ -9,6 +11,7 @@ export interface BotRow {
   role: string;
   group: string;
   state: BotState;
+  transport: BotTransport;
   /** Exponentially weighted: 0.9 × old + 0.1 × (1 on success, 0 on failure). */
   successRate: number;
   restarts: number;
@@ -35,6 +38,7 @@ interface Row {
   role: string;
   group_name: string;
   state: BotState;
+  transport: BotTransport;
   success_rate: number;
   restarts: number;
   recent_restarts: number[];
@@ -57,6 +61,7 @@ const toBot = (r: Row): BotRow => ({
   role: r.role,
   group: r.group_name,
   state: r.state,
+  transport: r.transport,
   successRate: Number(r.success_rate),
   restarts: Number(r.restarts),
   recentRestarts: r.recent_restarts.map(Number),
@@ -74,26 +79,26 @@ const toBot = (r: Row): BotRow => ({
 });
 
 /**
- * Params: $1 id, $2 device, $3 role, $4 group, $5 now, $6 initial success rate.
+ * Params: $1 id, $2 device, $3 role, $4 group, $5 now, $6 initial success rate, $7 transport.
  * A bot registering again (after a restart of its process) keeps its history;
  * an isolated bot stays isolated until an operator says otherwise.
  */
 const REGISTER_BOT = `
-INSERT INTO bots (bot_id, device_id, role, group_name, state, success_rate, last_heartbeat_at, registered_at)
-VALUES ($1, $2, $3, $4, 'online', $6, $5, $5)
+INSERT INTO bots (bot_id, device_id, role, group_name, state, success_rate, last_heartbeat_at, registered_at, transport)
+VALUES ($1, $2, $3, $4, 'online', $6, $5, $5, $7)
 ON CONFLICT (bot_id) DO UPDATE
-SET device_id = EXCLUDED.device_id, role = EXCLUDED.role, group_name = EXCLUDED.group_name,
+SET device_id = EXCLUDED.device_id, role = EXCLUDED.role, group_name = EXCLUDED.group_name, transport = EXCLUDED.transport,
     last_heartbeat_at = EXCLUDED.last_heartbeat_at,
     state = CASE WHEN bots.state = 'isolated' THEN 'isolated' ELSE 'online' END
 RETURNING *`;
 
 export async function registerBot(
   db: Queryable,
-  bot: { botId: string; deviceId: string; role: string; group: string },
+  bot: { botId: string; deviceId: string; role: string; group: string; transport?: BotTransport },
   nowMs: number,
   initialSuccessRate = 1,
 ): Promise<BotRow> {
-  const rows = await db.query<Row>(REGISTER_BOT, [bot.botId, bot.deviceId, bot.role, bot.group, new Date(nowMs), initialSuccessRate]);
+  const rows = await db.query<Row>(REGISTER_BOT, [bot.botId, bot.deviceId, bot.role, bot.group, new Date(nowMs), initialSuccessRate, bot.transport ?? 'bus']);
   return toBot(rows[0]!);
 }
 
@@ -105,6 +110,22 @@ export async function recordHeartbeat(db: Queryable, botId: string, nowMs: numbe
     [botId, new Date(nowMs)],
   );
   return rows[0] ? toBot(rows[0]) : null;
+}
+
+/**
+ * A remote bot calling in (a heartbeat, a poll): a restarting bot comes back
+ * online, an isolated one stays isolated. Returns the bot as it is now and
+ * the state it was in before, which tells what the bot has to be told
+ * (restart: it was restarting; stop: it is isolated). Null for an unknown bot.
+ */
+export async function checkInBot(db: Queryable, botId: string, nowMs: number): Promise<{ bot: BotRow; previousState: BotState } | null> {
+  const rows = await db.query<Row & { previous_state: BotState }>(
+    `UPDATE bots b SET last_heartbeat_at = $2, state = CASE WHEN b.state IN ('isolated', 'offline') THEN b.state ELSE 'online' END
+     FROM (SELECT bot_id, state FROM bots WHERE bot_id = $1 FOR UPDATE) old
+     WHERE b.bot_id = old.bot_id RETURNING b.*, old.state AS previous_state`,
+    [botId, new Date(nowMs)],
+  );
+  return rows[0] ? { bot: toBot(rows[0]), previousState: rows[0].previous_state } : null;
 }
 
 /** Params: $1 id, $2 success (boolean). Applies one outcome to the weighted success rate, the counts and the failures in a row. */

@@ -30,6 +30,7 @@ export {
   BOT_STATES,
   registerBot,
   recordHeartbeat,
+  checkInBot,
   recordOutcome,
   markRestarting,
   markIsolated,
@@ -39,6 +40,7 @@ export {
   listBots,
   type BotRow,
   type BotState,
+  type BotTransport,
 } from './bots.js';
 export { insertCampaign, addRegistered, setCampaignProgress, getCampaign, listCampaigns, type CampaignRow } from './campaigns.js';
 export { saveReport, listReports } from './reports.js';

@@ -67,3 +67,18 @@ export async function claimTasks(db: Queryable, p: ClaimParams): Promise<TaskRow
   const rows = await db.query<TaskRow>(p.kinds.length === 1 ? CLAIM_ONE_KIND : CLAIM_MANY_KINDS, claimParams(p));
   return rows.sort(byPriorityThenSeq);
 }
+
+/**
+ * Of `kinds`, those with a task a claim would take now: one statement for
+ * every waiting claimant, however many there are, each kind answered from the
+ * head of its run of the `tasks_claimable` index.
+ */
+export async function runnableKinds(db: Queryable, kinds: readonly string[], nowMs: number): Promise<Set<string>> {
+  if (kinds.length === 0) return new Set();
+  const rows = await db.query<{ kind: string }>(
+    `SELECT k.kind FROM unnest($1::text[]) AS k(kind)
+     WHERE EXISTS (SELECT 1 FROM tasks WHERE tasks.kind = k.kind AND status = 'PENDING' AND pending_dependencies = 0 AND run_at <= $2)`,
+    [kinds, new Date(nowMs)],
+  );
+  return new Set(rows.map((r) => r.kind));
+}
