@@ -88,6 +88,8 @@ export class BotAgent extends BaseAgent {
     });
     this.onRequest(deregisterBotRequest, async ({ botId }) => {
       await markOffline(this.db, botId);
+      // A bot leaving cleanly may still have had tests handed to it that it never claimed.
+      if ((await this.takeBack(botId)) > 0) this.wake();
       const row = await getBot(this.db, botId);
       if (row) await this.statusUpdate(row);
       return { botId, state: row?.state ?? null };
@@ -270,12 +272,8 @@ export class BotAgent extends BaseAgent {
     }));
   }
 
-  /** Moves a bot's unfinished tasks back to the waiting tests. */
-  private async takeBack(botId: string): Promise<number> {
-    const kind = botKind(botId);
-    const held = await this.registry.list({ status: ['PENDING', 'RUNNING'], kind: [kind], limit: 10_000 });
-    const moved = await this.registry.reassign(held.map((t) => t.taskId), TEST_BACKLOG_KIND, [kind]);
-    return moved.length;
+  private takeBack(botId: string): Promise<number> {
+    return takeBackTests(this.registry, botId);
   }
 
   private async taskFinished(event: z.output<typeof taskFinishedEvent.data>): Promise<void> {
@@ -310,6 +308,14 @@ export class BotAgent extends BaseAgent {
   private async statusUpdate(bot: BotRow): Promise<void> {
     await this.sendEvent(botStatusUpdateEvent, botInfo(bot)).catch(() => undefined);
   }
+}
+
+/** Moves a bot's unfinished tests back to the waiting ones, for the formula to hand to other bots. Returns how many moved. */
+export async function takeBackTests(registry: TaskRegistry, botId: string): Promise<number> {
+  const kind = botKind(botId);
+  const held = await registry.list({ status: ['PENDING', 'RUNNING'], kind: [kind], limit: 10_000 });
+  const moved = await registry.reassign(held.map((t) => t.taskId), TEST_BACKLOG_KIND, [kind]);
+  return moved.length;
 }
 
 function toTask(t: TestRequest): NewTask {

@@ -29,7 +29,7 @@ export {
 export { OrchestratorAgent, type OrchestratorDeps } from './orchestrator.js';
 export { fleetConfig, type FleetOptions, type FleetConfig } from './fleet-config.js';
 export { nextSuccessRate, botScore, selectBot, restartsInWindow, type Candidate } from './fleet-rules.js';
-export { BotAgent, botInfo, type BotAgentDeps } from './bot-agent.js';
+export { BotAgent, botInfo, takeBackTests, type BotAgentDeps } from './bot-agent.js';
 export { Bot, type BotDeps, type BotBehaviour } from './bot.js';
 export { experimentConfig, type ExperimentOptions, type ExperimentConfig } from './experiment-config.js';
 export {

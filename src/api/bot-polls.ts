@@ -15,7 +15,7 @@ interface Waiter {
 export class BotPolls {
   private readonly waiters = new Set<Waiter>();
   private timer: TimerHandle | undefined;
-  private closed = false;
+  private isClosed = false;
 
   constructor(
     private readonly deps: { registry: TaskRegistry; clock: Clock; logger: Logger },
@@ -26,13 +26,18 @@ export class BotPolls {
     return this.waiters.size;
   }
 
+  /** The server is closing: polls are answered at once, with what they have. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
   /**
    * Resolves when a task of `kind` may be runnable, after `waitMs`, when
    * `signal` fires (the client went away) or the server closes, whichever
    * comes first.
    */
   wait(kind: string, waitMs: number, signal: AbortSignal): Promise<void> {
-    if (this.closed || signal.aborted || waitMs <= 0) return Promise.resolve();
+    if (this.isClosed || signal.aborted || waitMs <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const waiter: Waiter = {
         kind,
@@ -51,13 +56,13 @@ export class BotPolls {
   }
 
   close(): void {
-    this.closed = true;
+    this.isClosed = true;
     this.deps.clock.clearTimeout(this.timer);
     for (const w of [...this.waiters]) w.wake();
   }
 
   private schedule(): void {
-    if (this.timer !== undefined || this.closed) return;
+    if (this.timer !== undefined || this.isClosed) return;
     this.timer = this.deps.clock.setTimeout(() => void this.check(), this.intervalMs);
   }
 

@@ -2,6 +2,17 @@ import { describeError, ERROR_CODES, OrchestraError, type ErrorCode } from '../p
 import { noStudyYet } from '../api/index.js';
 import type { LocalApi } from './local-api.js';
 
+/** An error answer of the API: Orchestra's error, with the HTTP status it came with. */
+export class ApiCallError extends OrchestraError {
+  constructor(
+    readonly status: number,
+    code: ErrorCode,
+    message: string,
+  ) {
+    super(code, message, status === 429 || status >= 500);
+  }
+}
+
 /** Talks to a running process's API, with its errors as Orchestra's errors. */
 export class ApiClient {
   constructor(private readonly api: Pick<LocalApi, 'url' | 'token'>) {}
@@ -22,26 +33,34 @@ export class ApiClient {
     return studies[0].studyId;
   }
 
-  post<T>(route: string, body: unknown = {}): Promise<T> {
-    return this.call<T>('POST', route, body);
+  /** `signal` abandons the call (a long poll given up at shutdown): it rejects with the signal's reason. */
+  post<T>(route: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
+    return this.call<T>('POST', route, body, signal);
   }
 
-  private async call<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+  /** The same server, with another token. */
+  as(token: string): ApiClient {
+    return new ApiClient({ url: this.api.url, token });
+  }
+
+  private async call<T>(method: 'GET' | 'POST', route: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.api.url}${route}`, {
         method,
         headers: { authorization: `Bearer ${this.api.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       const cause = (err as { cause?: unknown }).cause;
       throw new OrchestraError('ORC_CLI_NO_RUNNING_SYSTEM', `cannot reach the API at ${this.api.url}: ${describeError(cause ?? err).message}`, true, { cause: err });
     }
     const answer = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
     if (res.ok) return answer as T;
     const code: ErrorCode = typeof answer.code === 'string' && answer.code in ERROR_CODES ? (answer.code as ErrorCode) : 'ORC_API_INTERNAL';
-    throw new OrchestraError(code, answer.message ?? `the API answered ${res.status} to ${method} ${route}`);
+    throw new ApiCallError(res.status, code, answer.message ?? `the API answered ${res.status} to ${method} ${route}`);
   }
 }
 

@@ -39,8 +39,8 @@ export const orchestraConfig = z
     experiment: experimentConfig.prefault({}),
     fleet: fleetConfig
       .extend({
-        /** In-process bots `orchestra start` runs. */
-        bots: z.number().int().min(1).max(256).default(8),
+        /** In-process bots `orchestra start` runs; 0 leaves the tests to bots that join over HTTP (`orchestra bot`). */
+        bots: z.number().int().min(0).max(256).default(8),
       })
       .prefault({}),
     compression: z

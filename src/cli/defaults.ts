@@ -17,6 +17,9 @@ export const CONFIG_DEFAULTS = orchestraConfig.parse({});
  */
 export const START_DEFAULTS = { 'experiment.population': 12, 'experiment.testsPerCombination': 2 } as const;
 
+/** What `start` on the user's own evaluator changes besides: a few well-behaved in-process bots, since each test runs the user's command. */
+export const START_COMMAND_DEFAULTS = { ...START_DEFAULTS, 'fleet.bots': 2 } as const;
+
 /**
  * What `optimize` changes: one evaluation per new combination and per retest,
  * one attempt each (so the evaluator never runs more than the budget), a

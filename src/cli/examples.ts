@@ -7,7 +7,11 @@ import type { Command } from 'commander';
  */
 export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   '': ['orchestra start --generations 5', 'orchestra tasks add --kind resize --payload \'{"file":"a.png"}\''],
-  start: ['orchestra start                      # until Ctrl-C; run it again to resume', 'orchestra start --generations 5 --json'],
+  start: [
+    'orchestra start                      # until Ctrl-C; run it again to resume',
+    'orchestra start --generations 5 --json',
+    'orchestra start --space space.json --command ./evaluate.sh --bots 0   # your evaluator, on bots that join with orchestra bot',
+  ],
   serve: ['orchestra serve', 'orchestra serve --port 7070              # the HTTP API too, with /docs'],
   tokens: ['orchestra tokens create --role viewer --name dashboard', 'orchestra tokens list'],
   'tokens create': ['orchestra tokens create --role viewer --name ci', 'orchestra tokens create --role admin --name ops --expires-in-hours 24 --json'],
@@ -31,6 +35,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   trigger: ['orchestra trigger', 'REDIS_URL=redis://localhost:6379 orchestra trigger --study compression --json', 'ORCHESTRA_TOKEN=orc_… orchestra trigger --api http://127.0.0.1:7070'],
   stop: ['orchestra stop --reason "maintenance"', 'REDIS_URL=redis://localhost:6379 orchestra stop --study compression'],
   agents: ['orchestra agents', 'REDIS_URL=redis://localhost:6379 orchestra agents --json'],
+  bot: [
+    'ORCHESTRA_TOKEN=orc_… orchestra bot --api http://10.0.0.5:7070 --exec test=./evaluate.sh',
+    'orchestra bot --api http://10.0.0.5:7070 --token orc_… --exec test=./evaluate.sh campaign=./production.sh --id phone-7 --group lab --capacity 2',
+  ],
   worker: ["orchestra worker --exec resize='convert - -resize 50% png:-'", 'orchestra worker --exec a=./a.sh b=./b.sh --concurrency 8 --grace-ms 30000'],
   tasks: ['orchestra tasks add --kind resize --payload \'{"file":"a.png"}\'', 'orchestra tasks list --status failed'],
   'tasks add': ['orchestra tasks add --kind resize --payload \'{"file":"a.png"}\' --priority 2', 'cat tasks.jsonl | orchestra tasks add --json'],

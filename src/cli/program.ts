@@ -11,12 +11,14 @@ import { agentsCommand } from './commands/agents.js';
 import { optimizeCommand } from './commands/optimize.js';
 import { bestCommand, botsCommand, campaignsCommand, generationsCommand } from './commands/inspect.js';
 import { workerCommand } from './commands/worker.js';
+import { botCommand } from './commands/bot.js';
+import { TOKEN_VARIABLE } from './api-client.js';
 import { addExamples } from './examples.js';
 import { stopCommand, triggerCommand } from './commands/control.js';
 import { botsReinstateCommand } from './commands/bots.js';
 import { botsActionCommand, campaignsStartCommand, campaignsStopCommand } from './commands/operate.js';
 import { deadLettersCommand, tasksAdd, tasksCancel, tasksList, tasksPrune, tasksRetry, tasksShow, tasksStats } from './commands/tasks.js';
-import { ANSWER_TIMEOUT_MS, CONFIG_DEFAULTS, describeMs, OPTIMIZE_EVALUATION_TIMEOUT_MS, OPTIMIZE_PARALLEL, OPTIMIZE_POPULATION, RUN_TIMEOUT_MS, START_DEFAULTS } from './defaults.js';
+import { ANSWER_TIMEOUT_MS, CONFIG_DEFAULTS, describeMs, OPTIMIZE_EVALUATION_TIMEOUT_MS, OPTIMIZE_PARALLEL, OPTIMIZE_POPULATION, RUN_TIMEOUT_MS, START_COMMAND_DEFAULTS, START_DEFAULTS } from './defaults.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../workloads/index.js';
 import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.js';
 
@@ -45,11 +47,16 @@ export function buildProgram(io: CliIo): Command {
   program
     .command('start')
     .description(
-      `run the experiment system: tune the built-in compression workload on a simulated fleet of ${CONFIG_DEFAULTS.fleet.bots} bots, generation after generation ` +
+      `run the experiment system: tune the built-in compression workload on a simulated fleet of ${CONFIG_DEFAULTS.fleet.bots} bots (or your evaluator: --space and --command), generation after generation ` +
         `(${START_DEFAULTS['experiment.population']} combinations per generation, each tested ${START_DEFAULTS['experiment.testsPerCombination']} times, unless configured)`,
     )
     .option('--generations <n>', 'stop after this many generations, with a summary (default: run until Ctrl-C)', intFlag('--generations', 1, 1_000_000))
     .option('--folder <dir>', "the files to compress (default: Orchestra's own compiled sources)")
+    .option('--space <file>', 'run the study on your own variable space (JSON, as optimize reads it), with --command or --workload synthetic')
+    .option('--command <cmd>', 'your evaluator, run through sh -c for each test: {"variables", "trial"} on stdin, {"success", "value"} on stdout')
+    .option('--workload <name>', 'a built-in workload instead: compression (the default) or synthetic (a seeded landscape over --space)')
+    .option('--bots <n>', `bots in this process (default ${CONFIG_DEFAULTS.fleet.bots}, ${START_COMMAND_DEFAULTS['fleet.bots']} with --command, or fleet.bots); 0 leaves the tests to bots joined with orchestra bot`, intFlag('--bots', 0, 256))
+    .option('--timeout-ms <ms>', 'one run of --command may take this long before it is killed and counted as failed (default 60 s)', intFlag('--timeout-ms', 1))
     .option('--json', 'print the summary as JSON')
     .option('--port <n>', `serve the HTTP API on this port of api.host (default ${CONFIG_DEFAULTS.api.port}, or api.port; a default port already taken is skipped with a warning); 0 takes any free port`, intFlag('--port', 0, 65_535))
     .option('--no-api', 'serve no HTTP API')
@@ -204,6 +211,20 @@ export function buildProgram(io: CliIo): Command {
     .option('--grace-ms <ms>', `on SIGINT/SIGTERM, how long running tasks may take to finish before they are given back (default ${CONFIG_DEFAULTS.worker.shutdownGraceMs}, worker.shutdownGraceMs)`, intFlag('--grace-ms'))
     .option('--timeout-ms <ms>', `how long one command may run before it is killed (default ${describeMs(DEFAULT_COMMAND_TIMEOUT_MS)})`, intFlag('--timeout-ms', 1))
     .action((options) => workerCommand(globals(), options, io));
+
+  program
+    .command('bot')
+    .description("join a fleet over HTTP as a bot on this machine: run the tests the fleet hands it through the evaluator commands (needs no database or Redis credentials)")
+    .option('--api <url>', 'the Orchestra server to join (its API URL)')
+    .option('--token <token>', `a registration token (orchestra tokens create --role bot); ${TOKEN_VARIABLE} keeps it out of the process list`)
+    .option('--exec <key=command...>', 'test=COMMAND runs every test; WORKLOAD=COMMAND the tests of one workload; campaign=COMMAND the runs of campaigns')
+    .option('--capacity <n>', 'tests run at once (the fleet caps it at 3 by default)', intFlag('--capacity', 1, 64))
+    .option('--id <id>', 'the bot id (default: the device id); a bot that registers again under its id keeps its history')
+    .option('--device-id <id>', 'the device it runs on (default: the host name)')
+    .option('--group <group>', 'its group in the fleet (default: default)')
+    .option('--role <role>', 'its role in the fleet (default: tester)')
+    .option('--timeout-ms <ms>', 'how long one evaluation may run before it is killed (default 60 s)', intFlag('--timeout-ms', 1))
+    .action((options) => botCommand(globals(), options, io));
 
   const tasks = program.command('tasks').description('register and inspect tasks');
   tasks

@@ -91,10 +91,13 @@ describe('the bot protocol over HTTP', () => {
 
   it('hands a polling bot its tests, at most three; accepts each result once and refuses a stale or malformed one', async () => {
     const { token } = (await register('a')).body as { token: string };
-    // The poll is waiting when the tests arrive: it is woken, not answered at its deadline (two minutes, past this test's limit).
-    const polled = call('/api/fleet/bots/a/claim', token, { free: 5, waitMs: 120_000 });
+    // Over a real socket: the poll is waiting when the tests arrive, and is woken, not answered at its deadline (two minutes, past this test's limit).
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const polled = fetch(`${url}/api/fleet/bots/a/claim`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ free: 5, waitMs: 120_000 }) });
+    await until('the poll waiting', async () => (await registry.list({ kind: ['bot.a'] })).length === 0 && (await getBot(db, 'a'))?.state === 'online');
     await addTests(5);
-    const claim = await polled;
+    const res = await polled;
+    const claim = { status: res.status, body: (await res.json()) as Record<string, any> };
     expect(claim.status).toBe(200);
     expect(claim.body.directive).toBe('run');
     const tasks = claim.body.tasks as { taskId: string; attempt: number; kind: string; payload: Record<string, unknown> }[];
@@ -103,19 +106,19 @@ describe('the bot protocol over HTTP', () => {
     expect(tasks.every((t) => t.kind === 'bot.a' && t.attempt === 1)).toBe(true);
 
     const [first, second] = tasks as [(typeof tasks)[0], (typeof tasks)[0] | undefined];
-    const url = (t: { taskId: string }, what = 'complete') => `/api/fleet/bots/a/tasks/${t.taskId}/${what}`;
-    const bad = await call(url(first), token, { attempt: 1, result: { success: 'yes' } });
+    const route = (t: { taskId: string }, what = 'complete') => `/api/fleet/bots/a/tasks/${t.taskId}/${what}`;
+    const bad = await call(route(first), token, { attempt: 1, result: { success: 'yes' } });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain('body.result.success');
-    expect((await call(url(first), token, { attempt: 1, result: evaluation, durationMs: 4 })).body).toEqual({ taskId: first.taskId, accepted: true, status: 'COMPLETED' });
-    const twice = await call(url(first), token, { attempt: 1, result: evaluation });
+    expect((await call(route(first), token, { attempt: 1, result: evaluation, durationMs: 4 })).body).toEqual({ taskId: first.taskId, accepted: true, status: 'COMPLETED' });
+    const twice = await call(route(first), token, { attempt: 1, result: evaluation });
     expect(twice.status).toBe(409);
     expect(twice.body.code).toBe('ORC_REGISTRY_LEASE_LOST');
     expect((await registry.get(first.taskId)).result).toEqual(evaluation);
     // The bot agent hears of it as of any bot's test.
     await until('the outcome counted', async () => (await getBot(db, 'a'))?.completed === 1);
     if (second) {
-      const failed = await call(url(second, 'fail'), token, { attempt: 1, error: { message: 'the device ran out of battery' } });
+      const failed = await call(route(second, 'fail'), token, { attempt: 1, error: { message: 'the device ran out of battery' } });
       expect(failed.body).toMatchObject({ accepted: true, status: 'PENDING' });
     }
   });

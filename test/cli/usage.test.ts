@@ -49,7 +49,7 @@ describe('orchestra usage', () => {
   });
 
   it('names the commands when none is given', async () => {
-    expectUsageError(await orchestra([]), 'ORC_CLI_BAD_ARGUMENT', 'a command is needed: start, serve, tokens, run, optimize, generations, best, bots, campaigns, trigger, stop, agents, worker, tasks');
+    expectUsageError(await orchestra([]), 'ORC_CLI_BAD_ARGUMENT', 'a command is needed: start, serve, tokens, run, optimize, generations, best, bots, campaigns, trigger, stop, agents, worker, bot, tasks');
     expectUsageError(await orchestra(['tasks']), 'ORC_CLI_BAD_ARGUMENT', 'tasks needs a command: add, list, show, stats, retry, cancel');
   });
 

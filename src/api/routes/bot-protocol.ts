@@ -10,7 +10,7 @@ import {
   type Task,
 } from '../../protocol/index.js';
 import { checkInBot, getBot, markOffline, registerBot, revokeBotTokens, type BotRow, type BotState } from '../../store/index.js';
-import { botInfo } from '../../agents/index.js';
+import { botInfo, takeBackTests } from '../../agents/index.js';
 import { ApiError } from '../errors.js';
 import { createToken } from '../tokens.js';
 import type { BotPolls } from '../bot-polls.js';
@@ -153,14 +153,15 @@ export async function botProtocolRoutes(app: ZodInstance, deps: ApiDeps & { timi
         response: { 200: z.object({ directive, tasks: z.array(taskForBot) }) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { botId } = request.params;
       const kind = botKind(botId);
       const wanted = Math.min(request.body.free, timings.maxTasksPerBot);
       const until = clock.now() + Math.min(request.body.waitMs ?? timings.pollWaitMs, timings.pollWaitMs);
+      // The response closing before it is sent means the client went away (the request's own 'close' only means its body was read).
       const gone = new AbortController();
       const onClose = () => gone.abort();
-      request.raw.once('close', onClose);
+      reply.raw.once('close', onClose);
       try {
         for (;;) {
           const { directive } = await checkIn(botId);
@@ -168,10 +169,10 @@ export async function botProtocolRoutes(app: ZodInstance, deps: ApiDeps & { timi
           const tasks = await registry.claim({ kinds: [kind], workerId: workerIdOf(botId), limit: wanted });
           if (tasks.length > 0 || clock.now() >= until) return { directive, tasks: tasks.map(forBot) };
           await polls.wait(kind, until - clock.now(), gone.signal);
-          if (gone.signal.aborted) return { directive, tasks: [] };
+          if (gone.signal.aborted || polls.closed) return { directive, tasks: [] };
         }
       } finally {
-        request.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
       }
     },
   );
@@ -269,6 +270,8 @@ export async function botProtocolRoutes(app: ZodInstance, deps: ApiDeps & { timi
     async (request) => {
       const { botId } = request.params;
       await markOffline(db, botId);
+      // What the fleet handed it and it never claimed goes to the other bots.
+      await takeBackTests(registry, botId);
       const bot = await getBot(db, botId);
       if (bot) await publishStatus(bot);
       return { botId, state: bot?.state ?? null };

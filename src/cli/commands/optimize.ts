@@ -141,7 +141,8 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
   }
 }
 
-function readSpace(file: string): Space {
+/** The variable space of `--space FILE`; a file that cannot be read or parsed is an error naming it. */
+export function readSpace(file: string): Space {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

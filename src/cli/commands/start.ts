@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { parseSpace } from '../../evolution/index.js';
-import { createLogger, OrchestraError, type TimerHandle } from '../../protocol/index.js';
+import { parseSpace, type Space } from '../../evolution/index.js';
+import { createLogger, OrchestraError, systemClock, type Clock, type TimerHandle } from '../../protocol/index.js';
 import type { BotBehaviour } from '../../agents/index.js';
 import { getStudy, latestGeneration, listBots, listGenerations, listResults, setStudyState } from '../../store/index.js';
-import { COMPRESSION_SPACE, DEFAULT_COMPRESSION_DIR, compressionEvaluator, readCompressionSample } from '../../workloads/index.js';
+import { COMPRESSION_SPACE, DEFAULT_COMPRESSION_DIR, commandEvaluator, compressionEvaluator, readCompressionSample, syntheticEvaluator, type Evaluator } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import type { OrchestraConfig } from '../config.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
@@ -13,12 +13,23 @@ import { noSuccessError } from '../outcomes.js';
 import { listenForShutdown } from '../signals.js';
 import { buildExperiment, type ExperimentSystem } from '../experiment.js';
 import { bestOf } from '../../agents/index.js';
-import { START_DEFAULTS } from '../defaults.js';
+import { START_COMMAND_DEFAULTS, START_DEFAULTS } from '../defaults.js';
+import { badArgument } from '../errors.js';
+import { readSpace } from './optimize.js';
 import { serveApi, type ServedApi } from '../api-server.js';
 
 export interface StartOptions {
   generations?: number;
   folder?: string;
+  /** The user's variable space and evaluator: the study runs on them instead of a built-in workload. */
+  space?: string;
+  command?: string;
+  /** A built-in workload: `compression` (the default) or `synthetic` (a seeded landscape over `--space`). */
+  workload?: string;
+  /** In-process bots; 0 leaves the tests to bots joined over HTTP. */
+  bots?: number;
+  /** How long one run of `--command` may take. */
+  timeoutMs?: number;
   json?: boolean;
   /** The HTTP API's port (0: any free one); a port given here must be had. */
   port?: number;
@@ -27,6 +38,48 @@ export interface StartOptions {
 }
 
 export const START_STUDY = 'compression';
+const WORKLOADS = ['compression', 'synthetic'] as const;
+
+/** What a start tunes: its study, the workload its tests name, the space, the evaluator in-process bots run. */
+interface StartWorkload {
+  studyId: string;
+  workload: string;
+  space: Space;
+  evaluator: Evaluator;
+  /** What the study tunes, for the line that says so. */
+  what: string;
+  /** The built-in demo simulates a misbehaving fleet; a user's evaluator gets well-behaved bots. */
+  simulated: boolean;
+}
+
+/** `--space` with `--command` (the user's evaluator), `--workload synthetic` with `--space`, or the built-in compression workload. */
+async function chooseWorkload(options: StartOptions, config: OrchestraConfig, io: CliIo, clock: Clock): Promise<StartWorkload> {
+  const workload = options.workload ?? (options.command !== undefined ? 'command' : 'compression');
+  if (options.command !== undefined && options.workload !== undefined) throw badArgument('--command runs your evaluator; --workload names a built-in one: give one of them');
+  if (workload !== 'command' && !(WORKLOADS as readonly string[]).includes(workload)) throw badArgument(`--workload ${workload} is not one of ${WORKLOADS.join(', ')} (your own evaluator: --space FILE --command CMD)`);
+  if (workload === 'command') {
+    if (!options.command?.trim()) throw badArgument('--command must name the evaluator to run');
+    if (options.space === undefined) throw badArgument('--command needs --space FILE: the variables it is run with');
+    const space = readSpace(path.resolve(io.cwd, options.space));
+    const evaluator = commandEvaluator(options.command, { clock, cwd: io.cwd, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    return { studyId: space.name ?? 'command', workload, space, evaluator, what: `${space.name ?? 'your space'} with ${options.command}`, simulated: false };
+  }
+  if (workload === 'synthetic') {
+    if (options.space === undefined) throw badArgument('--workload synthetic needs --space FILE: the landscape is drawn over its variables');
+    const space = readSpace(path.resolve(io.cwd, options.space));
+    return { studyId: space.name ?? 'synthetic', workload, space, evaluator: syntheticEvaluator(space, { seed: config.experiment.seed }), what: `a synthetic landscape over ${space.name ?? 'your space'}`, simulated: true };
+  }
+  if (options.space !== undefined) throw badArgument('--space goes with --command (your evaluator) or --workload synthetic');
+  await checkFolder(config, options.folder !== undefined);
+  return {
+    studyId: START_STUDY,
+    workload,
+    space: parseSpace(COMPRESSION_SPACE),
+    evaluator: compressionEvaluator({ clock, maxBytes: config.compression.maxBytes, ...(config.compression.folder ? { folder: config.compression.folder } : {}) }),
+    what: `compression of ${config.compression.folder ?? "Orchestra's own sources"}`,
+    simulated: true,
+  };
+}
 
 /**
  * The main job on the configured store (the embedded default unless told
@@ -45,38 +98,40 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
         { path: 'compression.folder', flag: '--folder', value: options.folder === undefined ? undefined : path.resolve(io.cwd, options.folder) },
         { path: 'experiment.maxGenerations', flag: '--generations', value: options.generations },
         { path: 'api.port', flag: '--port', value: options.port },
+        { path: 'fleet.bots', flag: '--bots', value: options.bots },
       ],
-      START_DEFAULTS,
+      options.command !== undefined ? START_COMMAND_DEFAULTS : START_DEFAULTS,
     );
-    await checkFolder(config, options.folder !== undefined);
+    const chosen = await chooseWorkload(options, config, io, systemClock);
+    const studyId = chosen.studyId;
     const { bots, ...fleetOptions } = config.fleet;
     const stderr = new SharedStderr(io.stderr);
     const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     let api: ServedApi | undefined;
     try {
-      const before = await figures(runtime);
+      const before = await figures(runtime, studyId);
       const more = config.experiment.maxGenerations;
-      const study = await getStudy(runtime.db, START_STUDY);
+      const study = await getStudy(runtime.db, studyId);
       if (study?.state === 'stopped') {
         // stop_test halts a study until it is asked to go on; running start again is that ask.
-        await setStudyState(runtime.db, START_STUDY, 'running', runtime.clock.now());
-        stderr.write(`orchestra: study ${START_STUDY} was stopped (stop_test); resuming it\n`);
+        await setStudyState(runtime.db, studyId, 'running', runtime.clock.now());
+        stderr.write(`orchestra: study ${studyId} was stopped (stop_test); resuming it\n`);
       }
       const system = buildExperiment(runtime, {
-        studyId: START_STUDY,
-        space: parseSpace(COMPRESSION_SPACE),
-        workload: 'compression',
-        evaluator: compressionEvaluator({ clock: runtime.clock, maxBytes: config.compression.maxBytes, ...(config.compression.folder ? { folder: config.compression.folder } : {}) }),
+        studyId,
+        space: chosen.space,
+        workload: chosen.workload,
+        evaluator: chosen.evaluator,
         // `--generations N` counts this run's generations; the agent counts the study's, from 0.
         experiment: { ...config.experiment, ...(more === undefined ? {} : { maxGenerations: before.generationsDone + more }) },
         fleet: fleetOptions,
-        bots: fleet(bots),
+        bots: chosen.simulated ? fleet(bots) : Array.from({ length: bots }, (_, i) => ({ botId: `local-${i + 1}` })),
         seed: config.experiment.seed,
         full: true,
         // One process drives a study; another started on the same store waits to take over.
         onStandby: (driver) =>
-          io.stderr.write(`orchestra: standing by: study ${START_STUDY} is driven by ${driver.holder}; this process takes over if that one stops or dies (its lease runs to ${new Date(driver.expiresAt).toISOString()} unless renewed)\n`),
-        onTakeOver: () => io.stderr.write(`orchestra: took over study ${START_STUDY}: this process drives it now\n`),
+          io.stderr.write(`orchestra: standing by: study ${studyId} is driven by ${driver.holder}; this process takes over if that one stops or dies (its lease runs to ${new Date(driver.expiresAt).toISOString()} unless renewed)\n`),
+        onTakeOver: () => io.stderr.write(`orchestra: took over study ${studyId}: this process drives it now\n`),
       });
       // Before the agents, so a port that cannot be had stops nothing half-started, and the event stream misses nothing.
       if (options.api !== false) api = await serveApi(runtime, stderr, { required: options.port !== undefined });
@@ -85,15 +140,15 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
       const where = config.store.databaseUrl ? `PostgreSQL (schema ${config.store.schema})` : `the embedded store in ${config.store.dataDir}`;
       const done = before.generationsDone;
       stderr.write(
-        `orchestra: tuning compression of ${config.compression.folder ?? "Orchestra's own sources"} on ${system.bots.length} bots, stored in ${where}; ${
+        `orchestra: tuning ${chosen.what} on ${system.bots.length} bots${system.bots.length === 0 ? ' (waiting for bots to join: orchestra bot --api URL)' : ''}, stored in ${where}; ${
           more ? `${plural(more, 'generation')}${done ? ` after the ${done} done` : ''}` : `${done ? `resuming after ${plural(done, 'generation')}; ` : ''}Ctrl-C stops`
         }\n`,
       );
-      let online = 0;
+      let online = { online: 0, total: system.bots.length };
       let refresh: TimerHandle | undefined;
       const count = () => {
         void onlineBots(runtime)
-          .then((n) => (online = n))
+          .then((counts) => (online = counts))
           .catch(() => undefined)
           .finally(() => (refresh = runtime.clock.setTimeout(count, 1000)));
       };
@@ -106,11 +161,11 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
       await system.stop();
       // A study whose loop failed has no summary worth printing: the error is the answer (exit 1).
       if (system.variables.studyFailure) throw system.variables.studyFailure;
-      const stopped = !interrupted && (await getStudy(runtime.db, START_STUDY))?.state === 'stopped';
-      const { summary, failures } = await summarise(runtime, before, runtime.clock.now() - startedAt, interrupted ? 'interrupted' : stopped ? 'stopped' : 'finished');
+      const stopped = !interrupted && (await getStudy(runtime.db, studyId))?.state === 'stopped';
+      const { summary, failures } = await summarise(runtime, studyId, before, runtime.clock.now() - startedAt, interrupted ? 'interrupted' : stopped ? 'stopped' : 'finished');
       if (options.json) printJson(io, summary);
       else print(io, renderSummary(summary));
-      if (stopped) io.stderr.write(`orchestra: study ${START_STUDY} was stopped (stop_test); run start again to resume it\n`);
+      if (stopped) io.stderr.write(`orchestra: study ${studyId} was stopped (stop_test); run start again to resume it\n`);
       if (summary.run.tests > 0 && failures.length === summary.run.tests) throw noSuccessError('test of this run', failures);
     } finally {
       await api?.close();
@@ -136,13 +191,15 @@ function fleet(count: number): { botId: string; behaviour?: BotBehaviour }[] {
   });
 }
 
-async function onlineBots(runtime: Runtime): Promise<number> {
-  return (await listBots(runtime.db)).filter((b) => b.state === 'online').length;
+/** Bots online, of those in the fleet (in this process or joined over HTTP, and not gone offline). */
+async function onlineBots(runtime: Runtime): Promise<{ online: number; total: number }> {
+  const bots = (await listBots(runtime.db)).filter((b) => b.state !== 'offline');
+  return { online: bots.filter((b) => b.state === 'online').length, total: bots.length };
 }
 
-function progressLine(system: ExperimentSystem, startedAt: number, now: number, online: number): string {
+function progressLine(system: ExperimentSystem, startedAt: number, now: number, { online, total }: { online: number; total: number }): string {
   const p = system.variables.progressNow;
-  if (p.state === 'standby') return `[${elapsed(startedAt, now)}] standing by for the study's driver · ${online}/${system.bots.length} bots online`;
+  if (p.state === 'standby') return `[${elapsed(startedAt, now)}] standing by for the study's driver · ${online}/${total} bots online`;
   const best = p.best ? `${p.best.score.toFixed(3)} (value ${p.best.mean?.toPrecision(4) ?? '-'})` : '-';
   const tests =
     p.nextGenerationAt !== null
@@ -150,7 +207,7 @@ function progressLine(system: ExperimentSystem, startedAt: number, now: number, 
       : p.testsPlanned === 0
         ? 'planning'
         : `tests ${p.testsDone}/${p.testsPlanned}`;
-  return `[${elapsed(startedAt, now)}] generation ${p.generation} · ${tests} · best score ${best} · ${online}/${system.bots.length} bots online`;
+  return `[${elapsed(startedAt, now)}] generation ${p.generation} · ${tests} · best score ${best} · ${online}/${total} bots online`;
 }
 
 /** Where the study stood when this run began, so the summary can tell this run from the study. */
@@ -160,9 +217,9 @@ interface Figures {
   taskIds: Set<string>;
 }
 
-async function figures(runtime: Runtime): Promise<Figures> {
-  const latest = await latestGeneration(runtime.db, START_STUDY);
-  const results = await listResults(runtime.db, START_STUDY);
+async function figures(runtime: Runtime, studyId: string): Promise<Figures> {
+  const latest = await latestGeneration(runtime.db, studyId);
+  const results = await listResults(runtime.db, studyId);
   return {
     generationsDone: latest ? latest.generation + (latest.state === 'scored' ? 1 : 0) : 0,
     taskIds: new Set(results.map((r) => r.taskId)),
@@ -202,20 +259,20 @@ interface StartSummary extends Counts {
   interrupted: boolean;
 }
 
-async function summarise(runtime: Runtime, before: Figures, durationMs: number, outcome: StartSummary['outcome']): Promise<{ summary: StartSummary; failures: string[] }> {
-  const results = await listResults(runtime.db, START_STUDY);
+async function summarise(runtime: Runtime, studyId: string, before: Figures, durationMs: number, outcome: StartSummary['outcome']): Promise<{ summary: StartSummary; failures: string[] }> {
+  const results = await listResults(runtime.db, studyId);
   const mine = results.filter((r) => !before.taskIds.has(r.taskId));
   const bots = await listBots(runtime.db);
-  const generations = (await listGenerations(runtime.db, START_STUDY)).filter((g) => g.state === 'scored').length;
+  const generations = (await listGenerations(runtime.db, studyId)).filter((g) => g.state === 'scored').length;
   const reasons = mine.filter((r) => !r.success).map((r) => r.reason ?? 'failed');
   const summary: StartSummary = {
-    studyId: START_STUDY,
+    studyId,
     outcome,
     generations,
     tests: results.length,
     failedTests: results.filter((r) => !r.success).length,
     run: { generations: Math.max(0, generations - before.generationsDone), tests: mine.length, failedTests: reasons.length },
-    best: await bestOf(runtime.db, START_STUDY),
+    best: await bestOf(runtime.db, studyId),
     bots: {
       total: bots.length,
       restarted: bots.reduce((n, b) => n + b.restarts, 0),
