@@ -23,6 +23,7 @@ import { campaignRoutes } from './routes/campaigns.js';
 import { OperatorAgent } from './operator.js';
 import { BotPolls } from './bot-polls.js';
 import { botProtocolRoutes } from './routes/bot-protocol.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { fleetConfig, type FleetOptions } from '../agents/index.js';
 
 export interface ApiDeps {
@@ -176,6 +177,7 @@ export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): 
   await app.register(async (scope) => fleetRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator));
   await app.register(async (scope) => campaignRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator));
   await app.register(async (scope) => eventRoutes(scope.withTypeProvider<ZodTypeProvider>(), stream));
+  await app.register(async (scope) => tokenRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
   const fleet = fleetConfig.parse(deps.fleet ?? {});
   const polls = new BotPolls({ registry: deps.registry, clock: deps.clock, logger }, config.botPollIntervalMs);
   app.addHook('preClose', async () => polls.close());

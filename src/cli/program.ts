@@ -78,17 +78,20 @@ export function buildProgram(io: CliIo): Command {
     .requiredOption('--name <name>', 'what the token is for, as tokens list shows it')
     .option('--expires-in-hours <n>', 'the token stops working after this long (default: never)', intFlag('--expires-in-hours', 1, 100_000))
     .option('--json', 'print the token and its record as JSON')
+    .option('--api <url>', `through a running system's API (an admin token in ${TOKEN_VARIABLE}): for an embedded store a running start holds`)
     .action((options) => tokensCreate(globals(), options, io));
   tokens
     .command('list')
     .description('the tokens, without their secrets: role, state, when made, when last used')
     .option('--json', 'print JSON')
+    .option('--api <url>', `through a running system's API (an admin token in ${TOKEN_VARIABLE})`)
     .action((options) => tokensList(globals(), options, io));
   tokens
     .command('revoke')
     .description('stop a token from working, at once')
     .argument('<id>', 'the token id tokens list shows')
     .option('--json', 'print JSON')
+    .option('--api <url>', `through a running system's API (an admin token in ${TOKEN_VARIABLE})`)
     .action((id, options) => tokensRevoke(globals(), id, options, io));
 
   const run = program.command('run').description('run a pipeline and print what it produced');

@@ -82,6 +82,17 @@ describe('the bot protocol over HTTP', () => {
     // An admin token is no bot's token either.
     expect((await call('/api/fleet/bots/a/heartbeat', tokens.admin, {})).status).toBe(403);
 
+    // Tokens over the API are an admin's: a registration token made there registers.
+    expect((await call('/api/tokens', tokens.viewer, undefined, 'GET')).status).toBe(403);
+    expect((await call('/api/tokens', tokenA, { role: 'bot', name: 'more' })).status).toBe(403);
+    const made = await call('/api/tokens', tokens.admin, { role: 'bot', name: 'lab fleet' });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ role: 'bot', botId: null, name: 'lab fleet' });
+    expect((await register('c', made.body.token)).status).toBe(200);
+    expect((await call('/api/tokens', tokens.admin, undefined, 'GET')).body.tokens).toContainEqual(expect.objectContaining({ name: 'bot c', botId: 'c', revokedAt: null }));
+    expect((await call(`/api/tokens/${made.body.tokenId}/revoke`, tokens.admin)).body).toEqual({ tokenId: made.body.tokenId, revoked: true });
+    expect((await register('d', made.body.token)).status).toBe(401);
+
     // Registering again (a restarted bot process) revokes the bot's earlier token.
     const again = await register('a');
     expect(again.status).toBe(200);

@@ -56,7 +56,14 @@ describe('orchestra bot', { timeout: 240_000 }, () => {
       return res.ok ? ((await res.json()) as { bot: { state: string; completed: number; transport: string } }).bot : undefined;
     };
     try {
-      const remote = spawnCli(['bot', '--api', url, '--exec', 'test=./evaluate.sh', '--id', 'remote-a', '--group', 'lab'], { cwd, env: { ORCHESTRA_TOKEN: admin } });
+      // A registration token, made through the running system's API: its store is held by start.
+      const made = await runCli(['tokens', 'create', '--role', 'bot', '--name', 'fleet', '--api', url], { cwd, env: { ORCHESTRA_TOKEN: admin } });
+      expect(made.code).toBe(0);
+      expect(made.stderr).toContain('a registration token');
+      const registration = made.stdout.trim();
+      const listed = JSON.parse((await runCli(['tokens', 'list', '--json', '--api', url], { cwd, env: { ORCHESTRA_TOKEN: admin } })).stdout) as { name: string; role: string; botId: string | null }[];
+      expect(listed).toContainEqual(expect.objectContaining({ name: 'fleet', role: 'bot', botId: null }));
+      const remote = spawnCli(['bot', '--api', url, '--exec', 'test=./evaluate.sh', '--id', 'remote-a', '--group', 'lab'], { cwd, env: { ORCHESTRA_TOKEN: registration } });
       try {
         await waitFor('the bot to join', () => remote.stdout().includes('bot remote-a joined'));
         const seen = await waitFor('three tests done by the remote bot', async () => {
@@ -73,6 +80,8 @@ describe('orchestra bot', { timeout: 240_000 }, () => {
       expect(remote.stdout()).toMatch(/bot remote-a left the fleet: \d+ completed/);
       const left = (await bot('remote-a'))!;
       expect(left.state).toBe('offline');
+      const tokens = JSON.parse((await runCli(['tokens', 'list', '--json', '--api', url], { cwd, env: { ORCHESTRA_TOKEN: admin } })).stdout) as { name: string; botId: string | null }[];
+      expect(tokens).toContainEqual(expect.objectContaining({ name: 'bot remote-a', botId: 'remote-a' }));
       // Every evaluation the fleet accepted from this bot ran here (and perhaps one more, refused as late).
       expect(fs.readFileSync(path.join(cwd, 'ran'), 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(left.completed);
 

@@ -176,4 +176,22 @@ describe('orchestra start', { timeout: 240_000 }, () => {
       await deleteKeys(prefix);
     }
   });
+  it('refuses a workload it cannot run, saying which flag is wrong, before it starts anything', async () => {
+    fs.writeFileSync(path.join(cwd, 'space.json'), JSON.stringify({ objective: { metric: 'value', direction: 'minimize' }, variables: { x: { type: 'float', min: 0, max: 1 } } }));
+    const cases: [string[], string][] = [
+      [['--command', './x.sh'], '--command needs --space FILE'],
+      [['--space', 'space.json'], '--space goes with --command (your evaluator) or --workload synthetic'],
+      [['--workload', 'synthetic'], '--workload synthetic needs --space FILE'],
+      [['--workload', 'nope'], '--workload nope is not one of compression, synthetic'],
+      [['--space', 'space.json', '--command', './x.sh', '--workload', 'synthetic'], 'give one of them'],
+      [['--space', 'missing.json', '--command', './x.sh'], 'cannot read --space'],
+      [['--bots', '-1'], '--bots'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(['start', '--no-api', '--data', 'refused', ...args], { cwd });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toContain(message);
+    }
+    expect(fs.existsSync(path.join(cwd, 'refused'))).toBe(false);
+  });
 });
