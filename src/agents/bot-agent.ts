@@ -247,16 +247,23 @@ export class BotAgent extends BaseAgent {
     const loads = await this.loads(bots);
     const free = bots.reduce((n, b) => n + Math.max(0, this.fleet.maxTasksPerBot - (loads.get(b.botId) ?? 0)), 0);
     if (free === 0) return;
-    const waiting = await this.registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND], order: 'asc', limit: free });
+    // More than the free slots: tests meant for a group whose bots are busy must not hold back the others behind them.
+    const waiting = await this.registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND], order: 'asc', limit: Math.min(10_000, free * 10) });
     const now = this.clock.now();
     const plan = new Map<string, string[]>();
+    let freeLeft = free;
     for (const task of waiting) {
+      if (freeLeft === 0) break;
       if (task.runAt > now) continue;
+      // A test for one group or role goes only to its bots; it waits while none of them has a slot.
+      const { group, role } = task.payload as { group?: unknown; role?: unknown };
+      const eligible = bots.filter((b) => (typeof group !== 'string' || b.group === group) && (typeof role !== 'string' || b.role === role));
       const chosen = selectBot(
-        bots.map((b) => ({ botId: b.botId, tasks: loads.get(b.botId) ?? 0, successRate: b.successRate })),
+        eligible.map((b) => ({ botId: b.botId, tasks: loads.get(b.botId) ?? 0, successRate: b.successRate })),
         this.fleet.maxTasksPerBot,
       );
-      if (!chosen) break;
+      if (!chosen) continue;
+      freeLeft--;
       loads.set(chosen.botId, (loads.get(chosen.botId) ?? 0) + 1);
       plan.set(chosen.botId, [...(plan.get(chosen.botId) ?? []), task.taskId]);
     }

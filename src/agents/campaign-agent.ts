@@ -28,6 +28,9 @@ export interface CampaignAgentDeps extends AgentDeps {
   workload: string;
   /** How often running campaigns are recounted from the registry, besides on completions. Default: `experiment.campaignPollMs`. */
   pollMs?: number;
+  /** Only bots of this group and role run the campaigns' runs; any bot when unset. */
+  botGroup?: string;
+  botRole?: string;
 }
 
 const runId = (campaignId: string, i: number) => `${campaignId}-run-${i}`;
@@ -48,6 +51,7 @@ export class CampaignAgent extends BaseAgent {
   private readonly db: Db;
   private readonly registry: TaskRegistry;
   private readonly workload: string;
+  private readonly target: { group?: string; role?: string };
   private readonly pollMs: number;
   private timer: TimerHandle | undefined;
   private counting: Promise<void> | undefined;
@@ -57,6 +61,7 @@ export class CampaignAgent extends BaseAgent {
     this.db = deps.db;
     this.registry = deps.registry;
     this.workload = deps.workload;
+    this.target = { ...(deps.botGroup ? { group: deps.botGroup } : {}), ...(deps.botRole ? { role: deps.botRole } : {}) };
     this.pollMs = deps.pollMs ?? experimentConfig.parse({}).campaignPollMs;
     this.onRequest(startCampaignRequest, async (input) => campaignJson(await this.start_(input.runs, input.perMinute)));
     this.onRequest(getCampaignStatusRequest, async ({ campaignId }) => campaignJson(await this.get(campaignId)));
@@ -91,6 +96,7 @@ export class CampaignAgent extends BaseAgent {
           variables: best.variables,
           trial: n,
           generation: -1,
+          ...this.target,
           ...(perMinute ? { runAt: campaignRunAt(now, n, perMinute)! } : {}),
         };
       });

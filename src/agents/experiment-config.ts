@@ -24,6 +24,9 @@ export const experimentConfig = z
     testPriority: z.number().int().min(1).max(10).default(5),
     /** Attempts per test task: 1 means an evaluation is never run twice, even after a crash. */
     testMaxAttempts: z.number().int().min(1).max(100).default(3),
+    /** Only bots of this group (and of this role) run the study's tests and campaign runs; any bot when unset. */
+    botGroup: z.string().min(1).max(100).optional(),
+    botRole: z.string().min(1).max(100).optional(),
     /**
      * When generations start: unset, as soon as the last one is scored; or a cron
      * expression in UTC (`0 0 * * *`: a generation a day at midnight), see nextGenerationAt.

@@ -422,6 +422,8 @@ export class VariableAgent extends BaseAgent {
         generation: generation.generation,
         priority: this.experiment.testPriority,
         maxAttempts: this.experiment.testMaxAttempts,
+        ...(this.experiment.botGroup ? { group: this.experiment.botGroup } : {}),
+        ...(this.experiment.botRole ? { role: this.experiment.botRole } : {}),
       }));
       await this.sendRequest(createTestTaskRequest, { tests }, { timeoutMs: this.experiment.createTestsTimeoutMs });
     }

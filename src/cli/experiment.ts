@@ -79,7 +79,19 @@ export function buildExperiment(runtime: Runtime, setup: ExperimentSetup): Exper
   });
   // The monitor sweeps tasks a killed process left RUNNING, so a resumed study gets them back.
   const monitor = new SystemMonitor({ ...deps, registry, monitor: config.monitor });
-  const extra: BaseAgent[] = setup.full ? [new CampaignAgent({ ...deps, db, registry, workload: setup.workload, ...(setup.experiment.campaignPollMs ? { pollMs: setup.experiment.campaignPollMs } : {}) })] : [];
+  const extra: BaseAgent[] = setup.full
+    ? [
+        new CampaignAgent({
+          ...deps,
+          db,
+          registry,
+          workload: setup.workload,
+          ...(setup.experiment.campaignPollMs ? { pollMs: setup.experiment.campaignPollMs } : {}),
+          ...(setup.experiment.botGroup ? { botGroup: setup.experiment.botGroup } : {}),
+          ...(setup.experiment.botRole ? { botRole: setup.experiment.botRole } : {}),
+        }),
+      ]
+    : [];
   const managed: BaseAgent[] = [botAgent, analysis, monitor, ...extra, ...bots, variables];
   const orchestrator = setup.full ? new OrchestratorAgent({ ...deps, db, registry }).manage(...managed) : undefined;
   const agents = orchestrator ? [orchestrator, ...managed] : managed;

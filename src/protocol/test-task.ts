@@ -28,6 +28,10 @@ export const testPayloadSchema = z
     /** The generation it tests; -1 for a campaign run. */
     generation: z.number().int().min(-1),
     campaignId: z.string().min(1).optional(),
+    /** Only bots of this group run it (a lab, a device class); any bot when unset. */
+    group: z.string().min(1).max(100).optional(),
+    /** Only bots of this role run it; any bot when unset. */
+    role: z.string().min(1).max(100).optional(),
   })
   .strict();
 

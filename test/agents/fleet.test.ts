@@ -154,6 +154,26 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     for (const b of status.bots) expect(b).toMatchObject({ successRate: 1, tasks: 0 });
   });
 
+  it('hands a test meant for a group or role only to bots of it, and does not hold the others back', async () => {
+    const gate = gated();
+    for (const [botId, group, role] of [['any', 'default', 'tester'], ['lab-1', 'lab', 'tester'], ['lab-2', 'lab', 'camera']] as const) {
+      const bot = new Bot({ bus, clock, registry, botId, group, role, handler: gate.handler as never, fleet: FLEET });
+      agents.push(bot);
+      await bot.start();
+    }
+    const forLab = tests(5).map((t) => ({ ...t, group: 'lab', role: 'tester' }));
+    await watcher.sendRequest(createTestTaskRequest, { tests: [...forLab, ...tests(1, 100)] });
+    // Three for the lab's tester (its slots), the ungrouped one to a bot with room; two lab tests wait for lab-1.
+    await until('four tests running', () => gate.runs.length === 4);
+    expect(await held('lab-1')).toBe(3);
+    expect(await held('lab-2')).toBe(0);
+    const elsewhere = gate.runs.filter((r) => r.task.kind !== botKind('lab-1'));
+    expect(elsewhere.map((r) => r.task.taskId)).toEqual(['t-100']);
+    expect((await registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND] })).map((t) => t.taskId).sort()).toEqual(['t-3', 't-4']);
+    gate.runs.find((r) => r.task.kind === botKind('lab-1'))!.finish();
+    await until('a waiting lab test handed to lab-1', async () => (await registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND] })).length === 1);
+  });
+
   it('restarts a bot silent for 60 s and gives its tests to the others', async () => {
     const gate = gated();
     const frozen = await startBot('frozen', gate.handler, { silenceRate: 1, silenceMs: 10 * 60_000 });

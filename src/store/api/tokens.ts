@@ -1,3 +1,4 @@
+import { OrchestraError } from '../../protocol/index.js';
 import type { Queryable } from '../db.js';
 
 export const TOKEN_ROLES = ['admin', 'viewer', 'bot'] as const;
@@ -46,7 +47,7 @@ export async function insertToken(
   token: { tokenId: string; name: string; role: TokenRole; hash: string; expiresAt: number | null; botId?: string | null },
   nowMs: number,
 ): Promise<TokenRow> {
-  if ((token.botId ?? null) !== null && token.role !== 'bot') throw new Error(`only a bot token belongs to a bot, not a ${token.role} token`);
+  if ((token.botId ?? null) !== null && token.role !== 'bot') throw new OrchestraError('ORC_CONFIG_INVALID', `only a bot token belongs to a bot, not a ${token.role} token`);
   const rows = await db.query<Row>(
     `INSERT INTO api_tokens (token_id, name, role, hash, created_at, expires_at, bot_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
     [token.tokenId, token.name, token.role, token.hash, new Date(nowMs), token.expiresAt === null ? null : new Date(token.expiresAt), token.botId ?? null],
