@@ -250,7 +250,7 @@ export class BotAgent extends BaseAgent {
     // More than the free slots: tests meant for a group whose bots are busy must not hold back the others behind them.
     const waiting = await this.registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND], order: 'asc', limit: Math.min(10_000, free * 10) });
     const now = this.clock.now();
-    const plan = new Map<string, string[]>();
+    const plan: { taskId: string; kind: string }[] = [];
     let freeLeft = free;
     for (const task of waiting) {
       if (freeLeft === 0) break;
@@ -265,9 +265,9 @@ export class BotAgent extends BaseAgent {
       if (!chosen) continue;
       freeLeft--;
       loads.set(chosen.botId, (loads.get(chosen.botId) ?? 0) + 1);
-      plan.set(chosen.botId, [...(plan.get(chosen.botId) ?? []), task.taskId]);
+      plan.push({ taskId: task.taskId, kind: botKind(chosen.botId) });
     }
-    for (const [botId, taskIds] of plan) await this.registry.reassign(taskIds, botKind(botId), [TEST_BACKLOG_KIND]);
+    await this.registry.assign(plan, [TEST_BACKLOG_KIND]);
   }
 
   /** Tasks each bot holds now, waiting or running. */

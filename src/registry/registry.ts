@@ -27,6 +27,7 @@ import {
   cancelTask,
   claimTasks,
   runnableKinds,
+  assignTasks,
   completeAndClaimTasks,
   completeTasks,
   countTasks,
@@ -383,6 +384,17 @@ export class TaskRegistry {
     }
     if (moved.length) await this.notifyKinds(new Set([kind]));
     return moved.map((m) => ({ taskId: m.taskId, previousKind: m.previousKind, previousStatus: m.previousStatus }));
+  }
+
+  /**
+   * Hands waiting tasks of `fromKinds` out, each to the kind given with it, in
+   * one statement, and wakes each kind's workers. Returns the tasks moved;
+   * one no longer waiting there (claimed, cancelled, moved) is left alone.
+   */
+  async assign(assignments: readonly { taskId: string; kind: string }[], fromKinds: readonly string[]): Promise<{ taskId: string; kind: string }[]> {
+    const moved = await assignTasks(this.db, assignments, fromKinds, this.clock.now());
+    await this.notifyKinds(new Set(moved.map((m) => m.kind)));
+    return moved;
   }
 
   /** Unfinished (PENDING, RUNNING) tasks of each of `kinds`. */

@@ -40,6 +40,6 @@ export {
 export { recordAgent, listAgents, forgetAgents, type AgentRow } from './agents/agents.js';
 export { recordAlert, listAlerts, type AlertRow } from './agents/alerts.js';
 export { insertToken, useToken, listTokens, revokeToken, revokeBotTokens, hasAdminToken, TOKEN_ROLES, type TokenRole, type TokenRow } from './api/tokens.js';
-export { reassignTasks, countUnfinishedByKind, type Reassigned } from './tasks/reassign-tasks.js';
+export { reassignTasks, assignTasks, countUnfinishedByKind, type Reassigned } from './tasks/reassign-tasks.js';
 export { countTimedOutAttempts } from './tasks/count-timeouts.js';
 export * from './experiments/index.js';

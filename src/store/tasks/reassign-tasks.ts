@@ -44,6 +44,24 @@ export async function reassignTasks(db: Queryable, taskIds: readonly string[], k
   }));
 }
 
+/**
+ * Params: $1 text[] task ids, $2 text[] their new kinds, $3 now, $4 text[] kinds the tasks must have now.
+ * Hands waiting tasks out, each to its own kind, in one statement: how the
+ * fleet gives a round's tests to many bots at once. Only PENDING tasks still
+ * of `fromKinds` move; the others (claimed, cancelled, moved meanwhile) stay.
+ */
+const ASSIGN_TASKS = `
+UPDATE tasks t SET kind = a.kind, updated_at = $3
+FROM unnest($1::text[], $2::text[]) AS a(task_id, kind)
+WHERE t.task_id = a.task_id AND t.kind = ANY($4::text[]) AND t.status = 'PENDING'
+RETURNING t.task_id, t.kind`;
+
+export async function assignTasks(db: Queryable, assignments: readonly { taskId: string; kind: string }[], fromKinds: readonly string[], nowMs: number): Promise<{ taskId: string; kind: string }[]> {
+  if (assignments.length === 0) return [];
+  const rows = await db.query<{ task_id: string; kind: string }>(ASSIGN_TASKS, [assignments.map((a) => a.taskId), assignments.map((a) => a.kind), new Date(nowMs), fromKinds]);
+  return rows.map((r) => ({ taskId: r.task_id, kind: r.kind }));
+}
+
 /** Params: $1 text[] kinds. Unfinished tasks per kind and status: a worker's load. */
 const COUNT_UNFINISHED_BY_KIND = `
 SELECT kind, status, count(*)::int AS count FROM tasks
