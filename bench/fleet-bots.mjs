@@ -27,7 +27,7 @@ const timed = async (into, call) => {
 
 function fail(err) {
   figures.errors++;
-  figures.firstError ??= String(err?.message ?? err);
+  figures.firstError ??= `${err?.message ?? err}${err?.cause ? ` (${err.cause.code ?? err.cause.message})` : ''}`;
 }
 
 const routes =

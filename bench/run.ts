@@ -32,7 +32,7 @@ const suites: [string, () => Promise<unknown>][] = [
   ['api', () => apiBench(DATABASE_URL, quick
     ? { requests: 1000, inFlight: 16, sseClients: 100, eventsPerSecond: 1000, sseSeconds: 2 }
     : { requests: 5000, inFlight: 16, sseClients: 100, eventsPerSecond: 1000, sseSeconds: 5 })],
-  ['fleet', () => fleetBench(DATABASE_URL, quick ? { bots: [1000], seconds: 10, heartbeatMs: 10_000 } : { bots: [1000, 10_000], seconds: 20, heartbeatMs: 10_000 })],
+  ['fleet', () => fleetBench(DATABASE_URL, quick ? { bots: [1000], seconds: 10, heartbeatMs: 10_000 } : { bots: [1000, 5000], seconds: 20, heartbeatMs: 10_000 })],
 ];
 
 console.log(`Orchestra benchmarks — node ${process.version}, DATABASE_URL ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}, REDIS_URL ${REDIS_URL}`);
