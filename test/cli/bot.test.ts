@@ -123,4 +123,23 @@ describe('orchestra bot', { timeout: 240_000 }, () => {
     expect(fs.readFileSync(path.join(cwd, 'ran'), 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(summary.tests);
     expect(await exitWithin(remote)).toBe(0);
   });
+  it('runs optimize on remote bots, the budget never exceeded', async () => {
+    fs.writeFileSync(path.join(cwd, 'space.json'), JSON.stringify({ name: 'toy', objective: { metric: 'value', direction: 'minimize' }, variables: { x: { type: 'float', min: -5, max: 5 } } }));
+    const counted = path.join(cwd, 'optimized');
+    fs.writeFileSync(path.join(cwd, 'count.sh'), `#!/bin/sh\ncat > /dev/null\necho "$ORCHESTRA_TRIAL" >> "${counted}"\necho "{\\"success\\": true, \\"value\\": $ORCHESTRA_TRIAL}"\n`, { mode: 0o755 });
+    const refused = await runCli(['optimize', '--space', 'space.json', '--budget', '5', '--out', 'r.json', '--bots', 'remote', '--command', './count.sh'], { cwd });
+    expect(refused.stderr).toContain("with --bots remote the evaluator is each bot's --exec");
+    const run = spawnCli(['optimize', '--space', 'space.json', '--budget', '12', '--out', 'result.json', '--bots', 'remote', '--port', '0', '--json'], { cwd });
+    const join = await waitFor('the invitation', () => /ORCHESTRA_TOKEN=(orc_\S+) orchestra bot --api (http:\/\/\S+)/.exec(run.stderr()));
+    const bots = ['r1', 'r2'].map((id) => spawnCli(['bot', '--api', join[2]!, '--exec', 'test=./count.sh', '--id', id], { cwd, env: { ORCHESTRA_TOKEN: join[1] } }));
+    try {
+      expect(await exitWithin(run)).toBe(0);
+    } finally {
+      for (const b of bots) b.child.kill('SIGTERM');
+    }
+    const result = JSON.parse(fs.readFileSync(path.join(cwd, 'result.json'), 'utf8')) as { evaluations: number; best: { value: number } };
+    expect(result.evaluations).toBe(12);
+    expect(fs.readFileSync(counted, 'utf8').trim().split('\n')).toHaveLength(12);
+    for (const b of bots) expect(await exitWithin(b)).toBe(0);
+  });
 });

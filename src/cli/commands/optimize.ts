@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger, OrchestraError, stopCommand, systemClock, type JsonValue } from '../../protocol/index.js';
 import { parseSpaceJson, type Space } from '../../evolution/index.js';
-import { getStudy, listCombinations, listResults } from '../../store/index.js';
+import { getStudy, listBots, listCombinations, listResults } from '../../store/index.js';
 import { commandEvaluator } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
@@ -16,11 +16,18 @@ import { formatNumber } from '../format.js';
 import { FailureWatch, hopelessError, noSuccessError } from '../outcomes.js';
 import { STDOUT_PATH, writeOutput } from '../output-file.js';
 import { reclaimEarlierRun } from '../resume.js';
+import { serveApi, type ServedApi } from '../api-server.js';
+import { createToken } from '../../api/index.js';
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_EVALUATION_TIMEOUT_MS, OPTIMIZE_PARALLEL, optimizePopulation } from '../defaults.js';
 
 export interface OptimizeOptions {
   space: string;
-  command: string;
+  /** The evaluator local bots run; with remote bots, each bot's own `--exec`. */
+  command?: string;
+  /** `local` (the default): bots in this process; `remote`: bots that join over HTTP (`orchestra bot`). */
+  bots?: string;
+  /** The API's port, with remote bots (0: any free one). */
+  port?: number;
   budget: number;
   seed?: number;
   out: string;
@@ -51,7 +58,12 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
   let scratch: string | undefined;
   try {
     const space = readSpace(path.resolve(io.cwd, options.space));
-    if (!options.command.trim()) throw badArgument('--command must name the evaluator to run');
+    const remote = (options.bots ?? 'local') === 'remote';
+    if (!['local', 'remote'].includes(options.bots ?? 'local')) throw badArgument(`--bots ${options.bots} is not local or remote`);
+    if (remote && options.parallel !== undefined) throw badArgument('--parallel sets the local bots; with --bots remote each bot joins with its own --capacity');
+    if (!remote && !options.command?.trim()) throw badArgument('--command must name the evaluator to run (or give --bots remote: bots that join run their own)');
+    if (remote && options.command !== undefined) throw badArgument('with --bots remote the evaluator is each bot\'s --exec test=COMMAND, not --command');
+    if (!remote && options.port !== undefined) throw badArgument('--port serves the API bots join: it goes with --bots remote');
     const persistent = globals.data !== undefined || Boolean(io.env.DATABASE_URL) || globals.databaseUrl !== undefined;
     if (options.resume && !persistent) throw badArgument('--resume needs the store of the interrupted study: give its --data folder (or DATABASE_URL)');
     if (!persistent) scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-optimize-'));
@@ -63,11 +75,18 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         { path: 'experiment.budget', flag: '--budget', value: options.budget },
         { path: 'experiment.seed', flag: '--seed', value: options.seed },
         { path: 'experiment.population', flag: '--population', value: options.population },
+        { path: 'api.port', flag: '--port', value: options.port },
       ],
       { ...OPTIMIZE_DEFAULTS, 'experiment.population': optimizePopulation(options.budget) },
     );
     const stderr = new SharedStderr(io.stderr);
     const runtime = await openRuntime({ ...config, bus: { ...config.bus, redisUrl: undefined } }, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
+    let api: ServedApi | undefined;
+    let remoteOnline = 0;
+    const countBots = setInterval(() => {
+      if (remote) void listBots(runtime.db).then((bots) => (remoteOnline = bots.filter((b) => b.state === 'online').length), () => undefined);
+    }, 1_000);
+    countBots.unref();
     try {
       const existing = await getStudy(runtime.db, STUDY_ID);
       if (existing && !options.resume) {
@@ -83,20 +102,22 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         studyId: STUDY_ID,
         space,
         workload: 'command',
-        evaluator: watch.wrap(commandEvaluator(options.command, { clock: systemClock, cwd: io.cwd, timeoutMs: options.timeoutMs ?? OPTIMIZE_EVALUATION_TIMEOUT_MS })),
+        evaluator: watch.wrap(commandEvaluator(options.command ?? 'false', { clock: systemClock, cwd: io.cwd, timeoutMs: options.timeoutMs ?? OPTIMIZE_EVALUATION_TIMEOUT_MS })),
         experiment: config.experiment,
         fleet: fleetSettings,
-        bots: Array.from({ length: parallel }, (_, i) => ({ botId: `local-${i + 1}` })),
+        // Remote bots are never more than the budget's evaluations either: each test has one attempt.
+        bots: remote ? [] : Array.from({ length: parallel }, (_, i) => ({ botId: `local-${i + 1}` })),
         seed: config.experiment.seed,
         full: false,
       });
       const startedAt = runtime.clock.now();
       if (options.resume) await reclaimEarlierRun(runtime, STUDY_ID);
+      if (remote) api = await inviteBots(runtime, stderr, options.port !== undefined);
       await system.start();
       const progress = new Progress(() => {
         const p = system.variables.progressNow;
         const best = p.best?.mean === null || p.best === undefined ? '-' : String(Number(p.best.mean.toPrecision(6)));
-        const online = system.bots.filter((b) => b.state === 'running').length;
+        const online = remote ? remoteOnline : system.bots.filter((b) => b.state === 'running').length;
         return `[${elapsed(startedAt, runtime.clock.now())}] generation ${p.generation} · ${p.evaluations}/${options.budget} evaluations · best ${best} · ${online} bots`;
       }, stderr, runtime.clock, { plainIntervalMs: config.progress.intervalMs });
       const ended = await Promise.race([
@@ -133,12 +154,23 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       }
       if (none) throw noSuccessError('evaluation', reasons);
     } finally {
+      clearInterval(countBots);
+      await api?.close();
       await runtime.close();
     }
   } finally {
     shutdown.dispose();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Serves the API remote bots join through, and prints the registration token they need. */
+async function inviteBots(runtime: Runtime, stderr: SharedStderr, required: boolean): Promise<ServedApi> {
+  const api = await serveApi(runtime, stderr, { required: true });
+  if (!api) throw new OrchestraError('ORC_CONFIG_INVALID', `remote bots need the API, and it could not be served${required ? '' : ' (choose a port with --port N)'}`);
+  const { token } = await createToken(runtime.db, { name: 'optimize bots', role: 'bot' }, runtime.clock.now());
+  stderr.write(`orchestra: waiting for bots; each joins with: ORCHESTRA_TOKEN=${token} orchestra bot --api ${api.url} --exec test=COMMAND\n`);
+  return api;
 }
 
 /** The variable space of `--space FILE`; a file that cannot be read or parsed is an error naming it. */
