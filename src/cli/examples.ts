@@ -12,7 +12,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'orchestra start --generations 5 --json',
     'orchestra start --space space.json --command ./evaluate.sh --bots 0   # your evaluator, on bots that join with orchestra bot',
   ],
-  serve: ['orchestra serve', 'orchestra serve --port 7070              # the HTTP API too, with /docs'],
+  serve: [
+    'orchestra serve',
+    'orchestra serve --port 7070              # the HTTP API too, with /docs',
+    'DATABASE_URL=postgres://… REDIS_URL=redis://… orchestra serve --space space.json --workload synthetic --port 7070   # a study, on as many servers as you like',
+  ],
   tokens: ['orchestra tokens create --role viewer --name dashboard', 'orchestra tokens list'],
   'tokens create': [
     'orchestra tokens create --role viewer --name ci',

@@ -64,10 +64,15 @@ export function buildProgram(io: CliIo): Command {
 
   program
     .command('serve')
-    .description('run agents until SIGINT or SIGTERM: all of them, or those --agents names')
+    .description('run agents until SIGINT or SIGTERM: all of them, or those --agents names; with --space, the experiment agents of a study too')
     .option('--agents <names>', `comma-separated, from ${AGENT_NAMES.join(', ')} (default: all)`)
     .option('--concurrency <n>', 'tasks each worker agent runs at once', intFlag('--concurrency', 1, 1024))
     .option('--port <n>', `also serve the HTTP API on this port of api.host (default ${CONFIG_DEFAULTS.api.host}); 0 takes any free port`, intFlag('--port', 0, 65_535))
+    .option('--space <file>', 'run a study too, as start does, on this variable space: with --command, or --workload synthetic; several serve processes share it, one driving')
+    .option('--command <cmd>', "the study's evaluator, for the bots of this process (bots that join run their own --exec)")
+    .option('--workload <name>', 'a built-in workload for the study: compression or synthetic (over --space)')
+    .option('--bots <n>', 'with a study, bots in this process (default 0: bots join with orchestra bot)', intFlag('--bots', 0, 256))
+    .option('--timeout-ms <ms>', 'one run of --command may take this long (default 60 s)', intFlag('--timeout-ms', 1))
     .action((options) => serveCommand(globals(), options, io));
 
   const tokens = program.command('tokens').description('bearer tokens of the HTTP API: admin (everything), viewer (read-only), bot');

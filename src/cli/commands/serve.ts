@@ -1,4 +1,7 @@
-import { createLogger, describeError, type TimerHandle } from '../../protocol/index.js';
+import { createLogger, describeError, systemClock, type TimerHandle } from '../../protocol/index.js';
+import { badArgument } from '../errors.js';
+import { buildExperiment } from '../experiment.js';
+import { chooseWorkload, type WorkloadFlags } from '../workload.js';
 import { serveApi, type ServedApi } from '../api-server.js';
 import type { TaskCounts } from '../../registry/index.js';
 import { openRuntime, orClose, type Runtime } from '../runtime.js';
@@ -7,12 +10,17 @@ import { Progress, SharedStderr } from '../progress.js';
 import { listenForShutdown, type ShutdownRequest } from '../signals.js';
 import { AGENT_NAMES, buildSystem, parseAgentNames, type System } from '../system.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends WorkloadFlags {
   agents?: string;
   concurrency?: number;
   /** Serve the HTTP API on this port too (0: any free one). */
   port?: number;
+  /** With a study: bots in this process (default none: bots join over HTTP). */
+  bots?: number;
 }
+
+/** Agents the experiment system runs itself when serve runs a study. */
+const EXPERIMENT_OWNS = new Set(['orchestrator', 'monitor']);
 
 /** How often the serving line re-reads the task counts. */
 const COUNTS_EVERY_MS = 2_000;
@@ -25,22 +33,48 @@ const COUNTS_EVERY_MS = 2_000;
 export async function serveCommand(globals: GlobalFlags, options: ServeOptions, io: CliIo): Promise<void> {
   const shutdown = listenForShutdown();
   try {
-    const names = options.agents ? parseAgentNames(options.agents) : [...AGENT_NAMES];
+    const study = options.space !== undefined || options.command !== undefined || options.workload !== undefined;
+    const names = options.agents ? parseAgentNames(options.agents) : study ? [] : [...AGENT_NAMES];
+    const owned = names.find((n) => study && EXPERIMENT_OWNS.has(n));
+    if (owned) throw badArgument(`--agents ${owned}: the study's system runs its own orchestrator and monitor; name only pipeline agents beside a study`);
     const config = loadConfig(globals, io, [
       { path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency },
       { path: 'api.port', flag: '--port', value: options.port },
+      { path: 'fleet.bots', flag: '--bots', value: options.bots ?? (study ? 0 : undefined) },
     ]);
+    const chosen = study ? await chooseWorkload(options, config, io, systemClock) : undefined;
     // Log lines go through the progress display, so they never end up glued to its live line.
     const stderr = new SharedStderr(io.stderr);
     const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     const system = await orClose(runtime, () => buildSystem(runtime, names, io.env));
+    const { bots, ...fleet } = config.fleet;
+    const experiment = chosen
+      ? buildExperiment(runtime, {
+          studyId: chosen.studyId,
+          space: chosen.space,
+          workload: chosen.workload,
+          evaluator: chosen.evaluator,
+          experiment: config.experiment,
+          fleet,
+          bots: Array.from({ length: bots }, (_, i) => ({ botId: `local-${i + 1}` })),
+          seed: config.experiment.seed,
+          full: true,
+          onStandby: (driver) =>
+            stderr.write(`orchestra: standing by: study ${chosen.studyId} is driven by ${driver.holder}; this process takes over if that one stops or dies (lease to ${new Date(driver.expiresAt).toISOString()})\n`),
+          onTakeOver: () => stderr.write(`orchestra: took over study ${chosen.studyId}: this process drives it now\n`),
+        })
+      : undefined;
     let api: ServedApi | undefined;
     try {
+      // A study's bots join over HTTP: its API is served whether or not a port was asked for.
+      if (options.port !== undefined || experiment) api = await serveApi(runtime, io.stderr, { required: options.port !== undefined });
       await system.start();
-      if (options.port !== undefined) api = await serveApi(runtime, io.stderr, { required: true });
-      io.stderr.write(`orchestra: serving ${system.agents.map((a) => a.id).join(', ')}; Ctrl-C stops them\n`);
-      await serveUntilSignal(runtime, system, shutdown, io, stderr);
+      await experiment?.start();
+      const serving = [...system.agents, ...(experiment?.agents ?? [])].map((a) => a.id);
+      io.stderr.write(`orchestra: serving ${serving.join(', ')}${chosen ? ` for study ${chosen.studyId} (${chosen.what}) on ${bots} bots here and those that join` : ''}; Ctrl-C stops them\n`);
+      await serveUntilSignal(runtime, experiment ? { ...system, agents: [...system.agents, ...experiment.agents], stop: async () => (await experiment.stop(), await system.stop()) } : system, shutdown, io, stderr);
     } finally {
+      await experiment?.stop();
       await api?.close();
       await system.stop();
       await runtime.close();

@@ -1,11 +1,8 @@
 import path from 'node:path';
-import { parseSpace, type Space } from '../../evolution/index.js';
-import { createLogger, OrchestraError, systemClock, type Clock, type TimerHandle } from '../../protocol/index.js';
+import { createLogger, systemClock, type TimerHandle } from '../../protocol/index.js';
 import type { BotBehaviour } from '../../agents/index.js';
 import { getStudy, latestGeneration, listBots, listGenerations, listResults, setStudyState } from '../../store/index.js';
-import { COMPRESSION_SPACE, DEFAULT_COMPRESSION_DIR, commandEvaluator, compressionEvaluator, readCompressionSample, syntheticEvaluator, type Evaluator } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
-import type { OrchestraConfig } from '../config.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { elapsed, Progress, SharedStderr } from '../progress.js';
 import { formatNumber } from '../format.js';
@@ -14,8 +11,7 @@ import { listenForShutdown } from '../signals.js';
 import { buildExperiment, type ExperimentSystem } from '../experiment.js';
 import { bestOf } from '../../agents/index.js';
 import { START_COMMAND_DEFAULTS, START_DEFAULTS } from '../defaults.js';
-import { badArgument } from '../errors.js';
-import { readSpace } from './optimize.js';
+import { chooseWorkload } from '../workload.js';
 import { serveApi, type ServedApi } from '../api-server.js';
 
 export interface StartOptions {
@@ -37,49 +33,6 @@ export interface StartOptions {
   api?: boolean;
 }
 
-export const START_STUDY = 'compression';
-const WORKLOADS = ['compression', 'synthetic'] as const;
-
-/** What a start tunes: its study, the workload its tests name, the space, the evaluator in-process bots run. */
-interface StartWorkload {
-  studyId: string;
-  workload: string;
-  space: Space;
-  evaluator: Evaluator;
-  /** What the study tunes, for the line that says so. */
-  what: string;
-  /** The built-in demo simulates a misbehaving fleet; a user's evaluator gets well-behaved bots. */
-  simulated: boolean;
-}
-
-/** `--space` with `--command` (the user's evaluator), `--workload synthetic` with `--space`, or the built-in compression workload. */
-async function chooseWorkload(options: StartOptions, config: OrchestraConfig, io: CliIo, clock: Clock): Promise<StartWorkload> {
-  const workload = options.workload ?? (options.command !== undefined ? 'command' : 'compression');
-  if (options.command !== undefined && options.workload !== undefined) throw badArgument('--command runs your evaluator; --workload names a built-in one: give one of them');
-  if (workload !== 'command' && !(WORKLOADS as readonly string[]).includes(workload)) throw badArgument(`--workload ${workload} is not one of ${WORKLOADS.join(', ')} (your own evaluator: --space FILE --command CMD)`);
-  if (workload === 'command') {
-    if (!options.command?.trim()) throw badArgument('--command must name the evaluator to run');
-    if (options.space === undefined) throw badArgument('--command needs --space FILE: the variables it is run with');
-    const space = readSpace(path.resolve(io.cwd, options.space));
-    const evaluator = commandEvaluator(options.command, { clock, cwd: io.cwd, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
-    return { studyId: space.name ?? 'command', workload, space, evaluator, what: `${space.name ?? 'your space'} with ${options.command}`, simulated: false };
-  }
-  if (workload === 'synthetic') {
-    if (options.space === undefined) throw badArgument('--workload synthetic needs --space FILE: the landscape is drawn over its variables');
-    const space = readSpace(path.resolve(io.cwd, options.space));
-    return { studyId: space.name ?? 'synthetic', workload, space, evaluator: syntheticEvaluator(space, { seed: config.experiment.seed }), what: `a synthetic landscape over ${space.name ?? 'your space'}`, simulated: true };
-  }
-  if (options.space !== undefined) throw badArgument('--space goes with --command (your evaluator) or --workload synthetic');
-  await checkFolder(config, options.folder !== undefined);
-  return {
-    studyId: START_STUDY,
-    workload,
-    space: parseSpace(COMPRESSION_SPACE),
-    evaluator: compressionEvaluator({ clock, maxBytes: config.compression.maxBytes, ...(config.compression.folder ? { folder: config.compression.folder } : {}) }),
-    what: `compression of ${config.compression.folder ?? "Orchestra's own sources"}`,
-    simulated: true,
-  };
-}
 
 /**
  * The main job on the configured store (the embedded default unless told
@@ -226,21 +179,6 @@ async function figures(runtime: Runtime, studyId: string): Promise<Figures> {
   };
 }
 
-/**
- * A folder that cannot be read, or holds nothing to compress, would fail
- * every test of every generation: refused before the study starts, naming
- * the setting and the reason.
- */
-async function checkFolder(config: OrchestraConfig, fromFlag: boolean): Promise<void> {
-  const folder = config.compression.folder ?? DEFAULT_COMPRESSION_DIR;
-  try {
-    await readCompressionSample(folder, { maxBytes: config.compression.maxBytes });
-  } catch (err) {
-    if (!(err instanceof OrchestraError) || err.code !== 'ORC_WORKLOAD_CORPUS_UNREADABLE') throw err;
-    const source = fromFlag ? 'flag --folder' : config.compression.folder ? 'the configuration' : "the default (Orchestra's own sources)";
-    throw new OrchestraError('ORC_CONFIG_INVALID', `configuration compression.folder from ${source}: ${err.message}`, false, { cause: err });
-  }
-}
 
 interface Counts {
   generations: number;
