@@ -1,4 +1,4 @@
-import type { Task } from '../protocol/index.js';
+import type { JsonValue } from '../protocol/index.js';
 
 /** A plain text table, columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {
@@ -9,15 +9,17 @@ export function table(header: string[], rows: string[][]): string {
 
 export const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
-export function taskRow(task: Task): string[] {
+/** A task's row from its JSON form (`taskToJson`, as the API answers it). */
+export function taskJsonRow(task: Record<string, JsonValue>): string[] {
+  const error = task['error'] as { code?: string; message?: string } | null;
   return [
-    task.taskId,
-    task.kind,
-    task.status,
-    String(task.priority),
-    String(task.attempt),
-    iso(task.updatedAt),
-    task.error ? `${task.error.code}: ${task.error.message}`.slice(0, 80) : '',
+    String(task['taskId']),
+    String(task['kind']),
+    String(task['status']),
+    String(task['priority']),
+    String(task['attempt']),
+    String(task['updatedAt']),
+    error ? `${error.code}: ${error.message}`.slice(0, 80) : '',
   ];
 }
 

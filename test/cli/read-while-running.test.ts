@@ -39,8 +39,20 @@ describe('reading the embedded store while start holds it', { timeout: 240_000 }
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toContain('orchestra: no study "nope" in this store; it holds: compression [ORC_CLI_STUDY_NOT_FOUND]\n');
 
+      // Tasks too: the list, one task, the counts.
+      const listed = await runCli(['tasks', 'list', '--json', '--limit', '3', '--data', 'busy'], { cwd });
+      expect(listed.code).toBe(0);
+      expect(listed.stderr).toContain(`process ${pid} holds the data folder; reading through its API`);
+      const tasks = JSON.parse(listed.stdout) as { taskId: string; status: string }[];
+      expect(tasks.length).toBeGreaterThan(0);
+      expect((await runCli(['tasks', 'list', '--data', 'busy'], { cwd })).stdout).toMatch(/^ID +KIND +STATUS/);
+      const shown = JSON.parse((await runCli(['tasks', 'show', tasks[0]!.taskId, '--json', '--data', 'busy'], { cwd })).stdout) as { taskId: string; lateReports: unknown[] };
+      expect(shown).toMatchObject({ taskId: tasks[0]!.taskId, lateReports: expect.any(Array) });
+      const stats = JSON.parse((await runCli(['tasks', 'stats', '--json', '--data', 'busy'], { cwd })).stdout) as { total: number };
+      expect(stats.total).toBeGreaterThan(0);
+
       // What the API does not serve yet is refused, naming the process and the ways to read it.
-      for (const command of [['tasks', 'list']]) {
+      for (const command of [['dead-letters']]) {
         const result = await runCli([...command, '--data', 'busy'], { cwd });
         expect(result.code).toBe(1);
         const line = result.stderr.trim();

@@ -50,7 +50,21 @@ function apiReads(api: ApiClient): Reads {
  * no bus, no agent needs to be up. When a running process holds the embedded
  * data folder and serves the API, they read through that API instead.
  */
-async function withReads<T>(globals: GlobalFlags, io: CliIo, command: string, read: (reads: Reads) => Promise<T>): Promise<T> {
+function withReads<T>(globals: GlobalFlags, io: CliIo, command: string, read: (reads: Reads) => Promise<T>): Promise<T> {
+  return readStoreOrHolder(globals, io, command, (runtime) => read(storeReads(runtime.db)), (api) => read(apiReads(api)));
+}
+
+/**
+ * Reads the store; when a running process holds the embedded data folder and
+ * serves the API, reads through that API instead, saying so.
+ */
+export async function readStoreOrHolder<T>(
+  globals: GlobalFlags,
+  io: CliIo,
+  command: string,
+  fromStore: (runtime: Awaited<ReturnType<typeof openReader>>) => Promise<T>,
+  fromApi: (api: ApiClient) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(globals, io);
   let runtime: Awaited<ReturnType<typeof openReader>>;
   try {
@@ -61,7 +75,7 @@ async function withReads<T>(globals: GlobalFlags, io: CliIo, command: string, re
     if (!api) throw err;
     io.stderr.write(`orchestra: process ${held.ownerPid} holds the data folder; reading through its API at ${api.url}\n`);
     try {
-      return await read(apiReads(new ApiClient(api)));
+      return await fromApi(new ApiClient(api));
     } catch (failure) {
       // The process went away in between (its API refused the connection): the folder's refusal is the answer.
       if (failure instanceof OrchestraError && failure.code !== 'ORC_CLI_NO_RUNNING_SYSTEM') throw failure;
@@ -69,7 +83,7 @@ async function withReads<T>(globals: GlobalFlags, io: CliIo, command: string, re
     }
   }
   try {
-    return await read(storeReads(runtime.db));
+    return await fromStore(runtime);
   } finally {
     await runtime.close();
   }

@@ -5,16 +5,18 @@ import {
   TASK_STATUSES,
   validateNewTask,
   ValidationError,
+  type JsonValue,
   type NewTask,
   type TaskStatus,
 } from '../../protocol/index.js';
-import type { Registration } from '../../registry/index.js';
-import { StoreDeadLetters } from '../../store/index.js';
+import type { Registration, TaskCounts } from '../../registry/index.js';
+import { StoreDeadLetters, type LateReportRow } from '../../store/index.js';
 import { openReader, openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { badArgument } from '../errors.js';
 import type { OrchestraConfig } from '../config.js';
-import { iso, table, taskRow, TASK_HEADER } from '../format.js';
+import { iso, table, taskJsonRow, TASK_HEADER } from '../format.js';
+import { readStoreOrHolder } from './inspect.js';
 import { readLines } from '../lines.js';
 
 /** Commands that change tasks connect the bus to wake workers and reach running ones; readers (named, for a refusal) need only the store. */
@@ -108,20 +110,34 @@ export async function tasksList(globals: GlobalFlags, options: ListOptions, io: 
   const status = (options.status ?? []).map((s) => s.toUpperCase());
   const unknown = status.find((s) => !TASK_STATUSES.includes(s as TaskStatus));
   if (unknown) throw badArgument(`--status ${unknown} is not one of ${TASK_STATUSES.join(', ')}`);
-  const tasks = await withRuntime(globals, io, (rt) =>
-    rt.registry.list({ status: status as TaskStatus[], kind: options.kind, limit: options.limit ?? 50, offset: options.offset ?? 0 }),
-    { reader: 'tasks list' },
+  const limit = options.limit ?? 50;
+  const offset = options.offset ?? 0;
+  const tasks = await readStoreOrHolder(
+    globals,
+    io,
+    'tasks list',
+    async (rt) => (await rt.registry.list({ status: status as TaskStatus[], kind: options.kind, limit, offset })).map(taskToJson),
+    async (api) => {
+      const query = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+      if (status.length) query.set('status', status.join(','));
+      if (options.kind?.length) query.set('kind', options.kind.join(','));
+      return (await api.get<{ tasks: Record<string, JsonValue>[] }>(`/api/tasks?${query}`)).tasks;
+    },
   );
-  if (options.json) return printJson(io, tasks.map(taskToJson));
-  print(io, tasks.length ? table(TASK_HEADER, tasks.map(taskRow)) : 'no tasks');
+  if (options.json) return printJson(io, tasks);
+  print(io, tasks.length ? table(TASK_HEADER, tasks.map(taskJsonRow)) : 'no tasks');
 }
 
 export async function tasksShow(globals: GlobalFlags, taskId: string, options: { json?: boolean }, io: CliIo): Promise<void> {
-  const { task, late } = await withRuntime(
+  const { task, late } = await readStoreOrHolder(
     globals,
     io,
-    async (rt) => ({ task: await rt.registry.get(taskId), late: await rt.registry.lateReports(taskId) }),
-    { reader: 'tasks show' },
+    'tasks show',
+    async (rt) => ({ task: taskToJson(await rt.registry.get(taskId)), late: await rt.registry.lateReports(taskId) }),
+    async (api) => {
+      const read = await api.get<{ task: Record<string, JsonValue>; lateReports: LateReportRow[] }>(`/api/tasks/${encodeURIComponent(taskId)}`);
+      return { task: read.task, late: read.lateReports };
+    },
   );
   const lateReports = late.map((r) => ({
     attempt: r.attempt,
@@ -131,14 +147,14 @@ export async function tasksShow(globals: GlobalFlags, taskId: string, options: {
     error: r.error,
     reportedAt: iso(new Date(r.reported_at).getTime()),
   }));
-  if (options.json) return printJson(io, { ...taskToJson(task), lateReports });
-  const lines = Object.entries(taskToJson(task)).map(([k, v]) => `${k.padEnd(16)}${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (options.json) return printJson(io, { ...task, lateReports });
+  const lines = Object.entries(task).map(([k, v]) => `${k.padEnd(16)}${typeof v === 'string' ? v : JSON.stringify(v)}`);
   if (lateReports.length) lines.push(`lateReports     ${JSON.stringify(lateReports)}`);
   print(io, lines.join('\n'));
 }
 
 export async function tasksStats(globals: GlobalFlags, options: { json?: boolean }, io: CliIo): Promise<void> {
-  const counts = await withRuntime(globals, io, (rt) => rt.registry.counts(), { reader: 'tasks stats' });
+  const counts = await readStoreOrHolder(globals, io, 'tasks stats', (rt) => rt.registry.counts(), (api) => api.get<TaskCounts>('/api/tasks/stats'));
   if (options.json) return printJson(io, counts);
   const priorities = Object.keys(counts.byPriority).map(Number);
   const rows = TASK_STATUSES.map((status) => [
