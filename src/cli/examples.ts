@@ -15,7 +15,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   serve: [
     'orchestra serve',
     'orchestra serve --port 7070              # the HTTP API too, with /docs',
-    'DATABASE_URL=postgres://… REDIS_URL=redis://… orchestra serve --space space.json --workload synthetic --port 7070   # a study, on as many servers as you like',
+    'DATABASE_URL=postgres://… orchestra serve --space space.json --workload synthetic --port 7070   # a study; with REDIS_URL too, on as many servers as you like',
   ],
   tokens: ['orchestra tokens create --role viewer --name dashboard', 'orchestra tokens list'],
   'tokens create': [
