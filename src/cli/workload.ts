@@ -1,11 +1,11 @@
+import fs from 'node:fs';
 import path from 'node:path';
-import { parseSpace, type Space } from '../evolution/index.js';
+import { parseSpace, parseSpaceJson, type Space } from '../evolution/index.js';
 import { OrchestraError, type Clock } from '../protocol/index.js';
 import { COMPRESSION_SPACE, DEFAULT_COMPRESSION_DIR, commandEvaluator, compressionEvaluator, readCompressionSample, syntheticEvaluator, type Evaluator } from '../workloads/index.js';
 import type { OrchestraConfig } from './config.js';
 import type { CliIo } from './context.js';
 import { badArgument } from './errors.js';
-import { readSpace } from './commands/optimize.js';
 
 /** The study `start` runs when told nothing: the built-in compression workload. */
 export const START_STUDY = 'compression';
@@ -76,4 +76,15 @@ async function checkFolder(config: OrchestraConfig, fromFlag: boolean): Promise<
     const source = fromFlag ? 'flag --folder' : config.compression.folder ? 'the configuration' : "the default (Orchestra's own sources)";
     throw new OrchestraError('ORC_CONFIG_INVALID', `configuration compression.folder from ${source}: ${err.message}`, false, { cause: err });
   }
+}
+
+/** The variable space of `--space FILE`; a file that cannot be read or parsed is an error naming it. */
+export function readSpace(file: string): Space {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw badArgument(`cannot read --space ${file}: ${(err as Error).message}`);
+  }
+  return parseSpaceJson(`space ${path.basename(file)}`, text);
 }

@@ -220,39 +220,29 @@ export async function botProtocolRoutes(app: ZodInstance, deps: ApiDeps & { timi
     return { taskId, accepted: true, status: result.status };
   };
 
+  /** A report route's options: the attempt and its duration, and what the attempt ended with. */
+  const reportRoute = <S extends z.ZodRawShape>(summary: string, outcome: S) => ({
+    config: { access: 'bot' as const, ...limit },
+    schema: {
+      summary,
+      tags: ['bot protocol'],
+      params: taskParams,
+      body: z.object({ attempt: z.number().int().min(1), durationMs: z.number().nonnegative().default(0), ...outcome }).strict(),
+      response: { 200: reportReply },
+    },
+  });
+
   app.post(
     '/api/fleet/bots/:botId/tasks/:taskId/complete',
-    {
-      config: { access: 'bot', ...limit },
-      schema: {
-        summary: "An attempt's result (for a test: its evaluation). Refused with 409 when the attempt no longer holds its lease; the report is then kept as late",
-        tags: ['bot protocol'],
-        params: taskParams,
-        body: z.object({ attempt: z.number().int().min(1), durationMs: z.number().nonnegative().default(0), result: jsonValue }).strict(),
-        response: { 200: reportReply },
-      },
-    },
+    reportRoute("An attempt's result (for a test: its evaluation). Refused with 409 when the attempt no longer holds its lease; the report is then kept as late", { result: jsonValue }),
     async (request) => report(request.params.botId, request.params.taskId, request.body.attempt, request.body.durationMs, { result: request.body.result }),
   );
 
   app.post(
     '/api/fleet/bots/:botId/tasks/:taskId/fail',
-    {
-      config: { access: 'bot', ...limit },
-      schema: {
-        summary: 'An attempt that failed: retried after a backoff while attempts remain and the error allows. Refused with 409 when the attempt no longer holds its lease',
-        tags: ['bot protocol'],
-        params: taskParams,
-        body: z
-          .object({
-            attempt: z.number().int().min(1),
-            durationMs: z.number().nonnegative().default(0),
-            error: z.object({ code: z.string().regex(/^ORC_[A-Z_]{1,60}$/).default('ORC_WORKER_HANDLER_FAILED'), message: z.string().min(1).max(4000), retryable: z.boolean().default(true) }).strict(),
-          })
-          .strict(),
-        response: { 200: reportReply },
-      },
-    },
+    reportRoute('An attempt that failed: retried after a backoff while attempts remain and the error allows. Refused with 409 when the attempt no longer holds its lease', {
+      error: z.object({ code: z.string().regex(/^ORC_[A-Z_]{1,60}$/).default('ORC_WORKER_HANDLER_FAILED'), message: z.string().min(1).max(4000), retryable: z.boolean().default(true) }).strict(),
+    }),
     async (request) => report(request.params.botId, request.params.taskId, request.body.attempt, request.body.durationMs, { error: request.body.error }),
   );
 

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger, OrchestraError, stopCommand, systemClock, type JsonValue } from '../../protocol/index.js';
-import { parseSpaceJson, type Space } from '../../evolution/index.js';
 import { getStudy, listBots, listCombinations, listResults } from '../../store/index.js';
 import { commandEvaluator } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -10,6 +9,7 @@ import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../c
 import { elapsed, Progress, SharedStderr } from '../progress.js';
 import { listenForShutdown } from '../signals.js';
 import { badArgument } from '../errors.js';
+import { readSpace } from '../workload.js';
 import { buildExperiment } from '../experiment.js';
 import { bestOf } from '../../agents/index.js';
 import { formatNumber } from '../format.js';
@@ -83,10 +83,10 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
     const runtime = await openRuntime({ ...config, bus: { ...config.bus, redisUrl: undefined } }, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     let api: ServedApi | undefined;
     let remoteOnline = 0;
-    const countBots = setInterval(() => {
-      if (remote) void listBots(runtime.db).then((bots) => (remoteOnline = bots.filter((b) => b.state === 'online').length), () => undefined);
-    }, 1_000);
-    countBots.unref();
+    // Remote bots are counted from the store for the progress line; local ones are this process's agents.
+    const countBots = remote
+      ? setInterval(() => void listBots(runtime.db).then((bots) => (remoteOnline = bots.filter((b) => b.state === 'online').length), () => undefined), 1_000).unref()
+      : undefined;
     try {
       const existing = await getStudy(runtime.db, STUDY_ID);
       if (existing && !options.resume) {
@@ -173,16 +173,6 @@ async function inviteBots(runtime: Runtime, stderr: SharedStderr, required: bool
   return api;
 }
 
-/** The variable space of `--space FILE`; a file that cannot be read or parsed is an error naming it. */
-export function readSpace(file: string): Space {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw badArgument(`cannot read --space ${file}: ${(err as Error).message}`);
-  }
-  return parseSpaceJson(`space ${path.basename(file)}`, text);
-}
 
 /** History in the order the evaluations finished; the best as the study recommends it now. */
 async function collectResult(runtime: Runtime): Promise<OptimizeResult> {
