@@ -309,13 +309,15 @@ export abstract class BaseAgent {
     } catch (err) {
       body = { error: this.failure(request, err) };
     }
+    // Counted before sending: the caller may hold the answer before this send's own acknowledgement returns.
+    if (body.error === undefined) this.counters.handled++;
     try {
       await this.bus.send(createResponse(request, this.id, body, this.clock.now()));
-      if (body.error === undefined) this.counters.handled++;
     } catch (err) {
       if (!(err instanceof ValidationError) || body.error) throw err;
       // The handler's result cannot travel as JSON: the caller still gets an answer.
       const error = { code: 'ORC_AGENT_HANDLER_FAILED', message: `${request.action} returned data a message cannot carry: ${err.message}` };
+      this.counters.handled--;
       this.counters.failed++;
       await this.bus.send(createResponse(request, this.id, { error }, this.clock.now()));
     }
