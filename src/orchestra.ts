@@ -2,6 +2,7 @@ import { createRng, describeError, randomSeed, silentLogger, systemClock, type C
 import { openStore, StoreDeadLetters, type Db, type MigrationReport, type StoreOptions } from './store/index.js';
 import { createBus, type Bus, type BusOptions } from './bus/index.js';
 import { TaskRegistry, type RegistryOptions } from './registry/index.js';
+import { ProcessTelemetry } from './api/index.js';
 
 /** Where the bus lives: Redis when `redisUrl` is set, in this process otherwise. */
 export interface OrchestraBusOptions extends BusOptions {
@@ -24,6 +25,8 @@ export interface OrchestraOptions {
   owner?: string;
   /** Seeds the registry's retry jitter. Default: a random seed. */
   seed?: number;
+  /** Where the bus's request latencies and the registry's claim latencies are counted. Default: a new one. */
+  telemetry?: ProcessTelemetry;
 }
 
 /** An open Orchestra: what agents, workers and studies are built on. */
@@ -35,6 +38,8 @@ export interface Orchestra<B extends Bus | undefined = Bus> {
   logger: Logger;
   /** The migrations applied on open, and the schema version. */
   migrations: MigrationReport;
+  /** This process's measurements: what the API's `/metrics` and `/readyz` add to the store's figures. */
+  telemetry: ProcessTelemetry;
   /** Closes the bus, then the store. Stop agents and workers first. */
   close(): Promise<void>;
 }
@@ -50,12 +55,13 @@ export async function createOrchestra(options?: OrchestraOptions & { bus?: Orche
 export async function createOrchestra(options: OrchestraOptions = {}): Promise<Orchestra<Bus | undefined>> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
+  const telemetry = options.telemetry ?? new ProcessTelemetry();
   const { db, migrations } = await openStore(options.store ?? {}, clock.now(), options.owner ? { owner: options.owner } : {});
   let bus: Bus | undefined;
   try {
     if (options.bus !== false) {
       const { redisUrl, ...busOptions } = options.bus ?? {};
-      bus = await createBus({ ...busOptions, ...(redisUrl ? { url: redisUrl } : {}), clock, logger, deadLetters: new StoreDeadLetters(db) });
+      bus = await createBus({ ...busOptions, ...(redisUrl ? { url: redisUrl } : {}), clock, logger, telemetry, deadLetters: new StoreDeadLetters(db) });
     }
   } catch (err) {
     await db.close();
@@ -67,6 +73,7 @@ export async function createOrchestra(options: OrchestraOptions = {}): Promise<O
     rng: createRng(options.seed ?? randomSeed()),
     bus,
     logger,
+    telemetry,
     ...(options.registry ? { config: options.registry } : {}),
   });
   let closed = false;
@@ -77,6 +84,7 @@ export async function createOrchestra(options: OrchestraOptions = {}): Promise<O
     clock,
     logger,
     migrations,
+    telemetry,
     // The bus first: its handlers may still write dead letters to the store.
     close: async () => {
       if (closed) return;

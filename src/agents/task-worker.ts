@@ -16,6 +16,7 @@ import {
   type Task,
   type TaskContext,
   type TaskHandler,
+  type Telemetry,
   type TimerHandle,
 } from '../protocol/index.js';
 import type { Bus, Subscription } from '../bus/index.js';
@@ -37,7 +38,12 @@ export interface TaskWorkerDeps {
   /** Default: `<hostname>-<pid>-<6 hex digits>`. */
   workerId?: string;
   config?: WorkerOptions;
+  /** Where this worker reports whether its claim loop turns. Default: the registry's. */
+  telemetry?: Telemetry;
 }
+
+/** A claim or a poll this much overdue (or ten poll intervals, if longer) makes the worker stuck. */
+const STUCK_AFTER_MS = 30_000;
 
 /**
  * Claims tasks of its kinds and runs their handlers, at most `concurrency` at
@@ -70,6 +76,11 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   private renewTimer: TimerHandle | undefined;
   private sweepTimer: TimerHandle | undefined;
   private stopped: Promise<StopReport> | undefined;
+  private readonly telemetry: Telemetry;
+  private unwatch: () => void = () => {};
+  /** When the claim in flight was sent to the store. */
+  private claimSentAtMs: number | undefined;
+  private lastPollAtMs = 0;
 
   constructor(deps: TaskWorkerDeps) {
     super();
@@ -87,6 +98,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     this.config = resolveWorkerConfig(deps.config, deps.registry.config.leaseMs);
     this.workerId = deps.workerId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.logger = (deps.logger ?? silentLogger).child({ workerId: this.workerId });
+    this.telemetry = deps.telemetry ?? deps.registry.telemetry;
   }
 
   get stats(): WorkerStats {
@@ -116,9 +128,11 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       return;
     }
     this.subscriptions.push(...subscribed);
+    this.lastPollAtMs = this.clock.now();
     this.schedulePoll();
     this.scheduleRenew();
     this.scheduleSweep();
+    this.unwatch = this.telemetry.watch({ name: `worker ${this.workerId}`, problem: (nowMs) => this.stuck(nowMs) });
     this.requestClaim();
     this.logger.info({ kinds: this.kinds, concurrency: this.config.concurrency }, 'worker started');
   }
@@ -143,6 +157,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
 
   private async shutdown(graceMs: number): Promise<StopReport> {
     this.state = 'stopping';
+    this.unwatch();
     this.claimWanted = false;
     this.clock.clearTimeout(this.pollTimer);
     this.clock.clearTimeout(this.sweepTimer);
@@ -210,11 +225,14 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       this.claimWanted = false;
       let tasks: Task[];
       try {
+        this.claimSentAtMs = this.clock.now();
         tasks = await this.registry.claim({ kinds: this.kinds, workerId: this.workerId, limit, leaseMs: this.config.leaseMs });
       } catch (err) {
         // The store may be restarting; the poll timer asks again.
         this.logger.warn({ err: describeError(err) }, 'claim failed; will try again');
         return;
+      } finally {
+        this.claimSentAtMs = undefined;
       }
       this.accept(tasks, limit);
     }
@@ -448,9 +466,20 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     }
   }
 
+  /** Why this worker's claim loop is not turning, if it is not: a claim the store never answered, or a poll timer that stopped firing. */
+  private stuck(nowMs: number): string | undefined {
+    const limitMs = Math.max(STUCK_AFTER_MS, 10 * this.config.pollIntervalMs);
+    if (this.claimSentAtMs !== undefined && nowMs - this.claimSentAtMs > limitMs) {
+      return `its claim has waited ${Math.round((nowMs - this.claimSentAtMs) / 1000)} s for the store`;
+    }
+    if (nowMs - this.lastPollAtMs > limitMs) return `its poll timer has not fired for ${Math.round((nowMs - this.lastPollAtMs) / 1000)} s`;
+    return undefined;
+  }
+
   private schedulePoll(): void {
     this.pollTimer = this.clock.setTimeout(() => {
       if (this.state !== 'running') return;
+      this.lastPollAtMs = this.clock.now();
       this.schedulePoll();
       this.requestClaim();
     }, this.config.pollIntervalMs);

@@ -8,3 +8,4 @@ export { apiConfig, type ApiConfig, type ApiOptions } from './config.js';
 export { createToken, hashToken, TokenAuthenticator } from './tokens.js';
 export { ApiError, statusFor, toApiError, type ApiErrorBody } from './errors.js';
 export { resolveStudy, noStudyYet, generationsView, bestView, botsView, campaignsView, type GenerationView } from './views.js';
+export { ProcessTelemetry, type LoopProblem } from './telemetry.js';

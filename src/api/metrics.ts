@@ -3,6 +3,7 @@ import { taskFinishedEvent } from '../protocol/index.js';
 import { countRecords, countTasksByKind, listBots, listCampaigns, listReports, listStudies } from '../store/index.js';
 import type { ApiDeps } from './server.js';
 import type { EventStream } from './events.js';
+import { LATENCY_BUCKETS } from './telemetry.js';
 
 /**
  * The Prometheus metrics of the system as its store holds it, read when
@@ -64,9 +65,8 @@ export function createMetrics(deps: ApiDeps, stream?: EventStream): Registry {
   if (stream) {
     gauge('orchestra_api_event_clients', 'Clients following /events on this process', [], async (g) => g.set(stream.connected));
     // Every worker of the system announces each attempt it finished on the bus: this process counts them all.
-    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
-    const run = new Histogram({ name: 'orchestra_task_run_seconds', help: 'How long attempts ran, by kind and outcome (COMPLETED, FAILED, or PENDING for one that will be retried)', labelNames: ['kind', 'status'], buckets, registers: [register] });
-    const wait = new Histogram({ name: 'orchestra_task_wait_seconds', help: 'From when an attempt could run (registered, or its backoff over) to when a worker started it, by kind', labelNames: ['kind'], buckets, registers: [register] });
+    const run = new Histogram({ name: 'orchestra_task_run_seconds', help: 'How long attempts ran, by kind and outcome (COMPLETED, FAILED, or PENDING for one that will be retried)', labelNames: ['kind', 'status'], buckets: LATENCY_BUCKETS, registers: [register] });
+    const wait = new Histogram({ name: 'orchestra_task_wait_seconds', help: 'From when an attempt could run (registered, or its backoff over) to when a worker started it, by kind', labelNames: ['kind'], buckets: LATENCY_BUCKETS, registers: [register] });
     stream.observe((event) => {
       if (event.action !== taskFinishedEvent.name) return;
       const parsed = taskFinishedEvent.data.safeParse(event.data);
@@ -76,5 +76,5 @@ export function createMetrics(deps: ApiDeps, stream?: EventStream): Registry {
     });
     gauge('orchestra_api_event_clients_dropped', 'Clients of /events this process dropped for reading too slowly, since it started', [], async (g) => g.set(stream.dropped));
   }
-  return register;
+  return deps.telemetry ? Registry.merge([register, deps.telemetry.registry]) : register;
 }

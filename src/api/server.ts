@@ -18,6 +18,7 @@ import { taskRoutes } from './routes/tasks.js';
 import { studyRoutes } from './routes/studies.js';
 import { eventRoutes } from './routes/events.js';
 import { EventStream } from './events.js';
+import type { ProcessTelemetry } from './telemetry.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { campaignRoutes } from './routes/campaigns.js';
 import { OperatorAgent } from './operator.js';
@@ -37,6 +38,8 @@ export interface ApiDeps {
   version?: string;
   /** The fleet's rules, as the bot agent has them: what remote bots are told at registration. */
   fleet?: FleetOptions;
+  /** This process's own measurements: bus request and claim latencies on `/metrics`, and the loops `/readyz` asks. */
+  telemetry?: ProcessTelemetry;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Clock, DeadLetterSink, Logger } from '../protocol/index.js';
+import type { Clock, DeadLetterSink, Logger, Telemetry } from '../protocol/index.js';
 import type { Bus } from './bus.js';
 import type { BusOptions } from './config.js';
 import { createMemoryBus, type MemoryBroker } from './memory.js';
@@ -12,6 +12,7 @@ export interface CreateBusOptions extends BusOptions {
   clock: Clock;
   logger?: Logger;
   deadLetters?: DeadLetterSink;
+  telemetry?: Telemetry;
   /** Memory only: buses on one broker reach each other. */
   broker?: MemoryBroker;
 }

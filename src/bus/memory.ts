@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { silentLogger, encodeMessage, parseWith, validateMessage, type Clock, type DeadLetterSink, type Logger, type Message } from '../protocol/index.js';
+import { silentLogger, encodeMessage, parseWith, validateMessage, type Clock, type DeadLetterSink, type Logger, type Message, type Telemetry } from '../protocol/index.js';
 import type { Bus, MessageHandler, RequestOptions, Subscription, SubscriptionTarget } from './bus.js';
 import { busConfig, type BusConfig, type BusOptions } from './config.js';
 import { BusClosedError, InboxFullError } from './errors.js';
@@ -27,6 +27,8 @@ export interface MemoryBusDeps extends BusOptions {
   /** Default: a `MemoryDeadLetters` of this bus's own. */
   deadLetters?: DeadLetterSink;
   broker?: MemoryBroker;
+  /** Where request latencies are counted. Default: nowhere. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -57,12 +59,12 @@ export class MemoryBus implements Bus {
   private closed = false;
 
   constructor(deps: MemoryBusDeps) {
-    const { clock, logger, deadLetters, broker, ...options } = deps;
+    const { clock, logger, deadLetters, broker, telemetry, ...options } = deps;
     this.config = parseWith(busConfig, 'bus options', options);
     this.logger = logger ?? silentLogger;
     this.deadLetters = deadLetters ?? new MemoryDeadLetters();
     this.broker = broker ?? new MemoryBroker();
-    this.pending = new PendingRequests(clock, this.logger);
+    this.pending = new PendingRequests(clock, this.logger, telemetry);
     this.inbound = new Inbound({
       clock,
       logger: this.logger,

@@ -1,10 +1,11 @@
-import { ValidationError, type Clock, type Logger, type Message, type TimerHandle } from '../protocol/index.js';
+import { noTelemetry, ValidationError, type Clock, type Logger, type Message, type Telemetry, type TimerHandle } from '../protocol/index.js';
 import { RemoteError, RequestTimeoutError, BusClosedError } from './errors.js';
 
 interface Waiter {
   request: Message;
   timeoutMs: number;
   /** On the injected clock. */
+  sentAtMs: number;
   deadlineMs: number;
   resolve(message: Message): void;
   reject(err: unknown): void;
@@ -37,6 +38,7 @@ export class PendingRequests {
   constructor(
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly telemetry: Telemetry = noTelemetry,
   ) {}
 
   /** Registers the request before it is sent, so even an instant response finds its caller. */
@@ -55,8 +57,9 @@ export class PendingRequests {
           }
         : undefined;
       if (onAbort) signal!.addEventListener('abort', onAbort, { once: true });
-      const deadlineMs = this.clock.now() + Math.max(0, timeoutMs);
-      this.waiters[request.id] = { request, timeoutMs, deadlineMs, resolve, reject, signal, onAbort };
+      const sentAtMs = this.clock.now();
+      const deadlineMs = sentAtMs + Math.max(0, timeoutMs);
+      this.waiters[request.id] = { request, timeoutMs, sentAtMs, deadlineMs, resolve, reject, signal, onAbort };
       this.count++;
       if (deadlineMs < this.timerAtMs) this.setTimer(deadlineMs);
     });
@@ -72,6 +75,7 @@ export class PendingRequests {
       );
       return false;
     }
+    this.telemetry.busRequest(waiter.request.action, response.error ? 'refused' : 'answered', this.clock.now() - waiter.sentAtMs);
     if (response.error) waiter.reject(new RemoteError(response));
     else waiter.resolve(response);
     return true;
@@ -110,6 +114,7 @@ export class PendingRequests {
       if (waiter.deadlineMs <= nowMs) {
         this.forget(id);
         const { request, timeoutMs } = waiter;
+        this.telemetry.busRequest(request.action, 'timed_out', nowMs - waiter.sentAtMs);
         waiter.reject(new RequestTimeoutError(request.to, request.action, timeoutMs, request.id));
       } else if (waiter.deadlineMs < nextMs) {
         nextMs = waiter.deadlineMs;

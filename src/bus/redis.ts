@@ -11,6 +11,7 @@ import {
   type DeadLetterSink,
   type Logger,
   type Message,
+  type Telemetry,
 } from '../protocol/index.js';
 import type { Bus, MessageHandler, RequestOptions, Subscription, SubscriptionTarget } from './bus.js';
 import { busConfig, redisUrlProblem, type BusConfig, type BusOptions } from './config.js';
@@ -35,6 +36,8 @@ export interface RedisBusDeps extends BusOptions {
   logger?: Logger;
   /** Default: a `RedisDeadLetters` on `${prefix}:dead-letters`. */
   deadLetters?: DeadLetterSink;
+  /** Where request latencies are counted. Default: nowhere. */
+  telemetry?: Telemetry;
 }
 
 /** The same rule as the CLI's `bus.prefix`: keys stay readable and safe to match with SCAN. */
@@ -67,7 +70,7 @@ export class RedisBus implements Bus {
   private closed = false;
 
   constructor(private readonly deps: RedisBusDeps) {
-    const { url: _url, prefix, clock, logger, deadLetters, ...options } = deps;
+    const { url: _url, prefix, clock, logger, deadLetters, telemetry, ...options } = deps;
     if (typeof prefix !== 'string' || !KEY_PREFIX.test(prefix)) {
       throw new ValidationError('bus options', [
         { path: 'prefix', code: 'ORC_PROTOCOL_INVALID_VALUE', message: 'must hold only letters, digits and _ . : -' },
@@ -82,7 +85,7 @@ export class RedisBus implements Bus {
     this.redis = openCommandConnection(deps.url, `orchestra:${this.instanceId}`, this.config.blockMs + this.config.readGraceMs, this.logger);
     defineScripts(this.redis);
     this.deadLetters = deadLetters ?? new RedisDeadLetters(this.redis, this.keys.deadLetters);
-    this.pending = new PendingRequests(clock, this.logger);
+    this.pending = new PendingRequests(clock, this.logger, telemetry);
     this.inbound = new Inbound({
       clock,
       logger: this.logger,

@@ -23,7 +23,7 @@ export async function serveApi(runtime: Runtime, out: { write(text: string): unk
   const { host, port } = runtime.config.api;
   const { bots: _inProcess, ...fleet } = runtime.config.fleet;
   const server = await createApiServer(
-    { db: runtime.db, registry: runtime.registry, clock: runtime.clock, logger: runtime.logger, fleet, ...(runtime.bus ? { bus: runtime.bus } : {}), ...(options.version ? { version: options.version } : {}) },
+    { db: runtime.db, registry: runtime.registry, clock: runtime.clock, logger: runtime.logger, telemetry: runtime.telemetry, fleet, ...(runtime.bus ? { bus: runtime.bus } : {}), ...(options.version ? { version: options.version } : {}) },
     runtime.config.api,
   );
   try {

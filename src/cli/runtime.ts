@@ -2,6 +2,7 @@ import { createLogger, OrchestraError, redactUrl, systemClock, type Clock, type 
 import { DataDirLockedError, describeOwner, type Db, type MigrationReport } from '../store/index.js';
 import type { Bus } from '../bus/index.js';
 import type { TaskRegistry } from '../registry/index.js';
+import type { ProcessTelemetry } from '../api/index.js';
 import { createOrchestra } from '../index.js';
 import type { OrchestraConfig } from './config.js';
 
@@ -14,6 +15,7 @@ export interface Runtime {
   clock: Clock;
   logger: Logger;
   migrations: MigrationReport;
+  telemetry: ProcessTelemetry;
   close(): Promise<void>;
 }
 
@@ -36,8 +38,8 @@ export async function openRuntime(config: OrchestraConfig, options: RuntimeOptio
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const common = { store: config.store, owner: commandLine(), registry: config.registry, clock: systemClock, logger };
   const orchestra = options.bus === false ? await createOrchestra({ ...common, bus: false }) : await createOrchestra({ ...common, bus: config.bus });
-  const { bus, store: db, registry, clock, migrations, close } = orchestra;
-  return { config, db, bus, registry, clock, logger, migrations, close };
+  const { bus, store: db, registry, clock, migrations, telemetry, close } = orchestra;
+  return { config, db, bus, registry, clock, logger, migrations, telemetry, close };
 }
 
 /**

@@ -12,3 +12,4 @@ export * from './redact.js';
 export * from './contract.js';
 export * from './test-task.js';
 export * from './contracts/index.js';
+export * from './telemetry.js';

@@ -20,6 +20,8 @@ import {
   MIN_PRIORITY,
   MAX_PRIORITY,
   storableCopy,
+  noTelemetry,
+  type Telemetry,
 } from '../protocol/index.js';
 import type { z } from 'zod';
 import type { Bus } from '../bus/index.js';
@@ -135,6 +137,8 @@ export interface TaskRegistryDeps {
   bus?: Pick<Bus, 'publish'>;
   logger?: Logger;
   config?: RegistryOptions;
+  /** Where claim latencies are counted, and the workers claiming here report whether their loops turn. Default: nowhere. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -145,6 +149,7 @@ export interface TaskRegistryDeps {
  */
 export class TaskRegistry {
   readonly config: RegistryConfig;
+  readonly telemetry: Telemetry;
   private readonly db: Db;
   private readonly clock: Clock;
   private readonly rng: Rng;
@@ -158,6 +163,7 @@ export class TaskRegistry {
     this.bus = deps.bus;
     this.logger = deps.logger ?? silentLogger;
     this.config = registryConfig.parse(deps.config ?? {});
+    this.telemetry = deps.telemetry ?? noTelemetry;
   }
 
   async register(input: NewTask): Promise<Registration> {
@@ -204,13 +210,15 @@ export class TaskRegistry {
 
   /** Claims up to `limit` runnable tasks of `kinds`, most urgent first, FIFO within a priority. */
   async claim(request: ClaimRequest): Promise<Task[]> {
-    const rows = await claimTasks(this.db, {
-      kinds: request.kinds,
-      workerId: request.workerId,
-      limit: request.limit,
-      nowMs: this.clock.now(),
-      leaseMs: request.leaseMs ?? this.config.leaseMs,
-    });
+    const nowMs = this.clock.now();
+    let rows: Awaited<ReturnType<typeof claimTasks>>;
+    try {
+      rows = await claimTasks(this.db, { kinds: request.kinds, workerId: request.workerId, limit: request.limit, nowMs, leaseMs: request.leaseMs ?? this.config.leaseMs });
+    } catch (err) {
+      this.telemetry.claim(this.clock.now() - nowMs, undefined);
+      throw err;
+    }
+    this.telemetry.claim(this.clock.now() - nowMs, rows.length);
     return rows.map(toTask);
   }
 

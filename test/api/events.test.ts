@@ -5,7 +5,8 @@ import { createMessage, createRng, ManualClock, type JsonValue } from '../../src
 import { IN_MEMORY, migrate, openPglite, type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type Bus } from '../../src/bus/index.js';
-import { createApiServer, createToken, type ApiOptions, type ApiServer } from '../../src/api/index.js';
+import { createApiServer, createToken, ProcessTelemetry, type ApiOptions, type ApiServer } from '../../src/api/index.js';
+import { TaskWorker } from '../../src/agents/index.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -207,9 +208,57 @@ describe('/events: the bus events as Server-Sent Events', () => {
       const res = await fetch(`${base}/readyz`, { headers: { authorization: `Bearer ${tokens.viewer}` } });
       return { status: res.status, body: await res.json() };
     };
-    expect(await ready()).toEqual({ status: 200, body: { ready: true, store: true, bus: true } });
+    expect(await ready()).toEqual({ status: 200, body: { ready: true, store: true, bus: true, loops: 0, stuck: [] } });
     await bus.close();
-    expect(await ready()).toEqual({ status: 503, body: { ready: false, store: true, bus: false } });
+    expect(await ready()).toEqual({ status: 503, body: { ready: false, store: true, bus: false, loops: 0, stuck: [] } });
+  });
+
+  it("counts this process's bus requests and claims, and is not ready while a worker's claim loop is stuck", async () => {
+    const telemetry = new ProcessTelemetry();
+    await bus.close();
+    bus = createMemoryBus({ clock, telemetry });
+    const registry = new TaskRegistry({ db, clock, rng: createRng(1), telemetry });
+    app = await createApiServer({ db, registry, clock, bus, telemetry }, { rateLimitPerMinute: 100_000 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const get = async (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${tokens.viewer}` } });
+
+    // A request nobody answers times out, and is counted so.
+    const unanswered = bus.request(createMessage({ type: 'request', from: 'tester', to: 'nobody', action: 'ping', data: {} }, clock.now()), { timeoutMs: 1_000 }).catch((e: unknown) => e);
+    await clock.advance(1_000);
+    expect(await unanswered).toBeInstanceOf(Error);
+
+    // The store stops answering one worker's claims.
+    const realClaim = registry.claim.bind(registry);
+    let release: (() => void) | undefined;
+    let hang = false;
+    registry.claim = (request) => (hang ? new Promise((resolve) => (release = () => resolve([])) as never) : realClaim(request));
+    const worker = new TaskWorker({ registry, clock, workerId: 'w1', handlers: { resize: async () => ({}) } });
+    await worker.start();
+    await worker.whenIdle();
+    const ready = async () => {
+      const res = await get('/readyz');
+      return { status: res.status, body: (await res.json()) as { ready: boolean; loops: number; stuck: { name: string; problem: string }[] } };
+    };
+    expect(await ready()).toMatchObject({ status: 200, body: { ready: true, loops: 1, stuck: [] } });
+    hang = true;
+    await clock.advance(worker.config.pollIntervalMs);
+    expect(release, 'the worker claimed again on its poll').toBeDefined();
+    await clock.advance(31_000);
+    expect(await ready()).toEqual({
+      status: 503,
+      body: { ready: false, store: true, bus: true, loops: 1, stuck: [{ name: 'worker w1', problem: 'its claim has waited 31 s for the store' }] },
+    });
+    release!();
+    hang = false;
+    await clock.advance(worker.config.pollIntervalMs);
+    expect(await ready()).toMatchObject({ status: 200, body: { ready: true, stuck: [] } });
+    await worker.stop();
+    expect(await ready()).toMatchObject({ status: 200, body: { loops: 0 } });
+
+    const text = await (await get('/metrics')).text();
+    expect(text).toContain('orchestra_bus_request_seconds_count{action="ping",outcome="timed_out"} 1');
+    expect(text).toMatch(/orchestra_task_claim_seconds_count\{outcome="empty"\} [1-9]/);
   });
 
   it('keeps an idle stream open with a heartbeat comment', async () => {

@@ -7,6 +7,17 @@ import type { EventStream } from '../events.js';
 /** How long `/readyz` waits for the store and the bus, in real time: it watches I/O. */
 const PROBE_MS = 2_000;
 
+const readiness = z.object({
+  ready: z.boolean(),
+  store: z.boolean(),
+  /** Null in a process without a bus. */
+  bus: z.boolean().nullable(),
+  /** How many worker loops this process watches. */
+  loops: z.number().int(),
+  /** Those that do not turn, each with why. */
+  stuck: z.array(z.object({ name: z.string(), problem: z.string() })),
+});
+
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 /** Health, readiness, the system's status and its dead letters. */
@@ -22,8 +33,8 @@ export async function systemRoutes(app: ZodInstance, deps: ApiDeps, stream?: Eve
     {
       config: { access: 'viewer' },
       schema: {
-        summary: 'The store answers, and the bus when the process has one',
-        response: { 200: z.object({ ready: z.boolean(), store: z.boolean(), bus: z.boolean().nullable() }), 503: z.object({ ready: z.boolean(), store: z.boolean(), bus: z.boolean().nullable() }) },
+        summary: "The store answers, the bus too when the process has one, and every worker loop of this process turns",
+        response: { 200: readiness, 503: readiness },
       },
     },
     async (_request, reply) => {
@@ -39,8 +50,9 @@ export async function systemRoutes(app: ZodInstance, deps: ApiDeps, stream?: Eve
         });
       // `bus` is null in a process without one.
       const [store, bus] = await Promise.all([answers(deps.db.query('SELECT 1')), deps.bus ? answers(deps.bus.ping()) : null]);
-      const ready = store && bus !== false;
-      return reply.code(ready ? 200 : 503).send({ ready, store, bus });
+      const stuck = deps.telemetry?.problems(deps.clock.now()) ?? [];
+      const ready = store && bus !== false && stuck.length === 0;
+      return reply.code(ready ? 200 : 503).send({ ready, store, bus, loops: deps.telemetry?.watched ?? 0, stuck });
     },
   );
 
