@@ -16,7 +16,11 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createMessage, createResponse, silentLogger, systemClock, type Message } from '../src/protocol/index.js';
 import { createMemoryBus, createRedisBus, MemoryBroker, type Bus } from '../src/bus/index.js';
+import { ProcessTelemetry } from '../src/api/index.js';
 import { fmt, percentile, printTable } from './stats.js';
+
+/** As in a running process: every request's latency is counted for `/metrics`. */
+const telemetry = new ProcessTelemetry();
 
 export interface BusBenchOptions {
   /** Redis calls timed one at a time; the memory bus times four times as many. */
@@ -175,7 +179,7 @@ async function openRawRedis(redisUrl: string, prefix: string): Promise<EchoPath>
 
 /** Two Redis buses, as two processes would have: one answers on the inbox `echo`, the other asks. */
 async function openRedisBusPath(redisUrl: string, prefix: string): Promise<EchoPath> {
-  const open = () => createRedisBus({ url: redisUrl, prefix, clock: systemClock, logger: silentLogger });
+  const open = () => createRedisBus({ url: redisUrl, prefix, clock: systemClock, logger: silentLogger, telemetry });
   const responder = await open();
   const caller = await open().catch(async (err) => {
     await responder.close();
@@ -187,7 +191,7 @@ async function openRedisBusPath(redisUrl: string, prefix: string): Promise<EchoP
 /** Two memory buses on one broker. */
 function openMemoryBusPath(): Promise<EchoPath> {
   const broker = new MemoryBroker();
-  const open = () => createMemoryBus({ clock: systemClock, logger: silentLogger, broker });
+  const open = () => createMemoryBus({ clock: systemClock, logger: silentLogger, broker, telemetry });
   return busPath(open(), open());
 }
 
