@@ -5,6 +5,8 @@ export {
   type Failure,
   type Outcome,
   type TaskFilter,
+  type TaskPage,
+  TASK_CURSOR,
   type TaskCounts,
   type SweepReport,
   type TaskRegistryDeps,

@@ -70,6 +70,16 @@ import {
 /** Listings leave out results larger than this (encoded); `get` gives them whole. */
 const LISTED_RESULT_BYTES = 64 * 1024;
 
+/** What a listing's cursor looks like: opaque to its users, `s` and a task's sequence number here. */
+export const TASK_CURSOR = /^s\d{1,18}$/;
+
+function cursorSeq(cursor: string): number {
+  if (!TASK_CURSOR.test(cursor)) {
+    throw new ValidationError('task filter', [{ path: 'cursor', code: 'ORC_PROTOCOL_INVALID_VALUE', message: `${JSON.stringify(cursor.slice(0, 40))} is not a cursor a listing gave` }]);
+  }
+  return Number(cursor.slice(1));
+}
+
 /** A cancellation notice as its contract declares it (the registry publishes on the bus directly: it is no agent). */
 const cancelNotice = (notice: z.input<typeof taskCancelledEvent.data>): JsonValue => taskCancelledEvent.data.parse(notice);
 
@@ -114,6 +124,14 @@ export interface TaskFilter {
   limit?: number;
   offset?: number;
   order?: 'asc' | 'desc';
+  /** The `next` of the page before: the tasks after its last, in this order. */
+  cursor?: string;
+}
+
+/** One page of a listing, and the cursor of the next (null on the last page). */
+export interface TaskPage {
+  tasks: Task[];
+  next: string | null;
 }
 
 export interface TaskCounts {
@@ -456,15 +474,22 @@ export class TaskRegistry {
   }
 
   async list(filter: TaskFilter = {}): Promise<Task[]> {
+    return (await this.page(filter)).tasks;
+  }
+
+  /** A page of tasks, newest first unless `order` says otherwise, with the cursor of the next. */
+  async page(filter: TaskFilter = {}): Promise<TaskPage> {
+    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 10_000);
     const rows = await listTasks(this.db, {
       statuses: filter.status,
       kinds: filter.kind,
-      limit: Math.min(Math.max(filter.limit ?? 50, 1), 10_000),
+      limit,
       offset: Math.max(filter.offset ?? 0, 0),
       order: filter.order ?? 'desc',
       maxResultBytes: LISTED_RESULT_BYTES,
+      ...(filter.cursor !== undefined ? { afterSeq: cursorSeq(filter.cursor) } : {}),
     });
-    return rows.map(toTask);
+    return { tasks: rows.map(toTask), next: rows.length === limit ? `s${String(rows.at(-1)!.seq)}` : null };
   }
 
   async counts(): Promise<TaskCounts> {

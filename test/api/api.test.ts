@@ -114,7 +114,9 @@ describe('the HTTP API on the embedded store', () => {
     const shown = await call('GET', `/api/tasks/${task!.taskId}`, { token: tokens.viewer });
     expect(shown.json()).toMatchObject({ task: { taskId: task!.taskId, kind: 'resize', payload: { file: 'a.png' } }, lateReports: [] });
     const listed = await call('GET', '/api/tasks?status=PENDING&kind=a,b&limit=1', { token: tokens.viewer });
-    expect(listed.json()).toMatchObject({ tasks: [expect.objectContaining({ status: 'PENDING' })], next: 1 });
+    expect(listed.json()).toMatchObject({ tasks: [expect.objectContaining({ status: 'PENDING', kind: 'b' })], next: expect.any(String) });
+    const second = await call('GET', `/api/tasks?status=PENDING&kind=a,b&limit=1&cursor=${listed.json().next}`, { token: tokens.viewer });
+    expect(second.json()).toMatchObject({ tasks: [expect.objectContaining({ kind: 'a' })] });
 
     expect((await call('POST', `/api/tasks/${task!.taskId}/cancel`, { token, body: { reason: 'not needed' } })).json()).toMatchObject({ task: { status: 'CANCELLED' } });
     const twice = await call('POST', `/api/tasks/${task!.taskId}/cancel`, { token, body: {} });
@@ -136,6 +138,7 @@ describe('the HTTP API on the embedded store', () => {
       ['a limit out of range', 'GET', '/api/tasks?limit=0', undefined, 'querystring.limit'],
       ['an unknown status', 'GET', '/api/tasks?status=DONE', undefined, 'querystring.status'],
       ['an unknown query field', 'GET', '/api/tasks?colour=red', undefined, 'querystring'],
+      ['a cursor no page gave', 'GET', '/api/tasks?cursor=42', undefined, 'querystring.cursor'],
       ['a task without a kind', 'POST', '/api/tasks', { payload: {} }, 'kind'],
       ['a priority out of range', 'POST', '/api/tasks', { kind: 'x', priority: 11 }, 'priority'],
       ['a reason of the wrong type', 'POST', '/api/tasks/seed-task/cancel', { reason: 5 }, 'body.reason'],
@@ -204,7 +207,7 @@ describe('the HTTP API on the embedded store', () => {
       expect(doc.paths[path], path).toBeDefined();
       expect(doc.paths[path]![route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
     }
-    expect(doc.paths['/api/tasks']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['kind', 'limit', 'offset', 'status']);
+    expect(doc.paths['/api/tasks']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['cursor', 'kind', 'limit', 'offset', 'status']);
     const docs = await call('GET', '/docs/');
     expect(docs.statusCode).toBe(200);
   });

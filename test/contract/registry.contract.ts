@@ -643,6 +643,26 @@ export function registryContract(name: string, backend: RegistryBackend): void {
         expect((await registry.list({ status: ['RUNNING'] })).map((t) => (t.payload as { i: number }).i)).toEqual([1]);
       });
 
+      it('pages by cursor: tasks registered while a client pages neither repeat nor shift a page', async () => {
+        await registry.registerMany(Array.from({ length: 5 }, (_, i) => ({ kind: 'w', payload: { i } })));
+        const seen: number[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; ; page++) {
+          const { tasks, next } = await registry.page({ limit: 2, ...(cursor ? { cursor } : {}) });
+          seen.push(...tasks.map((t) => (t.payload as { i: number }).i));
+          // Newer tasks arrive between pages: newest first, they belong before the first page.
+          await registry.register({ kind: 'w', payload: { i: 100 + page } });
+          if (next === null) break;
+          cursor = next;
+        }
+        expect(seen).toEqual([4, 3, 2, 1, 0]);
+        const ascending = await registry.page({ limit: 3, order: 'asc', kind: ['w'] });
+        expect(ascending.tasks.map((t) => (t.payload as { i: number }).i)).toEqual([0, 1, 2]);
+        const rest = await registry.page({ limit: 3, order: 'asc', kind: ['w'], cursor: ascending.next! });
+        expect(rest.tasks.map((t) => (t.payload as { i: number }).i)).toEqual([3, 4, 100]);
+        await expect(registry.page({ cursor: 'page-2' })).rejects.toThrow(/cursor/);
+      });
+
       it('counts tasks by status and priority', async () => {
         await registry.registerMany([{ kind: 'w', priority: 1 }, { kind: 'w', priority: 1 }, { kind: 'w', priority: 9 }]);
         await claimOne('w');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { taskToJson, TASK_STATUSES, type TaskStatus } from '../../protocol/index.js';
+import { TASK_CURSOR } from '../../registry/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
 
 /** `a,b` or `a&…&a` in a query: one list either way. */
@@ -16,22 +17,24 @@ export async function taskRoutes(app: ZodInstance, deps: ApiDeps): Promise<void>
     {
       config: { access: 'viewer' },
       schema: {
-        summary: 'Tasks, newest first, filtered by status and kind; results larger than 64 KiB are left out of the list',
+        summary: "Tasks, newest first, filtered by status and kind, a page at a time: pass the reply's `next` as `cursor` for the next page. Results larger than 64 KiB are left out of the list",
+        description: 'A cursor pages by registration order, so tasks registered while a client pages neither repeat nor shift a page; `offset` is kept for a one-off jump and does shift.',
         querystring: z
           .object({
             status: list(z.enum(TASK_STATUSES)),
             kind: list(z.string().min(1).max(200)),
             limit: z.coerce.number().int().min(1).max(1000).default(50),
             offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+            cursor: z.string().regex(TASK_CURSOR, 'must be the `next` of an earlier page').optional(),
           })
           .strict(),
-        response: { 200: z.object({ tasks: z.array(taskJson), next: z.number().int().nullable() }) },
+        response: { 200: z.object({ tasks: z.array(taskJson), next: z.string().nullable() }) },
       },
     },
     async (request) => {
-      const { status, kind, limit, offset } = request.query;
-      const tasks = await deps.registry.list({ ...(status ? { status: status as TaskStatus[] } : {}), ...(kind ? { kind } : {}), limit, offset });
-      return { tasks: tasks.map(taskToJson), next: tasks.length === limit ? offset + limit : null };
+      const { status, kind, limit, offset, cursor } = request.query;
+      const page = await deps.registry.page({ ...(status ? { status: status as TaskStatus[] } : {}), ...(kind ? { kind } : {}), limit, offset, ...(cursor ? { cursor } : {}) });
+      return { tasks: page.tasks.map(taskToJson), next: page.next };
     },
   );
 

@@ -15,6 +15,8 @@ export interface ListTasksParams {
   kinds?: readonly string[];
   limit: number;
   offset: number;
+  /** Only tasks registered after (in `asc` order) or before (in `desc`) the task of this sequence number: the next page's cursor. */
+  afterSeq?: number;
   /** Newest first by default. */
   order?: 'asc' | 'desc';
   /** Results larger than this, encoded, are left out of the rows (`result_omitted`). */
@@ -22,7 +24,10 @@ export interface ListTasksParams {
 }
 
 /**
- * Params: $1 statuses or null, $2 kinds or null, $3 limit, $4 offset, $5 largest result listed.
+ * Params: $1 statuses or null, $2 kinds or null, $3 limit, $4 offset, $5 largest result listed, $6 cursor's seq or null.
+ * A cursor pages by `seq` (the primary key's order), so tasks registered
+ * while someone pages neither repeat nor push others off a page, as they do
+ * with an offset.
  * A page of 50 tasks with results of megabytes each would take hundreds of
  * megabytes to list: the server measures each result and sends only the small
  * ones; reading one task gives its result whole.
@@ -33,13 +38,14 @@ SELECT ${TASK_COLUMNS.replace(/\bresult\b/, 'CASE WHEN s.result_bytes <= $5 THEN
 FROM tasks t CROSS JOIN LATERAL (SELECT octet_length(t.result::text) AS result_bytes) s
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::text[] IS NULL OR kind = ANY($2::text[]))
+  AND ($6::bigint IS NULL OR seq ${order === 'asc' ? '>' : '<'} $6::bigint)
 ORDER BY seq ${order === 'asc' ? 'ASC' : 'DESC'}
 LIMIT $3 OFFSET $4`;
 
 export async function listTasks(db: Queryable, p: ListTasksParams): Promise<TaskRow[]> {
   const statuses = p.statuses?.length ? p.statuses : null;
   const kinds = p.kinds?.length ? p.kinds : null;
-  return db.query<TaskRow>(listTasksSql(p.order ?? 'desc'), [statuses, kinds, p.limit, p.offset, p.maxResultBytes]);
+  return db.query<TaskRow>(listTasksSql(p.order ?? 'desc'), [statuses, kinds, p.limit, p.offset, p.maxResultBytes, p.afterSeq ?? null]);
 }
 
 export interface StatusPriorityCount {
