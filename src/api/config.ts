@@ -29,8 +29,15 @@ export const apiConfig = z
     botPollIntervalMs: z.number().int().positive().max(60_000).default(250),
     /** Requests one bot may send per minute to the bot routes (heartbeats, claims, reports); past it, 429. */
     botRateLimitPerMinute: z.number().int().positive().default(12_000),
+    /** PEM files the API serves TLS with: both, or neither (then plain HTTP, for loopback or behind a TLS-terminating proxy). */
+    tlsKeyFile: z.string().min(1).optional(),
+    tlsCertFile: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => (c.tlsKeyFile === undefined) === (c.tlsCertFile === undefined), {
+    message: 'tlsKeyFile and tlsCertFile go together: set both to serve TLS, or neither',
+    path: ['tlsCertFile'],
+  });
 
 export type ApiOptions = z.input<typeof apiConfig>;
 export type ApiConfig = z.output<typeof apiConfig>;

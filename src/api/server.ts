@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
 import helmet from '@fastify/helmet';
@@ -6,7 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { describeError, silentLogger, type Clock, type Logger } from '../protocol/index.js';
+import { describeError, OrchestraError, silentLogger, type Clock, type Logger } from '../protocol/index.js';
 import type { Db, TokenRole, TokenRow } from '../store/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import type { Bus } from '../bus/index.js';
@@ -84,6 +85,18 @@ function tokenFits(access: Exclude<Access, 'public'>, row: TokenRow, params: unk
   return true;
 }
 
+/** The key and certificate the API serves TLS with; a file that cannot be read is a configuration error naming its setting. */
+function readTls(keyFile: string, certFile: string): { key: Buffer; cert: Buffer } {
+  const read = (setting: string, file: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new OrchestraError('ORC_CONFIG_INVALID', `api.${setting}: cannot read ${file}: ${describeError(err).message}`);
+    }
+  };
+  return { key: read('tlsKeyFile', keyFile), cert: read('tlsCertFile', certFile) };
+}
+
 /**
  * The HTTP API over an open store and registry: every request and reply
  * validated by the zod schemas the OpenAPI document is generated from,
@@ -93,7 +106,9 @@ function tokenFits(access: Exclude<Access, 'public'>, row: TokenRow, params: unk
 export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): Promise<ApiServer> {
   const config: ApiConfig = apiConfig.parse(options);
   const logger = deps.logger ?? silentLogger;
+  // Fastify types an HTTPS server apart; the routes use nothing that differs between the two.
   const app = Fastify({
+    ...(config.tlsKeyFile && config.tlsCertFile ? { https: readTls(config.tlsKeyFile, config.tlsCertFile) } : {}),
     logger: false,
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,

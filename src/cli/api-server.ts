@@ -36,9 +36,12 @@ export async function serveApi(runtime: Runtime, out: { write(text: string): unk
     return undefined;
   }
   const address = server.server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const tls = runtime.config.api.tlsCertFile !== undefined;
+  const url = `${tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   out.write(`orchestra: API at ${url} (OpenAPI at ${url}/openapi.json, docs at ${url}/docs)\n`);
-  if (!LOOPBACK.has(host)) out.write(`orchestra: warning: the API listens on ${host} without TLS; put it behind a TLS-terminating proxy before it leaves this machine\n`);
+  if (!LOOPBACK.has(host) && !tls) {
+    out.write(`orchestra: warning: the API listens on ${host} without TLS; put it behind a TLS-terminating proxy before it leaves this machine, or serve TLS with api.tlsKeyFile and api.tlsCertFile\n`);
+  }
   if (!(await hasAdminToken(runtime.db, runtime.clock.now()))) {
     const { token, row } = await createToken(runtime.db, { name: 'first admin', role: 'admin' }, runtime.clock.now());
     out.write(`orchestra: no admin token existed; made ${row.tokenId}, shown this once: ${token}\n`);
