@@ -189,7 +189,7 @@ export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): 
   }
 
   const zod = app.withTypeProvider<ZodTypeProvider>();
-  await app.register(async (scope) => systemRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, stream));
+  await app.register(async (scope) => systemRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator, stream));
   await app.register(async (scope) => taskRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
   await app.register(async (scope) => studyRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator));
   await app.register(async (scope) => fleetRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps, operator));

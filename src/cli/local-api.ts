@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { describeError } from '../protocol/index.js';
 import { createToken } from '../api/index.js';
-import { revokeToken } from '../store/index.js';
+import { listTokens, revokeToken } from '../store/index.js';
 import type { Runtime } from './runtime.js';
 
 /**
@@ -15,6 +15,8 @@ import type { Runtime } from './runtime.js';
  * is held.
  */
 const FILE = 'orchestra-api.json';
+/** How the viewer token made for local reads is named, before the process id. */
+const LOCAL_READS = 'local reads (process ';
 
 const announcement = z.object({ url: z.string().url(), pid: z.number().int(), token: z.string().min(1) }).strict();
 export type LocalApi = z.infer<typeof announcement>;
@@ -34,7 +36,11 @@ export async function announceLocalApi(runtime: Runtime, url: string): Promise<(
     runtime.logger.warn({ file }, 'not announcing the API in the data folder: the path is not a regular file');
     return async () => undefined;
   }
-  const { token, row } = await createToken(runtime.db, { name: `local reads (process ${process.pid})`, role: 'viewer' }, runtime.clock.now());
+  // This process holds the folder alone: a token an earlier holder made for local reads outlived it (it was killed), so it goes.
+  for (const stale of await listTokens(runtime.db)) {
+    if (stale.revokedAt === null && stale.name.startsWith(LOCAL_READS)) await revokeToken(runtime.db, stale.tokenId, runtime.clock.now());
+  }
+  const { token, row } = await createToken(runtime.db, { name: `${LOCAL_READS}${process.pid})`, role: 'viewer' }, runtime.clock.now());
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify({ url, pid: process.pid, token } satisfies LocalApi)}\n`, { mode: 0o600 });
   fs.renameSync(tmp, file);

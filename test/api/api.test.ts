@@ -7,13 +7,15 @@ import { createApiServer, createToken, type ApiServer } from '../../src/api/inde
 const NOW = Date.UTC(2026, 0, 1);
 
 /** Every route with a request that passes validation, and who may call it. */
-const ROUTES: { method: 'GET' | 'POST'; url: string; access: 'viewer' | 'admin'; body?: unknown }[] = [
+/** `bus`: the route reaches the agents, so this server (no bus) answers 503 to whoever may call it. */
+const ROUTES: { method: 'GET' | 'POST'; url: string; access: 'viewer' | 'admin'; body?: unknown; bus?: true }[] = [
   { method: 'GET', url: '/readyz', access: 'viewer' },
   { method: 'GET', url: '/api/status', access: 'viewer' },
   { method: 'GET', url: '/api/tasks', access: 'viewer' },
   { method: 'GET', url: '/api/tasks/stats', access: 'viewer' },
   { method: 'GET', url: '/api/tasks/seed-task', access: 'viewer' },
   { method: 'GET', url: '/api/dead-letters', access: 'viewer' },
+  { method: 'GET', url: '/api/agents', access: 'viewer', bus: true },
   { method: 'GET', url: '/metrics', access: 'viewer' },
   { method: 'GET', url: '/api/studies', access: 'viewer' },
   { method: 'GET', url: '/api/studies/none/generations', access: 'viewer' },
@@ -82,11 +84,12 @@ describe('the HTTP API on the embedded store', () => {
     expect(bot.json()).toMatchObject({ code: 'ORC_API_FORBIDDEN' });
     const viewer = await call(route.method, route.url, { token: tokens.viewer, body: route.body });
     if (route.access === 'admin') expect(viewer.statusCode).toBe(403);
-    else expect([200, 404]).toContain(viewer.statusCode);
+    else expect(route.bus ? [503] : [200, 404]).toContain(viewer.statusCode);
     const admin = await call(route.method, route.url, { token: tokens.admin, body: route.body });
     expect(admin.statusCode, admin.body).not.toBe(401);
     expect(admin.statusCode, admin.body).not.toBe(403);
-    expect(admin.statusCode, admin.body).toBeLessThan(500);
+    if (route.bus) expect(admin.statusCode, admin.body).toBe(503);
+    else expect(admin.statusCode, admin.body).toBeLessThan(500);
   });
 
   it('answers /events with 503 and its code when the process has no bus to follow', async () => {

@@ -3,7 +3,7 @@ import { createRng, systemClock } from '../../src/protocol/index.js';
 import { type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type MemoryBus } from '../../src/bus/index.js';
-import { AnalysisAgent, Bot, BotAgent, CampaignAgent, VariableAgent, type BaseAgent } from '../../src/agents/index.js';
+import { AnalysisAgent, Bot, BotAgent, CampaignAgent, OrchestratorAgent, VariableAgent, type BaseAgent } from '../../src/agents/index.js';
 import { parseSpace } from '../../src/evolution/index.js';
 import { syntheticEvaluator, testHandler } from '../../src/workloads/index.js';
 import { createApiServer, createToken, type ApiServer } from '../../src/api/index.js';
@@ -52,6 +52,7 @@ describe('operator actions over the HTTP API, against running agents', () => {
     const fleet = { checkIntervalMs: 50, heartbeatIntervalMs: 1_000 };
     const evaluators = { synthetic: syntheticEvaluator(space, { seed: 5 }) };
     const parts: BaseAgent[] = [
+      new OrchestratorAgent({ ...deps, db, registry }),
       new BotAgent({ ...deps, db, registry, fleet }),
       new AnalysisAgent({ ...deps, db }),
       ...['b1', 'b2', 'b3'].map((botId) => new Bot({ ...deps, registry, botId, handler: testHandler(evaluators), fleet })),
@@ -78,6 +79,10 @@ describe('operator actions over the HTTP API, against running agents', () => {
     expect((await call('GET', '/api/studies/study/reports')).body.reports[0]).toMatchObject({ generation: 0 });
     expect((await call('GET', '/api/bots')).body.bots.map((b: { botId: string }) => b.botId).sort()).toEqual(['b1', 'b2', 'b3']);
     expect((await call('GET', '/api/bots/nope')).status).toBe(404);
+    // The agents as the orchestrator heard them announce themselves.
+    const listed = (await call('GET', '/api/agents', undefined, tokens.viewer)).body.agents as { agentId: string; state: string }[];
+    expect(listed.map((a) => a.agentId)).toEqual(expect.arrayContaining(['orchestrator', 'bots', 'analysis', 'variables', 'campaigns']));
+    expect(listed.every((a) => a.state === 'running')).toBe(true);
 
     // A viewer may read but not act.
     expect((await call('POST', '/api/bots/b1/isolate', {}, tokens.viewer)).status).toBe(403);
@@ -117,5 +122,6 @@ describe('operator actions over the HTTP API, against running agents', () => {
     expect(isolate.status).toBe(404);
     const campaign = await call('POST', '/api/campaigns', { runs: 3 });
     expect(campaign).toMatchObject({ status: 503, body: { code: 'ORC_API_UNAVAILABLE', message: expect.stringContaining('no campaigns agent answered within 200 ms: start_campaign was not sent') } });
+    expect(await call('GET', '/api/agents')).toMatchObject({ status: 503, body: { code: 'ORC_API_UNAVAILABLE', message: expect.stringContaining('no orchestrator answered within 200 ms') } });
   });
 });

@@ -50,5 +50,23 @@ describe('orchestra serve --port and orchestra tokens', { timeout: 120_000 }, ()
     const revoked = await runCli(['tokens', 'revoke', after.find((t) => t.name === 'ci')!.tokenId, '--data', 'api'], { cwd });
     expect(revoked.code).toBe(0);
     expect((await runCli(['tokens', 'revoke', 'nope', '--data', 'api'], { cwd })).stderr).toMatch(/\[ORC_API_NOT_FOUND\]/);
+
+    // A holder killed outright cannot revoke its token for local reads: the next process to hold the folder does.
+    const announced = (pid: number) => () => fs.existsSync(`${cwd}/api/orchestra-api.json`) && (JSON.parse(fs.readFileSync(`${cwd}/api/orchestra-api.json`, 'utf8')) as { pid: number }).pid === pid;
+    const killed = spawnCli(['serve', '--agents', 'monitor', '--port', '0', '--data', 'api'], { cwd });
+    await waitFor('the killed server to announce its API', announced(killed.child.pid!));
+    killed.child.kill('SIGKILL');
+    await exitWithin(killed);
+    const leftover = `local reads (process ${killed.child.pid})`;
+    const tokens = async () => JSON.parse((await runCli(['tokens', 'list', '--json', '--data', 'api'], { cwd })).stdout) as { name: string; revokedAt: unknown }[];
+    expect((await tokens()).find((t) => t.name === leftover)!.revokedAt).toBeNull();
+    const next = spawnCli(['serve', '--agents', 'monitor', '--port', '0', '--data', 'api'], { cwd });
+    try {
+      await waitFor('the next server to announce its API', announced(next.child.pid!));
+    } finally {
+      next.child.kill('SIGTERM');
+    }
+    expect(await exitWithin(next)).toBe(0);
+    expect((await tokens()).filter((t) => t.name.startsWith('local reads') && t.revokedAt === null)).toEqual([]);
   });
 });

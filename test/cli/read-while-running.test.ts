@@ -51,20 +51,32 @@ describe('reading the embedded store while start holds it', { timeout: 240_000 }
       const stats = JSON.parse((await runCli(['tasks', 'stats', '--json', '--data', 'busy'], { cwd })).stdout) as { total: number };
       expect(stats.total).toBeGreaterThan(0);
 
-      // What the API does not serve yet is refused, naming the process and the ways to read it.
-      for (const command of [['dead-letters']]) {
-        const result = await runCli([...command, '--data', 'busy'], { cwd });
-        expect(result.code).toBe(1);
-        const line = result.stderr.trim();
-        expect(line).toContain(`the data folder ${path.join(cwd, 'busy')} is in use by process ${pid} (orchestra start --data busy --folder docs)`);
-        expect(line).toContain(`\`${command.join(' ')}\` cannot read it while that runs`);
-        expect(line).toContain(`stop it (Ctrl-C, or kill ${pid})`);
-        expect(line).toContain('DATABASE_URL');
-        expect(line).toMatch(/\[ORC_STORE_DATA_DIR_LOCKED\]$/);
-      }
+      // The agents, as the holder's orchestrator knows them, and the dead letters.
+      const agents = JSON.parse((await runCli(['agents', '--json', '--data', 'busy'], { cwd })).stdout) as { agents: { agentId: string; state: string }[] };
+      expect(agents.agents.map((a) => a.agentId)).toEqual(expect.arrayContaining(['orchestrator', 'variables', 'bots']));
+      const letters = await runCli(['dead-letters', '--data', 'busy'], { cwd });
+      expect(letters.stderr).toContain(through);
+      expect(letters.stdout).toBe('no dead letters\n');
     } finally {
       running.child.kill('SIGINT');
       await exitWithin(running);
+    }
+    // A process that serves no API (a worker) holds the folder: the refusal names it and the ways to read the store.
+    const worker = spawnCli(['worker', '--data', 'busy', '--exec', 'echo=cat'], { cwd });
+    try {
+      await waitFor('the worker to start', () => /worker \S+ started/.test(worker.stdout()));
+      const pid = worker.child.pid!;
+      const result = await runCli(['dead-letters', '--data', 'busy'], { cwd });
+      expect(result.code).toBe(1);
+      const line = result.stderr.trim();
+      expect(line).toContain(`the data folder ${path.join(cwd, 'busy')} is in use by process ${pid} (orchestra worker --data busy --exec echo=cat)`);
+      expect(line).toContain('`dead-letters` cannot read it while that runs');
+      expect(line).toContain(`stop it (Ctrl-C, or kill ${pid})`);
+      expect(line).toContain('DATABASE_URL');
+      expect(line).toMatch(/\[ORC_STORE_DATA_DIR_LOCKED\]$/);
+    } finally {
+      worker.child.kill('SIGINT');
+      await exitWithin(worker);
     }
     // The process took its announcement with it.
     expect(fs.existsSync(path.join(cwd, 'busy', 'orchestra-api.json'))).toBe(false);

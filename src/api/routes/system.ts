@@ -3,6 +3,10 @@ import { StoreDeadLetters, listAlerts, listStudies } from '../../store/index.js'
 import type { ApiDeps, ZodInstance } from '../server.js';
 import { createMetrics } from '../metrics.js';
 import type { EventStream } from '../events.js';
+import { needsBus, type OperatorAgent } from '../operator.js';
+import { ApiError } from '../errors.js';
+import { RequestTimeoutError } from '../../bus/index.js';
+import { listAgentsRequest, listedAgentSchema } from '../../protocol/index.js';
 
 /** How long `/readyz` waits for the store and the bus, in real time: it watches I/O. */
 const PROBE_MS = 2_000;
@@ -21,7 +25,7 @@ const readiness = z.object({
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 /** Health, readiness, the system's status and its dead letters. */
-export async function systemRoutes(app: ZodInstance, deps: ApiDeps, stream?: EventStream): Promise<void> {
+export async function systemRoutes(app: ZodInstance, deps: ApiDeps, operator: OperatorAgent | undefined, stream?: EventStream): Promise<void> {
   app.get(
     '/healthz',
     { config: { access: 'public' }, schema: { summary: 'The process is up', response: { 200: z.object({ ok: z.literal(true) }) } } },
@@ -84,6 +88,26 @@ export async function systemRoutes(app: ZodInstance, deps: ApiDeps, stream?: Eve
     '/metrics',
     { config: { access: 'viewer' }, schema: { summary: 'Prometheus metrics: tasks, queue depth, dead letters, late reports, bots, generation scores, campaigns, this process' } },
     async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
+  );
+
+  app.get(
+    '/api/agents',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: 'The agents the orchestrator has heard announce themselves, with their state (silent: no announcement for three heartbeats)',
+        response: { 200: z.object({ agents: z.array(listedAgentSchema) }) },
+      },
+    },
+    async () => {
+      const agent = needsBus(operator, 'list_agents');
+      try {
+        return await agent.sendRequest(listAgentsRequest, {}, { timeoutMs: agent.timeoutMs });
+      } catch (err) {
+        if (!(err instanceof RequestTimeoutError)) throw err;
+        throw new ApiError(503, 'ORC_API_UNAVAILABLE', `no orchestrator answered within ${agent.timeoutMs} ms: is the system running?`);
+      }
+    },
   );
 
   app.get(

@@ -5,6 +5,8 @@ import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../c
 import { CliClient } from '../client.js';
 import { iso, table } from '../format.js';
 import { ANSWER_TIMEOUT_MS } from '../defaults.js';
+import type { ListedAgent } from '../../protocol/index.js';
+import { readThroughHolder } from './inspect.js';
 
 export interface AgentsOptions {
   json?: boolean;
@@ -19,7 +21,14 @@ export interface AgentsOptions {
  */
 export async function agentsCommand(globals: GlobalFlags, options: AgentsOptions, io: CliIo): Promise<void> {
   const config = loadConfig(globals, io);
-  const runtime = (await openRuntime(config)) as Runtime & { bus: Bus };
+  let runtime: Runtime & { bus: Bus };
+  try {
+    runtime = (await openRuntime(config)) as Runtime & { bus: Bus };
+  } catch (err) {
+    // A running `start` holds the embedded data folder: its own orchestrator answers through its API.
+    const { agents } = await readThroughHolder(io, err, (api) => api.get<{ agents: ListedAgent[] }>('/api/agents'));
+    return show(io, agents, options);
+  }
   const embedded = !config.bus.redisUrl;
   const local = embedded ? new OrchestratorAgent({ bus: runtime.bus, clock: runtime.clock, db: runtime.db, registry: runtime.registry, presence: false }) : undefined;
   const client = new CliClient(runtime);
@@ -27,21 +36,25 @@ export async function agentsCommand(globals: GlobalFlags, options: AgentsOptions
     await local?.start();
     await client.start();
     const agents = (await client.listAgents(options.timeoutMs ?? ANSWER_TIMEOUT_MS)).filter((a) => a.instanceId !== local?.instanceId);
-    if (options.json) return printJson(io, { agents });
-    if (embedded) io.stderr.write(`orchestra: embedded mode: agents recorded in ${config.store.dataDir}\n`);
-    if (agents.length === 0) return print(io, 'no agents recorded');
-    print(
-      io,
-      table(
-        ['AGENT', 'ROLE', 'STATE', 'INSTANCE', 'STARTED', 'LAST SEEN', 'DETAILS'],
-        agents.map((a) => [a.agentId, a.role, a.state, a.instanceId.slice(0, 8), iso(a.startedAt), iso(a.lastSeenAt), details(a.details)]),
-      ),
-    );
+    if (embedded && !options.json) io.stderr.write(`orchestra: embedded mode: agents recorded in ${config.store.dataDir}\n`);
+    show(io, agents, options);
   } finally {
     await client.stop();
     await local?.stop();
     await runtime.close();
   }
+}
+
+function show(io: CliIo, agents: ListedAgent[], options: AgentsOptions): void {
+  if (options.json) return printJson(io, { agents });
+  if (agents.length === 0) return print(io, 'no agents recorded');
+  print(
+    io,
+    table(
+      ['AGENT', 'ROLE', 'STATE', 'INSTANCE', 'STARTED', 'LAST SEEN', 'DETAILS'],
+      agents.map((a) => [a.agentId, a.role, a.state, a.instanceId.slice(0, 8), iso(a.startedAt), iso(a.lastSeenAt), details(a.details)]),
+    ),
+  );
 }
 
 /** The few numbers worth a column: what a worker handled, what a dispatcher dispatched. */

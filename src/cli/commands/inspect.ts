@@ -70,22 +70,31 @@ export async function readStoreOrHolder<T>(
   try {
     runtime = await openReader(config, command);
   } catch (err) {
-    const held = err instanceof OrchestraError && err.cause instanceof DataDirLockedError ? err.cause : undefined;
-    const api = held && readLocalApi(held.dataDir, held.ownerPid);
-    if (!api) throw err;
-    io.stderr.write(`orchestra: process ${held.ownerPid} holds the data folder; reading through its API at ${api.url}\n`);
-    try {
-      return await fromApi(new ApiClient(api));
-    } catch (failure) {
-      // The process went away in between (its API refused the connection): the folder's refusal is the answer.
-      if (failure instanceof OrchestraError && failure.code !== 'ORC_CLI_NO_RUNNING_SYSTEM') throw failure;
-      throw err;
-    }
+    return readThroughHolder(io, err, fromApi);
   }
   try {
     return await fromStore(runtime);
   } finally {
     await runtime.close();
+  }
+}
+
+/**
+ * When `refusal` says a running process holds the embedded data folder and
+ * that process serves the API, reads through it, saying so; otherwise the
+ * refusal stands.
+ */
+export async function readThroughHolder<T>(io: CliIo, refusal: unknown, fromApi: (api: ApiClient) => Promise<T>): Promise<T> {
+  const held = refusal instanceof DataDirLockedError ? refusal : refusal instanceof OrchestraError && refusal.cause instanceof DataDirLockedError ? refusal.cause : undefined;
+  const api = held && readLocalApi(held.dataDir, held.ownerPid);
+  if (!api) throw refusal;
+  io.stderr.write(`orchestra: process ${held.ownerPid} holds the data folder; reading through its API at ${api.url}\n`);
+  try {
+    return await fromApi(new ApiClient(api));
+  } catch (failure) {
+    // The process went away in between (its API refused the connection): the folder's refusal is the answer.
+    if (failure instanceof OrchestraError && failure.code !== 'ORC_CLI_NO_RUNNING_SYSTEM') throw failure;
+    throw refusal;
   }
 }
 

@@ -8,6 +8,7 @@ import {
   type JsonValue,
   type NewTask,
   type TaskStatus,
+  type DeadLetter,
 } from '../../protocol/index.js';
 import type { Registration, TaskCounts } from '../../registry/index.js';
 import { StoreDeadLetters, type LateReportRow } from '../../store/index.js';
@@ -188,7 +189,14 @@ export async function tasksPrune(globals: GlobalFlags, options: { olderThanHours
 }
 
 export async function deadLettersCommand(globals: GlobalFlags, options: { limit?: number; json?: boolean }, io: CliIo): Promise<void> {
-  const letters = await withRuntime(globals, io, (rt) => new StoreDeadLetters(rt.db).list(options.limit ?? 50), { reader: 'dead-letters' });
+  const limit = options.limit ?? 50;
+  const letters = await readStoreOrHolder(
+    globals,
+    io,
+    'dead-letters',
+    (rt) => new StoreDeadLetters(rt.db).list(limit),
+    async (api) => (await api.get<{ deadLetters: DeadLetter[] }>(`/api/dead-letters?limit=${limit}`)).deadLetters,
+  );
   if (options.json) return printJson(io, letters.map((l) => ({ ...l, receivedAt: iso(l.receivedAt) })));
   if (letters.length === 0) return print(io, 'no dead letters');
   print(io, table(['RECEIVED', 'SOURCE', 'CODE', 'REASON'], letters.map((l) => [iso(l.receivedAt), l.source, l.code, l.reason.slice(0, 100)])));
