@@ -20,6 +20,7 @@ import { studyRoutes } from './routes/studies.js';
 import { eventRoutes } from './routes/events.js';
 import { EventStream } from './events.js';
 import type { ProcessTelemetry } from './telemetry.js';
+import type { Space } from '../evolution/index.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { campaignRoutes } from './routes/campaigns.js';
 import { OperatorAgent } from './operator.js';
@@ -41,6 +42,29 @@ export interface ApiDeps {
   fleet?: FleetOptions;
   /** This process's own measurements: bus request and claim latencies on `/metrics`, and the loops `/readyz` asks. */
   telemetry?: ProcessTelemetry;
+  /** In a process that runs the experiment system: starts studies asked for over HTTP (`POST /api/studies`). */
+  studies?: StudyLauncher;
+}
+
+/** A study asked for over HTTP: a space, and a workload the server's configuration names (never a command line). */
+export interface StudyLaunch {
+  studyId: string;
+  space: Space;
+  workload: string;
+  /** Evaluations at most, failures included, as with `optimize --budget`. */
+  budget: number;
+  population?: number;
+  seed?: number;
+}
+
+/** Starts and finds the studies this process runs for HTTP clients, each driven by a variable agent of its own. */
+export interface StudyLauncher {
+  /** The workloads a launch may name. */
+  readonly workloads: readonly string[];
+  /** Starts the study; refuses an unknown workload (400) or a study id the store already holds (409). */
+  launch(study: StudyLaunch): Promise<{ agentId: string }>;
+  /** The variable agent driving `studyId` when this process launched it. */
+  agentOf(studyId: string): string | undefined;
 }
 
 /**

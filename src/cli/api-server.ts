@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { describeError, OrchestraError } from '../protocol/index.js';
-import { createApiServer, createToken, type ApiServer } from '../api/index.js';
+import { createApiServer, createToken, type ApiServer, type StudyLauncher } from '../api/index.js';
 import { hasAdminToken } from '../store/index.js';
 import type { Runtime } from './runtime.js';
 import { announceLocalApi } from './local-api.js';
@@ -19,11 +19,11 @@ export interface ServedApi {
  * A port that cannot be had is an error when `required` (the user asked for
  * that port); otherwise the process goes on without the API and says why.
  */
-export async function serveApi(runtime: Runtime, out: { write(text: string): unknown }, options: { required: boolean; version?: string }): Promise<ServedApi | undefined> {
+export async function serveApi(runtime: Runtime, out: { write(text: string): unknown }, options: { required: boolean; version?: string; studies?: StudyLauncher }): Promise<ServedApi | undefined> {
   const { host, port } = runtime.config.api;
   const { bots: _inProcess, ...fleet } = runtime.config.fleet;
   const server = await createApiServer(
-    { db: runtime.db, registry: runtime.registry, clock: runtime.clock, logger: runtime.logger, telemetry: runtime.telemetry, fleet, ...(runtime.bus ? { bus: runtime.bus } : {}), ...(options.version ? { version: options.version } : {}) },
+    { db: runtime.db, registry: runtime.registry, clock: runtime.clock, logger: runtime.logger, telemetry: runtime.telemetry, fleet, ...(options.studies ? { studies: options.studies } : {}), ...(runtime.bus ? { bus: runtime.bus } : {}), ...(options.version ? { version: options.version } : {}) },
     runtime.config.api,
   );
   try {

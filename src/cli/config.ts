@@ -43,6 +43,17 @@ export const orchestraConfig = z
         bots: z.number().int().min(0).max(256).default(8),
       })
       .prefault({}),
+    /**
+     * Evaluators studies started over HTTP may name (`POST /api/studies`), each
+     * a command run with the evaluator protocol: a request names one, never
+     * carries a command line.
+     */
+    workloads: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'a workload name is lower-case letters, digits, _ and -, starting with a letter'),
+        z.object({ command: z.string().min(1), timeoutMs: z.number().int().positive().optional() }).strict(),
+      )
+      .default({}),
     compression: z
       .object({
         /** The folder whose files the built-in compression workload compresses; default: Orchestra's own compiled sources. */

@@ -39,6 +39,8 @@ export interface ExperimentSetup {
 
 export interface ExperimentSystem {
   agents: BaseAgent[];
+  /** What this process's bots run, by workload: more may be added while they run (a study launched over HTTP). */
+  evaluators: Record<string, Evaluator>;
   variables: VariableAgent;
   botAgent: BotAgent;
   bots: Bot[];
@@ -52,7 +54,8 @@ export function buildExperiment(runtime: Runtime, setup: ExperimentSetup): Exper
   const { bus, registry, clock, logger, db, config } = runtime;
   if (!bus) throw new OrchestraError('ORC_CONFIG_INVALID', 'the experiment agents need the bus; the runtime was opened without one');
   const deps: AgentDeps = { bus, clock, logger, config: config.agent };
-  const handler = testHandler({ [setup.workload]: setup.evaluator });
+  const evaluators: Record<string, Evaluator> = { [setup.workload]: setup.evaluator };
+  const handler = testHandler(evaluators);
   const botAgent = new BotAgent({ ...deps, db, registry, fleet: setup.fleet });
   const analysis = new AnalysisAgent({ ...deps, db });
   const bots = setup.bots.map(
@@ -98,6 +101,7 @@ export function buildExperiment(runtime: Runtime, setup: ExperimentSetup): Exper
   let started: BaseAgent[] = [];
   return {
     agents,
+    evaluators,
     variables,
     botAgent,
     bots,

@@ -27,6 +27,13 @@ const ROUTES: { method: 'GET' | 'POST'; url: string; access: 'viewer' | 'admin';
   { method: 'GET', url: '/api/campaigns', access: 'viewer' },
   { method: 'GET', url: '/api/campaigns/none', access: 'viewer' },
   { method: 'GET', url: '/api/alerts', access: 'viewer' },
+  {
+    method: 'POST',
+    url: '/api/studies',
+    access: 'admin',
+    body: { studyId: 's', space: { variables: { x: { type: 'float', min: 0, max: 1 } } }, workload: 'synthetic', budget: 1 },
+    bus: true,
+  },
   { method: 'POST', url: '/api/studies/none/trigger', access: 'admin' },
   { method: 'POST', url: '/api/studies/none/stop', access: 'admin', body: {} },
   { method: 'POST', url: '/api/bots/none/restart', access: 'admin', body: {} },

@@ -5,6 +5,7 @@ import type { ApiDeps, ZodInstance } from '../server.js';
 import { bestView, generationsView, resolveStudy } from '../views.js';
 import { needsBus, type OperatorAgent } from '../operator.js';
 import { ApiError } from '../errors.js';
+import { parseSpace } from '../../evolution/index.js';
 
 const studyId = z.object({ studyId: z.string().min(1).max(200) }).strict();
 
@@ -41,13 +42,44 @@ export async function studyRoutes(app: ZodInstance, deps: ApiDeps, operator: Ope
   );
 
   app.post(
+    '/api/studies',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Starts a bounded study, as `optimize` runs one, on this system\'s fleet: a space, and a workload named in the server\'s configuration (`workloads`) or `synthetic`',
+        body: z
+          .object({
+            studyId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1 to 64 letters, digits, _ . -, starting with a letter or digit'),
+            space: z.record(z.string(), z.unknown()),
+            workload: z.string().min(1).max(64),
+            budget: z.number().int().min(1).max(100_000),
+            population: z.number().int().min(2).max(1_000).optional(),
+            seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+          })
+          .strict(),
+        response: { 201: z.object({ study: z.object({ studyId: z.string(), workload: z.string(), budget: z.number().int(), agentId: z.string() }) }) },
+      },
+    },
+    async (request, reply) => {
+      if (!deps.studies) {
+        throw new ApiError(503, 'ORC_API_UNAVAILABLE', 'this process runs no experiment system, so it cannot start a study: ask `orchestra serve --space FILE …` or `orchestra start`');
+      }
+      const { space, ...rest } = request.body;
+      const parsed = parseSpace(space);
+      const { agentId } = await deps.studies.launch({ ...rest, space: parsed });
+      return reply.code(201).send({ study: { studyId: rest.studyId, workload: rest.workload, budget: rest.budget, agentId } });
+    },
+  );
+
+  app.post(
     '/api/studies/:studyId/trigger',
     { config: { access: 'admin' }, schema: { summary: 'trigger_test: the running system starts the next generation now, whatever the cadence says', params: studyId } },
     async (request) => {
       const id = await resolveStudy(deps.db, request.params.studyId);
       const agent = needsBus(operator, 'trigger_test');
-      await drives(agent, id, 'trigger_test');
-      return { action: 'trigger_test', ...(await agent.sendRequest(triggerTestRequest, {}, { timeoutMs: agent.timeoutMs })) };
+      const to = driverOf(deps, id);
+      await drives(agent, to, id, 'trigger_test');
+      return { action: 'trigger_test', ...(await agent.sendRequest(triggerTestRequest, {}, { to, timeoutMs: agent.timeoutMs })) };
     },
   );
 
@@ -64,9 +96,10 @@ export async function studyRoutes(app: ZodInstance, deps: ApiDeps, operator: Ope
     async (request) => {
       const id = await resolveStudy(deps.db, request.params.studyId);
       const reason = request.body?.reason;
-      const status = operator ? await operator.statusOf(VARIABLE_AGENT_ID) : undefined;
+      const to = driverOf(deps, id);
+      const status = operator ? await operator.statusOf(to) : undefined;
       if (operator && status?.details['studyId'] === id) {
-        await operator.sendCommand(stopTestCommand, reason === undefined ? {} : { reason });
+        await operator.sendCommand(stopTestCommand, reason === undefined ? {} : { reason }, { to });
         return { action: 'stop_test', via: 'bus', studyId: id };
       }
       const state = (await getStudy(deps.db, id))!.state;
@@ -77,9 +110,14 @@ export async function studyRoutes(app: ZodInstance, deps: ApiDeps, operator: Ope
   );
 }
 
-/** The running variable agent must drive `studyId`: 503 when none runs, 409 when it drives another. */
-async function drives(operator: OperatorAgent, studyId: string, action: string): Promise<void> {
-  const status = await operator.running(VARIABLE_AGENT_ID, action);
+/** The variable agent that drives `studyId`: its own when this process launched it over HTTP, else the system's. */
+function driverOf(deps: ApiDeps, studyId: string): string {
+  return deps.studies?.agentOf(studyId) ?? VARIABLE_AGENT_ID;
+}
+
+/** The running variable agent `agentId` must drive `studyId`: 503 when none runs, 409 when it drives another. */
+async function drives(operator: OperatorAgent, agentId: string, studyId: string, action: string): Promise<void> {
+  const status = await operator.running(agentId, action);
   const driven = status.details['studyId'];
   if (driven !== studyId) throw new ApiError(409, 'ORC_CLI_NO_RUNNING_SYSTEM', `the running system drives study ${String(driven)}, not ${studyId}: ${action} was not sent`);
 }

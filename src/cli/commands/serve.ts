@@ -1,6 +1,7 @@
 import { createLogger, describeError, systemClock, type TimerHandle } from '../../protocol/index.js';
 import { badArgument } from '../errors.js';
 import { buildExperiment } from '../experiment.js';
+import { ProcessStudies } from '../study-launcher.js';
 import { chooseWorkload, type WorkloadFlags } from '../workload.js';
 import { serveApi, type ServedApi } from '../api-server.js';
 import type { TaskCounts } from '../../registry/index.js';
@@ -64,16 +65,19 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
           onTakeOver: () => stderr.write(`orchestra: took over study ${chosen.studyId}: this process drives it now\n`),
         })
       : undefined;
+    // Studies asked for over HTTP run on the study's fleet beside it.
+    const launched = experiment ? new ProcessStudies(runtime, experiment, io.cwd) : undefined;
     let api: ServedApi | undefined;
     try {
       // A study's bots join over HTTP: its API is served whether or not a port was asked for.
-      if (options.port !== undefined || experiment) api = await serveApi(runtime, io.stderr, { required: options.port !== undefined });
+      if (options.port !== undefined || experiment) api = await serveApi(runtime, io.stderr, { required: options.port !== undefined, ...(launched ? { studies: launched } : {}) });
       await system.start();
       await experiment?.start();
       const serving = [...system.agents, ...(experiment?.agents ?? [])].map((a) => a.id);
       io.stderr.write(`orchestra: serving ${serving.join(', ')}${chosen ? ` for study ${chosen.studyId} (${chosen.what}) on ${bots} bots here and those that join` : ''}; Ctrl-C stops them\n`);
-      await serveUntilSignal(runtime, experiment ? { ...system, agents: [...system.agents, ...experiment.agents], stop: async () => (await experiment.stop(), await system.stop()) } : system, shutdown, io, stderr);
+      await serveUntilSignal(runtime, experiment ? { ...system, agents: [...system.agents, ...experiment.agents], stop: async () => (await launched?.stop(), await experiment.stop(), await system.stop()) } : system, shutdown, io, stderr);
     } finally {
+      await launched?.stop();
       await experiment?.stop();
       await api?.close();
       await system.stop();

@@ -9,6 +9,7 @@ import { formatNumber } from '../format.js';
 import { noSuccessError } from '../outcomes.js';
 import { listenForShutdown } from '../signals.js';
 import { buildExperiment, type ExperimentSystem } from '../experiment.js';
+import { ProcessStudies } from '../study-launcher.js';
 import { bestOf } from '../../agents/index.js';
 import { START_COMMAND_DEFAULTS, START_DEFAULTS } from '../defaults.js';
 import { chooseWorkload } from '../workload.js';
@@ -61,6 +62,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
     const stderr = new SharedStderr(io.stderr);
     const runtime = await openRuntime(config, { logger: createLogger({ level: config.logLevel, destination: stderr }) });
     let api: ServedApi | undefined;
+    let stopLaunched: () => Promise<void> = async () => undefined;
     try {
       const before = await figures(runtime, studyId);
       const more = config.experiment.maxGenerations;
@@ -87,7 +89,10 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
         onTakeOver: () => io.stderr.write(`orchestra: took over study ${studyId}: this process drives it now\n`),
       });
       // Before the agents, so a port that cannot be had stops nothing half-started, and the event stream misses nothing.
-      if (options.api !== false) api = await serveApi(runtime, stderr, { required: options.port !== undefined });
+      // Studies asked for over HTTP run on this system's fleet beside its own.
+      const launched = new ProcessStudies(runtime, system, io.cwd);
+      stopLaunched = () => launched.stop();
+      if (options.api !== false) api = await serveApi(runtime, stderr, { required: options.port !== undefined, studies: launched });
       const startedAt = runtime.clock.now();
       await system.start();
       const where = config.store.databaseUrl ? `PostgreSQL (schema ${config.store.schema})` : `the embedded store in ${config.store.dataDir}`;
@@ -111,6 +116,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
       runtime.clock.clearTimeout(refresh);
       progress.stop();
       if (interrupted) io.stderr.write(`orchestra: ${shutdown.signal}: stopping the agents; run start again to resume; a second signal exits at once\n`);
+      await stopLaunched();
       await system.stop();
       // A study whose loop failed has no summary worth printing: the error is the answer (exit 1).
       if (system.variables.studyFailure) throw system.variables.studyFailure;
@@ -121,6 +127,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
       if (stopped) io.stderr.write(`orchestra: study ${studyId} was stopped (stop_test); run start again to resume it\n`);
       if (summary.run.tests > 0 && failures.length === summary.run.tests) throw noSuccessError('test of this run', failures);
     } finally {
+      await stopLaunched();
       await api?.close();
       await runtime.close();
     }
