@@ -36,6 +36,7 @@ import {
   markIsolated,
   markOffline,
   markRestarting,
+  markLost,
   recordHeartbeat,
   recordOutcome,
   registerBot,
@@ -174,6 +175,15 @@ export class BotAgent extends BaseAgent {
     await this.statusUpdate(row);
   }
 
+  /** A restarted bot that never came back: out of the fleet, what it held back with the others, until it calls in again. */
+  private async lose(botId: string, reason: string): Promise<void> {
+    const row = await markLost(this.db, botId, reason);
+    if (!row) return;
+    await this.takeBack(botId);
+    this.logger.warn({ botId, reason }, 'bot lost');
+    await this.statusUpdate(row);
+  }
+
   /** Takes a bot out of the fleet: its unfinished tasks go to the others. */
   async isolate(botId: string, reason: string): Promise<void> {
     const row = await markIsolated(this.db, botId, this.clock.now(), reason);
@@ -234,9 +244,10 @@ export class BotAgent extends BaseAgent {
   private async checkHeartbeats(): Promise<void> {
     const silentBefore = this.clock.now() - this.fleet.heartbeatTimeoutMs;
     for (const bot of await listBots(this.db)) {
-      if ((bot.state === 'online' || bot.state === 'restarting') && bot.lastHeartbeatAt <= silentBefore) {
-        await this.restart(bot.botId, `silent for ${this.clock.now() - bot.lastHeartbeatAt} ms`);
-      }
+      if (bot.lastHeartbeatAt > silentBefore) continue;
+      // Restarting sets the heartbeat clock: still silent a whole timeout later, the bot did not come back.
+      if (bot.state === 'restarting') await this.lose(bot.botId, `no heartbeat for ${this.clock.now() - bot.lastHeartbeatAt} ms after its restart`);
+      else if (bot.state === 'online') await this.restart(bot.botId, `silent for ${this.clock.now() - bot.lastHeartbeatAt} ms`);
     }
   }
 

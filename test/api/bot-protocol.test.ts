@@ -162,6 +162,25 @@ describe('the bot protocol over HTTP', () => {
     expect((await call('/api/fleet/bots/a/claim', token, { free: 3 })).body).toEqual({ directive: 'register', tasks: [] });
   });
 
+  it('restarts a remote bot gone silent, marks it lost when it does not come back, and has it restart when it calls in again', async () => {
+    // A bot agent with short timeouts in place of the one the test file starts.
+    await agent.stop();
+    agent = new BotAgent({ bus, clock, db, registry, fleet: { checkIntervalMs: 50, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400 } });
+    await agent.start();
+    const { token } = (await register('gone')).body as { token: string };
+    await addTests(2);
+    const { tasks } = (await call('/api/fleet/bots/gone/claim', token, { free: 3, waitMs: 120_000 })).body as { tasks: { taskId: string }[] };
+    expect(tasks).toHaveLength(2);
+    // It never calls in again.
+    await until('the silent bot restarted', async () => (await getBot(db, 'gone'))?.state === 'restarting');
+    await until('the bot lost', async () => (await getBot(db, 'gone'))?.state === 'lost');
+    expect((await getBot(db, 'gone'))!.reason).toMatch(/^no heartbeat for \d+ ms after its restart$/);
+    for (const t of tasks) expect((await registry.get(t.taskId)).status).toBe('PENDING');
+    expect((await call('/api/bots/gone', tokens.viewer, undefined, 'GET')).body.bot).toMatchObject({ state: 'lost' });
+    // Back: told to restart (what it held is gone), and online again.
+    expect((await call('/api/fleet/bots/gone/heartbeat', token, {})).body).toMatchObject({ directive: 'restart', state: 'online' });
+  });
+
   it('refuses a bus bot’s id, and bad bodies with the field named', async () => {
     await registerBot(db, { botId: 'local', deviceId: 'd', role: 'tester', group: 'g' }, clock.now());
     expect((await register('local')).status).toBe(409);

@@ -272,7 +272,8 @@ export async function botProtocolRoutes(app: ZodInstance, deps: ApiDeps & { timi
 function directiveFor(before: BotState, now: BotState): BotDirective {
   if (now === 'isolated') return 'stop';
   if (now === 'offline') return 'register';
-  return before === 'restarting' ? 'restart' : 'run';
+  // Back from a restart, or from being lost: what it held went back to the queue, so it drops it and starts clean.
+  return before === 'restarting' || before === 'lost' ? 'restart' : 'run';
 }
 
 function forBot(task: Task): z.input<typeof taskForBot> {

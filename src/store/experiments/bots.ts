@@ -1,6 +1,6 @@
 import type { Queryable } from '../db.js';
 
-export const BOT_STATES = ['online', 'restarting', 'isolated', 'offline'] as const;
+export const BOT_STATES = ['online', 'restarting', 'lost', 'isolated', 'offline'] as const;
 export type BotState = (typeof BOT_STATES)[number];
 /** How the fleet reaches a bot: `bus` (an agent, told by commands) or `http` (a remote process, told when it next calls). */
 export type BotTransport = 'bus' | 'http';
@@ -102,7 +102,7 @@ export async function registerBot(
   return toBot(rows[0]!);
 }
 
-/** A heartbeat brings a restarting bot back online; an isolated one stays isolated. */
+/** A heartbeat brings a restarting or lost bot back online; an isolated one stays isolated. */
 export async function recordHeartbeat(db: Queryable, botId: string, nowMs: number): Promise<BotRow | null> {
   const rows = await db.query<Row>(
     `UPDATE bots SET last_heartbeat_at = $2, state = CASE WHEN state = 'isolated' THEN 'isolated' ELSE 'online' END
@@ -148,6 +148,12 @@ export async function markRestarting(db: Queryable, botId: string, nowMs: number
      WHERE bot_id = $1 AND state <> 'isolated' RETURNING *`,
     [botId, new Date(nowMs), keepSinceMs, reason, nowMs],
   );
+  return rows[0] ? toBot(rows[0]) : null;
+}
+
+/** A restarted bot that never came back: out of the fleet until it calls in again, which brings it back online. */
+export async function markLost(db: Queryable, botId: string, reason: string): Promise<BotRow | null> {
+  const rows = await db.query<Row>(`UPDATE bots SET state = 'lost', reason = $2 WHERE bot_id = $1 AND state = 'restarting' RETURNING *`, [botId, reason]);
   return rows[0] ? toBot(rows[0]) : null;
 }
 

@@ -33,6 +33,7 @@ export {
   checkInBot,
   recordOutcome,
   markRestarting,
+  markLost,
   markIsolated,
   reinstateBot,
   markOffline,
