@@ -15,7 +15,7 @@ import {
 } from '../agents/index.js';
 import type { Space } from '../evolution/index.js';
 import { createRng, OrchestraError } from '../protocol/index.js';
-import { testHandler, type Evaluator } from '../workloads/index.js';
+import { CAMPAIGN_EVALUATOR, testHandler, type Evaluator } from '../workloads/index.js';
 import type { Runtime } from './runtime.js';
 
 export interface ExperimentSetup {
@@ -24,6 +24,8 @@ export interface ExperimentSetup {
   /** The workload's name, carried by every test task, and its evaluator. */
   workload: string;
   evaluator: Evaluator;
+  /** What a campaign's runs execute on this process's bots instead of the evaluator. */
+  campaign?: Evaluator;
   experiment: ExperimentOptions;
   fleet: FleetOptions;
   /** In-process bots and how each misbehaves (empty: a well-behaved bot). */
@@ -54,7 +56,7 @@ export function buildExperiment(runtime: Runtime, setup: ExperimentSetup): Exper
   const { bus, registry, clock, logger, db, config } = runtime;
   if (!bus) throw new OrchestraError('ORC_CONFIG_INVALID', 'the experiment agents need the bus; the runtime was opened without one');
   const deps: AgentDeps = { bus, clock, logger, config: config.agent };
-  const evaluators: Record<string, Evaluator> = { [setup.workload]: setup.evaluator };
+  const evaluators: Record<string, Evaluator> = { [setup.workload]: setup.evaluator, ...(setup.campaign ? { [CAMPAIGN_EVALUATOR]: setup.campaign } : {}) };
   const handler = testHandler(evaluators);
   const botAgent = new BotAgent({ ...deps, db, registry, fleet: setup.fleet });
   const analysis = new AnalysisAgent({ ...deps, db });

@@ -57,6 +57,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--workload <name>', 'a built-in workload instead: compression (the default) or synthetic (a seeded landscape over --space)')
     .option('--bots <n>', `bots in this process (default ${CONFIG_DEFAULTS.fleet.bots}, ${START_COMMAND_DEFAULTS['fleet.bots']} with --command, or fleet.bots); 0 leaves the tests to bots joined with orchestra bot`, intFlag('--bots', 0, 256))
     .option('--timeout-ms <ms>', 'one run of --command may take this long before it is killed and counted as failed (default 60 s)', intFlag('--timeout-ms', 1))
+    .option('--campaign-command <cmd>', "what a campaign's runs execute on this process's bots instead of the evaluator (your production job), with the same protocol")
     .option('--json', 'print the summary as JSON')
     .option('--port <n>', `serve the HTTP API on this port of api.host (default ${CONFIG_DEFAULTS.api.port}, or api.port; a default port already taken is skipped with a warning); 0 takes any free port`, intFlag('--port', 0, 65_535))
     .option('--no-api', 'serve no HTTP API')
@@ -73,6 +74,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--workload <name>', 'a built-in workload for the study: compression or synthetic (over --space)')
     .option('--bots <n>', 'with a study, bots in this process (default 0: bots join with orchestra bot)', intFlag('--bots', 0, 256))
     .option('--timeout-ms <ms>', 'one run of --command may take this long (default 60 s)', intFlag('--timeout-ms', 1))
+    .option('--campaign-command <cmd>', "with a study, what a campaign's runs execute on this process's bots instead of the evaluator (bots that join: --exec campaign=CMD)")
     .action((options) => serveCommand(globals(), options, io));
 
   const tokens = program.command('tokens').description('bearer tokens of the HTTP API: admin (everything), viewer (read-only), bot');

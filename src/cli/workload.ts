@@ -17,6 +17,8 @@ export interface WorkloadFlags {
   workload?: string;
   folder?: string;
   timeoutMs?: number;
+  /** What a campaign's runs execute on this process's bots instead of the evaluator (the production job). */
+  campaignCommand?: string;
 }
 
 const WORKLOADS = ['compression', 'synthetic'] as const;
@@ -31,10 +33,19 @@ export interface StartWorkload {
   what: string;
   /** The built-in demo simulates a misbehaving fleet; a user's evaluator gets well-behaved bots. */
   simulated: boolean;
+  /** `--campaign-command`: what a campaign's runs execute here instead of the evaluator. */
+  campaign?: Evaluator;
 }
 
 /** `--space` with `--command` (the user's evaluator), `--workload synthetic` with `--space`, or the built-in compression workload. */
 export async function chooseWorkload(options: WorkloadFlags, config: OrchestraConfig, io: CliIo, clock: Clock): Promise<StartWorkload> {
+  const chosen = await chooseEvaluator(options, config, io, clock);
+  if (options.campaignCommand === undefined) return chosen;
+  if (!options.campaignCommand.trim()) throw badArgument('--campaign-command must name the command a campaign runs');
+  return { ...chosen, campaign: commandEvaluator(options.campaignCommand, { clock, cwd: io.cwd, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }) };
+}
+
+async function chooseEvaluator(options: WorkloadFlags, config: OrchestraConfig, io: CliIo, clock: Clock): Promise<StartWorkload> {
   const workload = options.workload ?? (options.command !== undefined ? 'command' : 'compression');
   if (options.command !== undefined && options.workload !== undefined) throw badArgument('--command runs your evaluator; --workload names a built-in one: give one of them');
   if (workload !== 'command' && !(WORKLOADS as readonly string[]).includes(workload)) throw badArgument(`--workload ${workload} is not one of ${WORKLOADS.join(', ')} (your own evaluator: --space FILE --command CMD)`);

@@ -35,4 +35,4 @@ export {
   type CompressionEvaluatorOptions,
   type CompressionSettings,
 } from './compression.js';
-export { testHandler } from './test-handler.js';
+export { testHandler, CAMPAIGN_EVALUATOR } from './test-handler.js';

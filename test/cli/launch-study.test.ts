@@ -8,13 +8,14 @@ import { exitWithin, spawnCli, tempDir, waitFor } from './support.js';
  * server's configuration names, run on that system's fleet beside its own
  * study, bounded by its budget.
  */
-describe('POST /api/studies on a running start', { timeout: 180_000 }, () => {
+describe('studies started over HTTP, and campaigns of the production job, on a running start', { timeout: 180_000 }, () => {
   let cwd: string;
   const counted = () => path.join(cwd, 'counted');
   const space = { name: 'launched', objective: { metric: 'value', direction: 'minimize' }, variables: { x: { type: 'float', min: -5, max: 5 } } };
   beforeAll(() => {
     cwd = tempDir();
     fs.writeFileSync(path.join(cwd, 'space.json'), JSON.stringify({ ...space, name: 'own' }));
+    fs.writeFileSync(path.join(cwd, 'prod.sh'), `#!/bin/sh\ncat > /dev/null\necho "$ORCHESTRA_TRIAL" >> "${path.join(cwd, 'production')}"\necho '{"success": true, "value": 1}'\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(cwd, 'count.sh'), `#!/bin/sh\ncat > /dev/null\necho "$ORCHESTRA_TRIAL" >> "${counted()}"\necho '{"success": true, "value": 2.5}'\n`, { mode: 0o755 });
     // The system's own study runs one small generation, then waits for the new year.
     fs.writeFileSync(
@@ -26,8 +27,8 @@ describe('POST /api/studies on a running start', { timeout: 180_000 }, () => {
     fs.rmSync(cwd, { recursive: true, force: true });
   });
 
-  it('runs a configured workload within its budget, refuses an unknown workload, a bad space and a taken id', async () => {
-    const system = spawnCli(['start', '--workload', 'synthetic', '--space', 'space.json', '--bots', '3', '--port', '0', '--data', 'd'], { cwd });
+  it('runs a configured workload within its budget, refuses an unknown workload, a bad space and a taken id; a campaign runs the production job', async () => {
+    const system = spawnCli(['start', '--workload', 'synthetic', '--space', 'space.json', '--campaign-command', './prod.sh', '--bots', '3', '--port', '0', '--data', 'd'], { cwd });
     try {
       const url = await waitFor('the API address', () => /API at (http:\/\/\S+) /.exec(system.stderr())?.[1]);
       const admin = await waitFor('the first admin token', () => /shown this once: (orc_\S+)/.exec(system.stderr())?.[1]);
@@ -63,6 +64,14 @@ describe('POST /api/studies on a running start', { timeout: 180_000 }, () => {
       expect((await call('GET', '/api/studies/launched/best')).body).toMatchObject({ best: { value: 2.5 } });
       // The system's own study went on beside them.
       expect(await state('own')).toBeDefined();
+
+      // A campaign of the system's own study runs --campaign-command, not the evaluator.
+      const campaign = await call('POST', '/api/campaigns', { runs: 3 });
+      expect(campaign.status).toBe(201);
+      const { campaignId } = campaign.body.campaign as { campaignId: string };
+      await waitFor('the campaign to finish', async () => (await new Promise((r) => setTimeout(r, 250)), (await call('GET', `/api/campaigns/${campaignId}`)).body.campaign.state === 'finished'));
+      expect((await call('GET', `/api/campaigns/${campaignId}`)).body.campaign).toMatchObject({ runs: 3, succeeded: 3, failed: 0 });
+      expect(fs.readFileSync(path.join(cwd, 'production'), 'utf8').trim().split('\n').sort()).toEqual(['0', '1', '2']);
     } finally {
       system.child.kill('SIGTERM');
     }

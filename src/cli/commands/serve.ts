@@ -35,6 +35,7 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
   const shutdown = listenForShutdown();
   try {
     const study = options.space !== undefined || options.command !== undefined || options.workload !== undefined;
+    if (!study && options.campaignCommand !== undefined) throw badArgument('--campaign-command goes with a study: give --space with --command, or --workload');
     const names = options.agents ? parseAgentNames(options.agents) : study ? [] : [...AGENT_NAMES];
     const owned = names.find((n) => study && EXPERIMENT_OWNS.has(n));
     if (owned) throw badArgument(`--agents ${owned}: the study's system runs its own orchestrator and monitor; name only pipeline agents beside a study`);
@@ -55,6 +56,7 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
           space: chosen.space,
           workload: chosen.workload,
           evaluator: chosen.evaluator,
+          ...(chosen.campaign ? { campaign: chosen.campaign } : {}),
           experiment: config.experiment,
           fleet,
           bots: Array.from({ length: bots }, (_, i) => ({ botId: `local-${i + 1}` })),

@@ -77,6 +77,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
         space: chosen.space,
         workload: chosen.workload,
         evaluator: chosen.evaluator,
+        ...(chosen.campaign ? { campaign: chosen.campaign } : {}),
         // `--generations N` counts this run's generations; the agent counts the study's, from 0.
         experiment: { ...config.experiment, ...(more === undefined ? {} : { maxGenerations: before.generationsDone + more }) },
         fleet: fleetOptions,
