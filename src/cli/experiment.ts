@@ -34,6 +34,8 @@ export interface ExperimentSetup {
   seed: number;
   /** Adds the orchestrator and the campaign agent (the long-running system); `optimize` needs neither. */
   full: boolean;
+  /** Only these of the system's agents run here (`serve --agents`); default all. In-process bots run either way. */
+  only?: ReadonlySet<string>;
   /** Told when another process drives the study, and when this one takes over (see VariableAgent). */
   onStandby?: VariableAgentDeps['onStandby'];
   onTakeOver?: VariableAgentDeps['onTakeOver'];
@@ -97,8 +99,9 @@ export function buildExperiment(runtime: Runtime, setup: ExperimentSetup): Exper
         }),
       ]
     : [];
-  const managed: BaseAgent[] = [botAgent, analysis, monitor, ...extra, ...bots, variables];
-  const orchestrator = setup.full ? new OrchestratorAgent({ ...deps, db, registry }).manage(...managed) : undefined;
+  const runs = (agent: BaseAgent) => !setup.only || setup.only.has(agent.id);
+  const managed: BaseAgent[] = [...[botAgent, analysis, monitor, ...extra].filter(runs), ...bots, ...(runs(variables) ? [variables] : [])];
+  const orchestrator = setup.full && (!setup.only || setup.only.has('orchestrator')) ? new OrchestratorAgent({ ...deps, db, registry }).manage(...managed) : undefined;
   const agents = orchestrator ? [orchestrator, ...managed] : managed;
   let started: BaseAgent[] = [];
   return {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { intFlag, type CliIo, type GlobalFlags } from './context.js';
-import { AGENT_NAMES } from './system.js';
+import { AGENT_NAMES, EXPERIMENT_AGENT_NAMES } from './system.js';
 import { EXIT_USAGE, exitCodeFor, formatError } from './errors.js';
 import { migrateCommand } from './commands/migrate.js';
 import { startCommand } from './commands/start.js';
@@ -66,7 +66,7 @@ export function buildProgram(io: CliIo): Command {
   program
     .command('serve')
     .description('run agents until SIGINT or SIGTERM: all of them, or those --agents names; with --space, the experiment agents of a study too')
-    .option('--agents <names>', `comma-separated, from ${AGENT_NAMES.join(', ')} (default: all)`)
+    .option('--agents <names>', `comma-separated, from ${AGENT_NAMES.join(', ')} (default: all); with --space, also ${EXPERIMENT_AGENT_NAMES.filter((n) => !(AGENT_NAMES as readonly string[]).includes(n)).join(', ')} (default: the whole experiment system)`)
     .option('--concurrency <n>', 'tasks each worker agent runs at once', intFlag('--concurrency', 1, 1024))
     .option('--port <n>', `also serve the HTTP API on this port of api.host (default ${CONFIG_DEFAULTS.api.host}); 0 takes any free port`, intFlag('--port', 0, 65_535))
     .option('--space <file>', 'run a study too, as start does, on this variable space: with --command, or --workload synthetic; several serve processes share it, one driving')

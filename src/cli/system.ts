@@ -14,6 +14,9 @@ import { badArgument } from './errors.js';
 /** The agents one process can run; `orchestra serve --agents` picks among them. */
 export const AGENT_NAMES = ['orchestrator', 'dispatcher', 'monitor', 'researcher', 'writer'] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
+/** The agents of a study's experiment system, as `serve --space … --agents` names them. */
+export const EXPERIMENT_AGENT_NAMES = ['orchestrator', 'monitor', 'variables', 'bots', 'analysis', 'campaigns'] as const;
+export type ExperimentAgentName = (typeof EXPERIMENT_AGENT_NAMES)[number];
 
 export const RESEARCHER_ID = 'researcher';
 export const WRITER_ID = 'writer';
@@ -32,15 +35,15 @@ export interface System {
 }
 
 /** `--agents researcher,writer` as a checked list, in the order given. */
-export function parseAgentNames(value: string): AgentName[] {
+export function parseAgentNames<N extends string = AgentName>(value: string, known: readonly N[] = AGENT_NAMES as unknown as readonly N[]): N[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw badArgument('--agents needs at least one agent name');
   for (const name of names) {
-    if (!(AGENT_NAMES as readonly string[]).includes(name)) {
-      throw badArgument(`--agents: unknown agent "${name}" (known: ${AGENT_NAMES.join(', ')})`);
+    if (!(known as readonly string[]).includes(name)) {
+      throw badArgument(`--agents: unknown agent "${name}" (known: ${known.join(', ')})`);
     }
   }
-  return [...new Set(names)] as AgentName[];
+  return [...new Set(names)] as N[];
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Clock, JsonValue, Task, TaskContext } from '../protocol/index.js';
+import { OrchestraError, type Clock, type JsonValue, type Task, type TaskContext } from '../protocol/index.js';
 import { CommandError, commandHandler } from './command.js';
 import { evaluationFromJson, failedEvaluation, type Evaluation, type Evaluator, type ParsedEvaluation } from './evaluation.js';
 
@@ -12,6 +12,13 @@ export interface CommandEvaluatorOptions {
   clock: Clock;
   /** Standard output beyond this kills the command. Default 1 MiB: an evaluation is one small object. */
   maxOutputBytes?: number;
+  /**
+   * What a run that gave no evaluation (a non-zero exit, a timeout, bad
+   * output) is: `evaluation` (default), a failed evaluation of the
+   * combination; `error`, a failure of this run, thrown, so a fleet bot
+   * reports its attempt failed and another bot runs the test again.
+   */
+  crashes?: 'evaluation' | 'error';
 }
 
 const SECOND = 1000;
@@ -57,6 +64,7 @@ export function commandEvaluator(command: string, options: CommandEvaluatorOptio
     } catch (err) {
       // The runner rejects with the signal's reason on abort: cancellation is not a result.
       if (signal.aborted) throw signal.reason;
+      if (options.crashes === 'error') throw new OrchestraError('ORC_WORKER_HANDLER_FAILED', `${command}: ${reasonOf(err, timeoutMs)}`, true, { cause: err });
       parsed = failedEvaluation(reasonOf(err, timeoutMs));
     }
     return { ...parsed, durationMs: Math.max(0, clock.now() - startedAt) } satisfies Evaluation;

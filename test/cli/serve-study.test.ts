@@ -31,10 +31,17 @@ describe('orchestra serve with a study, two servers, bots over HTTP', { timeout:
     fs.rmSync(cwd, { recursive: true, force: true });
   });
 
-  it('refuses the agents a study runs itself', async () => {
-    const refused = await runCli(['serve', '--space', 'space.json', '--workload', 'synthetic', '--agents', 'orchestrator', '--data', 'refused'], { cwd });
+  it("runs the study's agents --agents names, and refuses a name it does not know", async () => {
+    const refused = await runCli(['serve', '--space', 'space.json', '--workload', 'synthetic', '--agents', 'bots,nope', '--data', 'refused'], { cwd });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("the study's system runs its own orchestrator and monitor");
+    expect(refused.stderr).toContain('--agents: unknown agent "nope" (known: orchestrator, dispatcher, monitor, researcher, writer, variables, bots, analysis, campaigns)');
+    const some = spawnCli(['serve', '--space', 'space.json', '--workload', 'synthetic', '--agents', 'bots,analysis,writer', '--port', '0', '--data', 'some'], { cwd });
+    try {
+      await waitFor('the agents it serves', () => some.stderr().includes('orchestra: serving writer, bots, analysis for study toy'));
+    } finally {
+      some.child.kill('SIGTERM');
+    }
+    expect(await exitWithin(some)).toBe(0);
   });
 
   it('lets one drive, and the other take over and finish when the driver and its bot are killed', async () => {

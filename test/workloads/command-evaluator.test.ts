@@ -60,6 +60,15 @@ describe('commandEvaluator', () => {
     expect(evaluation).toMatchObject({ success: false, value: null, reason: 'exited with code 3; stderr: loading\ndisk full' });
   });
 
+  it("throws instead, retryable, when a run that gave no evaluation is the run's failure (a fleet bot's), and still returns what the command reports", async () => {
+    await expect(evaluate(`echo "disk full" >&2; exit 3`, { crashes: 'error' })).rejects.toMatchObject({
+      code: 'ORC_WORKER_HANDLER_FAILED',
+      retryable: true,
+      message: expect.stringContaining('exited with code 3; stderr: disk full'),
+    });
+    expect(await evaluate(`echo '{"success": false, "reason": "diverged"}'`, { crashes: 'error' })).toMatchObject({ success: false, reason: 'diverged' });
+  });
+
   it('keeps only the last 500 characters of stderr in the reason', async () => {
     const evaluation = await evaluate(`node -e 'process.stderr.write("x".repeat(10000) + "THE END")'; exit 1`);
     expect(evaluation.reason!.startsWith('exited with code 1; stderr: …x')).toBe(true);

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { botIdSchema, OrchestraError, systemClock } from '../../protocol/index.js';
-import { commandEvaluator, parseExecSpec, type Evaluator } from '../../workloads/index.js';
+import { CAMPAIGN_EVALUATOR, commandEvaluator, parseExecSpec, type Evaluator } from '../../workloads/index.js';
 import { ApiClient, TOKEN_VARIABLE } from '../api-client.js';
 import { print, type CliIo, type GlobalFlags } from '../context.js';
 import { badArgument } from '../errors.js';
@@ -22,7 +22,6 @@ export interface BotCommandOptions {
 
 /** Keys of `--exec` besides a workload's name: `test` runs every test without a command of its own, `campaign` a campaign's runs. */
 const ANY_TEST = 'test';
-const CAMPAIGN = 'campaign';
 
 /**
  * Which command runs a test: a campaign's run goes to `campaign=` when there
@@ -34,10 +33,10 @@ export function botEvaluator(execs: readonly string[], options: { timeoutMs?: nu
   const evaluators = new Map<string, Evaluator>();
   for (const { kind, command } of execs.map(parseExecSpec)) {
     if (evaluators.has(kind)) throw badArgument(`--exec maps ${kind} twice`);
-    evaluators.set(kind, commandEvaluator(command, { clock: systemClock, env, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }));
+    evaluators.set(kind, commandEvaluator(command, { clock: systemClock, env, crashes: 'error', ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }));
   }
   return async (test, signal) => {
-    const evaluate = (test.campaignId ? evaluators.get(CAMPAIGN) : undefined) ?? evaluators.get(test.workload) ?? evaluators.get(ANY_TEST);
+    const evaluate = (test.campaignId ? evaluators.get(CAMPAIGN_EVALUATOR) : undefined) ?? evaluators.get(test.workload) ?? evaluators.get(ANY_TEST);
     if (!evaluate) throw new OrchestraError('ORC_WORKER_NO_HANDLER', `no --exec for workload ${test.workload} on this bot, and no --exec ${ANY_TEST}=COMMAND`);
     return evaluate({ variables: test.variables, trial: test.trial }, signal);
   };

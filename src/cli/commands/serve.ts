@@ -9,7 +9,7 @@ import { openRuntime, orClose, type Runtime } from '../runtime.js';
 import { loadConfig, type CliIo, type GlobalFlags } from '../context.js';
 import { Progress, SharedStderr } from '../progress.js';
 import { listenForShutdown, type ShutdownRequest } from '../signals.js';
-import { AGENT_NAMES, buildSystem, parseAgentNames, type System } from '../system.js';
+import { AGENT_NAMES, buildSystem, EXPERIMENT_AGENT_NAMES, parseAgentNames, type AgentName, type System } from '../system.js';
 
 export interface ServeOptions extends WorkloadFlags {
   agents?: string;
@@ -19,9 +19,6 @@ export interface ServeOptions extends WorkloadFlags {
   /** With a study: bots in this process (default none: bots join over HTTP). */
   bots?: number;
 }
-
-/** Agents the experiment system runs itself when serve runs a study. */
-const EXPERIMENT_OWNS = new Set(['orchestrator', 'monitor']);
 
 /** How often the serving line re-reads the task counts. */
 const COUNTS_EVERY_MS = 2_000;
@@ -36,9 +33,10 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
   try {
     const study = options.space !== undefined || options.command !== undefined || options.workload !== undefined;
     if (!study && options.campaignCommand !== undefined) throw badArgument('--campaign-command goes with a study: give --space with --command, or --workload');
-    const names = options.agents ? parseAgentNames(options.agents) : study ? [] : [...AGENT_NAMES];
-    const owned = names.find((n) => study && EXPERIMENT_OWNS.has(n));
-    if (owned) throw badArgument(`--agents ${owned}: the study's system runs its own orchestrator and monitor; name only pipeline agents beside a study`);
+    // With a study, --agents may name the experiment system's agents too (the orchestrator and monitor are then its own).
+    const asked = options.agents ? parseAgentNames<string>(options.agents, study ? [...new Set([...AGENT_NAMES, ...EXPERIMENT_AGENT_NAMES])] : AGENT_NAMES) : undefined;
+    const experimentAgents: ReadonlySet<string> | undefined = asked && new Set(asked.filter((n) => (EXPERIMENT_AGENT_NAMES as readonly string[]).includes(n)));
+    const names = (asked ? asked.filter((n) => !(study && experimentAgents!.has(n))) : study ? [] : [...AGENT_NAMES]) as AgentName[];
     const config = loadConfig(globals, io, [
       { path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency },
       { path: 'api.port', flag: '--port', value: options.port },
@@ -62,6 +60,7 @@ export async function serveCommand(globals: GlobalFlags, options: ServeOptions, 
           bots: Array.from({ length: bots }, (_, i) => ({ botId: `local-${i + 1}` })),
           seed: config.experiment.seed,
           full: true,
+          ...(experimentAgents ? { only: experimentAgents } : {}),
           onStandby: (driver) =>
             stderr.write(`orchestra: standing by: study ${chosen.studyId} is driven by ${driver.holder}; this process takes over if that one stops or dies (lease to ${new Date(driver.expiresAt).toISOString()})\n`),
           onTakeOver: () => stderr.write(`orchestra: took over study ${chosen.studyId}: this process drives it now\n`),
