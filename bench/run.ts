@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark runs its baseline in the same run and
- * reports ratios. Options: `--quick` (smaller counts), `--only NAME[,NAME]`.
+ * reports ratios. Options: `--quick` (smaller counts), `--only NAME[,NAME]`, `--fleet-bots N[,N]`.
  */
 import { registryThroughputBench } from './registry-throughput.js';
 import { claimAtScaleBench } from './claim-at-scale.js';
@@ -19,6 +19,9 @@ const quick = args.includes('--quick');
 const onlyArg = args[args.indexOf('--only') + 1];
 const only = args.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
 const wanted = (name: string) => !only || only.has(name);
+/** `--fleet-bots 1000,10000`: the fleet sizes the fleet bench simulates (10,000 needs more descriptors than the usual 20,000: `ulimit -n 100000` first). */
+const fleetBotsArg = args[args.indexOf('--fleet-bots') + 1];
+const fleetBots = args.includes('--fleet-bots') && fleetBotsArg ? fleetBotsArg.split(',').map(Number) : undefined;
 
 const suites: [string, () => Promise<unknown>][] = [
   ['throughput', () => registryThroughputBench(DATABASE_URL, { rounds: quick ? 1 : 3, quick })],
@@ -32,7 +35,7 @@ const suites: [string, () => Promise<unknown>][] = [
   ['api', () => apiBench(DATABASE_URL, quick
     ? { requests: 1000, inFlight: 16, sseClients: 100, eventsPerSecond: 1000, sseSeconds: 2 }
     : { requests: 5000, inFlight: 16, sseClients: 100, eventsPerSecond: 1000, sseSeconds: 5 })],
-  ['fleet', () => fleetBench(DATABASE_URL, quick ? { bots: [1000], seconds: 10, heartbeatMs: 10_000 } : { bots: [1000, 5000], seconds: 20, heartbeatMs: 10_000 })],
+  ['fleet', () => fleetBench(DATABASE_URL, { bots: fleetBots ?? (quick ? [1000] : [1000, 5000]), seconds: quick ? 10 : 20, heartbeatMs: 10_000 })],
 ];
 
 console.log(`Orchestra benchmarks — node ${process.version}, DATABASE_URL ${DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}, REDIS_URL ${REDIS_URL}`);
