@@ -19,6 +19,7 @@ import { taskRoutes } from './routes/tasks.js';
 import { studyRoutes } from './routes/studies.js';
 import { eventRoutes } from './routes/events.js';
 import { EventStream } from './events.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import type { ProcessTelemetry } from './telemetry.js';
 import type { Space } from '../evolution/index.js';
 import { fleetRoutes } from './routes/fleet.js';
@@ -44,6 +45,8 @@ export interface ApiDeps {
   telemetry?: ProcessTelemetry;
   /** In a process that runs the experiment system: starts studies asked for over HTTP (`POST /api/studies`). */
   studies?: StudyLauncher;
+  /** The folder of the built dashboard, served at `/`. */
+  dashboardDir?: string;
 }
 
 /** A study asked for over HTTP: a space, and a workload the server's configuration names (never a command line). */
@@ -233,6 +236,7 @@ export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): 
   await app.register(async (scope) =>
     botProtocolRoutes(scope.withTypeProvider<ZodTypeProvider>(), { ...deps, timings, polls, rateLimitPerMinute: config.botRateLimitPerMinute }, operator),
   );
+  await app.register(async (scope) => dashboardRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps.dashboardDir));
   zod.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   try {
     await app.ready();

@@ -4,6 +4,7 @@ import { createApiServer, createToken, type ApiServer, type StudyLauncher } from
 import { hasAdminToken } from '../store/index.js';
 import type { Runtime } from './runtime.js';
 import { announceLocalApi } from './local-api.js';
+import { dashboardDir } from '../web/index.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -22,8 +23,9 @@ export interface ServedApi {
 export async function serveApi(runtime: Runtime, out: { write(text: string): unknown }, options: { required: boolean; version?: string; studies?: StudyLauncher }): Promise<ServedApi | undefined> {
   const { host, port } = runtime.config.api;
   const { bots: _inProcess, ...fleet } = runtime.config.fleet;
+  const dashboard = dashboardDir();
   const server = await createApiServer(
-    { db: runtime.db, registry: runtime.registry, clock: runtime.clock, logger: runtime.logger, telemetry: runtime.telemetry, fleet, ...(options.studies ? { studies: options.studies } : {}), ...(runtime.bus ? { bus: runtime.bus } : {}), ...(options.version ? { version: options.version } : {}) },
+    { db: runtime.db, registry: runtime.registry, clock: runtime.clock, logger: runtime.logger, telemetry: runtime.telemetry, fleet, ...(dashboard ? { dashboardDir: dashboard } : {}), ...(options.studies ? { studies: options.studies } : {}), ...(runtime.bus ? { bus: runtime.bus } : {}), ...(options.version ? { version: options.version } : {}) },
     runtime.config.api,
   );
   try {

@@ -91,6 +91,15 @@ export async function systemRoutes(app: ZodInstance, deps: ApiDeps, operator: Op
   );
 
   app.get(
+    '/api/whoami',
+    {
+      config: { access: 'viewer' },
+      schema: { summary: 'The token this request carries: its name and role (what a client may offer its user)', response: { 200: z.object({ tokenId: z.string(), name: z.string(), role: z.string() }) } },
+    },
+    async (request) => ({ tokenId: request.token!.tokenId, name: request.token!.name, role: request.token!.role }),
+  );
+
+  app.get(
     '/api/agents',
     {
       config: { access: 'viewer' },

@@ -1,0 +1,472 @@
+/**
+ * The Orchestra dashboard: what a running system is doing, live. Sign in with
+ * a viewer or admin token; pages read the HTTP API and refresh when the event
+ * stream says something changed. Operator actions are shown to admins only
+ * (the API refuses them to anyone else anyway), and each asks first.
+ */
+import { api, ApiFailure, follow, session, type LiveEvent } from './api.js';
+import { fmt, h, table } from './dom.js';
+import { ScoreChart } from './chart.js';
+
+interface Who {
+  name: string;
+  role: string;
+}
+
+let who: Who | undefined;
+let stopFollowing: (() => void) | undefined;
+const main = document.getElementById('main')!;
+const live = document.getElementById('live')!;
+
+const isAdmin = () => who?.role === 'admin';
+
+// ---- routing -------------------------------------------------------------
+
+type Page = (params: string[]) => Promise<HTMLElement>;
+const pages: Record<string, Page> = { study: studyPage, fleet: fleetPage, tasks: tasksPage, campaigns: campaignsPage, alerts: alertsPage };
+
+let rendering = 0;
+async function render(): Promise<void> {
+  const [name = 'study', ...params] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const page = pages[name] ?? studyPage;
+  const ticket = ++rendering;
+  try {
+    const content = await page(params);
+    // A later render started meanwhile: its content wins.
+    if (ticket !== rendering) return;
+    main.replaceChildren(content);
+    document.querySelectorAll<HTMLAnchorElement>('#nav a').forEach((a) => a.setAttribute('aria-current', String(a.getAttribute('href') === `#/${name}`)));
+  } catch (err) {
+    if (err instanceof ApiFailure && err.status === 401) return signOut('Your token was refused (revoked or expired). Sign in again.');
+    main.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Could not load this page: ${(err as Error).message}`));
+  }
+}
+
+/** Events arrive in bursts: the page is read again at most once a second. */
+let refreshTimer: number | undefined;
+function refreshSoon(): void {
+  if (refreshTimer !== undefined) return;
+  refreshTimer = window.setTimeout(() => {
+    refreshTimer = undefined;
+    // Not while the person is typing in the page.
+    if (document.activeElement?.matches('input, select, textarea')) return refreshSoon();
+    void render();
+  }, 1000);
+}
+
+// ---- sign-in -------------------------------------------------------------
+
+function signInPage(message?: string): void {
+  document.getElementById('nav')!.hidden = true;
+  document.getElementById('who')!.replaceChildren();
+  const input = h('input', { id: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' }) as HTMLInputElement;
+  const status = h('p', { role: 'alert', class: 'error' }, message ?? '');
+  const form = h(
+    'form',
+    {
+      class: 'signin',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        void signIn(input.value.trim(), status);
+      },
+    },
+    h('h1', {}, 'Sign in'),
+    h('p', {}, 'A viewer or admin token (orchestra tokens create --role viewer --name NAME). It is kept only while this tab is open.'),
+    h('label', { for: 'token' }, 'Token'),
+    input,
+    h('button', { type: 'submit' }, 'Sign in'),
+    status,
+  );
+  main.replaceChildren(form);
+  input.focus();
+}
+
+async function signIn(token: string, status: HTMLElement): Promise<void> {
+  session.token = token;
+  try {
+    who = await api<Who>('GET', '/api/whoami');
+  } catch (err) {
+    session.token = null;
+    status.textContent = err instanceof ApiFailure && (err.status === 401 || err.status === 403) ? 'That token is not a viewer or admin token of this system.' : `Could not sign in: ${(err as Error).message}`;
+    return;
+  }
+  start();
+}
+
+function signOut(message?: string): void {
+  session.token = null;
+  who = undefined;
+  stopFollowing?.();
+  signInPage(message);
+}
+
+function start(): void {
+  document.getElementById('nav')!.hidden = false;
+  document.getElementById('who')!.replaceChildren(`${who!.name} (${who!.role}) `, h('button', { type: 'button', class: 'link', onclick: () => signOut() }, 'Sign out'));
+  stopFollowing?.();
+  stopFollowing = follow(
+    (_event: LiveEvent) => refreshSoon(),
+    (up) => {
+      live.textContent = up ? '● live' : '○ reconnecting…';
+      live.className = up ? 'live up' : 'live';
+      // Back after a drop: what was missed is replayed, and the page read again.
+      if (up) refreshSoon();
+    },
+  );
+  void render();
+}
+
+// ---- operator actions ----------------------------------------------------
+
+/** A button that asks before it acts, then says what happened; admins only. */
+function action(label: string, question: string, run: () => Promise<unknown>, describe: (result: unknown) => string = () => `${label}: done`): HTMLElement | null {
+  if (!isAdmin()) return null;
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'action',
+      onclick: async (e: Event) => {
+        const button = e.currentTarget as HTMLButtonElement;
+        if (!window.confirm(question)) return;
+        button.disabled = true;
+        try {
+          notify(describe(await run()));
+          refreshSoon();
+        } catch (err) {
+          notify(`${label} failed: ${(err as Error).message}`, true);
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    label,
+  );
+}
+
+function notify(text: string, error = false): void {
+  let box = document.getElementById('notice');
+  if (!box) {
+    box = h('p', { id: 'notice', role: 'status', 'aria-live': 'polite' });
+    document.body.append(box);
+  }
+  box.textContent = text;
+  box.className = error ? 'notice error' : 'notice';
+}
+
+// ---- pages ---------------------------------------------------------------
+
+interface StudyRow {
+  studyId: string;
+  state: string;
+  generation: number;
+  trials: number;
+  updatedAt: number;
+}
+interface Generation {
+  generation: number;
+  state: string;
+  tests: number;
+  testsDone: number;
+  failed: number;
+  bestScore: number | null;
+  bestValue: number | null;
+  environmentChange: boolean;
+}
+interface Combination {
+  key: string;
+  variables: Record<string, unknown>;
+  firstGeneration: number;
+  classification: string | null;
+  score: number | null;
+}
+interface Best {
+  key: string;
+  variables: Record<string, unknown>;
+  score: number;
+  value: number | null;
+  successRate: number;
+  tests: number;
+  classification: string;
+  fellBack: boolean;
+  metrics: Record<string, number>;
+}
+
+const chart = new ScoreChart();
+
+async function studyPage([chosen]: string[]): Promise<HTMLElement> {
+  const { studies } = await api<{ studies: StudyRow[] }>('GET', '/api/studies');
+  if (studies.length === 0) return h('section', {}, h('h1', {}, 'Studies'), h('p', { class: 'empty' }, 'No study yet: start one (orchestra start).'));
+  const studyId = chosen && studies.some((s) => s.studyId === chosen) ? chosen : studies[0]!.studyId;
+  const path = `/api/studies/${encodeURIComponent(studyId)}`;
+  const [{ generations }, { reports }, { combinations }, { best }] = await Promise.all([
+    api<{ generations: Generation[] }>('GET', `${path}/generations`),
+    api<{ reports: { generation: number; report: { best?: number; mean?: number } }[] }>('GET', `${path}/reports`),
+    api<{ combinations: Combination[] }>('GET', `${path}/combinations`),
+    api<{ best: Best | null }>('GET', `${path}/best`),
+  ]);
+  const study = studies.find((s) => s.studyId === studyId)!;
+  chart.update(reports.map((r) => ({ generation: r.generation, best: r.report.best ?? null, mean: r.report.mean ?? null })));
+  const picker = h(
+    'select',
+    { id: 'study-picker', 'aria-label': 'Study', onchange: (e: Event) => (location.hash = `#/study/${encodeURIComponent((e.target as HTMLSelectElement).value)}`) },
+    ...studies.map((s) => h('option', { value: s.studyId, selected: s.studyId === studyId }, `${s.studyId} (${s.state})`)),
+  );
+  const current = generations.at(-1);
+  const changes = generations.filter((g) => g.environmentChange).map((g) => g.generation);
+  return h(
+    'section',
+    { 'aria-labelledby': 'study-title' },
+    h('div', { class: 'row' }, h('h1', { id: 'study-title' }, `Study ${studyId}`), picker),
+    h(
+      'p',
+      { class: 'facts' },
+      `${study.state} · generation ${fmt.int(study.generation)} · ${fmt.int(study.trials)} evaluations`,
+      current ? ` · current: ${fmt.int(current.testsDone)}/${fmt.int(current.tests)} tests, ${fmt.int(current.failed)} failed` : '',
+      changes.length ? ` · environment changed at generation ${changes.join(', ')}` : '',
+    ),
+    h('div', { class: 'row' }, action('Run next generation now', `Start the next generation of ${studyId} now, whatever its cadence says?`, () => api('POST', `${path}/trigger`), () => 'Next generation triggered'), action('Stop study', `Stop ${studyId} after the tests in flight?`, () => api('POST', `${path}/stop`, {}), () => 'Study stopping')),
+    h('h2', {}, 'Score per generation'),
+    chart.element,
+    h('h2', {}, 'Recommendation'),
+    best
+      ? h(
+          'dl',
+          { class: 'best' },
+          h('dt', {}, 'Variables'),
+          h('dd', {}, fmt.vars(best.variables)),
+          h('dt', {}, 'Value'),
+          h('dd', {}, fmt.num(best.value)),
+          h('dt', {}, 'Success rate'),
+          h('dd', {}, `${fmt.pct(best.successRate)} over ${fmt.int(best.tests)} tests`),
+          h('dt', {}, 'Class'),
+          h('dd', {}, best.classification + (best.fellBack ? ' (none met the filters: the best elite stands in)' : '')),
+        )
+      : h('p', { class: 'empty' }, 'Nothing has succeeded yet.'),
+    table(
+      'Generations',
+      ['Generation', 'State', 'Tests', 'Failed', 'Best score', 'Best value'],
+      generations
+        .slice(-10)
+        .reverse()
+        .map((g) => [fmt.int(g.generation) + (g.environmentChange ? ' ⚠ change' : ''), g.state, `${fmt.int(g.testsDone)}/${fmt.int(g.tests)}`, fmt.int(g.failed), fmt.num(g.bestScore), fmt.num(g.bestValue)]),
+    ),
+    table(
+      'Combinations, best first',
+      ['Variables', 'Class', 'Score', 'First generation'],
+      combinations.slice(0, 25).map((c) => [fmt.vars(c.variables), c.classification ?? '–', fmt.num(c.score), fmt.int(c.firstGeneration)]),
+    ),
+  );
+}
+
+interface Bot {
+  botId: string;
+  state: string;
+  transport: string;
+  group: string;
+  successRate: number;
+  completed: number;
+  failed: number;
+  restarts: number;
+  lastHeartbeatAt: number;
+  reason: string | null;
+}
+
+async function fleetPage(): Promise<HTMLElement> {
+  const { bots } = await api<{ bots: Bot[] }>('GET', '/api/bots');
+  const path = (b: Bot) => `/api/bots/${encodeURIComponent(b.botId)}`;
+  const online = bots.filter((b) => b.state === 'online').length;
+  return h(
+    'section',
+    {},
+    h('h1', {}, 'Fleet'),
+    h('p', { class: 'facts' }, `${fmt.int(online)} of ${fmt.int(bots.length)} bots online`),
+    table(
+      'Bots',
+      ['Bot', 'State', 'Success rate', 'Done', 'Failed', 'Restarts', 'Last heartbeat', 'Why', ''],
+      bots.map((b) => [
+        b.botId,
+        h('span', { class: `state ${b.state}` }, b.state),
+        fmt.pct(b.successRate),
+        fmt.int(b.completed),
+        fmt.int(b.failed),
+        fmt.int(b.restarts),
+        fmt.ago(b.lastHeartbeatAt),
+        b.reason ?? '',
+        h(
+          'span',
+          { class: 'actions' },
+          b.state === 'isolated'
+            ? action('Reinstate', `Put ${b.botId} back in the fleet?`, () => api('POST', `${path(b)}/reinstate`, {}), () => `${b.botId} reinstated`)
+            : action('Isolate', `Isolate ${b.botId}? It takes no tests until reinstated; what it holds goes to the others.`, () => api('POST', `${path(b)}/isolate`, { reason: 'isolated from the dashboard' }), () => `${b.botId} isolated`),
+          b.state === 'online' ? action('Restart', `Restart ${b.botId}? What it runs goes to the others.`, () => api('POST', `${path(b)}/restart`, {}), () => `${b.botId} restarting`) : null,
+        ),
+      ]),
+      'no bot has joined yet',
+    ),
+  );
+}
+
+interface Task {
+  taskId: string;
+  kind: string;
+  status: string;
+  priority: number;
+  attempt: number;
+  maxAttempts: number;
+  workerId: string | null;
+  error: { code?: string; message?: string } | null;
+  result: unknown;
+  dependsOn: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+const STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
+
+async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElement> {
+  const query = new URLSearchParams({ limit: '50' });
+  if (filter) query.set('status', filter);
+  if (cursor) query.set('cursor', cursor);
+  const [stats, { tasks, next }] = await Promise.all([
+    api<{ total: number; byStatus: Record<string, number>; byPriority: Record<string, number> }>('GET', '/api/tasks/stats'),
+    api<{ tasks: Task[]; next: string | null }>('GET', `/api/tasks?${query}`),
+  ]);
+  const detail = h('div', { id: 'task-detail', tabindex: '-1' });
+  const show = async (taskId: string) => {
+    const { task, lateReports } = await api<{ task: Task; lateReports: unknown[] }>('GET', `/api/tasks/${encodeURIComponent(taskId)}`);
+    const path = `/api/tasks/${encodeURIComponent(taskId)}`;
+    const result = JSON.stringify(task.result, null, 2) ?? 'null';
+    detail.replaceChildren(
+      h('h2', {}, `Task ${task.taskId}`),
+      h(
+        'dl',
+        {},
+        h('dt', {}, 'Kind'),
+        h('dd', {}, task.kind),
+        h('dt', {}, 'Status'),
+        h('dd', {}, `${task.status} (attempt ${task.attempt} of ${task.maxAttempts})`),
+        h('dt', {}, 'Worker'),
+        h('dd', {}, task.workerId ?? '–'),
+        h('dt', {}, 'Depends on'),
+        h('dd', {}, task.dependsOn.join(', ') || '–'),
+        h('dt', {}, 'Error'),
+        h('dd', {}, task.error ? `${task.error.code ?? ''} ${task.error.message ?? ''}` : '–'),
+        h('dt', {}, 'Late reports'),
+        h('dd', {}, fmt.int(lateReports.length)),
+      ),
+      h('pre', { class: 'result' }, result.length > 2000 ? `${result.slice(0, 2000)}\n… (${fmt.int(result.length)} characters)` : result),
+      h(
+        'div',
+        { class: 'row' },
+        task.status === 'FAILED' || task.status === 'CANCELLED' ? action('Retry', `Run ${task.taskId} again?`, () => api('POST', `${path}/retry`), () => `${task.taskId} queued again`) : null,
+        task.status === 'PENDING' || task.status === 'RUNNING' ? action('Cancel', `Cancel ${task.taskId}?`, () => api('POST', `${path}/cancel`, { reason: 'cancelled from the dashboard' }), () => `${task.taskId} cancelled`) : null,
+      ),
+    );
+    detail.focus();
+  };
+  const statusPicker = h(
+    'select',
+    { id: 'status-filter', 'aria-label': 'Status', onchange: (e: Event) => (location.hash = `#/tasks/${(e.target as HTMLSelectElement).value}`) },
+    h('option', { value: '' }, 'every status'),
+    ...STATUSES.map((s) => h('option', { value: s, selected: s === filter }, s)),
+  );
+  return h(
+    'section',
+    {},
+    h('h1', {}, 'Tasks'),
+    h('ul', { class: 'tiles' }, ...STATUSES.map((s) => h('li', { class: `tile ${s.toLowerCase()}` }, h('span', { class: 'n' }, fmt.int(stats.byStatus[s] ?? 0)), h('span', {}, s)))),
+    h('div', { class: 'row' }, statusPicker, next ? h('a', { href: `#/tasks/${filter}/${next}`, class: 'next' }, 'Older →') : null, cursor ? h('a', { href: `#/tasks/${filter}` }, 'Newest') : null),
+    detail,
+    table(
+      'Tasks, newest first',
+      ['Task', 'Kind', 'Status', 'Attempt', 'Updated'],
+      tasks.map((t) => [h('button', { type: 'button', class: 'link', onclick: () => void show(t.taskId) }, t.taskId), t.kind, t.status, `${t.attempt}/${t.maxAttempts}`, fmt.ago(t.updatedAt)]),
+      'no task',
+    ),
+  );
+}
+
+interface Campaign {
+  campaignId: string;
+  studyId: string;
+  variables: Record<string, unknown>;
+  runs: number;
+  succeeded: number;
+  failed: number;
+  state: string;
+  createdAt: number;
+}
+
+async function campaignsPage(): Promise<HTMLElement> {
+  const { campaigns } = await api<{ campaigns: Campaign[] }>('GET', '/api/campaigns');
+  const runs = h('input', { id: 'campaign-runs', type: 'number', min: '1', max: '100000', value: '10', 'aria-label': 'Runs' }) as HTMLInputElement;
+  return h(
+    'section',
+    {},
+    h('h1', {}, 'Campaigns'),
+    isAdmin()
+      ? h('div', { class: 'row' }, runs, action('Start campaign', 'Run the best combination as a campaign?', () => api('POST', '/api/campaigns', { runs: Number(runs.value) }), () => 'Campaign started'))
+      : null,
+    table(
+      'Campaigns',
+      ['Campaign', 'Study', 'Variables', 'Progress', 'Succeeded', 'Failed', 'State', ''],
+      campaigns.map((c) => [
+        c.campaignId,
+        c.studyId,
+        fmt.vars(c.variables),
+        h('progress', { max: String(c.runs), value: String(c.succeeded + c.failed) }, `${c.succeeded + c.failed}/${c.runs}`),
+        fmt.int(c.succeeded),
+        fmt.int(c.failed),
+        c.state,
+        c.state === 'running' ? action('Stop', `Stop campaign ${c.campaignId}?`, () => api('POST', `/api/campaigns/${encodeURIComponent(c.campaignId)}/stop`), () => `${c.campaignId} stopping`) : null,
+      ]),
+    ),
+  );
+}
+
+interface Alert {
+  action: string;
+  from: string;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+/** An alert in a sentence: which bot and why, or what changed in which study. */
+function describeAlert(a: Alert): string {
+  const d = a.data ?? {};
+  if (a.action === 'bot_isolated') return `bot ${String(d['botId'])} isolated: ${String(d['reason'] ?? '')}`;
+  if (a.action === 'environment_change_detected') return `environment change in study ${String(d['studyId'] ?? '')} at generation ${String(d['generation'] ?? '?')}`;
+  return `${a.action} from ${a.from}`;
+}
+
+async function alertsPage(): Promise<HTMLElement> {
+  const [{ alerts }, { deadLetters }] = await Promise.all([
+    api<{ alerts: Alert[] }>('GET', '/api/alerts'),
+    api<{ deadLetters: { receivedAt: number; source: string; code: string; reason: string }[] }>('GET', '/api/dead-letters?limit=50'),
+  ]);
+  return h(
+    'section',
+    {},
+    h('h1', {}, 'Alerts'),
+    alerts.length
+      ? h('ol', { class: 'timeline' }, ...[...alerts].reverse().map((a) => h('li', {}, h('time', { datetime: new Date(a.at).toISOString() }, fmt.ago(a.at)), ' ', describeAlert(a))))
+      : h('p', { class: 'empty' }, 'No alert yet: a bot isolated or an environment change shows here.'),
+    table('Dead letters', ['Received', 'Source', 'Code', 'Reason'], deadLetters.map((d) => [fmt.ago(d.receivedAt), d.source, d.code, d.reason])),
+  );
+}
+
+// ---- start ---------------------------------------------------------------
+
+window.addEventListener('hashchange', () => void render());
+if (session.token) {
+  api<Who>('GET', '/api/whoami').then(
+    (w) => {
+      who = w;
+      start();
+    },
+    () => signOut(),
+  );
+} else {
+  signInPage();
+}
