@@ -22,6 +22,7 @@ const ROUTES: { method: 'GET' | 'POST'; url: string; access: 'viewer' | 'admin';
   { method: 'GET', url: '/api/studies/none/best', access: 'viewer' },
   { method: 'GET', url: '/api/studies/none/combinations', access: 'viewer' },
   { method: 'GET', url: '/api/studies/none/reports', access: 'viewer' },
+  { method: 'GET', url: '/api/studies/none/evaluations', access: 'viewer' },
   { method: 'GET', url: '/api/bots', access: 'viewer' },
   { method: 'GET', url: '/api/bots/none', access: 'viewer' },
   { method: 'GET', url: '/api/campaigns', access: 'viewer' },

@@ -77,6 +77,10 @@ describe('operator actions over the HTTP API, against running agents', () => {
     await until('the first generation scored', async () => (await call('GET', '/api/studies/study/generations')).body.generations?.some((g: { state: string }) => g.state === 'scored'));
     expect((await call('GET', '/api/studies/study/combinations')).body.combinations.length).toBeGreaterThan(0);
     expect((await call('GET', '/api/studies/study/reports')).body.reports[0]).toMatchObject({ generation: 0 });
+    const { evaluations } = (await call('GET', '/api/studies/study/evaluations?limit=3')).body as { evaluations: { at: number; success: boolean; botId: string }[] };
+    expect(evaluations).toHaveLength(3);
+    expect(evaluations.map((e) => e.at)).toEqual([...evaluations.map((e) => e.at)].sort((a, b) => a - b));
+    expect(evaluations[0]).toMatchObject({ success: expect.any(Boolean), botId: expect.stringMatching(/^b[123]$/) });
     expect((await call('GET', '/api/bots')).body.bots.map((b: { botId: string }) => b.botId).sort()).toEqual(['b1', 'b2', 'b3']);
     expect((await call('GET', '/api/bots/nope')).status).toBe(404);
     // The agents as the orchestrator heard them announce themselves.

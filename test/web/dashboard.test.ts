@@ -64,7 +64,7 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     return page;
   }
 
-  const points = async (page: Page) => Number(await page.locator('figure.chart').getAttribute('data-points'));
+  const points = async (page: Page, chart = 0) => Number(await page.locator('figure.chart').nth(chart).getAttribute('data-points'));
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(DOCS, `dashboard-${name}.png`), fullPage: true });
 
   it('shows the study, fleet, tasks, campaigns and alerts live; an admin isolates a bot and retries a task; a viewer sees no operator action', async () => {
@@ -74,7 +74,11 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     await waitFor('a first scored generation on the chart', async () => (await points(page)) >= 1);
     const first = await points(page);
     await waitFor('more generations on the chart', async () => (await points(page)) > first);
-    await expect(page.getByRole('table', { name: 'Combinations, best first' })).toBeDefined();
+    // Every evaluation as a point; what each variable explains; variables against score.
+    expect(await points(page, 1)).toBeGreaterThan(0);
+    await page.locator('ul.bars meter').first().waitFor();
+    expect(await page.locator('svg.parallel polyline').count()).toBeGreaterThan(0);
+    await page.getByRole('table', { name: 'Combinations, best first' }).waitFor();
     expect(await page.getByText('Recommendation').count()).toBe(1);
     await shot(page, 'study');
 
@@ -94,13 +98,13 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     const taskId = tasks[0].taskId as string;
     await call('POST', `/api/tasks/${taskId}/cancel`, {});
     await page.getByRole('link', { name: 'Tasks' }).click();
-    await page.getByLabel('Status').selectOption('CANCELLED');
+    await page.getByLabel('Status', { exact: true }).selectOption('CANCELLED');
     await page.getByRole('button', { name: taskId }).click();
     await page.getByRole('heading', { name: `Task ${taskId}` }).waitFor();
     await page.getByRole('button', { name: 'Retry' }).click();
     await page.locator('#notice').getByText(`${taskId} queued again`).waitFor();
     expect((await call('GET', `/api/tasks/${taskId}`)).task.status).toBe('PENDING');
-    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Status', { exact: true }).selectOption('');
     await shot(page, 'tasks');
 
     await call('POST', '/api/campaigns', { runs: 5 });

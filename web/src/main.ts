@@ -6,7 +6,8 @@
  */
 import { api, ApiFailure, follow, session, type LiveEvent } from './api.js';
 import { fmt, h, table } from './dom.js';
-import { ScoreChart } from './chart.js';
+import { CountsChart, EvaluationsChart, ScoreChart } from './chart.js';
+import { importance, parallelCoordinates, type Scored } from './analysis.js';
 
 interface Who {
   name: string;
@@ -193,18 +194,25 @@ interface Best {
 }
 
 const chart = new ScoreChart();
+const evaluationsChart = new EvaluationsChart();
 
 async function studyPage([chosen]: string[]): Promise<HTMLElement> {
   const { studies } = await api<{ studies: StudyRow[] }>('GET', '/api/studies');
   if (studies.length === 0) return h('section', {}, h('h1', {}, 'Studies'), h('p', { class: 'empty' }, 'No study yet: start one (orchestra start).'));
   const studyId = chosen && studies.some((s) => s.studyId === chosen) ? chosen : studies[0]!.studyId;
   const path = `/api/studies/${encodeURIComponent(studyId)}`;
-  const [{ generations }, { reports }, { combinations }, { best }] = await Promise.all([
+  const [{ generations }, { reports }, { combinations }, { best }, { evaluations }, { alerts }] = await Promise.all([
     api<{ generations: Generation[] }>('GET', `${path}/generations`),
     api<{ reports: { generation: number; report: { best?: number; mean?: number } }[] }>('GET', `${path}/reports`),
     api<{ combinations: Combination[] }>('GET', `${path}/combinations`),
     api<{ best: Best | null }>('GET', `${path}/best`),
+    api<{ evaluations: { at: number; success: boolean; value: number | null }[] }>('GET', `${path}/evaluations?limit=5000`),
+    api<{ alerts: Alert[] }>('GET', '/api/alerts'),
   ]);
+  const changes = alerts.filter((a) => a.action === 'environment_change_detected' && a.data['studyId'] === studyId).map((a) => a.at);
+  evaluationsChart.update(evaluations, changes);
+  const scored: Scored[] = combinations.filter((c): c is Combination & { score: number } => c.score !== null);
+  const shares = importance(scored);
   const study = studies.find((s) => s.studyId === studyId)!;
   chart.update(reports.map((r) => ({ generation: r.generation, best: r.report.best ?? null, mean: r.report.mean ?? null })));
   const picker = h(
@@ -213,7 +221,7 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
     ...studies.map((s) => h('option', { value: s.studyId, selected: s.studyId === studyId }, `${s.studyId} (${s.state})`)),
   );
   const current = generations.at(-1);
-  const changes = generations.filter((g) => g.environmentChange).map((g) => g.generation);
+  const changedAt = generations.filter((g) => g.environmentChange).map((g) => g.generation);
   return h(
     'section',
     { 'aria-labelledby': 'study-title' },
@@ -223,11 +231,21 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
       { class: 'facts' },
       `${study.state} · generation ${fmt.int(study.generation)} · ${fmt.int(study.trials)} evaluations`,
       current ? ` · current: ${fmt.int(current.testsDone)}/${fmt.int(current.tests)} tests, ${fmt.int(current.failed)} failed` : '',
-      changes.length ? ` · environment changed at generation ${changes.join(', ')}` : '',
+      changedAt.length ? ` · environment changed at generation ${changedAt.join(', ')}` : '',
     ),
     h('div', { class: 'row' }, action('Run next generation now', `Start the next generation of ${studyId} now, whatever its cadence says?`, () => api('POST', `${path}/trigger`), () => 'Next generation triggered'), action('Stop study', `Stop ${studyId} after the tests in flight?`, () => api('POST', `${path}/stop`, {}), () => 'Study stopping')),
+    studies.length > 1
+      ? table(
+          'Studies',
+          ['Study', 'State', 'Generation', 'Evaluations', 'Last change'],
+          studies.map((s) => [h('a', { href: `#/study/${encodeURIComponent(s.studyId)}` }, s.studyId), s.state, fmt.int(s.generation), fmt.int(s.trials), fmt.ago(s.updatedAt)]),
+        )
+      : null,
     h('h2', {}, 'Score per generation'),
     chart.element,
+    h('h2', {}, 'Every evaluation'),
+    h('p', { class: 'facts' }, `The latest ${fmt.int(evaluations.length)}: value over time; failures along the bottom in red, environment changes along the top.`),
+    evaluationsChart.element,
     h('h2', {}, 'Recommendation'),
     best
       ? h(
@@ -251,6 +269,17 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
         .reverse()
         .map((g) => [fmt.int(g.generation) + (g.environmentChange ? ' ⚠ change' : ''), g.state, `${fmt.int(g.testsDone)}/${fmt.int(g.tests)}`, fmt.int(g.failed), fmt.num(g.bestScore), fmt.num(g.bestValue)]),
     ),
+    h('h2', {}, 'Which variables matter'),
+    h(
+      'p',
+      { class: 'facts' },
+      'The share of the spread in score each variable explains on its own (the correlation ratio η² between groups of combinations: its values, or quarters of its range); it does not see interactions between variables.',
+    ),
+    shares.length
+      ? h('ul', { class: 'bars' }, ...shares.map((s) => h('li', {}, h('span', { class: 'name' }, s.name), h('meter', { min: '0', max: '1', value: String(s.share) }), ` ${fmt.pct(s.share)}`)))
+      : h('p', { class: 'empty' }, 'Not enough scored combinations yet.'),
+    h('h2', {}, 'Variables against score'),
+    scored.length ? parallelCoordinates(scored) : h('p', { class: 'empty' }, 'No scored combination yet.'),
     table(
       'Combinations, best first',
       ['Variables', 'Class', 'Score', 'First generation'],
@@ -323,6 +352,7 @@ interface Task {
 }
 
 const STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
+const countsChart = new CountsChart(STATUSES);
 
 async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElement> {
   const query = new URLSearchParams({ limit: '50' });
@@ -332,6 +362,7 @@ async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElem
     api<{ total: number; byStatus: Record<string, number>; byPriority: Record<string, number> }>('GET', '/api/tasks/stats'),
     api<{ tasks: Task[]; next: string | null }>('GET', `/api/tasks?${query}`),
   ]);
+  countsChart.add(stats.byStatus);
   const detail = h('div', { id: 'task-detail', tabindex: '-1' });
   const show = async (taskId: string) => {
     const { task, lateReports } = await api<{ task: Task; lateReports: unknown[] }>('GET', `/api/tasks/${encodeURIComponent(taskId)}`);
@@ -376,6 +407,13 @@ async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElem
     {},
     h('h1', {}, 'Tasks'),
     h('ul', { class: 'tiles' }, ...STATUSES.map((s) => h('li', { class: `tile ${s.toLowerCase()}` }, h('span', { class: 'n' }, fmt.int(stats.byStatus[s] ?? 0)), h('span', {}, s)))),
+    h('h2', {}, 'By status since this page opened'),
+    countsChart.element,
+    table(
+      'By priority (1 most urgent)',
+      Object.keys(stats.byPriority),
+      [Object.values(stats.byPriority).map((n) => fmt.int(n))],
+    ),
     h('div', { class: 'row' }, statusPicker, next ? h('a', { href: `#/tasks/${filter}/${next}`, class: 'next' }, 'Older →') : null, cursor ? h('a', { href: `#/tasks/${filter}` }, 'Newest') : null),
     detail,
     table(

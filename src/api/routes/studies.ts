@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { stopTestCommand, triggerTestRequest, VARIABLE_AGENT_ID } from '../../protocol/index.js';
-import { getStudy, listCombinations, listReports, listStudies, setStudyState } from '../../store/index.js';
+import { getStudy, listCombinations, listRecentResults, listReports, listStudies, setStudyState } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
 import { bestView, generationsView, resolveStudy } from '../views.js';
 import { needsBus, type OperatorAgent } from '../operator.js';
@@ -27,6 +27,26 @@ export async function studyRoutes(app: ZodInstance, deps: ApiDeps, operator: Ope
     '/api/studies/:studyId/combinations',
     { config: { access: 'viewer' }, schema: { summary: "A study's combinations with their variables, latest score and class, best first", params: studyId } },
     async (request) => ({ studyId: request.params.studyId, combinations: await listCombinations(deps.db, await resolveStudy(deps.db, request.params.studyId)) }),
+  );
+
+  app.get(
+    '/api/studies/:studyId/evaluations',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: "A study's latest evaluations, oldest first: when, which combination, success and value, by which bot",
+        params: studyId,
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(20_000).default(5_000) }).strict(),
+      },
+    },
+    async (request) => {
+      const id = await resolveStudy(deps.db, request.params.studyId);
+      const rows = await listRecentResults(deps.db, id, request.query.limit);
+      return {
+        studyId: id,
+        evaluations: rows.map((r) => ({ at: r.at, generation: r.generation, key: r.key, trial: r.trial, success: r.success, value: r.value, botId: r.botId, reason: r.reason })),
+      };
+    },
   );
 
   app.get(

@@ -68,7 +68,17 @@ export async function listResults(db: Queryable, studyId: string, options: { gen
       : `SELECT * FROM test_results WHERE study_id = $1 AND generation = $2 ORDER BY trial, task_id`,
     options.generation === undefined ? [studyId] : [studyId, options.generation],
   );
-  return rows.map((r) => ({
+  return rows.map(toResult);
+}
+
+/** The latest `limit` results of a study, oldest first: what a chart of evaluations over time draws. */
+export async function listRecentResults(db: Queryable, studyId: string, limit: number): Promise<TestResultRow[]> {
+  const rows = await db.query<Row>(`SELECT * FROM (SELECT * FROM test_results WHERE study_id = $1 ORDER BY at DESC, task_id LIMIT $2) r ORDER BY at, task_id`, [studyId, limit]);
+  return rows.map(toResult);
+}
+
+function toResult(r: Row): TestResultRow {
+  return {
     taskId: r.task_id,
     studyId: r.study_id,
     key: r.key,
@@ -80,5 +90,5 @@ export async function listResults(db: Queryable, studyId: string, options: { gen
     reason: r.reason,
     botId: r.bot_id,
     at: new Date(r.at).getTime(),
-  }));
+  };
 }
