@@ -1,9 +1,11 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db.js';
 import { assertSchemaName } from './db.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { translatePgError } from './pg-errors.js';
+import { discardEmptyCluster, emptyCluster } from './pglite-template.js';
 
 /** Runs one driver call, with its refusals in Orchestra's terms. */
 async function translated<T>(call: () => Promise<T>): Promise<T> {
@@ -66,13 +68,33 @@ class PgliteDb implements Db {
 /** The data folder value that keeps the embedded database in memory (tests, one-off runs). */
 export const IN_MEMORY = ':memory:';
 
+/** Opens the cluster in `pgdata` (in memory without one); a new one is loaded from the empty cluster's template when there is one. */
+async function startPglite(pgdata: string | undefined): Promise<PGlite> {
+  const fresh = !pgdata || !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
+  const template = fresh ? await emptyCluster() : undefined;
+  if (template) {
+    const pg = pgdata ? new PGlite(pgdata, { loadDataDir: template }) : new PGlite({ loadDataDir: template });
+    try {
+      await pg.waitReady;
+      return pg;
+    } catch {
+      // A template that does not start: created as usual below, over whatever it left.
+      await pg.close().catch(() => undefined);
+      discardEmptyCluster();
+      if (pgdata) fs.rmSync(pgdata, { recursive: true, force: true });
+    }
+  }
+  const pg = pgdata ? new PGlite(pgdata) : new PGlite();
+  await pg.waitReady;
+  return pg;
+}
+
 export async function openPglite(options: PgliteOptions): Promise<Db> {
   const schema = assertSchemaName(options.schema);
   const dataDir = options.dataDir === IN_MEMORY ? undefined : options.dataDir;
   const lock = dataDir ? DataDirLock.acquire(dataDir, options.owner) : undefined;
   try {
-    const pg = dataDir ? new PGlite(path.join(dataDir, 'pgdata')) : new PGlite();
-    await pg.waitReady;
+    const pg = await startPglite(dataDir ? path.join(dataDir, 'pgdata') : undefined);
     await pg.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema};`);
     return new PgliteDb(pg, schema, lock);
   } catch (err) {

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { openPglite } from '../../src/store/index.js';
+import { discardEmptyCluster, emptyCluster } from '../../src/store/pglite-template.js';
+
+/** A new embedded database is loaded from an empty cluster kept in the cache folder, made once. */
+describe('the empty PGlite cluster new databases start from', () => {
+  let cache: string;
+  let data: string;
+  beforeAll(() => {
+    cache = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-cache-'));
+    data = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-data-'));
+    process.env['ORCHESTRA_CACHE_DIR'] = cache;
+    discardEmptyCluster();
+  });
+  afterAll(() => {
+    delete process.env['ORCHESTRA_CACHE_DIR'];
+    fs.rmSync(cache, { recursive: true, force: true });
+    fs.rmSync(data, { recursive: true, force: true });
+  });
+
+  const template = () => fs.readdirSync(cache).filter((f) => f.endsWith('-empty.tar'));
+  let file: string;
+
+  it('is made on first use, then every new database, in a folder or in memory, starts from it and keeps what it is given', async () => {
+    const first = await openPglite({ dataDir: path.join(data, 'a'), schema: 'orchestra' });
+    await first.query('CREATE TABLE kept (x int)');
+    await first.query('INSERT INTO kept VALUES (7)');
+    await first.close();
+    expect(template()).toHaveLength(1);
+    file = path.join(cache, template()[0]!);
+    const again = await openPglite({ dataDir: path.join(data, 'a'), schema: 'orchestra' });
+    expect(await again.query('SELECT x FROM kept')).toEqual([{ x: 7 }]);
+    await again.close();
+    const other = await openPglite({ dataDir: path.join(data, 'b'), schema: 'orchestra' });
+    // A database of its own: nothing of the first one.
+    await expect(other.query('SELECT x FROM kept')).rejects.toThrow();
+    await other.close();
+    const memory = await openPglite({ dataDir: ':memory:', schema: 'orchestra' });
+    expect(await memory.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    await memory.close();
+  });
+
+  it('makes again a template that is not one (cut short, written over)', async () => {
+    discardEmptyCluster();
+    fs.writeFileSync(file, 'not a tarball');
+    const db = await openPglite({ dataDir: path.join(data, 'c'), schema: 'orchestra' });
+    expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    await db.close();
+    expect(fs.readFileSync(file).length).toBeGreaterThan(1_000_000);
+  });
+
+  it('leaves alone a path in its place that is not a regular file', async () => {
+    fs.rmSync(file);
+    fs.mkdirSync(file);
+    discardEmptyCluster();
+    // discardEmptyCluster removes only files: the folder stays, and no template is used.
+    expect(fs.statSync(file).isDirectory()).toBe(true);
+    expect(await emptyCluster()).toBeUndefined();
+    const db = await openPglite({ dataDir: path.join(data, 'd'), schema: 'orchestra' });
+    expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    await db.close();
+    expect(fs.statSync(file).isDirectory()).toBe(true);
+  });
+});
