@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { exitWithin, runCli, spawnCli, tempDir, waitFor } from '../cli/support.js';
 
-describe('orchestra serve --port and orchestra tokens', { timeout: 120_000 }, () => {
+describe('orchestra serve --port and orchestra tokens', { timeout: 360_000 }, () => {
   let cwd: string;
   beforeAll(() => {
     cwd = tempDir();

@@ -10,7 +10,7 @@ interface Bot {
   restarts: number;
 }
 
-describe('operator commands: bots restart|isolate|reinstate, campaigns start|stop, trigger, stop', { timeout: 240_000 }, () => {
+describe('operator commands: bots restart|isolate|reinstate, campaigns start|stop, trigger, stop', { timeout: 600_000 }, () => {
   let cwd: string;
   beforeAll(() => {
     cwd = tempDir();
