@@ -352,6 +352,8 @@ interface Task {
 }
 
 const STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
+/** The task whose detail is open: kept across the page's live refreshes. */
+let selectedTask: string | undefined;
 const countsChart = new CountsChart(STATUSES);
 
 async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElement> {
@@ -394,8 +396,9 @@ async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElem
         task.status === 'PENDING' || task.status === 'RUNNING' ? action('Cancel', `Cancel ${task.taskId}?`, () => api('POST', `${path}/cancel`, { reason: 'cancelled from the dashboard' }), () => `${task.taskId} cancelled`) : null,
       ),
     );
-    detail.focus();
   };
+  // Drawn as part of the page, so a refresh (the stream brings one every second while work runs) keeps it.
+  if (selectedTask) await show(selectedTask).catch(() => (selectedTask = undefined));
   const statusPicker = h(
     'select',
     { id: 'status-filter', 'aria-label': 'Status', onchange: (e: Event) => (location.hash = `#/tasks/${(e.target as HTMLSelectElement).value}`) },
@@ -419,7 +422,8 @@ async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElem
     table(
       'Tasks, newest first',
       ['Task', 'Kind', 'Status', 'Attempt', 'Updated'],
-      tasks.map((t) => [h('button', { type: 'button', class: 'link', onclick: () => void show(t.taskId) }, t.taskId), t.kind, t.status, `${t.attempt}/${t.maxAttempts}`, fmt.ago(t.updatedAt)]),
+      tasks.map((t) => [
+        h('button', { type: 'button', class: 'link', onclick: () => ((selectedTask = t.taskId), void render().then(() => document.getElementById('task-detail')?.focus())) }, t.taskId), t.kind, t.status, `${t.attempt}/${t.maxAttempts}`, fmt.ago(t.updatedAt)]),
       'no task',
     ),
   );
