@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { setImmediate, clearImmediate } from 'node:timers';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
@@ -20,7 +21,7 @@ import {
   type TimerHandle,
 } from '../protocol/index.js';
 import type { Bus, Subscription } from '../bus/index.js';
-import type { Completion, Outcome, TaskRegistry } from '../registry/index.js';
+import type { Completion, Failure, Outcome, TaskRegistry } from '../registry/index.js';
 import { resolveWorkerConfig, type ResolvedWorkerConfig, type WorkerOptions } from './worker-config.js';
 import { checkResult, toTaskFailure } from './task-failure.js';
 import { sendWithRetries } from './report-retry.js';
@@ -45,6 +46,17 @@ export interface TaskWorkerDeps {
 /** A claim or a poll this much overdue (or ten poll intervals, if longer) makes the worker stuck. */
 const STUCK_AFTER_MS = 30_000;
 
+/** The most reports one statement carries; more wait for the next. */
+const MAX_REPORT_BATCH = 500;
+
+/** A finished attempt waiting to be reported with the others that finished with it. */
+interface QueuedReport<T> {
+  run: Run;
+  report: T;
+  /** The registry's answer, or undefined when the batch was not delivered. */
+  settle: (outcome: Outcome | undefined) => void;
+}
+
 /**
  * Claims tasks of its kinds and runs their handlers, at most `concurrency` at
  * once, renewing the leases it holds. Work is found on wake-ups from the bus
@@ -66,8 +78,14 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   /** A claim was asked for (wake-up, poll, freed slot) and not yet made. */
   private claimWanted = false;
-  /** The one claim in flight; claims never overlap. */
-  private claiming: Promise<void> | undefined;
+  /** The one statement in flight (a claim, or a batch of reports that also claims); they never overlap. */
+  private inFlight: Promise<void> | undefined;
+  /** Results and failures waiting for the next statement (group commit). */
+  private readonly completions: QueuedReport<Completion>[] = [];
+  private readonly failures: QueuedReport<Failure>[] = [];
+  /** The turn of the event loop after the first queued report: reports finishing in the same turn go together. */
+  private flushSoon: NodeJS.Immediate | undefined;
+  private reportsDue = false;
   private lastClaimEmpty = false;
   /** Claimed after stop began: never started, given back with the rest. */
   private readonly unstarted: Task[] = [];
@@ -162,7 +180,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     this.clock.clearTimeout(this.pollTimer);
     this.clock.clearTimeout(this.sweepTimer);
     await Promise.allSettled(this.subscriptions.splice(0).map((s) => s.unsubscribe()));
-    await this.claiming;
+    await this.inFlight;
     const atStop = [...this.runs.values()];
     if (graceMs > 0 && atStop.some((r) => r.phase === 'handler')) {
       const graceOver = new AbortController();
@@ -205,37 +223,59 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     this.pump();
   }
 
-  /** Starts a claim if one is wanted, a slot is free and none is in flight; requests meanwhile coalesce. */
+  /**
+   * Sends the next statement when none is in flight: the reports waiting, if
+   * any (claiming for the slots free with them), else a claim if one is wanted
+   * and a slot is free. Requests made meanwhile coalesce into that next one.
+   */
   private pump(): void {
-    if (this.state !== 'running' || this.claiming || !this.claimWanted || this.freeSlots() <= 0) return;
-    this.claiming = this.claimLoop().finally(() => this.claimEnded());
+    if (this.inFlight) return;
+    if (this.completions.length > 0 || this.failures.length > 0) {
+      // Reports wait for the end of the turn they finished in, to go together.
+      if (!this.reportsDue) return this.scheduleFlush();
+      this.reportsDue = false;
+      this.inFlight = this.flushReports().finally(() => this.statementEnded());
+      return;
+    }
+    if (this.state !== 'running' || !this.claimWanted || this.freeSlots() <= 0) return;
+    this.inFlight = this.claimOnce().finally(() => this.statementEnded());
   }
 
-  private claimEnded(): void {
-    this.claiming = undefined;
+  private scheduleFlush(): void {
+    this.flushSoon ??= setImmediate(() => {
+      this.flushSoon = undefined;
+      this.reportsDue = true;
+      this.pump();
+    });
+  }
+
+  private statementEnded(): void {
+    this.inFlight = undefined;
+    // Reports queued while a statement was in flight have waited long enough.
+    if (this.completions.length > 0 || this.failures.length > 0) {
+      if (this.flushSoon) clearImmediate(this.flushSoon);
+      this.flushSoon = undefined;
+      this.reportsDue = true;
+    }
     this.pump();
     this.checkIdle();
   }
 
-  private async claimLoop(): Promise<void> {
-    while (this.claimWanted && this.state === 'running') {
-      const limit = this.claimLimit(this.freeSlots());
-      // Full: the request stays, and the next freed slot claims.
-      if (limit <= 0) return;
-      this.claimWanted = false;
-      let tasks: Task[];
-      try {
-        this.claimSentAtMs = this.clock.now();
-        tasks = await this.registry.claim({ kinds: this.kinds, workerId: this.workerId, limit, leaseMs: this.config.leaseMs });
-      } catch (err) {
-        // The store may be restarting; the poll timer asks again.
-        this.logger.warn({ err: describeError(err) }, 'claim failed; will try again');
-        return;
-      } finally {
-        this.claimSentAtMs = undefined;
-      }
-      this.accept(tasks, limit);
+  private async claimOnce(): Promise<void> {
+    const limit = this.claimLimit(this.freeSlots());
+    this.claimWanted = false;
+    let tasks: Task[];
+    try {
+      this.claimSentAtMs = this.clock.now();
+      tasks = await this.registry.claim({ kinds: this.kinds, workerId: this.workerId, limit, leaseMs: this.config.leaseMs });
+    } catch (err) {
+      // The store may be restarting; the poll timer asks again.
+      this.logger.warn({ err: describeError(err) }, 'claim failed; will try again');
+      return;
+    } finally {
+      this.claimSentAtMs = undefined;
     }
+    this.accept(tasks, limit);
   }
 
   private accept(tasks: Task[], limit: number): void {
@@ -328,7 +368,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const completion: Completion = { taskId: task.taskId, attempt: task.attempt, workerId: this.workerId, result };
     // A handler that finished after losing its attempt still reports: the registry keeps it as late.
     const outcome =
-      (await this.completeAndClaim(run, completion)) ??
+      (await this.enqueue(this.completions, run, completion)) ??
       (await this.deliver(run, () => this.registry.complete(completion), (t) => t.status === 'COMPLETED' && t.attempt === task.attempt));
     if (outcome?.accepted && !run.lostReason && outcome.refused) {
       // The store could not keep the result; the registry recorded the attempt as failed instead.
@@ -340,52 +380,72 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     } else this.lose(run, outcome);
   }
 
-  /**
-   * Reports a result and, when no claim is under way, takes the next tasks in
-   * the same statement (this run's slot frees with the report). Returns
-   * undefined when it did not report: then the caller reports alone, which is
-   * safe because the combined call is one statement, so none of it happened.
-   */
-  private async completeAndClaim(run: Run, completion: Completion): Promise<Outcome | undefined> {
-    if (this.state !== 'running' || this.claiming) return undefined;
-    const limit = this.claimLimit(this.freeSlots() + 1);
-    if (limit <= 0) return undefined;
-    this.claimWanted = false;
-    const combined = this.registry.completeAndClaim([completion], {
-      kinds: this.kinds,
-      workerId: this.workerId,
-      limit,
-      leaseMs: this.config.leaseMs,
-    });
-    this.claiming = combined
-      .then(
-        ({ claimed }) => {
-          run.slotClaimed = claimed.length < limit;
-          this.accept(claimed, limit);
-        },
-        () => undefined,
-      )
-      .finally(() => this.claimEnded());
-    try {
-      return (await combined).outcomes[0];
-    } catch (err) {
-      this.logger.warn({ err: describeError(err), taskId: completion.taskId }, 'complete-and-claim failed; reporting alone');
-      return undefined;
-    }
-  }
-
   private async reportFailure(run: Run, err: unknown): Promise<void> {
     const { task } = run;
     const error = toTaskFailure(err);
-    const outcome = await this.deliver(
-      run,
-      () => this.registry.fail({ taskId: task.taskId, attempt: task.attempt, workerId: this.workerId, error }),
-      (t) => t.error?.attempt === task.attempt && t.error.code === error.code,
-    );
+    const failure: Failure = { taskId: task.taskId, attempt: task.attempt, workerId: this.workerId, error };
+    const outcome =
+      (await this.enqueue(this.failures, run, failure)) ??
+      (await this.deliver(run, () => this.registry.fail(failure), (t) => t.error?.attempt === task.attempt && t.error.code === error.code));
     if (outcome?.accepted && !run.lostReason) {
       this.counters.failed++;
       this.notify('task_failed', task, { error, retrying: outcome.status === 'PENDING', durationMs: this.clock.now() - run.startedAtMs });
     } else this.lose(run, outcome);
+  }
+
+  /** Queues a report for the next batch; resolves with its outcome, or undefined if the batch was not delivered. */
+  private enqueue<T>(queue: QueuedReport<T>[], run: Run, report: T): Promise<Outcome | undefined> {
+    return new Promise((settle) => {
+      queue.push({ run, report, settle });
+      this.pump();
+    });
+  }
+
+  /**
+   * Group commit: every report that finished since the last statement goes in
+   * one. Failures are recorded together in one transaction; results together
+   * in one statement that also claims the next tasks for the slots they free
+   * (while the worker runs). Each attempt is fenced on its own in the store, so
+   * a stale one is refused alone. Nobody hears of a result before its commit:
+   * outcomes are settled only from the store's answer. A batch that fails is
+   * sent again report by report, with retries.
+   */
+  private async flushReports(): Promise<void> {
+    const failures = this.failures.splice(0, MAX_REPORT_BATCH);
+    const completions = this.completions.splice(0, MAX_REPORT_BATCH);
+    if (failures.length > 0) {
+      await this.registry.failMany(failures.map((f) => f.report)).then(
+        (outcomes) => failures.forEach((f, i) => f.settle(outcomes[i])),
+        (err: unknown) => {
+          this.logger.warn({ err: describeError(err), reports: failures.length }, 'failures not recorded together; reporting each alone');
+          for (const f of failures) f.settle(undefined);
+        },
+      );
+    }
+    if (completions.length === 0) return;
+    const reports = completions.map((c) => c.report);
+    // The reporting runs' slots free with this statement.
+    const limit = this.state === 'running' ? this.claimLimit(this.freeSlots() + completions.length) : 0;
+    try {
+      if (limit <= 0) {
+        const outcomes = await this.registry.completeMany(reports);
+        completions.forEach((c, i) => c.settle(outcomes[i]));
+        return;
+      }
+      this.claimWanted = false;
+      this.claimSentAtMs = this.clock.now();
+      const { outcomes, claimed } = await this.registry.completeAndClaim(reports, { kinds: this.kinds, workerId: this.workerId, limit, leaseMs: this.config.leaseMs });
+      // A claim that found fewer than it asked for leaves no work behind for these slots.
+      for (const c of completions) c.run.slotClaimed = claimed.length < limit;
+      this.accept(claimed, limit);
+      completions.forEach((c, i) => c.settle(outcomes[i]));
+    } catch (err) {
+      this.logger.warn({ err: describeError(err), reports: completions.length }, 'results not reported together; reporting each alone');
+      this.claimWanted = true;
+      for (const c of completions) c.settle(undefined);
+    } finally {
+      this.claimSentAtMs = undefined;
+    }
   }
 
   /**
@@ -397,11 +457,11 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const policy = { attempts: this.config.reportAttempts, backoffMs: this.config.reportBackoffMs, backoffMaxMs: this.config.reportBackoffMaxMs };
     const { taskId } = run.task;
     try {
-      const { value, tries } = await sendWithRetries(send, policy, this.clock, (err, failed, delayMs) =>
+      const { value } = await sendWithRetries(send, policy, this.clock, (err, failed, delayMs) =>
         this.logger.warn({ err: describeError(err), taskId, failed, delayMs }, 'report not delivered; trying again'),
       );
-      if (value.accepted || tries === 1) return value;
-      // An earlier try may have landed with its answer lost, which makes this one late.
+      if (value.accepted) return value;
+      // The batch before, or an earlier try, may have landed with its answer lost, which makes this one late.
       const task = await this.registry.find(taskId).catch(() => null);
       return task && showsOurReport(task) ? { ...value, accepted: true, status: task.status } : value;
     } catch (err) {
@@ -513,7 +573,8 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   }
 
   private checkIdle(): void {
-    const idle = this.runs.size === 0 && !this.claiming && (this.lastClaimEmpty || this.state === 'stopped');
+    const idle =
+      this.runs.size === 0 && !this.inFlight && this.completions.length === 0 && this.failures.length === 0 && (this.lastClaimEmpty || this.state === 'stopped');
     if (idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }

@@ -145,6 +145,25 @@ export function counting(registry: TaskRegistry, method: keyof TaskRegistry) {
 }
 
 /**
+ * Records every report call the registry gets (through `registry` itself, as
+ * a worker makes them) with how many reports it carried, in call order.
+ */
+export function recordingReports(registry: TaskRegistry): { method: string; reports: number }[] {
+  const calls: { method: string; reports: number }[] = [];
+  for (const method of ['complete', 'completeMany', 'completeAndClaim', 'fail', 'failMany'] as const) {
+    const original = registry[method].bind(registry) as (first: unknown, ...rest: unknown[]) => Promise<unknown>;
+    Object.defineProperty(registry, method, {
+      configurable: true,
+      value: (first: unknown, ...rest: unknown[]) => {
+        calls.push({ method, reports: Array.isArray(first) ? first.length : 1 });
+        return original(first, ...rest);
+      },
+    });
+  }
+  return calls;
+}
+
+/**
  * The registry, except that each `claim` answers only when the test lets it
  * (after its query ran), and the most claims ever in flight at once is kept.
  */

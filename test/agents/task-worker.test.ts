@@ -16,7 +16,7 @@ import { TaskRegistry } from '../../src/registry/index.js';
 import { createMemoryBus, type Bus } from '../../src/bus/index.js';
 import { TaskWorker, type TaskWorkerEvents, type WorkerOptions } from '../../src/agents/index.js';
 import { DATABASE_URL, uniqueName } from '../support/env.js';
-import { counting, failingFirst, gate, heldClaims, until } from './helpers.js';
+import { counting, failingFirst, gate, heldClaims, recordingReports, until } from './helpers.js';
 
 const LEASE_MS = 30_000;
 const START_MS = Date.UTC(2026, 0, 1);
@@ -370,6 +370,63 @@ function workerSuite(backend: Backend, scope: 'all' | 'core') {
       expect(worker.stats).toMatchObject({ completed: 0, lost: 1 });
     });
 
+
+    it('reports results that finish together in one statement, which also claims for the freed slots', async () => {
+      const g = gate();
+      const calls = recordingReports(registry);
+      const worker = makeWorker({ work: g.handler }, { concurrency: 20 });
+      const completed = record(worker, 'task_completed');
+      await registry.registerMany(Array.from({ length: 30 }, (_, i) => ({ kind: 'work', payload: { i } })));
+      await worker.start();
+      await until('twenty running', () => g.runs.length === 20);
+      for (const run of g.runs) run.finish({ i: (run.task.payload as { i: number }).i });
+      await until('the next ten to start', () => g.runs.length === 30);
+      // The twenty results went in one statement, and the ten waiting tasks came back with its answer.
+      expect(calls).toEqual([{ method: 'completeAndClaim', reports: 20 }]);
+      expect(completed).toHaveLength(20);
+      expect((await registry.counts()).byStatus).toMatchObject({ COMPLETED: 20, RUNNING: 10 });
+      for (const run of g.runs.slice(20)) run.finish({});
+      await worker.whenIdle();
+      expect(calls.reduce((n, c) => n + c.reports, 0)).toBe(30);
+      expect(worker.stats).toMatchObject({ claimed: 30, completed: 30, lost: 0 });
+    });
+
+    it('refuses a stale attempt in a batch alone and accepts the others', async () => {
+      const g = gate({ ignoreAbort: true });
+      const calls = recordingReports(registry);
+      const worker = makeWorker({ work: g.handler }, { concurrency: 2 });
+      const lost = record(worker, 'task_lost');
+      await worker.start();
+      const [stale, fresh] = await registry.registerMany([{ kind: 'work' }, { kind: 'work' }]);
+      await until('both running', () => g.runs.length === 2);
+      // One lease runs out and another worker takes that task over, unknown to this one.
+      await db.query('UPDATE tasks SET lease_expires_at = $2 WHERE task_id = $1', [stale!.task.taskId, new Date(clock.now() - 1)]);
+      expect((await registry.sweep()).requeued).toEqual([stale!.task.taskId]);
+      await registry.claim({ kinds: ['work'], workerId: 'other', limit: 1 });
+      for (const run of g.runs) run.finish({ by: worker.workerId });
+      await worker.whenIdle();
+      expect(calls).toEqual([{ method: 'completeAndClaim', reports: 2 }]);
+      expect(await registry.get(fresh!.task.taskId)).toMatchObject({ status: 'COMPLETED', result: { by: worker.workerId } });
+      expect(await registry.get(stale!.task.taskId)).toMatchObject({ status: 'RUNNING', attempt: 2, workerId: 'other', result: null });
+      expect((await registry.lateReports(stale!.task.taskId)).map((r) => r.attempt)).toEqual([1]);
+      expect(lost.map(([task]) => task.taskId)).toEqual([stale!.task.taskId]);
+      expect(worker.stats).toMatchObject({ completed: 1, lost: 1 });
+    });
+
+    it('records failures that finish together in one transaction', async () => {
+      const g = gate();
+      const calls = recordingReports(registry);
+      const worker = makeWorker({ work: g.handler }, { concurrency: 5 });
+      const failed = record(worker, 'task_failed');
+      await registry.registerMany(Array.from({ length: 5 }, () => ({ kind: 'work', maxAttempts: 1 })));
+      await worker.start();
+      await until('five running', () => g.runs.length === 5);
+      for (const run of g.runs) run.fail(new NonRetryableError('broken input', 'E_INPUT'));
+      await worker.whenIdle();
+      expect(calls).toEqual([{ method: 'failMany', reports: 5 }]);
+      expect(failed).toHaveLength(5);
+      expect((await registry.counts()).byStatus).toMatchObject({ FAILED: 5 });
+    });
     it('on stop, finishes what completes within the grace period and releases the rest without spending an attempt', async () => {
       const g = gate();
       const worker = makeWorker({ work: g.handler }, { concurrency: 2 });
