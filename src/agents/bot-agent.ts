@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import {
   OrchestraError,
   assignCampaignTaskRequest,
@@ -21,7 +20,8 @@ import {
   resumeCommand,
   stopCommand,
   taskCompletedEvent,
-  taskFinishedEvent,
+  tasksFinishedEvent,
+  type FinishedTask,
   TEST_BACKLOG_KIND,
   type BotInfo,
   type JsonValue,
@@ -136,7 +136,9 @@ export class BotAgent extends BaseAgent {
     this.onCommand(reinstateBotCommand, async ({ botId, reason, by }, message) => {
       await this.reinstate(botId, { by: by ?? message.from, reason: reason ?? 'reinstatement requested' });
     });
-    this.onEvent(taskFinishedEvent, (event) => this.taskFinished(event));
+    this.onEvent(tasksFinishedEvent, async ({ tasks }) => {
+      for (const task of tasks) await this.taskFinished(task);
+    });
   }
 
   /** One round now: restart the silent, hand waiting tests to bots. Rounds never overlap; one asked for during a round runs after it. */
@@ -278,7 +280,13 @@ export class BotAgent extends BaseAgent {
       loads.set(chosen.botId, (loads.get(chosen.botId) ?? 0) + 1);
       plan.push({ taskId: task.taskId, kind: botKind(chosen.botId) });
     }
-    await this.registry.assign(plan, [TEST_BACKLOG_KIND]);
+    const moved = await this.registry.assign(plan, [TEST_BACKLOG_KIND]);
+    if (moved.length === 0) return;
+    // A bot isolated, restarted or lost since the list was read has taken back what it held already, but not these.
+    const given = new Set(moved.map((m) => m.kind));
+    for (const bot of await listBots(this.db)) {
+      if (bot.state !== 'online' && given.has(botKind(bot.botId))) await this.takeBack(bot.botId);
+    }
   }
 
   /** Tasks each bot holds now, waiting or running. */
@@ -294,7 +302,7 @@ export class BotAgent extends BaseAgent {
     return takeBackTests(this.registry, botId);
   }
 
-  private async taskFinished(event: z.output<typeof taskFinishedEvent.data>): Promise<void> {
+  private async taskFinished(event: FinishedTask): Promise<void> {
     const botId = botIdOfKind(event.kind);
     if (!botId) return;
     const success = event.status === 'COMPLETED';

@@ -1,5 +1,5 @@
-import type { z } from 'zod';
-import { taskFinishedEvent, type JsonValue, type Task, type TaskHandler } from '../protocol/index.js';
+import { setImmediate } from 'node:timers';
+import { MAX_FINISHED_PER_EVENT, tasksFinishedEvent, type FinishedTask, type JsonValue, type Task, type TaskHandler } from '../protocol/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { TaskWorker } from './task-worker.js';
@@ -15,12 +15,16 @@ export interface WorkerAgentDeps extends AgentDeps {
 /**
  * A specialised worker: an agent that claims tasks of its kinds and runs them
  * through a `TaskWorker` (bounded concurrency, leases, cancellation), and
- * broadcasts each task it finished on `tasks.finished`. Replicas share the
+ * broadcasts the tasks it finished on `tasks.finished`, those of one turn of
+ * the event loop in one event. Replicas share the
  * agent id; each has a worker id of its own, which the registry fences on.
  */
 export class WorkerAgent extends BaseAgent {
   private current: TaskWorker;
   private generation = 0;
+  /** Finished this turn, announced together at its end. */
+  private unannounced: FinishedTask[] = [];
+  private announcing = false;
 
   constructor(
     id: string,
@@ -41,6 +45,7 @@ export class WorkerAgent extends BaseAgent {
 
   protected override async cleanup(): Promise<void> {
     await this.current.stop();
+    await this.announceFinished();
   }
 
   /**
@@ -80,8 +85,20 @@ export class WorkerAgent extends BaseAgent {
     return worker;
   }
 
-  private finished(data: z.input<typeof taskFinishedEvent.data>): void {
-    // Advisory: whoever waits on a task also reads the registry, which holds the truth.
-    this.sendEvent(taskFinishedEvent, data).catch(() => undefined);
+  private finished(task: FinishedTask): void {
+    this.unannounced.push(task);
+    if (this.announcing) return;
+    this.announcing = true;
+    setImmediate(() => void this.announceFinished());
+  }
+
+  private async announceFinished(): Promise<void> {
+    this.announcing = false;
+    const tasks = this.unannounced;
+    this.unannounced = [];
+    for (let i = 0; i < tasks.length; i += MAX_FINISHED_PER_EVENT) {
+      // Advisory: whoever waits on a task also reads the registry, which holds the truth.
+      await this.sendEvent(tasksFinishedEvent, { tasks: tasks.slice(i, i + MAX_FINISHED_PER_EVENT) }).catch(() => undefined);
+    }
   }
 }

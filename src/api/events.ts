@@ -12,7 +12,7 @@ import {
   studyFinishedEvent,
   taskCancelledEvent,
   taskCompletedEvent,
-  taskFinishedEvent,
+  tasksFinishedEvent,
   topicOf,
   type Clock,
   type EventContract,
@@ -34,7 +34,7 @@ export const STREAMED_EVENTS: readonly EventContract[] = [
   botStatusUpdateEvent,
   taskCompletedEvent,
   botIsolatedEvent,
-  taskFinishedEvent,
+  tasksFinishedEvent,
   taskCancelledEvent,
   agentStatusEvent,
 ];

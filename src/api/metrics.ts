@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { taskFinishedEvent } from '../protocol/index.js';
+import { tasksFinishedEvent } from '../protocol/index.js';
 import { countRecords, countTasksByKind, listBots, listCampaigns, listReports, listStudies } from '../store/index.js';
 import type { ApiDeps } from './server.js';
 import type { EventStream } from './events.js';
@@ -68,11 +68,13 @@ export function createMetrics(deps: ApiDeps, stream?: EventStream): Registry {
     const run = new Histogram({ name: 'orchestra_task_run_seconds', help: 'How long attempts ran, by kind and outcome (COMPLETED, FAILED, or PENDING for one that will be retried)', labelNames: ['kind', 'status'], buckets: LATENCY_BUCKETS, registers: [register] });
     const wait = new Histogram({ name: 'orchestra_task_wait_seconds', help: 'From when an attempt could run (registered, or its backoff over) to when a worker started it, by kind', labelNames: ['kind'], buckets: LATENCY_BUCKETS, registers: [register] });
     stream.observe((event) => {
-      if (event.action !== taskFinishedEvent.name) return;
-      const parsed = taskFinishedEvent.data.safeParse(event.data);
+      if (event.action !== tasksFinishedEvent.name) return;
+      const parsed = tasksFinishedEvent.data.safeParse(event.data);
       if (!parsed.success) return;
-      run.observe({ kind: parsed.data.kind, status: parsed.data.status }, parsed.data.durationMs / 1000);
-      if (parsed.data.waitedMs !== undefined) wait.observe({ kind: parsed.data.kind }, parsed.data.waitedMs / 1000);
+      for (const task of parsed.data.tasks) {
+        run.observe({ kind: task.kind, status: task.status }, task.durationMs / 1000);
+        if (task.waitedMs !== undefined) wait.observe({ kind: task.kind }, task.waitedMs / 1000);
+      }
     });
     gauge('orchestra_api_event_clients_dropped', 'Clients of /events this process dropped for reading too slowly, since it started', [], async (g) => g.set(stream.dropped));
   }

@@ -15,7 +15,7 @@ import {
   reinstateBotCommand,
   restartBotCommand,
   taskCompletedEvent,
-  taskFinishedEvent,
+  tasksFinishedEvent,
   TEST_BACKLOG_KIND,
   ValidationError,
   type Task,
@@ -220,7 +220,7 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
 
   it('counts failures in a row in the store: a bot agent restarted mid-streak isolates the bot at the fifth, not the ninth', async () => {
     await startBot('streaky', async () => ({ success: true, value: 1 }));
-    const finished = (n: number) => watcher.sendEvent(taskFinishedEvent, { taskId: `f-${n}`, kind: botKind('streaky'), status: 'FAILED', attempt: 1, durationMs: 1 });
+    const finished = (n: number) => watcher.sendEvent(tasksFinishedEvent, { tasks: [{ taskId: `f-${n}`, kind: botKind('streaky'), status: 'FAILED', attempt: 1, durationMs: 1 }] });
     for (let n = 0; n < 3; n++) await finished(n);
     await until('three failures counted', async () => (await getBot(db, 'streaky'))?.failuresInARow === 3);
     await botAgent.stop();

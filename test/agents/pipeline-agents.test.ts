@@ -12,9 +12,10 @@ import {
   PRESENCE_TOPIC,
   agentStatusEvent,
   systemSnapshotEvent,
-  taskFinishedEvent,
+  tasksFinishedEvent,
   type Message,
   type Task,
+  type TaskContext,
 } from '../../src/protocol/index.js';
 import { type Db } from '../../src/store/index.js';
 import { TaskRegistry } from '../../src/registry/index.js';
@@ -27,7 +28,7 @@ import {
   WorkerAgent,
   type AgentDeps,
 } from '../../src/agents/index.js';
-import { embeddedStore, until } from './helpers.js';
+import { embeddedStore, gate, until } from './helpers.js';
 
 const START_MS = Date.UTC(2026, 0, 1);
 const LEASE_MS = 30_000;
@@ -39,7 +40,7 @@ class Listener extends BaseAgent {
   constructor(deps: AgentDeps) {
     super('listener', 'test', deps);
     this.onEvent(systemSnapshotEvent, (_d, m) => void this.snapshots.push(m));
-    this.onEvent(taskFinishedEvent, (_d, m) => void this.finished.push(m));
+    this.onEvent(tasksFinishedEvent, (_d, m) => void this.finished.push(m));
   }
 }
 
@@ -74,7 +75,7 @@ describe('pipeline agents on PGlite with the memory bus', () => {
     return agent;
   }
 
-  const worker = (id: string, handlers: Record<string, (task: Task) => Promise<unknown>>, concurrency = 1) =>
+  const worker = (id: string, handlers: Record<string, (task: Task, context: TaskContext) => Promise<unknown>>, concurrency = 1) =>
     new WorkerAgent(id, {
       bus,
       clock,
@@ -92,7 +93,18 @@ describe('pipeline agents on PGlite with the memory bus', () => {
     await until('the task to complete', async () => (await registry.get(taskId)).status === 'COMPLETED');
     expect((await registry.get(taskId)).result).toEqual({ n: 42 });
     await until('the finished event', () => listener.finished.length === 1);
-    expect(listener.finished[0]!.data).toMatchObject({ taskId, kind: 'double', status: 'COMPLETED', attempt: 1, durationMs: expect.any(Number), waitedMs: expect.any(Number) });
+    expect(listener.finished[0]!.data).toMatchObject({ tasks: [{ taskId, kind: 'double', status: 'COMPLETED', attempt: 1, durationMs: expect.any(Number), waitedMs: expect.any(Number) }] });
+  });
+
+  it('announces the tasks that finish together in one event', async () => {
+    const g = gate();
+    const w = await started(worker('resizer', { resize: g.handler }, 8));
+    await registry.registerMany(Array.from({ length: 8 }, () => ({ kind: 'resize' })));
+    await until('eight running', () => g.runs.length === 8);
+    for (const run of g.runs) run.finish({});
+    await until('all eight announced', () => listener.finished.flatMap((m) => (m.data as { tasks: unknown[] }).tasks).length === 8);
+    expect(listener.finished).toHaveLength(1);
+    expect(w.worker.stats.completed).toBe(8);
   });
 
   it('refuses a dispatch with a bad task, naming the field, and registers none of the batch', async () => {

@@ -190,10 +190,14 @@ describe('/events: the bus events as Server-Sent Events', () => {
   it('counts the attempts the workers announce on the bus in latency histograms', async () => {
     await serve();
     const metrics = async () => (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${tokens.viewer}` } })).text();
-    await publish('tasks.finished', 'task_finished', { taskId: 't1', kind: 'resize', status: 'COMPLETED', attempt: 1, durationMs: 40, waitedMs: 3 });
-    await publish('tasks.finished', 'task_finished', { taskId: 't2', kind: 'resize', status: 'FAILED', attempt: 1, durationMs: 2_000, waitedMs: 700 });
+    await publish('tasks.finished', 'tasks_finished', {
+      tasks: [
+        { taskId: 't1', kind: 'resize', status: 'COMPLETED', attempt: 1, durationMs: 40, waitedMs: 3 },
+        { taskId: 't2', kind: 'resize', status: 'FAILED', attempt: 1, durationMs: 2_000, waitedMs: 700 },
+      ],
+    });
     // A malformed one is not counted.
-    await publish('tasks.finished', 'task_finished', { taskId: 't3', kind: 'resize' });
+    await publish('tasks.finished', 'tasks_finished', { tasks: [{ taskId: 't3', kind: 'resize' }] });
     const text = await metrics();
     expect(text).toContain('orchestra_task_run_seconds_count{kind="resize",status="COMPLETED"} 1');
     expect(text).toContain('orchestra_task_run_seconds_bucket{le="0.05",kind="resize",status="COMPLETED"} 1');

@@ -22,7 +22,7 @@ describe('the runtime’s contracts', () => {
     expect(names('command')).toEqual(['heartbeat', 'restart_bot', 'isolate_bot', 'reinstate_bot', 'restart', 'stop', 'resume', 'stop_test', 'stop_campaign'].sort());
     expect(names('event')).toEqual(
       [
-        'agent_status', 'system_snapshot', 'task_finished', 'task_cancelled', 'bot_status_update', 'task_completed', 'bot_isolated',
+        'agent_status', 'system_snapshot', 'tasks_finished', 'task_cancelled', 'bot_status_update', 'task_completed', 'bot_isolated',
         'new_generation_created', 'generation_scored', 'study_finished', 'environment_change_detected', 'campaign_progress', 'campaign_finished',
       ].sort(),
     );

@@ -4,7 +4,7 @@ import {
   botKind,
   botStatusUpdateEvent,
   jsonValue,
-  taskFinishedEvent,
+  tasksFinishedEvent,
   testPayloadSchema,
   testResultSchema,
   type Task,
@@ -208,13 +208,17 @@ export async function botProtocolRoutes(app: ZodInstance, deps: ApiDeps & { timi
     }
     const status = result.status === 'COMPLETED' ? 'COMPLETED' : result.status === 'PENDING' ? 'PENDING' : 'FAILED';
     await operator
-      ?.sendEvent(taskFinishedEvent, {
-        taskId,
-        kind: task.kind,
-        status,
-        attempt,
-        durationMs,
-        ...('error' in outcome ? { error: result.refused?.code ?? outcome.error.code } : result.refused ? { error: result.refused.code } : {}),
+      ?.sendEvent(tasksFinishedEvent, {
+        tasks: [
+          {
+            taskId,
+            kind: task.kind,
+            status,
+            attempt,
+            durationMs,
+            ...('error' in outcome ? { error: result.refused?.code ?? outcome.error.code } : result.refused ? { error: result.refused.code } : {}),
+          },
+        ],
       })
       .catch(() => undefined);
     return { taskId, accepted: true, status: result.status };

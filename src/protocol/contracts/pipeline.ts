@@ -13,7 +13,7 @@ export const REGISTRY_AGENT_ID = 'registry';
 export const taskTopic = (kind: string) => `tasks.${kind}`;
 /** The topic on which workers hear that a task they may hold was cancelled or given to another kind. */
 export const CANCELLED_TOPIC = 'tasks.cancelled';
-/** Where a worker agent announces each task it finished, for anyone waiting on one. */
+/** Where a worker agent announces the tasks it finished, for anyone waiting on one. */
 export const TASK_FINISHED_TOPIC = 'tasks.finished';
 
 const taskStatus = z.enum(TASK_STATUSES);
@@ -48,21 +48,33 @@ export const getSnapshotRequest = defineRequest({ name: 'get_snapshot', to: MONI
 
 export const systemSnapshotEvent = defineEvent({ name: 'system_snapshot', topic: SNAPSHOT_TOPIC, data: snapshotSchema });
 
-export const taskFinishedEvent = defineEvent({
-  name: 'task_finished',
+/** One attempt a worker finished. */
+export const finishedTaskSchema = z.object({
+  taskId: z.string(),
+  kind: z.string(),
+  /** `PENDING` when the attempt failed and the task will be tried again. */
+  status: z.enum(['COMPLETED', 'PENDING', 'FAILED']),
+  attempt: z.number().int(),
+  durationMs: z.number().nonnegative(),
+  /** From when the attempt could run (registered, or its retry's backoff over) to when it started. */
+  waitedMs: z.number().nonnegative().optional(),
+  /** The failure's code. */
+  error: z.string().optional(),
+});
+export type FinishedTask = z.output<typeof finishedTaskSchema>;
+
+/** The most attempts one `tasks_finished` event carries. */
+export const MAX_FINISHED_PER_EVENT = 500;
+
+/**
+ * The attempts a worker finished since its last such event, oldest first: one
+ * event per turn of its event loop rather than one per task, so listeners (a
+ * dashboard, metrics, the bot agent) do not cost the workers throughput.
+ */
+export const tasksFinishedEvent = defineEvent({
+  name: 'tasks_finished',
   topic: TASK_FINISHED_TOPIC,
-  data: z.object({
-    taskId: z.string(),
-    kind: z.string(),
-    /** `PENDING` when the attempt failed and the task will be tried again. */
-    status: z.enum(['COMPLETED', 'PENDING', 'FAILED']),
-    attempt: z.number().int(),
-    durationMs: z.number().nonnegative(),
-    /** From when the attempt could run (registered, or its retry's backoff over) to when it started. */
-    waitedMs: z.number().nonnegative().optional(),
-    /** The failure's code. */
-    error: z.string().optional(),
-  }),
+  data: z.object({ tasks: z.array(finishedTaskSchema).min(1).max(MAX_FINISHED_PER_EVENT) }),
 });
 
 /** From the registry: the running attempt of a task must stop; its report will be refused. */
