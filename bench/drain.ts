@@ -9,7 +9,9 @@
  * the median of the repetitions with min–max.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
@@ -52,6 +54,8 @@ const RAW_COMPLETE = `UPDATE tasks SET status = 'COMPLETED', result = 'null'::js
 const COUNT_FINISHED = `SELECT count(*)::int AS n FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED')`;
 const COUNT_COMPLETED = `SELECT count(*)::int AS n FROM tasks WHERE status = 'COMPLETED'`;
 const TRUNCATE = `TRUNCATE tasks, task_dependencies, late_reports`;
+
+const version = (name: string) => (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -556,6 +560,7 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
   }
 
   const reps = options.repetitions;
+  console.log(`\nBullMQ ${version('bullmq')}, pg-boss ${version('pg-boss')}; ${os.availableParallelism()} cores, shared by the bench, its workers, PostgreSQL and Redis`);
   const d = new Map([...drains].map(([k, v]) => [k, spread(v)]));
   const med = (row: DrainRow) => d.get(row)!.median;
   printTable(
