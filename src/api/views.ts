@@ -1,4 +1,17 @@
-import { getStudy, listBots, listCampaigns, listGenerations, listResults, listStudies, type BotRow, type CampaignRow, type Db } from '../store/index.js';
+import {
+  getGeneration,
+  getStudy,
+  listBots,
+  listCampaigns,
+  listCombinations,
+  listGenerations,
+  listResults,
+  listStudies,
+  type BotRow,
+  type CampaignRow,
+  type CombinationRow,
+  type Db,
+} from '../store/index.js';
 import { OrchestraError } from '../protocol/index.js';
 import { bestOf, type StudyBest } from '../agents/index.js';
 
@@ -60,6 +73,50 @@ export async function generationsView(db: Db, studyId: string): Promise<{ studyI
     };
   });
   return { studyId, generations };
+}
+
+export interface CombinationView extends CombinationRow {
+  /** Its evaluations since the study's last environment change (all of them before any), failures included. */
+  tests: number;
+  /** Of those, the ones that succeeded with a value. */
+  successes: number;
+  /** successes / tests; null while untested. */
+  successRate: number | null;
+}
+
+/**
+ * A study's combinations, best first, each with its tests and success rate;
+ * with `generation`, only those that generation tests. A generation the
+ * study does not have is an error naming the ones it has.
+ */
+export async function combinationsView(db: Db, studyId: string, generation?: number): Promise<{ studyId: string; generation?: number; combinations: CombinationView[] }> {
+  let keys: Set<string> | undefined;
+  if (generation !== undefined) {
+    const planned = await getGeneration(db, studyId, generation);
+    if (!planned) {
+      const known = (await listGenerations(db, studyId)).map((g) => g.generation);
+      const range = known.length ? `it has generations ${known[0]} to ${known.at(-1)}` : 'it has no generation yet';
+      throw new OrchestraError('ORC_AGENT_NOT_FOUND', `study ${studyId} has no generation ${generation}: ${range}`);
+    }
+    keys = new Set(planned.tests.map((t) => t.key));
+  }
+  const since = (await getStudy(db, studyId))?.exploreFrom ?? 0;
+  const counts = new Map<string, { tests: number; successes: number }>();
+  for (const r of await listResults(db, studyId)) {
+    if (r.generation < 0 || r.trial < since || (keys && !keys.has(r.key))) continue;
+    const c = counts.get(r.key) ?? { tests: 0, successes: 0 };
+    c.tests++;
+    // As the scorer counts: a success needs a finite value.
+    if (r.success && typeof r.value === 'number' && Number.isFinite(r.value)) c.successes++;
+    counts.set(r.key, c);
+  }
+  const combinations = (await listCombinations(db, studyId))
+    .filter((c) => !keys || keys.has(c.key))
+    .map((c) => {
+      const { tests, successes } = counts.get(c.key) ?? { tests: 0, successes: 0 };
+      return { ...c, tests, successes, successRate: tests ? successes / tests : null };
+    });
+  return generation === undefined ? { studyId, combinations } : { studyId, generation, combinations };
 }
 
 /** The one recommendation (see `bestOf`), or null while nothing has succeeded. */

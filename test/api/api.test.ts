@@ -150,6 +150,8 @@ describe('the HTTP API on the embedded store', () => {
       ['an unknown status', 'GET', '/api/tasks?status=DONE', undefined, 'querystring.status'],
       ['an unknown query field', 'GET', '/api/tasks?colour=red', undefined, 'querystring'],
       ['a cursor no page gave', 'GET', '/api/tasks?cursor=42', undefined, 'querystring.cursor'],
+      ['a generation that is no number', 'GET', '/api/studies/none/combinations?generation=last', undefined, 'querystring.generation'],
+      ['a negative generation', 'GET', '/api/studies/none/combinations?generation=-1', undefined, 'querystring.generation'],
       ['a task without a kind', 'POST', '/api/tasks', { payload: {} }, 'kind'],
       ['a priority out of range', 'POST', '/api/tasks', { kind: 'x', priority: 11 }, 'priority'],
       ['a reason of the wrong type', 'POST', '/api/tasks/seed-task/cancel', { reason: 5 }, 'body.reason'],

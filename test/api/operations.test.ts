@@ -75,7 +75,16 @@ describe('operator actions over the HTTP API, against running agents', () => {
     await runSystem();
     await serve();
     await until('the first generation scored', async () => (await call('GET', '/api/studies/study/generations')).body.generations?.some((g: { state: string }) => g.state === 'scored'));
-    expect((await call('GET', '/api/studies/study/combinations')).body.combinations.length).toBeGreaterThan(0);
+    const { combinations } = (await call('GET', '/api/studies/study/combinations')).body as { combinations: { key: string; tests: number; successes: number; successRate: number | null }[] };
+    expect(combinations.length).toBeGreaterThan(0);
+    for (const c of combinations) expect(c.successRate).toBe(c.tests ? c.successes / c.tests : null);
+    // Generation 0's combinations, each tested once in it (testsPerCombination: 1).
+    const first = (await call('GET', '/api/studies/study/combinations?generation=0')).body as { generation: number; combinations: { key: string; tests: number }[] };
+    expect(first.generation).toBe(0);
+    expect(first.combinations.length).toBeGreaterThan(0);
+    expect(first.combinations.every((c) => c.tests >= 1)).toBe(true);
+    const absent = await call('GET', '/api/studies/study/combinations?generation=9999');
+    expect(absent).toMatchObject({ status: 404, body: { code: 'ORC_AGENT_NOT_FOUND', message: expect.stringContaining('no generation 9999') } });
     expect((await call('GET', '/api/studies/study/reports')).body.reports[0]).toMatchObject({ generation: 0 });
     const { evaluations } = (await call('GET', '/api/studies/study/evaluations?limit=3')).body as { evaluations: { at: number; success: boolean; botId: string }[] };
     expect(evaluations).toHaveLength(3);

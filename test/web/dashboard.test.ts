@@ -81,6 +81,13 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     await page.locator('ul.bars meter').first().waitFor();
     expect(await page.locator('svg.parallel polyline').count()).toBeGreaterThan(0);
     await page.getByRole('table', { name: 'Combinations, best first' }).waitFor();
+    // The current generation's combinations, each with its success rate and tests.
+    const current = page.getByRole('table', { name: /^Combinations of generation \d+$/ });
+    expect(await current.locator('th').allTextContents()).toEqual(['Variables', 'Class', 'Score', 'Success rate', 'Tests']);
+    await waitFor('a tested combination in the current generation', async () => {
+      const cells = await current.locator('tbody tr').first().locator('td').allTextContents();
+      return /^\d+$/.test(cells[4] ?? '') && Number(cells[4]) > 0 && /^\d+\s?%$/.test(cells[3] ?? '');
+    });
     expect(await page.getByText('Recommendation').count()).toBe(1);
     await shot(page, 'study');
 

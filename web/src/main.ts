@@ -180,6 +180,9 @@ interface Combination {
   firstGeneration: number;
   classification: string | null;
   score: number | null;
+  tests: number;
+  successes: number;
+  successRate: number | null;
 }
 interface Best {
   key: string;
@@ -209,6 +212,8 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
     api<{ evaluations: { at: number; success: boolean; value: number | null }[] }>('GET', `${path}/evaluations?limit=5000`),
     api<{ alerts: Alert[] }>('GET', '/api/alerts'),
   ]);
+  const current = generations.at(-1);
+  const { combinations: inCurrent } = current ? await api<{ combinations: Combination[] }>('GET', `${path}/combinations?generation=${current.generation}`) : { combinations: [] };
   const changes = alerts.filter((a) => a.action === 'environment_change_detected' && a.data['studyId'] === studyId).map((a) => a.at);
   evaluationsChart.update(evaluations, changes);
   const scored: Scored[] = combinations.filter((c): c is Combination & { score: number } => c.score !== null);
@@ -220,7 +225,6 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
     { id: 'study-picker', 'aria-label': 'Study', onchange: (e: Event) => (location.hash = `#/study/${encodeURIComponent((e.target as HTMLSelectElement).value)}`) },
     ...studies.map((s) => h('option', { value: s.studyId, selected: s.studyId === studyId }, `${s.studyId} (${s.state})`)),
   );
-  const current = generations.at(-1);
   const changedAt = generations.filter((g) => g.environmentChange).map((g) => g.generation);
   return h(
     'section',
@@ -269,6 +273,13 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
         .reverse()
         .map((g) => [fmt.int(g.generation) + (g.environmentChange ? ' ⚠ change' : ''), g.state, `${fmt.int(g.testsDone)}/${fmt.int(g.tests)}`, fmt.int(g.failed), fmt.num(g.bestScore), fmt.num(g.bestValue)]),
     ),
+    current
+      ? table(
+          `Combinations of generation ${fmt.int(current.generation)}`,
+          ['Variables', 'Class', 'Score', 'Success rate', 'Tests'],
+          inCurrent.map((c) => [fmt.vars(c.variables), c.classification ?? '–', fmt.num(c.score), fmt.pct(c.successRate), fmt.int(c.tests)]),
+        )
+      : null,
     h('h2', {}, 'Which variables matter'),
     h(
       'p',
@@ -282,8 +293,8 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
     scored.length ? parallelCoordinates(scored) : h('p', { class: 'empty' }, 'No scored combination yet.'),
     table(
       'Combinations, best first',
-      ['Variables', 'Class', 'Score', 'First generation'],
-      combinations.slice(0, 25).map((c) => [fmt.vars(c.variables), c.classification ?? '–', fmt.num(c.score), fmt.int(c.firstGeneration)]),
+      ['Variables', 'Class', 'Score', 'Success rate', 'Tests', 'First generation'],
+      combinations.slice(0, 25).map((c) => [fmt.vars(c.variables), c.classification ?? '–', fmt.num(c.score), fmt.pct(c.successRate), fmt.int(c.tests), fmt.int(c.firstGeneration)]),
     ),
   );
 }

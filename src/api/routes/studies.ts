@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { stopTestCommand, triggerTestRequest, VARIABLE_AGENT_ID } from '../../protocol/index.js';
-import { getStudy, listCombinations, listRecentResults, listReports, listStudies, setStudyState } from '../../store/index.js';
+import { getStudy, listRecentResults, listReports, listStudies, setStudyState } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
-import { bestView, generationsView, resolveStudy } from '../views.js';
+import { bestView, combinationsView, generationsView, resolveStudy } from '../views.js';
 import { needsBus, type OperatorAgent } from '../operator.js';
 import { ApiError } from '../errors.js';
 import { parseSpace } from '../../evolution/index.js';
@@ -25,8 +25,15 @@ export async function studyRoutes(app: ZodInstance, deps: ApiDeps, operator: Ope
 
   app.get(
     '/api/studies/:studyId/combinations',
-    { config: { access: 'viewer' }, schema: { summary: "A study's combinations with their variables, latest score and class, best first", params: studyId } },
-    async (request) => ({ studyId: request.params.studyId, combinations: await listCombinations(deps.db, await resolveStudy(deps.db, request.params.studyId)) }),
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: "A study's combinations with their variables, latest score and class, tests and success rate, best first; with ?generation, those that generation tests",
+        params: studyId,
+        querystring: z.object({ generation: z.coerce.number().int().min(0).max(1_000_000).optional() }).strict(),
+      },
+    },
+    async (request) => combinationsView(deps.db, await resolveStudy(deps.db, request.params.studyId), request.query.generation),
   );
 
   app.get(
