@@ -7,5 +7,5 @@ export { createApiServer, type ApiDeps, type ApiServer, type Access, type StudyL
 export { apiConfig, type ApiConfig, type ApiOptions } from './config.js';
 export { createToken, hashToken, TokenAuthenticator } from './tokens.js';
 export { ApiError, statusFor, toApiError, type ApiErrorBody } from './errors.js';
-export { resolveStudy, noStudyYet, generationsView, combinationsView, bestView, botsView, campaignsView, type GenerationView, type CombinationView } from './views.js';
+export { resolveStudy, noStudyYet, generationsView, combinationsView, bestView, botsView, campaignsView, type GenerationView, type CombinationView, type BotView } from './views.js';
 export { ProcessTelemetry, type LoopProblem } from './telemetry.js';

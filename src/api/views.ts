@@ -7,12 +7,13 @@ import {
   listGenerations,
   listResults,
   listStudies,
+  countUnfinishedByKind,
   type BotRow,
   type CampaignRow,
   type CombinationRow,
   type Db,
 } from '../store/index.js';
-import { OrchestraError } from '../protocol/index.js';
+import { botKind, OrchestraError } from '../protocol/index.js';
 import { bestOf, type StudyBest } from '../agents/index.js';
 
 /**
@@ -124,10 +125,25 @@ export async function bestView(db: Db, studyId: string): Promise<StudyBest | nul
   return bestOf(db, studyId);
 }
 
-/** The fleet; with a study, the bots that ran its tests. */
-export async function botsView(db: Db, studyId?: string): Promise<{ studyId?: string; bots: BotRow[] }> {
+export interface BotView extends BotRow {
+  /** Tasks in hand: handed to it and not finished, waiting or running (what the fleet's load counts). */
+  tasks: number;
+  /** Of those, the ones it runs now. */
+  running: number;
+}
+
+/** The fleet, each bot with the tasks in its hand; with a study, the bots that ran its tests. */
+export async function botsView(db: Db, studyId?: string): Promise<{ studyId?: string; bots: BotView[] }> {
   const testedBy = studyId === undefined ? undefined : new Set((await listResults(db, studyId)).map((r) => r.botId));
-  const bots = (await listBots(db)).filter((b) => !testedBy || testedBy.has(b.botId));
+  const rows = (await listBots(db)).filter((b) => !testedBy || testedBy.has(b.botId));
+  const held = new Map<string, { tasks: number; running: number }>();
+  for (const c of await countUnfinishedByKind(db, rows.map((b) => botKind(b.botId)))) {
+    const h = held.get(c.kind) ?? { tasks: 0, running: 0 };
+    h.tasks += c.count;
+    if (c.status === 'RUNNING') h.running += c.count;
+    held.set(c.kind, h);
+  }
+  const bots = rows.map((b) => ({ ...b, ...(held.get(botKind(b.botId)) ?? { tasks: 0, running: 0 }) }));
   return studyId === undefined ? { bots } : { studyId, bots };
 }
 

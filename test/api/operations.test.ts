@@ -90,7 +90,11 @@ describe('operator actions over the HTTP API, against running agents', () => {
     expect(evaluations).toHaveLength(3);
     expect(evaluations.map((e) => e.at)).toEqual([...evaluations.map((e) => e.at)].sort((a, b) => a - b));
     expect(evaluations[0]).toMatchObject({ success: expect.any(Boolean), botId: expect.stringMatching(/^b[123]$/) });
-    expect((await call('GET', '/api/bots')).body.bots.map((b: { botId: string }) => b.botId).sort()).toEqual(['b1', 'b2', 'b3']);
+    const fleet = (await call('GET', '/api/bots')).body as { bots: { botId: string; tasks: number; running: number }[]; maxTasksPerBot: number };
+    expect(fleet.bots.map((b) => b.botId).sort()).toEqual(['b1', 'b2', 'b3']);
+    // Each bot's tasks in hand, against the most it may hold.
+    expect(fleet.maxTasksPerBot).toBeGreaterThanOrEqual(1);
+    for (const b of fleet.bots) expect(b.running >= 0 && b.running <= b.tasks).toBe(true);
     expect((await call('GET', '/api/bots/nope')).status).toBe(404);
     // The agents as the orchestrator heard them announce themselves.
     const listed = (await call('GET', '/api/agents', undefined, tokens.viewer)).body.agents as { agentId: string; state: string }[];

@@ -95,6 +95,10 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
     const rows = page.getByRole('table', { name: 'Bots' }).locator('tbody tr');
     await waitFor('three bots listed', async () => (await rows.count()) === 3);
+    expect(await page.getByRole('table', { name: 'Bots' }).locator('th').allTextContents()).toEqual(expect.arrayContaining(['Load', 'Tasks in hand', 'Last heartbeat']));
+    // Tests handed to the bots show as tasks in hand; heartbeats as a time ago.
+    await waitFor('a bot with tasks in hand', async () => (await rows.locator('td:nth-child(4)').allTextContents()).some((t) => /^[1-9]\d* of \d+/.test(t)));
+    expect(await rows.first().locator('time[data-ago]').textContent()).toMatch(/^\d+ s ago$/);
     const botId = (await rows.first().locator('td').first().textContent())!;
     await rows.first().getByRole('button', { name: 'Isolate' }).click();
     await page.locator('#notice').getByText(`${botId} isolated`).waitFor();

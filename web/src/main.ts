@@ -117,6 +117,16 @@ function start(): void {
   void render();
 }
 
+// ---- times that tick ------------------------------------------------------
+
+/** "4 s ago" that stays true: once a second only these cells are written again, not the page. */
+function ago(at: number): HTMLElement {
+  return h('time', { datetime: new Date(at).toISOString(), 'data-ago': at }, fmt.ago(at));
+}
+window.setInterval(() => {
+  for (const el of document.querySelectorAll<HTMLElement>('time[data-ago]')) el.textContent = fmt.ago(Number(el.dataset['ago']));
+}, 1000);
+
 // ---- operator actions ----------------------------------------------------
 
 /** A button that asks before it acts, then says what happened; admins only. */
@@ -310,10 +320,12 @@ interface Bot {
   restarts: number;
   lastHeartbeatAt: number;
   reason: string | null;
+  tasks: number;
+  running: number;
 }
 
 async function fleetPage(): Promise<HTMLElement> {
-  const { bots } = await api<{ bots: Bot[] }>('GET', '/api/bots');
+  const { bots, maxTasksPerBot } = await api<{ bots: Bot[]; maxTasksPerBot: number }>('GET', '/api/bots');
   const path = (b: Bot) => `/api/bots/${encodeURIComponent(b.botId)}`;
   const online = bots.filter((b) => b.state === 'online').length;
   return h(
@@ -323,15 +335,17 @@ async function fleetPage(): Promise<HTMLElement> {
     h('p', { class: 'facts' }, `${fmt.int(online)} of ${fmt.int(bots.length)} bots online`),
     table(
       'Bots',
-      ['Bot', 'State', 'Success rate', 'Done', 'Failed', 'Restarts', 'Last heartbeat', 'Why', ''],
+      ['Bot', 'State', 'Load', 'Tasks in hand', 'Success rate', 'Done', 'Failed', 'Restarts', 'Last heartbeat', 'Why', ''],
       bots.map((b) => [
         b.botId,
         h('span', { class: `state ${b.state}` }, b.state),
+        h('span', { class: 'load' }, h('meter', { min: '0', max: String(maxTasksPerBot), value: String(b.tasks), 'aria-label': `${b.botId} load` }), ` ${fmt.pct(b.tasks / maxTasksPerBot)}`),
+        `${fmt.int(b.tasks)} of ${fmt.int(maxTasksPerBot)}` + (b.tasks ? ` (${fmt.int(b.running)} running)` : ''),
         fmt.pct(b.successRate),
         fmt.int(b.completed),
         fmt.int(b.failed),
         fmt.int(b.restarts),
-        fmt.ago(b.lastHeartbeatAt),
+        ago(b.lastHeartbeatAt),
         b.reason ?? '',
         h(
           'span',

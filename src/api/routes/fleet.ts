@@ -4,12 +4,15 @@ import { getBot, reinstateBot } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
 import { botsView, resolveStudy } from '../views.js';
 import { needsBus, type OperatorAgent } from '../operator.js';
+import { fleetConfig } from '../../agents/index.js';
 
 const botId = z.object({ botId: z.string().min(1).max(200) }).strict();
 const reasonBody = z.object({ reason: z.string().max(500).optional() }).strict().nullish();
 
 /** The fleet: its bots, and restart, isolate and reinstate. */
 export async function fleetRoutes(app: ZodInstance, deps: ApiDeps, operator: OperatorAgent | undefined): Promise<void> {
+  // A bot's load is its tasks in hand against this.
+  const { maxTasksPerBot } = fleetConfig.parse(deps.fleet ?? {});
   const known = async (id: string) => {
     const bot = await getBot(deps.db, id);
     if (!bot) throw new OrchestraError('ORC_AGENT_NOT_FOUND', `no bot has id ${id}`);
@@ -20,9 +23,16 @@ export async function fleetRoutes(app: ZodInstance, deps: ApiDeps, operator: Ope
     '/api/bots',
     {
       config: { access: 'viewer' },
-      schema: { summary: 'Every bot with its state, success rate, counts, restarts and isolation reason; with ?study, those that ran its tests (as `orchestra bots --json`)', querystring: z.object({ study: z.string().min(1).max(200).optional() }).strict() },
+      schema: {
+        summary:
+          'Every bot with its state, success rate, counts, tasks in hand, restarts and isolation reason, and the most tasks a bot holds at once; with ?study, those that ran its tests (as `orchestra bots --json`)',
+        querystring: z.object({ study: z.string().min(1).max(200).optional() }).strict(),
+      },
     },
-    async (request) => botsView(deps.db, request.query.study === undefined ? undefined : await resolveStudy(deps.db, request.query.study)),
+    async (request) => ({
+      ...(await botsView(deps.db, request.query.study === undefined ? undefined : await resolveStudy(deps.db, request.query.study))),
+      maxTasksPerBot,
+    }),
   );
 
   app.get('/api/bots/:botId', { config: { access: 'viewer' }, schema: { summary: 'One bot', params: botId } }, async (request) => ({ bot: await known(request.params.botId) }));
