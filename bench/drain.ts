@@ -479,6 +479,7 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
   let lite: Db | undefined;
   let liteBus: ReturnType<typeof createMemoryBus> | undefined;
   let cleaned: Promise<void> | undefined;
+  let loadSummary = '';
   const cleanup = () =>
     (cleaned ??= (async () => {
       for (const child of live) killGroup(child);
@@ -527,31 +528,41 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
     const orc = orchestraTarget(names, orchestra);
     const count = options.tasks;
 
+    const loads: string[] = [];
+    const load = () => os.loadavg().map((x) => fmt(x, 1)).join(' / ');
     for (let rep = 1; rep <= options.repetitions; rep++) {
       const t0 = performance.now();
-      const record = async (row: DrainRow, run: () => Promise<number>) => {
+      const loadBefore = load();
+      const drainSteps: [DrainRow, () => Promise<number>][] = [
+        ['bull1', () => drainWithProcesses(bull, 1, count)],
+        ['bull2', () => drainWithProcesses(bull, 2, count)],
+        ['boss1', () => drainWithProcesses(pgBoss, 1, count)],
+        ['boss2', () => drainWithProcesses(pgBoss, 2, count)],
+        ['orc1', () => drainWithProcesses(orc, 1, count)],
+        ['orc2', () => drainWithProcesses(orc, 2, count)],
+        ['rawpg', () => rawDrain(rawPg!, orchestra!.registry, RAW_PG_CLIENTS, count, 'bare PostgreSQL loop')],
+        ['embedded', () => embeddedDrain(lite!, liteRegistry, liteBus!, count)],
+        ['rawlite', () => rawDrain(lite!, liteRegistry, 1, count, 'bare PGlite loop')],
+      ];
+      const latencySteps = [['orc', orc, 0], ['bull', bull, 0], ['boss', pgBoss, BOSS_POLL_MS]] as const;
+      // Every other repetition runs the systems in reverse order, so a load that rises or falls over the run favours none.
+      const reverse = rep % 2 === 0;
+      for (const [row, run] of reverse ? [...drainSteps].reverse() : drainSteps) {
         const perSec = await run();
         drains.get(row)!.push(perSec);
         console.log(`  rep ${rep}: ${row} ${fmt(perSec)} tasks/s`);
-      };
-      await record('bull1', () => drainWithProcesses(bull, 1, count));
-      await record('bull2', () => drainWithProcesses(bull, 2, count));
-      await record('boss1', () => drainWithProcesses(pgBoss, 1, count));
-      await record('boss2', () => drainWithProcesses(pgBoss, 2, count));
-      await record('orc1', () => drainWithProcesses(orc, 1, count));
-      await record('orc2', () => drainWithProcesses(orc, 2, count));
-      await record('rawpg', () => rawDrain(rawPg!, orchestra!.registry, RAW_PG_CLIENTS, count, 'bare PostgreSQL loop'));
-      await record('embedded', () => embeddedDrain(lite!, liteRegistry, liteBus!, count));
-      await record('rawlite', () => rawDrain(lite!, liteRegistry, 1, count, 'bare PGlite loop'));
-      for (const [row, target, pauseMs] of [['orc', orc, 0], ['bull', bull, 0], ['boss', pgBoss, BOSS_POLL_MS]] as const) {
+      }
+      for (const [row, target, pauseMs] of reverse ? [...latencySteps].reverse() : latencySteps) {
         const sorted = await latencyWithProcess(target, options.latencySamples, pauseMs);
         const l = latencies.get(row)!;
         l.p50.push(percentile(sorted, 50));
         l.p95.push(percentile(sorted, 95));
         console.log(`  rep ${rep}: latency ${row} p50 ${fmt(percentile(sorted, 50), 2)} ms, p95 ${fmt(percentile(sorted, 95), 2)} ms`);
       }
-      console.log(`  rep ${rep} took ${fmt((performance.now() - t0) / 1000)} s`);
+      loads.push(`rep ${rep}: ${loadBefore} → ${load()}`);
+      console.log(`  rep ${rep} took ${fmt((performance.now() - t0) / 1000)} s; load average (1/5/15 min) ${loads.at(-1)!.slice(7)}`);
     }
+    loadSummary = loads.join('; ');
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -561,6 +572,7 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
 
   const reps = options.repetitions;
   console.log(`\nBullMQ ${version('bullmq')}, pg-boss ${version('pg-boss')}; ${os.availableParallelism()} cores, shared by the bench, its workers, PostgreSQL and Redis`);
+  console.log(`load average (1/5/15 min) before → after each repetition: ${loadSummary}`);
   const d = new Map([...drains].map(([k, v]) => [k, spread(v)]));
   const med = (row: DrainRow) => d.get(row)!.median;
   printTable(
@@ -569,7 +581,10 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
     DRAIN_ROWS.map(([key, system, workers]) => [system, workers, fmt(med(key)), range(d.get(key)!)]),
   );
   console.log('');
-  const ratio = (a: DrainRow, b: DrainRow, label: string) => console.log(`${label}: ${fmt(med(a) / med(b), 2)}×`);
+  const ratio = (a: DrainRow, b: DrainRow, label: string) => {
+    const perRep = drains.get(a)!.map((x, i) => fmt(x / drains.get(b)![i]!, 2));
+    console.log(`${label}: ${fmt(med(a) / med(b), 2)}× (of the medians; per repetition ${perRep.join(', ')})`);
+  };
   ratio('orc1', 'bull1', 'Orchestra / BullMQ, 1 process');
   ratio('orc2', 'bull2', 'Orchestra / BullMQ, 2 processes');
   ratio('orc1', 'boss1', 'Orchestra / pg-boss, 1 process');
