@@ -4,6 +4,7 @@ import type { Observation } from './observation.js';
 import { rankForRecommendation } from './recommend.js';
 import { scoreCombinations, type Scored } from './scorer.js';
 import type { Space } from './space.js';
+import { SuccessModel, type SuccessEstimate } from './success-model.js';
 
 /** A test result as a study records it: enough of it to become an observation. */
 export interface RecordedResult {
@@ -53,6 +54,8 @@ export interface RecommendationFilters {
 
 export interface Recommendation {
   best: Scored;
+  /** Its probability of success, estimated from every evaluation near it (see SuccessModel). */
+  success: SuccessEstimate;
   /** Its class among the evidence's combinations. */
   classification: Classification;
   /** The observations it was judged on: those since `since`. */
@@ -63,7 +66,7 @@ export interface Recommendation {
    * stands in.
    */
   since: number;
-  /** True when no combination passed the filters and the best elite or significant one was taken instead. */
+  /** True when no combination's estimated success probability passed the filters, and the best elite or significant one was taken instead. */
   fellBack: boolean;
 }
 
@@ -75,7 +78,9 @@ export interface Recommendation {
  * It is judged on what was measured since the last environment change; when
  * nothing since has succeeded, the older evidence is still better than none.
  * Candidates come in the order `recommend` ranks them (noise-aware); the
- * first that passes the filters wins. When none passes, the first that is
+ * first that passes the filters wins, the success rate judged by the
+ * probability of success estimated from all the evaluations near it, not by
+ * its own few tests alone. When none passes, the first that is
  * elite or significant is taken (`fellBack`): a campaign asking for a
  * combination gets the best the study has rather than nothing. Undefined only
  * while nothing has succeeded.
@@ -93,7 +98,14 @@ export function recommendation(study: StudyEvidence, filters: RecommendationFilt
   if (ranked.length === 0) return undefined;
   const classes = classify(scoreCombinations(study.space, evidence));
   const classOf = (s: Scored): Classification => classes.get(s.key) ?? 'deprecated';
-  const passing = ranked.find((s) => s.successRate >= filters.minSuccessRate && (!filters.classification || classOf(s) === filters.classification));
+  const model = new SuccessModel(study.space, evidence);
+  const estimates = new Map<string, SuccessEstimate>();
+  const successOf = (s: Scored): SuccessEstimate => {
+    let e = estimates.get(s.key);
+    if (!e) estimates.set(s.key, (e = model.estimate(s.combination)));
+    return e;
+  };
+  const passing = ranked.find((s) => successOf(s).p >= filters.minSuccessRate && (!filters.classification || classOf(s) === filters.classification));
   const best = passing ?? ranked.find((s) => classOf(s) !== 'deprecated') ?? ranked[0]!;
-  return { best, classification: classOf(best), evidence, since, fellBack: passing === undefined };
+  return { best, success: successOf(best), classification: classOf(best), evidence, since, fellBack: passing === undefined };
 }
