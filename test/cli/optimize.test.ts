@@ -5,9 +5,21 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { runCli, spawnCli, tempDir, waitFor, exitWithin } from './support.js';
 
 interface Result {
-  best: { variables: Record<string, unknown>; value: number } | null;
+  best: { variables: Record<string, unknown>; value: number; observedSuccessRate: number; tests: number } | null;
   evaluations: number;
-  history: { variables: Record<string, unknown>; success: boolean; value: number | null; reason?: string }[];
+  history: {
+    trial: number;
+    variables: Record<string, unknown>;
+    success: boolean;
+    value: number | null;
+    metrics: Record<string, number>;
+    reason?: string;
+    startedAt: string | null;
+    durationMs: number | null;
+    bot: string | null;
+    attempt: number | null;
+  }[];
+  drift: { generation: number; at: string; sinceTrial: number | null; baseline: number | null; recent: number | null; drop: number | null }[];
 }
 
 const SPACE = {
@@ -112,6 +124,19 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     const first = Math.min(...result.history.slice(0, 8).map((h) => h.value!));
     expect(result.best!.value).toBeLessThan(first);
     expect(result.best!.variables.mode).toBe('fast');
+    // Each evaluation as the store recorded it: its number, every metric printed, when and how long, which bot and attempt.
+    expect(result.history.map((h) => h.trial)).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
+    for (const h of result.history) {
+      expect(h.metrics).toEqual({ latencyMs: 3 });
+      expect(h.durationMs).toBeGreaterThanOrEqual(0);
+      expect(new Date(h.startedAt!).toISOString()).toBe(h.startedAt);
+      expect(h.bot).toMatch(/^local-[1-4]$/);
+      expect(h.attempt).toBe(1);
+    }
+    expect(Date.parse(result.history[47]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(result.history[0]!.startedAt!));
+    expect(result.best).toMatchObject({ observedSuccessRate: 1, tests: expect.any(Number) });
+    expect(result.best!.tests).toBeGreaterThanOrEqual(1);
+    expect(result.drift).toEqual([]);
     // Nothing of the run stays behind: its store was a temporary folder.
     expect(fs.readdirSync(cwd).filter((f) => f.startsWith('.orchestra'))).toEqual([]);
   });

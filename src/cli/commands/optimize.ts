@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger, OrchestraError, stopCommand, systemClock, type JsonValue } from '../../protocol/index.js';
-import { getStudy, listBots, listCombinations, listResults } from '../../store/index.js';
+import { getStudy, listBots, listCombinations, listReports, listResults } from '../../store/index.js';
 import { commandEvaluator } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
@@ -40,10 +40,39 @@ export interface OptimizeOptions {
 
 const STUDY_ID = 'optimize';
 
+export interface OptimizeEvaluation {
+  /** 1-based, in the order the evaluations were handed out (the evaluator's stdin `trial` is this − 1). */
+  trial: number;
+  variables: JsonValue;
+  success: boolean;
+  value: number | null;
+  /** Every other number the evaluator printed. */
+  metrics: Record<string, number>;
+  reason?: string;
+  /** When it started (its recorded end less its duration), ISO; null when it never reported (a lost lease). */
+  startedAt: string | null;
+  durationMs: number | null;
+  bot: string | null;
+  attempt: number | null;
+}
+
+/** An environment change the study's analysis detected. */
+export interface OptimizeDrift {
+  generation: number;
+  at: string;
+  /** The first trial (1-based) of the changed landscape, when known. */
+  sinceTrial: number | null;
+  baseline: number | null;
+  recent: number | null;
+  drop: number | null;
+}
+
 export interface OptimizeResult {
-  best: { variables: JsonValue; value: number } | null;
+  /** The recommendation; its success rate is the one observed over its own tests (since the last change), not a model's estimate. */
+  best: { variables: JsonValue; value: number; observedSuccessRate: number; tests: number } | null;
   evaluations: number;
-  history: { variables: JsonValue; success: boolean; value: number | null; reason?: string }[];
+  history: OptimizeEvaluation[];
+  drift: OptimizeDrift[];
 }
 
 /**
@@ -174,23 +203,64 @@ async function inviteBots(runtime: Runtime, stderr: SharedStderr, required: bool
 }
 
 
-/** History in the order the evaluations finished; the best as the study recommends it now. */
+/** History in trial order, from the stored results and their tasks; the best as the study recommends it now; the drift the analysis found. */
 async function collectResult(runtime: Runtime): Promise<OptimizeResult> {
   const variables = new Map((await listCombinations(runtime.db, STUDY_ID)).map((c) => [c.key, c.variables]));
-  const results = (await listResults(runtime.db, STUDY_ID)).sort((a, b) => a.at - b.at || a.trial - b.trial);
-  const history = results.map((r) => ({
-    variables: variables.get(r.key) ?? null,
-    success: r.success,
-    value: r.success ? r.value : null,
-    ...(r.success ? {} : { reason: r.reason ?? 'failed' }),
-  }));
-  return { best: await recommended(runtime), evaluations: history.length, history };
+  const results = (await listResults(runtime.db, STUDY_ID)).filter((r) => r.generation >= 0);
+  const tasks = new Map((await runtime.registry.getMany(results.map((r) => r.taskId))).map((t) => [t.taskId, t]));
+  const history = results.map((r): OptimizeEvaluation => {
+    const task = tasks.get(r.taskId);
+    const durationMs = durationOf(task?.result);
+    return {
+      trial: r.trial + 1,
+      variables: variables.get(r.key) ?? null,
+      success: r.success,
+      value: r.success ? r.value : null,
+      metrics: r.metrics,
+      ...(r.success ? {} : { reason: r.reason ?? 'failed' }),
+      startedAt: durationMs === null ? null : new Date(r.at - durationMs).toISOString(),
+      durationMs,
+      bot: r.botId,
+      attempt: task?.attempt ?? null,
+    };
+  });
+  return { best: await recommended(runtime), evaluations: history.length, history, drift: await driftOf(runtime) };
 }
+
+/** The evaluation's own duration, as its bot reported it with the result. */
+function durationOf(result: JsonValue | undefined): number | null {
+  return numberOrNull(field(result, 'durationMs'));
+}
+
+/** The environment changes in the study's stored analysis reports. */
+async function driftOf(runtime: Runtime): Promise<OptimizeDrift[]> {
+  const out: OptimizeDrift[] = [];
+  for (const { generation, report, createdAt } of await listReports(runtime.db, STUDY_ID)) {
+    if (field(report, 'changed') !== true) continue;
+    const since = numberOrNull(field(report, 'since'));
+    const drift = field(report, 'drift');
+    out.push({
+      generation,
+      at: new Date(createdAt).toISOString(),
+      sinceTrial: since === null ? null : since + 1,
+      baseline: numberOrNull(field(drift, 'baseline')),
+      recent: numberOrNull(field(drift, 'recent')),
+      drop: numberOrNull(field(drift, 'drop')),
+    });
+  }
+  return out;
+}
+
+function field(value: JsonValue | undefined, name: string): JsonValue | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value[name] : undefined;
+}
+
+const numberOrNull = (v: JsonValue | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** The study's recommendation for the landscape as it is at the end; the variable agent is stopped, so it comes from the store. */
 async function recommended(runtime: Runtime): Promise<OptimizeResult['best']> {
   const best = await bestOf(runtime.db, STUDY_ID);
-  return best && best.value !== null ? { variables: best.variables, value: best.value } : null;
+  return best && best.value !== null ? { variables: best.variables, value: best.value, observedSuccessRate: best.successRate, tests: best.tests } : null;
 }
 
 function renderResult(result: OptimizeResult, out: string, durationMs: number): string {
@@ -198,6 +268,7 @@ function renderResult(result: OptimizeResult, out: string, durationMs: number): 
   const lines = [`${result.evaluations} evaluations in ${(durationMs / 1000).toFixed(1)}s (${failed} failed); result in ${out}`];
   if (result.best) lines.push(`best: ${JSON.stringify(result.best.variables)} → ${formatNumber(result.best.value)}`);
   else lines.push('best: none (no evaluation succeeded)');
+  if (result.drift.length) lines.push(`environment changes: ${result.drift.length} (from trial ${result.drift.map((d) => d.sinceTrial ?? '?').join(', ')})`);
   return lines.join('\n');
 }
 
