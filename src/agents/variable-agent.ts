@@ -441,14 +441,32 @@ export class VariableAgent extends BaseAgent {
       const done = tasks.filter((t) => FINISHED.has(t.status));
       if (done.length) {
         const rows = done.map((t) => this.resultOf(t, byTask.get(t.taskId)!, generation.generation));
-        for (const id of await this.driver.fenced((tx) => insertResults(tx, rows))) recorded.add(id);
+        const now = new Set(await this.driver.fenced((tx) => insertResults(tx, rows)));
+        for (const id of now) recorded.add(id);
         for (const t of done) recorded.add(t.taskId);
+        await this.logEvaluations(rows.filter((r) => now.has(r.taskId)), done);
       }
       this.progress.testsDone = recorded.size;
       if (recorded.size >= ids.length) return true;
       if (this.driver.lost) throw new StudyLeaseLostError(this.studyId, this.driver.epoch ?? 0);
       if (this.state !== 'running' || (await this.study()).state !== 'running') return false;
       await this.nap();
+    }
+  }
+
+  /** One info line per evaluation recorded: its trial (1-based), variables, outcome, duration, bot and attempt. */
+  private async logEvaluations(rows: readonly TestResultRow[], tasks: readonly Task[]): Promise<void> {
+    if (rows.length === 0 || !this.logger.isLevelEnabled('info')) return;
+    const variables = new Map((await listCombinations(this.db, this.studyId)).map((c) => [c.key, c.variables]));
+    const byId = new Map(tasks.map((t) => [t.taskId, t]));
+    for (const r of rows) {
+      const task = byId.get(r.taskId);
+      const result = task?.result;
+      const durationMs = result !== null && typeof result === 'object' && !Array.isArray(result) && typeof result.durationMs === 'number' ? result.durationMs : null;
+      this.logger.info(
+        { studyId: this.studyId, trial: r.trial + 1, variables: variables.get(r.key) ?? null, success: r.success, value: r.value, ...(r.success ? {} : { reason: r.reason }), durationMs, bot: r.botId, attempt: task?.attempt ?? null },
+        'evaluation recorded',
+      );
     }
   }
 

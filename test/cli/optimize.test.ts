@@ -194,6 +194,32 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(fs.existsSync(path.join(cwd, '-'))).toBe(false);
   });
 
+  it('logs one line per evaluation at --log-level info, with its trial, variables, outcome and duration', async () => {
+    const run = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '8', '--population', '4', '--out', 'logged.json', '--log-level', 'info'], {
+      cwd,
+      env: { CALLS: path.join(cwd, 'logged.calls') },
+    });
+    expect(run.code).toBe(0);
+    const lines = run.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'evaluation recorded');
+    expect(lines.map((l) => l.trial).sort((a, b) => Number(a) - Number(b))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const history = read('logged.json').history;
+    for (const line of lines) {
+      const h = history.find((x) => x.trial === line.trial)!;
+      expect(line).toMatchObject({ level: 30, variables: h.variables, success: h.success, value: h.value, durationMs: h.durationMs, bot: h.bot, attempt: 1 });
+    }
+    // Without it (the default level is warn), no such line.
+    const quiet = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '4', '--population', '4', '--out', 'quiet.json'], {
+      cwd,
+      env: { CALLS: path.join(cwd, 'quiet.calls') },
+    });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain('evaluation recorded');
+  });
+
   it('kills its running evaluators when a second signal makes it exit', async () => {
     const pgids = path.join(cwd, 'hang.pgids');
     // sh -c leads each evaluation's process group, so its pid is the group's id.
