@@ -22,6 +22,9 @@ import { environmentDrift, generationReport, parseSpace } from '../evolution/ind
 import { BaseAgent, type AgentDeps } from './base-agent.js';
 import { experimentConfig } from './experiment-config.js';
 
+/** The drift part of a report when detection is off. */
+const NO_DRIFT_CHECK = { changed: false, baseline: null, recent: null, drop: null, noise: null, explained: 0, elite: [], since: null, off: true } as const;
+
 export interface AnalysisAgentDeps extends AgentDeps {
   db: Db;
 }
@@ -76,12 +79,16 @@ export class AnalysisAgent extends BaseAgent {
     const generations = await listGenerations(this.db, studyId);
 
     const elite = combinations.filter((c) => c.classification === 'elite').map((c) => c.key);
-    const drift = environmentDrift(space, results, {
-      generation,
-      eliteSize: elite.length,
-      ...settings.drift,
-      nowMs: generations.find((g) => g.generation === generation)?.createdAt ?? this.clock.now(),
-    });
+    const { enabled, ...driftOptions } = settings.drift;
+    // With drift detection off (`--drift off`), nothing is compared: no change is ever raised.
+    const drift = enabled
+      ? environmentDrift(space, results, {
+          generation,
+          eliteSize: elite.length,
+          ...driftOptions,
+          nowMs: generations.find((g) => g.generation === generation)?.createdAt ?? this.clock.now(),
+        })
+      : { ...NO_DRIFT_CHECK };
     const report: AnalysisReport = {
       studyId,
       ...generationReport(results, history, generation),

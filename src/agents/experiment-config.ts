@@ -54,6 +54,8 @@ export const experimentConfig = z
     driverLeaseMs: z.number().int().min(100).default(30_000),
     drift: z
       .object({
+        /** Whether the analysis looks for environment changes at all: off, a stationary study pays no false alarms (`--drift off`). */
+        enabled: z.boolean().default(true),
         /** The recent window the elite's scores are compared over. Default 7 days. */
         windowMs: z.number().int().positive().default(DEFAULT_DRIFT_OPTIONS.windowMs),
         /** When set, the window is this many generations instead (short runs, `orchestra optimize`). */

@@ -29,6 +29,7 @@ import {
   listResults,
   markGenerationScored,
   recordScores,
+  setDriftDetection,
   setExploreFrom,
   useExploreGeneration,
   setStudyState,
@@ -214,7 +215,7 @@ export class VariableAgent extends BaseAgent {
       // A resumed study keeps the space and the search settings it started with;
       // how far to go (generations, budget) and how to wait are this run's.
       this.space = parseSpace(study.space);
-      const { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs, createTestsTimeoutMs, campaignPollMs, driverLeaseMs } = this.experiment;
+      const { maxGenerations, budget, cadence, pollMs, analysisTimeoutMs, createTestsTimeoutMs, campaignPollMs, driverLeaseMs, drift } = this.experiment;
       Object.assign(this.experiment, experimentConfig.parse(study.settings), {
         maxGenerations,
         budget,
@@ -225,6 +226,9 @@ export class VariableAgent extends BaseAgent {
         campaignPollMs,
         driverLeaseMs,
       });
+      // Drift detection on or off is this run's too; the analysis reads it from the store.
+      this.experiment.drift = { ...this.experiment.drift, enabled: drift.enabled };
+      if (experimentConfig.parse(study.settings).drift.enabled !== drift.enabled) await setDriftDetection(this.db, this.studyId, drift.enabled);
       this.logger.info({ studyId: this.studyId, generation: study.generation, trials: study.trials }, 'resuming study');
       // A resumed study shows its best from the start, not from its next scored generation.
       this.progress.best = await this.recommendation();
@@ -381,7 +385,8 @@ export class VariableAgent extends BaseAgent {
       observations,
       since: study.exploreFrom ?? 0,
       explore: exploring,
-      watchable: watchableKeys(observations, g, this.experiment.drift, this.clock.now()),
+      // Without drift detection no retest is chosen to watch the elite for a change.
+      watchable: this.experiment.drift.enabled ? watchableKeys(observations, g, this.experiment.drift, this.clock.now()) : new Set(),
     });
     const tests: PlannedTest[] = runs.map((r, i) => {
       const trial = study.trials + i;

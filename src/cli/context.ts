@@ -74,6 +74,15 @@ export function intFlag(flag: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** A flag that is `on` or `off`, checked here, naming the flag. */
+export function onOffFlag(flag: string) {
+  return (value: string): boolean => {
+    if (value === 'on') return true;
+    if (value === 'off') return false;
+    throw badArgument(`${flag} must be on or off, not "${value}"`);
+  };
+}
+
 export function print(io: CliIo, text: string): void {
   io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { intFlag, type CliIo, type GlobalFlags } from './context.js';
+import { intFlag, onOffFlag, type CliIo, type GlobalFlags } from './context.js';
 import { AGENT_NAMES, EXPERIMENT_AGENT_NAMES } from './system.js';
 import { EXIT_USAGE, exitCodeFor, formatError } from './errors.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -61,6 +61,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--json', 'print the summary as JSON')
     .option('--port <n>', `serve the HTTP API on this port of api.host (default ${CONFIG_DEFAULTS.api.port}, or api.port; a default port already taken is skipped with a warning); 0 takes any free port`, intFlag('--port', 0, 65_535))
     .option('--no-api', 'serve no HTTP API')
+    .option('--drift <on|off>', 'detect environment changes (drift) and search again after one; off: a stationary study pays no false alarms (default on, experiment.drift.enabled)', onOffFlag('--drift'))
     .action((options) => startCommand(globals(), options, io));
 
   program
@@ -123,6 +124,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--timeout-ms <ms>', `one evaluation may run this long before it is killed and counted as failed (default ${OPTIMIZE_EVALUATION_TIMEOUT_MS})`, intFlag('--timeout-ms', 1))
     .option('--bots <where>', 'local (the default): --parallel bots in this process run --command; remote: bots that join over HTTP (orchestra bot) run their own --exec', 'local')
     .option('--port <n>', `with --bots remote, the API's port (default ${CONFIG_DEFAULTS.api.port}); 0 takes any free port`, intFlag('--port', 0, 65_535))
+    .option('--drift <on|off>', 'detect environment changes (drift) and search again after one; off: a stationary study pays no false alarms (default on, experiment.drift.enabled)', onOffFlag('--drift'))
     .option('--resume', 'continue the interrupted study kept in --data (or DATABASE_URL)')
     .option('--json', 'print the summary as JSON')
     .action((options) => optimizeCommand(globals(), options, io));

@@ -226,6 +226,22 @@ describe('experiment agents on PGlite with the memory bus', () => {
     await until('the campaign_finished event', () => listener.of(campaignFinishedEvent).length === 1);
   });
 
+  it('raises no environment change on the same drifting landscape with drift detection off', async () => {
+    const population = 8;
+    const driftAtTrial = 6 * population;
+    const { variables } = await system({
+      landscape: 8,
+      driftAtTrial,
+      experiment: { population, testsPerCombination: 1, retests: 2, maxGenerations: 12, seed: 4, drift: { enabled: false, windowGenerations: 2, threshold: 0.2 } },
+    });
+    await variables.finished();
+    expect(listener.of(environmentChangeDetectedEvent)).toEqual([]);
+    const reports = await listReports(db, 'study');
+    expect(reports).toHaveLength(12);
+    for (const r of reports) expect(r.report).toMatchObject({ changed: false, drift: { off: true } });
+    expect((await getStudy(db, 'study'))!.exploreFrom).toBeNull();
+  });
+
   it('detects an environment change on a drifting landscape and recovers the best score within a few generations', async () => {
     const population = 8;
     const driftAtTrial = 6 * population; // the optimum moves after six generations

@@ -38,7 +38,8 @@ const SPACE = {
  * `flaky` fails every third trial, hangs every fifth and prints garbage every
  * seventh; every call appends a line to CALLS so the test counts invocations.
  * With HANG_FROM, trials from that number on hang, each appending its process
- * group (the pid of the \`sh -c\` that runs it) to HUNG.
+ * group (the pid of the \`sh -c\` that runs it) to HUNG. With SHIFT_AT, the
+ * minimum moves to x = -4 from that trial on (an environment change).
  */
 const EVALUATOR = `
 const fs = require('node:fs');
@@ -55,7 +56,9 @@ process.stdin.on('data', (d) => (s += d)).on('end', () => {
     if (trial % 7 === 6) return console.log('this is not json');
     if (trial % 3 === 2) { console.error('sensor offline'); process.exit(3); }
   }
-  const value = (v.x - 1) ** 2 + Math.log2(v.n / 64) ** 2 + (v.mode === 'fast' ? 0 : 2);
+  // With SHIFT_AT, the environment changes at that trial: the bowl's minimum moves to x = -4.
+  const centre = process.env.SHIFT_AT && trial >= Number(process.env.SHIFT_AT) ? -4 : 1;
+  const value = (v.x - centre) ** 2 + Math.log2(v.n / 64) ** 2 + (v.mode === 'fast' ? 0 : 2);
   console.log(JSON.stringify({ success: true, value, latencyMs: 3 }));
 });
 `;
@@ -218,6 +221,36 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     });
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).not.toContain('evaluation recorded');
+  });
+
+  it('raises a drift alert when the environment changes, and none with --drift off', async () => {
+    const args = (out: string, drift: string[]) => ['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '72', '--population', '8', '--seed', '2', '--out', out, ...drift];
+    const [on, off] = await Promise.all([
+      runCli(args('drift-on.json', []), { cwd, env: { CALLS: path.join(cwd, 'drift-on.calls'), SHIFT_AT: '32' } }),
+      runCli(args('drift-off.json', ['--drift', 'off']), { cwd, env: { CALLS: path.join(cwd, 'drift-off.calls'), SHIFT_AT: '32' } }),
+    ]);
+    expect(on.code).toBe(0);
+    expect(off.code).toBe(0);
+    const detected = read('drift-on.json').drift;
+    expect(detected.length).toBeGreaterThanOrEqual(1);
+    expect(detected[0]).toMatchObject({ generation: expect.any(Number), at: expect.any(String), baseline: expect.any(Number), recent: expect.any(Number), drop: expect.any(Number) });
+    expect(detected[0]!.sinceTrial).toBeGreaterThan(32);
+    expect(on.stdout).toMatch(/environment changes: \d+/);
+    expect(read('drift-off.json').drift).toEqual([]);
+    expect(read('drift-off.json').evaluations).toBe(72);
+  });
+
+  it('refuses --drift other than on or off, naming the flag', async () => {
+    for (const command of [
+      ['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '4', '--out', 'never.json', '--drift', 'maybe'],
+      ['start', '--generations', '1', '--drift', 'yes'],
+    ]) {
+      const run = await runCli(command, { cwd, env: { CALLS: path.join(cwd, 'refused.calls') } });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/--drift must be on or off, not "(maybe|yes)" \[ORC_CLI_BAD_ARGUMENT\]/);
+    }
+    expect(calls('refused.calls')).toBe(0);
+    expect(fs.existsSync(path.join(cwd, 'never.json'))).toBe(false);
   });
 
   it('kills its running evaluators when a second signal makes it exit', async () => {

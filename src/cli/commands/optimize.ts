@@ -36,6 +36,8 @@ export interface OptimizeOptions {
   timeoutMs?: number;
   resume?: boolean;
   json?: boolean;
+  /** `--drift on|off`: environment-change detection (experiment.drift.enabled). */
+  drift?: boolean;
 }
 
 const STUDY_ID = 'optimize';
@@ -105,6 +107,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         { path: 'experiment.seed', flag: '--seed', value: options.seed },
         { path: 'experiment.population', flag: '--population', value: options.population },
         { path: 'api.port', flag: '--port', value: options.port },
+        { path: 'experiment.drift.enabled', flag: '--drift', value: options.drift },
       ],
       { ...OPTIMIZE_DEFAULTS, 'experiment.population': optimizePopulation(options.budget) },
     );

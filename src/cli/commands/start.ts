@@ -28,6 +28,8 @@ export interface StartOptions {
   /** How long one run of `--command` may take. */
   timeoutMs?: number;
   json?: boolean;
+  /** `--drift on|off`: environment-change detection (experiment.drift.enabled). */
+  drift?: boolean;
   /** The HTTP API's port (0: any free one); a port given here must be had. */
   port?: number;
   /** False with `--no-api`: no HTTP API. */
@@ -53,6 +55,7 @@ export async function startCommand(globals: GlobalFlags, options: StartOptions, 
         { path: 'experiment.maxGenerations', flag: '--generations', value: options.generations },
         { path: 'api.port', flag: '--port', value: options.port },
         { path: 'fleet.bots', flag: '--bots', value: options.bots },
+        { path: 'experiment.drift.enabled', flag: '--drift', value: options.drift },
       ],
       options.command !== undefined ? START_COMMAND_DEFAULTS : START_DEFAULTS,
     );

@@ -1,4 +1,4 @@
-export { createStudy, getStudy, listStudies, setStudyState, setExploreFrom, useExploreGeneration, type StudyRow } from './studies.js';
+export { createStudy, getStudy, listStudies, setStudyState, setExploreFrom, setDriftDetection, useExploreGeneration, type StudyRow } from './studies.js';
 export {
   insertGeneration,
   getGeneration,

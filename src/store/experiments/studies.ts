@@ -79,3 +79,11 @@ export async function setExploreFrom(db: Queryable, studyId: string, trial: numb
 export async function useExploreGeneration(db: Queryable, studyId: string): Promise<void> {
   await db.query(`UPDATE studies SET explore_left = explore_left - 1 WHERE study_id = $1 AND explore_left > 0`, [studyId]);
 }
+
+/** Turns the study's drift detection on or off (its `drift.enabled` setting): a run says which, as it says its budget. */
+export async function setDriftDetection(db: Queryable, studyId: string, enabled: boolean): Promise<void> {
+  await db.query(
+    `UPDATE studies SET settings = settings || jsonb_build_object('drift', COALESCE(settings->'drift', '{}'::jsonb) || jsonb_build_object('enabled', $2::boolean)) WHERE study_id = $1`,
+    [studyId, enabled],
+  );
+}
