@@ -22,6 +22,8 @@ export function minSuccessRateOf(settings: JsonValue): number {
   return parsed.success ? parsed.data : field.parse(undefined);
 }
 
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
 /** A recommendation as `get_best_combination` answers it and `orchestra best --json` prints it. */
 export function bestCombinationOf(studyId: string, r: Recommendation): BestCombination {
   const { best } = r;
@@ -33,6 +35,7 @@ export function bestCombinationOf(studyId: string, r: Recommendation): BestCombi
     value: best.mean,
     successRate: best.successRate,
     tests: best.tests,
+    successProbability: { p: round4(r.success.p), low: round4(r.success.low), high: round4(r.success.high) },
     classification: r.classification,
     fellBack: r.fellBack,
   };

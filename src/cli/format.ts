@@ -1,5 +1,12 @@
 import type { JsonValue } from '../protocol/index.js';
 
+/** `, estimated 93 % (88–97 %)`: a recommendation's success probability as its model estimates it. */
+export function successEstimate(best: { successProbability?: { p: number; low: number; high: number } | undefined }): string {
+  const e = best.successProbability;
+  const pct = (x: number) => (x * 100).toFixed(0);
+  return e ? `, estimated ${pct(e.p)} % (${pct(e.low)}–${pct(e.high)} %)` : '';
+}
+
 /** A plain text table, columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -4,7 +4,7 @@ import { DataDirLockedError, type BotRow, type CampaignRow, type Db } from '../.
 import type { StudyBest } from '../../agents/index.js';
 import { openReader } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
-import { formatNumber, iso, table } from '../format.js';
+import { formatNumber, iso, successEstimate, table } from '../format.js';
 import { ApiClient } from '../api-client.js';
 import { readLocalApi } from '../local-api.js';
 
@@ -132,7 +132,7 @@ export async function bestCommand(globals: GlobalFlags, options: InspectOptions,
       io,
       [
         `study ${studyId}: ${best.key}`,
-        `  score ${best.score.toFixed(3)} · value ${formatNumber(best.value)} · success ${(best.successRate * 100).toFixed(0)} % over ${best.tests} tests · ${best.classification}`,
+        `  score ${best.score.toFixed(3)} · value ${formatNumber(best.value)} · success ${(best.successRate * 100).toFixed(0)} % over ${best.tests} tests${successEstimate(best)} · ${best.classification}`,
         ...Object.entries(best.metrics).map(([k, v]) => `  ${k}: ${formatNumber(v)}`),
       ].join('\n'),
     );

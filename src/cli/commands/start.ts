@@ -5,7 +5,7 @@ import { getStudy, latestGeneration, listBots, listGenerations, listResults, set
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
 import { elapsed, Progress, SharedStderr } from '../progress.js';
-import { formatNumber } from '../format.js';
+import { formatNumber, successEstimate } from '../format.js';
 import { noSuccessError } from '../outcomes.js';
 import { listenForShutdown } from '../signals.js';
 import { buildExperiment, type ExperimentSystem } from '../experiment.js';
@@ -243,7 +243,7 @@ function renderSummary(s: StartSummary): string {
   if (s.best) {
     lines.push(`best: ${JSON.stringify(s.best.variables)}`);
     const metrics = Object.entries(s.best.metrics).map(([k, v]) => `${k} ${formatNumber(v)}`).join(' · ');
-    lines.push(`  score ${s.best.score.toFixed(3)} · value ${formatNumber(s.best.value)} · success ${(s.best.successRate * 100).toFixed(0)} % over ${s.best.tests} tests${metrics ? ` · ${metrics}` : ''}`);
+    lines.push(`  score ${s.best.score.toFixed(3)} · value ${formatNumber(s.best.value)} · success ${(s.best.successRate * 100).toFixed(0)} % over ${s.best.tests} tests${successEstimate(s.best)}${metrics ? ` · ${metrics}` : ''}`);
   } else lines.push('best: none yet');
   lines.push(`bots: ${s.bots.total} · ${s.bots.restarted} restarts · isolated: ${s.bots.isolated.join(', ') || 'none'}`);
   return lines.join('\n');

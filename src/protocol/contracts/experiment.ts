@@ -26,6 +26,8 @@ export const bestCombinationSchema = z.object({
   value: nullableNumber,
   successRate: z.number(),
   tests: z.number().int(),
+  /** Its probability of success estimated from every evaluation near it, with a 95 % interval: what `min_success_rate` is checked against. */
+  successProbability: z.object({ p: z.number(), low: z.number(), high: z.number() }).optional(),
   classification: z.string(),
   /** True when no combination met the filters and the best elite or significant one stands in. */
   fellBack: z.boolean(),
