@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { runCli, spawnCli, tempDir, waitFor, exitWithin } from './support.js';
 
 interface Result {
-  best: { variables: Record<string, unknown>; value: number; observedSuccessRate: number; tests: number } | null;
+  best: { variables: Record<string, unknown>; value: number; successProbability: { p: number; low: number; high: number }; observedSuccessRate: number; tests: number } | null;
   evaluations: number;
   history: {
     trial: number;
@@ -138,6 +138,11 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     }
     expect(Date.parse(result.history[47]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(result.history[0]!.startedAt!));
     expect(result.best).toMatchObject({ observedSuccessRate: 1, tests: expect.any(Number) });
+    const { p, low, high } = result.best!.successProbability;
+    expect(low).toBeLessThanOrEqual(p);
+    expect(p).toBeLessThanOrEqual(high);
+    expect(p).toBeGreaterThan(0.5);
+    expect(run.stdout).toMatch(/best: .*, estimated \d+ % \(\d+–\d+ %\)/);
     expect(result.best!.tests).toBeGreaterThanOrEqual(1);
     expect(result.drift).toEqual([]);
     // Nothing of the run stays behind: its store was a temporary folder.

@@ -12,7 +12,7 @@ import { badArgument } from '../errors.js';
 import { readSpace } from '../workload.js';
 import { buildExperiment } from '../experiment.js';
 import { bestOf } from '../../agents/index.js';
-import { formatNumber } from '../format.js';
+import { formatNumber, successEstimate } from '../format.js';
 import { FailureWatch, hopelessError, noSuccessError } from '../outcomes.js';
 import { STDOUT_PATH, writeOutput } from '../output-file.js';
 import { reclaimEarlierRun } from '../resume.js';
@@ -70,8 +70,11 @@ export interface OptimizeDrift {
 }
 
 export interface OptimizeResult {
-  /** The recommendation; its success rate is the one observed over its own tests (since the last change), not a model's estimate. */
-  best: { variables: JsonValue; value: number; observedSuccessRate: number; tests: number } | null;
+  /**
+   * The recommendation: its probability of success as the recommendation's model estimates it (with a 95 %
+   * interval), and the success rate observed over its own tests since the last change, with their number.
+   */
+  best: { variables: JsonValue; value: number; successProbability?: { p: number; low: number; high: number }; observedSuccessRate: number; tests: number } | null;
   evaluations: number;
   history: OptimizeEvaluation[];
   drift: OptimizeDrift[];
@@ -263,13 +266,14 @@ const numberOrNull = (v: JsonValue | undefined): number | null => (typeof v === 
 /** The study's recommendation for the landscape as it is at the end; the variable agent is stopped, so it comes from the store. */
 async function recommended(runtime: Runtime): Promise<OptimizeResult['best']> {
   const best = await bestOf(runtime.db, STUDY_ID);
-  return best && best.value !== null ? { variables: best.variables, value: best.value, observedSuccessRate: best.successRate, tests: best.tests } : null;
+  if (!best || best.value === null) return null;
+  return { variables: best.variables, value: best.value, ...(best.successProbability ? { successProbability: best.successProbability } : {}), observedSuccessRate: best.successRate, tests: best.tests };
 }
 
 function renderResult(result: OptimizeResult, out: string, durationMs: number): string {
   const failed = result.history.filter((h) => !h.success).length;
   const lines = [`${result.evaluations} evaluations in ${(durationMs / 1000).toFixed(1)}s (${failed} failed); result in ${out}`];
-  if (result.best) lines.push(`best: ${JSON.stringify(result.best.variables)} → ${formatNumber(result.best.value)}`);
+  if (result.best) lines.push(`best: ${JSON.stringify(result.best.variables)} → ${formatNumber(result.best.value)}${successEstimate(result.best)}`);
   else lines.push('best: none (no evaluation succeeded)');
   if (result.drift.length) lines.push(`environment changes: ${result.drift.length} (from trial ${result.drift.map((d) => d.sinceTrial ?? '?').join(', ')})`);
   return lines.join('\n');
