@@ -16,6 +16,7 @@ import {
   VARIABLE_AGENT_ID,
   type JsonValue,
   type Task,
+  type Variables,
 } from '../protocol/index.js';
 import type { TaskRegistry } from '../registry/index.js';
 import {
@@ -75,6 +76,8 @@ export interface VariableAgentDeps extends AgentDeps {
   onStandby?: (driver: StudyDriverRow) => void;
   /** Hears that this one drives the study, after standing by. */
   onTakeOver?: () => void;
+  /** Combinations evaluated before any the search proposes (a warm start), within the budget; this run's, like the budget. */
+  enqueue?: readonly Variables[];
 }
 
 /** Live figures for a progress line. */
@@ -387,6 +390,7 @@ export class VariableAgent extends BaseAgent {
       explore: exploring,
       // Without drift detection no retest is chosen to watch the elite for a change.
       watchable: this.experiment.drift.enabled ? watchableKeys(observations, g, this.experiment.drift, this.clock.now()) : new Set(),
+      enqueued: this.deps.enqueue ?? [],
     });
     const tests: PlannedTest[] = runs.map((r, i) => {
       const trial = study.trials + i;

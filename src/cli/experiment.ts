@@ -39,6 +39,8 @@ export interface ExperimentSetup {
   /** Told when another process drives the study, and when this one takes over (see VariableAgent). */
   onStandby?: VariableAgentDeps['onStandby'];
   onTakeOver?: VariableAgentDeps['onTakeOver'];
+  /** Combinations the study evaluates first (`optimize --enqueue`). */
+  enqueue?: VariableAgentDeps['enqueue'];
 }
 
 export interface ExperimentSystem {
@@ -83,6 +85,7 @@ export function buildExperiment(runtime: Runtime, setup: ExperimentSetup): Exper
     experiment: setup.experiment,
     ...(setup.onStandby ? { onStandby: setup.onStandby } : {}),
     ...(setup.onTakeOver ? { onTakeOver: setup.onTakeOver } : {}),
+    ...(setup.enqueue ? { enqueue: setup.enqueue } : {}),
   });
   // The monitor sweeps tasks a killed process left RUNNING, so a resumed study gets them back.
   const monitor = new SystemMonitor({ ...deps, registry, monitor: config.monitor });

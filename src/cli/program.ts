@@ -125,6 +125,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--bots <where>', 'local (the default): --parallel bots in this process run --command; remote: bots that join over HTTP (orchestra bot) run their own --exec', 'local')
     .option('--port <n>', `with --bots remote, the API's port (default ${CONFIG_DEFAULTS.api.port}); 0 takes any free port`, intFlag('--port', 0, 65_535))
     .option('--drift <on|off>', 'detect environment changes (drift) and search again after one; off: a stationary study pays no false alarms (default on, experiment.drift.enabled)', onOffFlag('--drift'))
+    .option('--enqueue <file>', 'a JSON array of combinations (objects of variable values) evaluated first, before the search proposes any, within the budget')
     .option('--resume', 'continue the interrupted study kept in --data (or DATABASE_URL)')
     .option('--json', 'print the summary as JSON')
     .action((options) => optimizeCommand(globals(), options, io));

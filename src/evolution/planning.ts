@@ -1,6 +1,6 @@
 import { createRng } from '../protocol/index.js';
 import { classify } from './classify.js';
-import { combinationKey, type Combination } from './combination.js';
+import { checkCombination, combinationKey, type Combination } from './combination.js';
 import { proposeGeneration } from './ga.js';
 import type { Observation } from './observation.js';
 import { initialPopulation } from './population.js';
@@ -28,6 +28,8 @@ export interface GenerationPlanInput {
   explore: boolean;
   /** Keys with a result before the drift window that ends at this generation (see `watchableKeys`). */
   watchable: ReadonlySet<string>;
+  /** Combinations given to be evaluated first (a warm start); those not yet tested open the generation. */
+  enqueued?: readonly Combination[];
 }
 
 export interface GenerationPlan {
@@ -52,21 +54,41 @@ export function planGeneration(input: GenerationPlanInput): GenerationPlan {
   const current = input.observations.filter((o) => o.trial >= input.since);
   // After a change the old elite is not retested: the results that showed the change
   // are its retests already, and the few evaluations left go to the new landscape.
+  const queued = untestedEnqueued(space, input.enqueued ?? [], tested);
   const scored = g === 0 ? [] : scoreCombinations(space, current);
-  const retests = g === 0 ? [] : retestsOf(scored, input.retests, input.watchable);
+  // While given combinations wait, nothing else goes before them: no retests.
+  const retests = g === 0 || queued.length > 0 ? [] : retestsOf(scored, input.retests, input.watchable);
   const eliteCount = [...classify(scored).values()].filter((c) => c === 'elite').length;
   const retestRuns = Math.min(retests.length, Math.max(0, Math.floor(budgetLeft)));
   const newCount = Math.max(0, Math.min(population - retestRuns, Math.floor((budgetLeft - retestRuns) / testsPerCombination)));
-  const fresh =
-    newCount === 0
+  const first = queued.slice(0, newCount);
+  const proposed = newCount - first.length;
+  const exclude = first.length ? new Set([...tested, ...first.map((c) => combinationKey(space, c))]) : tested;
+  const fresh = [
+    ...first,
+    ...(proposed === 0
       ? []
       : g === 0
-        ? initialPopulation(space, newCount, rng, tested)
-        : proposeGeneration(space, current.length ? current : input.observations, { size: newCount, generation: g, rng, exclude: tested, explore: input.explore ? 1 : 0 });
+        ? initialPopulation(space, proposed, rng, exclude)
+        : proposeGeneration(space, current.length ? current : input.observations, { size: proposed, generation: g, rng, exclude, explore: input.explore ? 1 : 0 })),
+  ];
   const runs: { key: string; variables: Combination }[] = [];
   for (const r of retests.slice(0, retestRuns)) runs.push({ key: r.key, variables: r.combination });
   for (const c of fresh) for (let i = 0; i < testsPerCombination; i++) runs.push({ key: combinationKey(space, c), variables: c });
   return { runs, retestRuns, eliteCount };
+}
+
+/** The given combinations not tested yet, in their order, each once. */
+function untestedEnqueued(space: Space, enqueued: readonly Combination[], tested: ReadonlySet<string>): Combination[] {
+  const seen = new Set(tested);
+  const out: Combination[] = [];
+  for (const c of enqueued) {
+    const key = combinationKey(space, c);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(checkCombination(space, c));
+  }
+  return out;
 }
 
 /**

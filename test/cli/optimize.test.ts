@@ -258,6 +258,47 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(fs.existsSync(path.join(cwd, 'never.json'))).toBe(false);
   });
 
+  it('evaluates the combinations given with --enqueue first, within the budget', async () => {
+    const known = [
+      { x: -2, n: 8, mode: 'slow' },
+      { mode: 'fast', n: 64, x: 1 },
+      { x: 0.5, n: 100, mode: 'fast' },
+    ];
+    fs.writeFileSync(path.join(cwd, 'known.json'), JSON.stringify(known));
+    const run = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '12', '--population', '4', '--enqueue', 'known.json', '--out', 'enqueued.json'], {
+      cwd,
+      env: { CALLS: path.join(cwd, 'enqueued.calls') },
+    });
+    expect(run.code).toBe(0);
+    const result = read('enqueued.json');
+    expect(result.evaluations).toBe(12);
+    expect(calls('enqueued.calls')).toBe(12);
+    expect(result.history.slice(0, 3).map((h) => h.variables)).toEqual(known);
+    expect(result.best).toMatchObject({ variables: { x: 1, n: 64, mode: 'fast' }, value: 0 });
+  });
+
+  it('refuses an --enqueue file that does not fit the space before running anything, naming the entry and the variable', async () => {
+    const cases: [unknown, RegExp][] = [
+      [[{ x: 0, n: 2, mode: 'fast' }, { x: 0, n: 2, mode: 'fast', speed: 3 }], /--enqueue bad-known\.json: entry 2: unknown variable speed/],
+      [[{ x: 7, n: 2, mode: 'fast' }], /--enqueue bad-known\.json: entry 1: variable x: 7 is outside the space: expected -5 ≤ value ≤ 5/],
+      [[{ x: 0, n: 2, mode: 'medium' }], /entry 1: variable mode: "medium" is outside the space: expected one of \["slow","fast"\]/],
+      [[{ x: 0, mode: 'fast' }], /entry 1: variable n is missing/],
+      [{ x: 0 }, /--enqueue bad-known\.json: expected a JSON array of combinations/],
+    ];
+    for (const [content, message] of cases) {
+      fs.writeFileSync(path.join(cwd, 'bad-known.json'), JSON.stringify(content));
+      const run = await runCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '4', '--enqueue', 'bad-known.json', '--out', 'never.json'], {
+        cwd,
+        env: { CALLS: path.join(cwd, 'bad-known.calls') },
+      });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).toContain('[ORC_CLI_BAD_ARGUMENT]');
+    }
+    expect(calls('bad-known.calls')).toBe(0);
+    expect(fs.existsSync(path.join(cwd, 'never.json'))).toBe(false);
+  });
+
   it('kills its running evaluators when a second signal makes it exit', async () => {
     const pgids = path.join(cwd, 'hang.pgids');
     // sh -c leads each evaluation's process group, so its pid is the group's id.

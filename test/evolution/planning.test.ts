@@ -57,6 +57,25 @@ describe('planning a generation', () => {
     expect(plan.runs).toHaveLength(2 + (8 - 2) * 2);
   });
 
+  it('opens with the enqueued combinations not yet tested, in their order, once each, before any retest or proposal', () => {
+    const given = [{ x: 2, mode: 'a' }, { mode: 'b', x: -1 }, { x: 2, mode: 'a' }, { x: 4, mode: 'b' }];
+    const first = planGeneration(base({ enqueued: given, population: 2, testsPerCombination: 1 }));
+    expect(first.runs.map((r) => r.variables)).toEqual([{ mode: 'a', x: 2 }, { mode: 'b', x: -1 }]);
+    // The one left waits at the head of the next generation: no retests before it, and proposals after.
+    const observations = first.runs.map((r, i) => ({ key: r.key, combination: r.variables, success: true, value: 1, generation: 0, trial: i, at: i }));
+    const second = planGeneration(base({ enqueued: given, generation: 1, observations, population: 3, testsPerCombination: 1 }));
+    expect(second.retestRuns).toBe(0);
+    expect(second.runs[0]!.variables).toEqual({ mode: 'b', x: 4 });
+    expect(second.runs).toHaveLength(3);
+    expect(new Set(second.runs.map((r) => r.key)).size).toBe(3);
+    expect(second.runs.slice(1).some((r) => observations.some((o) => o.key === r.key))).toBe(false);
+    // Once all were tested, planning is what it is without them.
+    const later = [...observations, { key: second.runs[0]!.key, combination: second.runs[0]!.variables, success: true, value: 1, generation: 1, trial: 2, at: 2 }];
+    expect(planGeneration(base({ enqueued: given, generation: 2, observations: later }))).toEqual(planGeneration(base({ generation: 2, observations: later })));
+    // They count against the budget.
+    expect(planGeneration(base({ enqueued: given, budgetLeft: 1, testsPerCombination: 1 })).runs.map((r) => r.variables)).toEqual([{ mode: 'a', x: 2 }]);
+  });
+
   it('never plans more evaluations than the budget leaves', () => {
     const observations = history(8);
     for (const budgetLeft of [0, 1, 2, 3, 5, 9]) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, OrchestraError, stopCommand, systemClock, type JsonValue } from '../../protocol/index.js';
+import { createLogger, OrchestraError, stopCommand, systemClock, ValidationError, type JsonValue } from '../../protocol/index.js';
 import { getStudy, listBots, listCombinations, listReports, listResults } from '../../store/index.js';
 import { commandEvaluator } from '../../workloads/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -10,6 +10,7 @@ import { elapsed, Progress, SharedStderr } from '../progress.js';
 import { listenForShutdown } from '../signals.js';
 import { badArgument } from '../errors.js';
 import { readSpace } from '../workload.js';
+import { checkCombination, type Combination, type Space } from '../../evolution/index.js';
 import { buildExperiment } from '../experiment.js';
 import { bestOf } from '../../agents/index.js';
 import { formatNumber, successEstimate } from '../format.js';
@@ -38,6 +39,8 @@ export interface OptimizeOptions {
   json?: boolean;
   /** `--drift on|off`: environment-change detection (experiment.drift.enabled). */
   drift?: boolean;
+  /** A JSON file: an array of combinations evaluated first. */
+  enqueue?: string;
 }
 
 const STUDY_ID = 'optimize';
@@ -92,6 +95,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
   let scratch: string | undefined;
   try {
     const space = readSpace(path.resolve(io.cwd, options.space));
+    const enqueue = options.enqueue === undefined ? undefined : readEnqueued(options.enqueue, path.resolve(io.cwd, options.enqueue), space);
     const remote = (options.bots ?? 'local') === 'remote';
     if (!['local', 'remote'].includes(options.bots ?? 'local')) throw badArgument(`--bots ${options.bots} is not local or remote`);
     if (remote && options.parallel !== undefined) throw badArgument('--parallel sets the local bots; with --bots remote each bot joins with its own --capacity');
@@ -144,6 +148,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         bots: remote ? [] : Array.from({ length: parallel }, (_, i) => ({ botId: `local-${i + 1}` })),
         seed: config.experiment.seed,
         full: false,
+        ...(enqueue ? { enqueue } : {}),
       });
       const startedAt = runtime.clock.now();
       if (options.resume) await reclaimEarlierRun(runtime, STUDY_ID);
@@ -197,6 +202,44 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
     shutdown.dispose();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * `--enqueue FILE`: a JSON array of combinations, each an object of variable
+ * values. Checked against the space before anything runs; an error names the
+ * entry (from 1) and the variable.
+ */
+function readEnqueued(shown: string, file: string, space: Space): Combination[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw badArgument(`--enqueue ${shown}: cannot read it: ${(err as Error).message}`);
+  }
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch (err) {
+    throw badArgument(`--enqueue ${shown}: not JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(list)) throw badArgument(`--enqueue ${shown}: expected a JSON array of combinations (objects of variable values)`);
+  return list.map((entry: unknown, i) => {
+    const where = `--enqueue ${shown}: entry ${i + 1}`;
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw badArgument(`${where}: expected an object of variable values`);
+    try {
+      return checkCombination(space, entry);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      const issue = err.issues.find((x) => x.code === 'ORC_PROTOCOL_UNKNOWN_FIELD') ?? err.issues[0]!;
+      const problem =
+        issue.code === 'ORC_PROTOCOL_UNKNOWN_FIELD'
+          ? `unknown variable ${issue.path} (the space has ${Object.keys(space.variables).sort().join(', ')})`
+          : issue.code === 'ORC_PROTOCOL_MISSING_FIELD'
+            ? `variable ${issue.path} is missing`
+            : `variable ${issue.path}: ${JSON.stringify((entry as Record<string, unknown>)[issue.path])} is outside the space: ${issue.message}`;
+      throw badArgument(`${where}: ${problem}`);
+    }
+  });
 }
 
 /** Serves the API remote bots join through, and prints the registration token they need. */
