@@ -4,7 +4,7 @@
  * recommendation and drift detection. Pure functions: randomness comes in as a
  * seeded `Rng`, time as arguments; no I/O.
  */
-export { parseSpace, parseSpaceJson, spaceSchema, variableSchema, type Space, type Variable, type Choice } from './space.js';
+export { parseSpace, parseSpaceJson, spaceSchema, variableSchema, failuresRetried, type Space, type Variable, type Choice } from './space.js';
 export { combinationKey, checkCombination, FLOAT_DIGITS, type Combination } from './combination.js';
 export { observationSchema, type Observation } from './observation.js';
 export { initialPopulation, DEFAULT_POPULATION } from './population.js';

@@ -1,7 +1,8 @@
 import { dimsOf, encode } from './encoding.js';
 import type { Observation } from './observation.js';
 import { DEFAULT_SCORE_WEIGHTS, pooledSpread, scoreCombinations, type Scored } from './scorer.js';
-import type { Space } from './space.js';
+import { failuresRetried, type Space } from './space.js';
+import { SuccessModel } from './success-model.js';
 import { features } from './surrogate.js';
 import { smoothMeans } from './smoothing.js';
 
@@ -50,6 +51,7 @@ export function rankForRecommendation(space: Space, observations: readonly Obser
   const scored = all.filter((s) => s.successes > 0).slice(0, MAX_SMOOTHED);
   if (scored.length === 0) return [];
   const noise = pooledSpread(scored) ?? 0;
+  if (failuresRetried(space)) return byCostPerSuccess(space, recent, scored, noise);
   if (noise === 0) return scored;
 
   const sign = space.objective.direction === 'minimize' ? -1 : 1;
@@ -74,4 +76,17 @@ export function rankForRecommendation(space: Space, observations: readonly Obser
   });
   // A stable sort: equal values keep the score order, so ties never depend on input order.
   return ranked.sort((a, b) => b.value - a.value).map((r) => r.s);
+}
+
+/**
+ * With failures retried, the expected cost of one success: each candidate's
+ * mean (smoothed when tests are noisy) over its probability of success as the
+ * success model estimates it from every evaluation near it. Lowest first.
+ */
+function byCostPerSuccess(space: Space, observations: readonly Observation[], scored: readonly Scored[], noise: number): Scored[] {
+  const means = noise > 0 ? smoothedMeans(space, scored, noise) : scored.map((s) => s.mean!);
+  const model = new SuccessModel(space, observations);
+  const costs = scored.map((s, i) => ({ s, cost: means[i]! / Math.max(1e-6, model.estimate(s.combination).p) }));
+  // A stable sort: equal costs keep the score order.
+  return costs.sort((a, b) => a.cost - b.cost).map((c) => c.s);
 }

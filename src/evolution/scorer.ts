@@ -1,6 +1,6 @@
 import type { Combination } from './combination.js';
 import type { Observation } from './observation.js';
-import type { Space } from './space.js';
+import { failuresRetried, type Space } from './space.js';
 
 /**
  * How a combination's repeated tests become one score:
@@ -114,6 +114,9 @@ export function scoreCombinations(
   weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS,
 ): Scored[] {
   const sign = space.objective.direction === 'minimize' ? -1 : 1;
+  // With failures retried, a combination's cost is per success: its mean over its (Laplace-smoothed) success rate.
+  const retried = failuresRetried(space);
+  const objectiveOf = (s: Scored): number => sign * (retried ? s.mean! / ((s.successes + 1) / (s.tests + 2)) : s.mean!);
   const partial = groupByKey(observations).map((g) => {
     const mean = g.values.length ? meanOf(g.values) : null;
     return {
@@ -132,15 +135,15 @@ export function scoreCombinations(
   let worst = Infinity;
   for (const s of partial) {
     if (s.mean === null) continue;
-    best = Math.max(best, sign * s.mean);
-    worst = Math.min(worst, sign * s.mean);
+    best = Math.max(best, objectiveOf(s));
+    worst = Math.min(worst, objectiveOf(s));
   }
   const range = best > worst ? best - worst : 0;
   const pooled = pooledSpread(partial) ?? 0;
 
   for (const s of partial) {
     if (s.mean === null) continue; // no success: score stays 0
-    const objective = range > 0 ? (sign * s.mean - worst) / range : 1;
+    const objective = range > 0 ? (objectiveOf(s) - worst) / range : 1;
     const spread = range > 0 ? Math.min(1, (s.spread ?? pooled) / range) : 0;
     s.score = weights.successRate * s.successRate + weights.objective * Math.max(0, objective - weights.spread * spread);
   }

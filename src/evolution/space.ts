@@ -23,7 +23,12 @@ export const spaceSchema = z
   .object({
     name: z.string().min(1).max(200),
     objective: z
-      .object({ metric: z.string().min(1).max(200), direction: z.enum(['minimize', 'maximize']) })
+      .object({
+        metric: z.string().min(1).max(200),
+        direction: z.enum(['minimize', 'maximize']),
+        /** What a failed run costs: `exclude` (default) leaves it out; `retry` repeats it until it succeeds. */
+        failures: z.enum(['exclude', 'retry']).optional(),
+      })
       .strict(),
     variables: z
       .record(z.string().min(1).max(200), variableSchema)
@@ -32,6 +37,13 @@ export const spaceSchema = z
   .strict()
   .superRefine((space, ctx) => {
     // Cross-field rules a per-field schema cannot express; each names the field to fix.
+    if (space.objective.failures === 'retry' && space.objective.direction !== 'minimize') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['objective', 'failures'],
+        message: 'retry prices each failure into a cost to minimize (value / P(success)); with maximize it has no meaning: use exclude or minimize a cost',
+      });
+    }
     for (const [name, v] of Object.entries(space.variables)) {
       const at = (field: string) => ['variables', name, field];
       if (v.type === 'int' || v.type === 'float') {
@@ -58,9 +70,16 @@ export type Choice = z.output<typeof variableValue>;
 
 export interface Space {
   name: string;
-  objective: { metric: string; direction: 'minimize' | 'maximize' };
+  objective: { metric: string; direction: 'minimize' | 'maximize'; failures?: 'exclude' | 'retry' };
   variables: Record<string, Variable>;
 }
+
+/**
+ * True when failed runs are repeated until one succeeds: the objective is then
+ * the expected cost per success, a combination's value over its probability
+ * of success.
+ */
+export const failuresRetried = (space: Space): boolean => space.objective.failures === 'retry';
 
 /** Parses a variable space, throwing a `ValidationError` whose issue paths name the field (`variables.window.min`). */
 export function parseSpace(input: unknown): Space {

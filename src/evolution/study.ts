@@ -3,7 +3,7 @@ import type { Combination } from './combination.js';
 import type { Observation } from './observation.js';
 import { rankForRecommendation } from './recommend.js';
 import { scoreCombinations, type Scored } from './scorer.js';
-import type { Space } from './space.js';
+import { failuresRetried, type Space } from './space.js';
 import { SuccessModel, type SuccessEstimate } from './success-model.js';
 
 /** A test result as a study records it: enough of it to become an observation. */
@@ -105,7 +105,9 @@ export function recommendation(study: StudyEvidence, filters: RecommendationFilt
     if (!e) estimates.set(s.key, (e = model.estimate(s.combination)));
     return e;
   };
-  const passing = ranked.find((s) => successOf(s).p >= filters.minSuccessRate && (!filters.classification || classOf(s) === filters.classification));
+  // Retried failures are priced into the objective (cost per success): no success rate filters them as well.
+  const minSuccess = failuresRetried(study.space) ? 0 : filters.minSuccessRate;
+  const passing = ranked.find((s) => successOf(s).p >= minSuccess && (!filters.classification || classOf(s) === filters.classification));
   const best = passing ?? ranked.find((s) => classOf(s) !== 'deprecated') ?? ranked[0]!;
   return { best, success: successOf(best), classification: classOf(best), evidence, since, fellBack: passing === undefined };
 }

@@ -26,7 +26,7 @@ const PRIOR_WEIGHTS = [25, 10, 5, 2];
  * prior) must predict to be taken over a smoother one: differences smaller
  * than this are what chance clusters of successes give on a uniform space.
  */
-const LOCAL_MARGIN = 3;
+const LOCAL_MARGIN = 2;
 /** The width is chosen on at most this many observations (the latest), to bound its O(n²) cost. */
 const MAX_FIT = 600;
 const Z95 = 1.96;
@@ -115,8 +115,8 @@ export class SuccessModel {
       }
       return { width: factor * scale, w, ws };
     });
-    // From the smoothest fit to the most local; a more local one must earn its place.
-    let bestLl = -Infinity;
+    // Of the fits within LOCAL_MARGIN of the best, the smoothest: a more local one must earn its place.
+    const fits: { width: number; prior: number; ll: number }[] = [];
     // A prior never outweighs half the evidence it was taken from.
     for (const prior of new Set(PRIOR_WEIGHTS.map((w) => Math.min(w, Math.max(2, n / 2))))) {
       for (const { width, w, ws } of sums) {
@@ -125,13 +125,13 @@ export class SuccessModel {
           const p = (ws[i]! + prior * this.rate) / (w[i]! + prior);
           ll += Math.log(fit[i]!.success ? p : 1 - p);
         }
-        if (ll > bestLl + (bestLl === -Infinity ? 0 : LOCAL_MARGIN)) {
-          bestLl = ll;
-          this.width = width;
-          this.prior = prior;
-        }
+        fits.push({ width, prior, ll });
       }
     }
+    const best = Math.max(...fits.map((f) => f.ll));
+    const chosen = fits.find((f) => f.ll >= best - LOCAL_MARGIN)!;
+    this.width = chosen.width;
+    this.prior = chosen.prior;
   }
 }
 

@@ -60,6 +60,14 @@ describe('parseSpace', () => {
     expect(issuesOf(input)).toContainEqual({ path: 'objective.direction', code: 'ORC_PROTOCOL_INVALID_VALUE' });
   });
 
+  it('takes failures: exclude or retry, refusing anything else and retry on a maximized objective', () => {
+    expect(parseSpace({ ...structuredClone(ZLIB_SPACE_JSON), objective: { metric: 'value', direction: 'minimize', failures: 'retry' } }).objective.failures).toBe('retry');
+    const bad = { ...structuredClone(ZLIB_SPACE_JSON), objective: { metric: 'value', direction: 'minimize', failures: 'ignore' } };
+    expect(issuesOf(bad)).toContainEqual({ path: 'objective.failures', code: 'ORC_PROTOCOL_INVALID_VALUE' });
+    const maximized = { ...structuredClone(ZLIB_SPACE_JSON), objective: { metric: 'ratio', direction: 'maximize', failures: 'retry' } };
+    expect(issuesOf(maximized).map((i) => i.path)).toContain('objective.failures');
+  });
+
   it('rejects missing variables and a missing name', () => {
     const { variables: _v, name: _n, ...rest } = structuredClone(ZLIB_SPACE_JSON);
     expect(issuesOf(rest).map((i) => i.path).sort()).toEqual(['name', 'variables']);

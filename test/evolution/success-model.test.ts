@@ -56,4 +56,29 @@ describe('the success model', () => {
     expect(rec.fellBack).toBe(true);
     expect(rec.success.p).toBeLessThan(0.6);
   });
+
+  it('with failures retried, recommends the lowest expected cost per success, however often it fails', () => {
+    const retried = parseSpace({ ...space, objective: { metric: 'value', direction: 'minimize', failures: 'retry' } });
+    const observed: Observation[] = [];
+    // Reliable at cost 1; cheap at 0.6 but fails half the time (1.2 per success); cheapest at 0.3, failing four in ten (0.5 per success).
+    // Each region: ten combinations close together, tested twice each; `failures` of the twenty tests fail.
+    const add = (centre: { x: number; y: number }, value: number, failures: number) => {
+      for (let i = 0; i < 20; i++) {
+        const combination = { x: centre.x + (i % 10) * 0.004, y: centre.y - (i % 10) * 0.004 };
+        const success = i % 10 >= failures / 2;
+        observed.push({ key: combinationKey(retried, combination), combination, success, value: success ? value : null, generation: 0, trial: observed.length });
+      }
+    };
+    add({ x: 0.1, y: 0.1 }, 1, 0);
+    add({ x: 0.5, y: 0.5 }, 0.6, 10);
+    add({ x: 0.9, y: 0.9 }, 0.3, 8);
+    const rec = recommendation({ space: retried, observations: observed, exploreFrom: null }, { minSuccessRate: 0.9 })!;
+    expect(rec.best.combination.x as number).toBeGreaterThanOrEqual(0.9);
+    expect(rec.fellBack).toBe(false);
+    expect(rec.success.p).toBeLessThan(0.9);
+    // Without retries the same evidence recommends the reliable one.
+    const excluded = recommendation({ space, observations: observed, exploreFrom: null }, { minSuccessRate: 0.9 })!;
+    expect(excluded.best.combination.x as number).toBeLessThan(0.2);
+    expect(excluded.fellBack).toBe(false);
+  });
 });
