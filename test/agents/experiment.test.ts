@@ -226,6 +226,28 @@ describe('experiment agents on PGlite with the memory bus', () => {
     await until('the campaign_finished event', () => listener.of(campaignFinishedEvent).length === 1);
   });
 
+  it('takes drift detection on or off from each run of a study, and stores it where the analysis reads it', async () => {
+    const experiment = { population: 4, testsPerCombination: 1, retests: 1, seed: 3 };
+    const { variables } = await system({ experiment: { ...experiment, maxGenerations: 1 } });
+    await variables.finished();
+    await variables.stop();
+    const settings = async () => ((await getStudy(db, 'study'))!.settings as { drift: { enabled: boolean; windowMs: number } }).drift;
+    expect(await settings()).toMatchObject({ enabled: true });
+    for (const [generations, enabled] of [
+      [2, false],
+      [3, true],
+    ] as const) {
+      const again = new VariableAgent({ bus, clock, db, registry, studyId: 'study', workload: 'synthetic', space, experiment: { pollMs: 50, ...experiment, maxGenerations: generations, drift: { enabled } } });
+      agents.push(again);
+      await again.start();
+      await again.finished();
+      await again.stop();
+      expect(await settings()).toMatchObject({ enabled, windowMs: 7 * 24 * 3600 * 1000 });
+      const report = (await listReports(db, 'study')).find((r) => r.generation === generations - 1)!.report as { drift: { off?: boolean } };
+      expect(report.drift.off).toBe(enabled ? undefined : true);
+    }
+  });
+
   it('raises no environment change on the same drifting landscape with drift detection off', async () => {
     const population = 8;
     const driftAtTrial = 6 * population;
