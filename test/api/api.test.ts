@@ -143,6 +143,30 @@ describe('the HTTP API on the embedded store', () => {
     expect(study.json()).toMatchObject({ code: 'ORC_CLI_STUDY_NOT_FOUND' });
   });
 
+  it('finds tasks by their id or its start, literally, a page at a time', async () => {
+    const token = tokens.admin;
+    const ids = ['find-me-1', 'find-me-10', 'find-me-2', 'find_me', 'findxme', 'other-find-me-1'];
+    expect((await call('POST', '/api/tasks', { token, body: { tasks: ids.map((taskId) => ({ taskId, kind: 'search' })) } })).statusCode).toBe(201);
+    const found = async (query: string) => {
+      const res = await call('GET', `/api/tasks?${query}`, { token: tokens.viewer });
+      expect(res.statusCode, query).toBe(200);
+      return (res.json().tasks as { taskId: string }[]).map((t) => t.taskId).sort();
+    };
+    expect(await found('search=find-me-1')).toEqual(['find-me-1', 'find-me-10']);
+    expect(await found('search=find-me-10')).toEqual(['find-me-10']);
+    // `_` and `%` are themselves, not wildcards.
+    expect(await found('search=find_')).toEqual(['find_me']);
+    expect(await found(`search=${encodeURIComponent('find%')}`)).toEqual([]);
+    expect(await found(`search=${encodeURIComponent('find\\')}`)).toEqual([]);
+    expect(await found('search=FIND-ME')).toEqual([]);
+    // With the other filters, and paged by cursor.
+    expect(await found('search=find-me&status=COMPLETED')).toEqual([]);
+    const first = (await call('GET', '/api/tasks?search=find-me-&limit=2', { token })).json() as { tasks: { taskId: string }[]; next: string };
+    expect(first.tasks.map((t) => t.taskId)).toEqual(['find-me-2', 'find-me-10']);
+    const rest = (await call('GET', `/api/tasks?search=find-me-&limit=2&cursor=${first.next}`, { token })).json() as { tasks: { taskId: string }[]; next: string | null };
+    expect(rest).toEqual({ tasks: [expect.objectContaining({ taskId: 'find-me-1' })], next: null });
+  });
+
   it('refuses bad input with 400 naming the field, never a 5xx', async () => {
     const token = tokens.admin;
     const cases: [string, 'GET' | 'POST', string, unknown, string][] = [
@@ -150,6 +174,8 @@ describe('the HTTP API on the embedded store', () => {
       ['an unknown status', 'GET', '/api/tasks?status=DONE', undefined, 'querystring.status'],
       ['an unknown query field', 'GET', '/api/tasks?colour=red', undefined, 'querystring'],
       ['a cursor no page gave', 'GET', '/api/tasks?cursor=42', undefined, 'querystring.cursor'],
+      ['an empty search', 'GET', '/api/tasks?search=', undefined, 'querystring.search'],
+      ['a search longer than any task id', 'GET', `/api/tasks?search=${'x'.repeat(101)}`, undefined, 'querystring.search'],
       ['a generation that is no number', 'GET', '/api/studies/none/combinations?generation=last', undefined, 'querystring.generation'],
       ['a negative generation', 'GET', '/api/studies/none/combinations?generation=-1', undefined, 'querystring.generation'],
       ['a task without a kind', 'POST', '/api/tasks', { payload: {} }, 'kind'],
@@ -220,7 +246,7 @@ describe('the HTTP API on the embedded store', () => {
       expect(doc.paths[path], path).toBeDefined();
       expect(doc.paths[path]![route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
     }
-    expect(doc.paths['/api/tasks']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['cursor', 'kind', 'limit', 'offset', 'status']);
+    expect(doc.paths['/api/tasks']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['cursor', 'kind', 'limit', 'offset', 'search', 'status']);
     const docs = await call('GET', '/docs/');
     expect(docs.statusCode).toBe(200);
   });

@@ -118,6 +118,23 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     await page.locator('#notice').getByText(`${taskId} queued again`).waitFor();
     expect((await call('GET', `/api/tasks/${taskId}`)).task.status).toBe('PENDING');
     await page.getByLabel('Status', { exact: true }).selectOption('');
+    // Searching its id lists that task alone and opens it, with its attempts.
+    const search = page.getByLabel('Task id', { exact: true });
+    const found = page.getByRole('table', { name: `Tasks whose id starts with ${taskId}, newest first` });
+    await waitFor('the task found by its id', async () => {
+      if (await found.getByRole('button', { name: taskId }).count()) return true;
+      // The page read for the status filter may still have been on its way, and replaced the box: search again.
+      if (!new URL(page.url()).hash.endsWith(`/${taskId}`)) {
+        await search.fill(taskId);
+        await search.press('Enter');
+      }
+      return false;
+    });
+    expect(await found.locator('tbody tr').count()).toBe(1);
+    await page.getByRole('table', { name: 'Attempts' }).waitFor();
+    await page.getByLabel('Task id', { exact: true }).fill('');
+    await page.getByLabel('Task id', { exact: true }).press('Enter');
+    await page.getByRole('table', { name: 'Tasks, newest first' }).waitFor();
     await shot(page, 'tasks');
 
     await call('POST', '/api/campaigns', { runs: 5 });

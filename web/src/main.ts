@@ -35,12 +35,28 @@ async function render(): Promise<void> {
     const content = await page(params);
     // A later render started meanwhile: its content wins.
     if (ticket !== rendering) return;
+    const typing = typingIn();
     main.replaceChildren(content);
+    typing?.();
     document.querySelectorAll<HTMLAnchorElement>('#nav a').forEach((a) => a.setAttribute('aria-current', String(a.getAttribute('href') === `#/${name}`)));
   } catch (err) {
     if (err instanceof ApiFailure && err.status === 401) return signOut('Your token was refused (revoked or expired). Sign in again.');
     main.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Could not load this page: ${(err as Error).message}`));
   }
+}
+
+/** The box the person types in, if any: returns what puts its text and focus back in the page drawn anew. */
+function typingIn(): (() => void) | undefined {
+  const box = document.activeElement;
+  if (!(box instanceof HTMLInputElement) || !box.id || !main.contains(box)) return undefined;
+  const { id, value, selectionStart, selectionEnd } = box;
+  return () => {
+    const again = document.getElementById(id);
+    if (!(again instanceof HTMLInputElement)) return;
+    again.value = value;
+    again.focus();
+    if (selectionStart !== null && selectionEnd !== null && again.type !== 'number') again.setSelectionRange(selectionStart, selectionEnd);
+  };
 }
 
 /** Events arrive in bursts: the page is read again at most once a second. */
@@ -381,18 +397,34 @@ const STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
 let selectedTask: string | undefined;
 const countsChart = new CountsChart(STATUSES);
 
-async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElement> {
+interface LateReport {
+  attempt: number;
+  worker_id: string | null;
+  outcome: 'completed' | 'failed';
+  error: { code?: string; message?: string } | null;
+  reported_at: string;
+}
+
+const errorText = (e: { code?: string; message?: string } | null) => (e ? `${e.code ?? ''} ${e.message ?? ''}`.trim() : '–');
+
+/** `#/tasks/STATUS/CURSOR/SEARCH`, any part empty. */
+const tasksHash = (filter: string, cursor = '', search = '') => `#/tasks/${filter}/${cursor}/${encodeURIComponent(search)}`.replace(/\/+$/, '');
+
+async function tasksPage([filter = '', cursor = '', search = '']: string[]): Promise<HTMLElement> {
   const query = new URLSearchParams({ limit: '50' });
   if (filter) query.set('status', filter);
   if (cursor) query.set('cursor', cursor);
+  if (search) query.set('search', search);
   const [stats, { tasks, next }] = await Promise.all([
     api<{ total: number; byStatus: Record<string, number>; byPriority: Record<string, number> }>('GET', '/api/tasks/stats'),
     api<{ tasks: Task[]; next: string | null }>('GET', `/api/tasks?${query}`),
   ]);
   countsChart.add(stats.byStatus);
+  // A search that finds the one task it names opens it.
+  if (search && tasks.length === 1 && tasks[0]!.taskId === search) selectedTask = search;
   const detail = h('div', { id: 'task-detail', tabindex: '-1' });
   const show = async (taskId: string) => {
-    const { task, lateReports } = await api<{ task: Task; lateReports: unknown[] }>('GET', `/api/tasks/${encodeURIComponent(taskId)}`);
+    const { task, lateReports } = await api<{ task: Task; lateReports: LateReport[] }>('GET', `/api/tasks/${encodeURIComponent(taskId)}`);
     const path = `/api/tasks/${encodeURIComponent(taskId)}`;
     const result = JSON.stringify(task.result, null, 2) ?? 'null';
     detail.replaceChildren(
@@ -409,10 +441,18 @@ async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElem
         h('dt', {}, 'Depends on'),
         h('dd', {}, task.dependsOn.join(', ') || '–'),
         h('dt', {}, 'Error'),
-        h('dd', {}, task.error ? `${task.error.code ?? ''} ${task.error.message ?? ''}` : '–'),
-        h('dt', {}, 'Late reports'),
-        h('dd', {}, fmt.int(lateReports.length)),
+        h('dd', {}, errorText(task.error)),
       ),
+      // The store keeps the last attempt's error, and the reports of attempts that came after their lease was lost.
+      table(
+        'Attempts',
+        ['Attempt', 'Worker', 'Outcome', 'Error', 'When'],
+        [
+          ...lateReports.map((r) => [fmt.int(r.attempt), r.worker_id ?? '–', `${r.outcome}, late: its lease was lost`, errorText(r.error), fmt.ago(r.reported_at)]),
+          [fmt.int(task.attempt), task.workerId ?? '–', task.status, errorText(task.error), fmt.ago(task.updatedAt)],
+        ].sort((a, b) => Number(a[0]) - Number(b[0])),
+      ),
+      h('p', { class: 'facts' }, lateReports.length ? `${fmt.int(lateReports.length)} late reports: attempts that answered after losing their lease, recorded but not counted.` : 'No late report.'),
       h('pre', { class: 'result' }, result.length > 2000 ? `${result.slice(0, 2000)}\n… (${fmt.int(result.length)} characters)` : result),
       h(
         'div',
@@ -426,9 +466,26 @@ async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElem
   if (selectedTask) await show(selectedTask).catch(() => (selectedTask = undefined));
   const statusPicker = h(
     'select',
-    { id: 'status-filter', 'aria-label': 'Status', onchange: (e: Event) => (location.hash = `#/tasks/${(e.target as HTMLSelectElement).value}`) },
+    { id: 'status-filter', 'aria-label': 'Status', onchange: (e: Event) => (location.hash = tasksHash((e.target as HTMLSelectElement).value, '', search)) },
     h('option', { value: '' }, 'every status'),
     ...STATUSES.map((s) => h('option', { value: s, selected: s === filter }, s)),
+  ) as HTMLSelectElement;
+  const searchBox = h('input', { id: 'task-search', type: 'search', 'aria-label': 'Task id', placeholder: 'task id, or its start', maxlength: '100', value: search }) as HTMLInputElement;
+  const searchForm = h(
+    'form',
+    {
+      role: 'search',
+      class: 'row',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        // The status as chosen now: the page may not have been drawn again since.
+        const to = tasksHash(statusPicker.value, '', searchBox.value.trim());
+        if (location.hash === to) void render();
+        else location.hash = to;
+      },
+    },
+    searchBox,
+    h('button', { type: 'submit' }, 'Search'),
   );
   return h(
     'section',
@@ -442,14 +499,21 @@ async function tasksPage([filter = '', cursor = '']: string[]): Promise<HTMLElem
       Object.keys(stats.byPriority),
       [Object.values(stats.byPriority).map((n) => fmt.int(n))],
     ),
-    h('div', { class: 'row' }, statusPicker, next ? h('a', { href: `#/tasks/${filter}/${next}`, class: 'next' }, 'Older →') : null, cursor ? h('a', { href: `#/tasks/${filter}` }, 'Newest') : null),
+    h(
+      'div',
+      { class: 'row' },
+      statusPicker,
+      searchForm,
+      next ? h('a', { href: tasksHash(filter, next, search), class: 'next' }, 'Older →') : null,
+      cursor ? h('a', { href: tasksHash(filter, '', search) }, 'Newest') : null,
+    ),
     detail,
     table(
-      'Tasks, newest first',
+      search ? `Tasks whose id starts with ${search}, newest first` : 'Tasks, newest first',
       ['Task', 'Kind', 'Status', 'Attempt', 'Updated'],
       tasks.map((t) => [
         h('button', { type: 'button', class: 'link', onclick: () => ((selectedTask = t.taskId), void render().then(() => document.getElementById('task-detail')?.focus())) }, t.taskId), t.kind, t.status, `${t.attempt}/${t.maxAttempts}`, fmt.ago(t.updatedAt)]),
-      'no task',
+      search ? `no task id starts with ${search}` : 'no task',
     ),
   );
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { taskToJson, TASK_STATUSES, type TaskStatus } from '../../protocol/index.js';
 import { TASK_CURSOR } from '../../registry/index.js';
+import { listTasks, toTask } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
 
 /** `a,b` or `a&…&a` in a query: one list either way. */
@@ -17,7 +18,7 @@ export async function taskRoutes(app: ZodInstance, deps: ApiDeps): Promise<void>
     {
       config: { access: 'viewer' },
       schema: {
-        summary: "Tasks, newest first, filtered by status and kind, a page at a time: pass the reply's `next` as `cursor` for the next page. Results larger than 64 KiB are left out of the list",
+        summary: "Tasks, newest first, filtered by status, kind and task id (`search`: the id or its start), a page at a time: pass the reply's `next` as `cursor` for the next page. Results larger than 64 KiB are left out of the list",
         description: 'A cursor pages by registration order, so tasks registered while a client pages neither repeat nor shift a page; `offset` is kept for a one-off jump and does shift.',
         querystring: z
           .object({
@@ -26,13 +27,15 @@ export async function taskRoutes(app: ZodInstance, deps: ApiDeps): Promise<void>
             limit: z.coerce.number().int().min(1).max(1000).default(50),
             offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
             cursor: z.string().regex(TASK_CURSOR, 'must be the `next` of an earlier page').optional(),
+            search: z.string().min(1).max(100).describe('Only tasks whose id is this or starts with it (matched literally)').optional(),
           })
           .strict(),
         response: { 200: z.object({ tasks: z.array(taskJson), next: z.string().nullable() }) },
       },
     },
     async (request) => {
-      const { status, kind, limit, offset, cursor } = request.query;
+      const { status, kind, limit, offset, cursor, search } = request.query;
+      if (search !== undefined) return searchTasks(deps, { ...(status ? { status: status as TaskStatus[] } : {}), ...(kind ? { kind } : {}), limit, offset, ...(cursor ? { cursor } : {}), search });
       const page = await deps.registry.page({ ...(status ? { status: status as TaskStatus[] } : {}), ...(kind ? { kind } : {}), limit, offset, ...(cursor ? { cursor } : {}) });
       return { tasks: page.tasks.map(taskToJson), next: page.next };
     },
@@ -97,4 +100,25 @@ export async function taskRoutes(app: ZodInstance, deps: ApiDeps): Promise<void>
     { config: { access: 'admin' }, schema: { summary: 'Runs a failed or cancelled task again, with the dependents its failure failed', params: taskId } },
     async (request) => ({ tasks: (await deps.registry.retry(request.params.taskId)).map(taskToJson) }),
   );
+}
+
+/** Listed tasks leave out results larger than this, as the registry's listings do. */
+const LISTED_RESULT_BYTES = 64 * 1024;
+
+/** A page of the tasks whose id starts with `search`, paged as the registry pages its listings. */
+async function searchTasks(
+  deps: ApiDeps,
+  q: { status?: TaskStatus[]; kind?: string[]; limit: number; offset: number; cursor?: string; search: string },
+): Promise<{ tasks: Record<string, unknown>[]; next: string | null }> {
+  const rows = await listTasks(deps.db, {
+    ...(q.status ? { statuses: q.status } : {}),
+    ...(q.kind ? { kinds: q.kind } : {}),
+    idPrefix: q.search,
+    limit: q.limit,
+    offset: q.offset,
+    maxResultBytes: LISTED_RESULT_BYTES,
+    // The schema checked its shape: `s` and a sequence number.
+    ...(q.cursor ? { afterSeq: Number(q.cursor.slice(1)) } : {}),
+  });
+  return { tasks: rows.map((r) => taskToJson(toTask(r))), next: rows.length === q.limit ? `s${String(rows.at(-1)!.seq)}` : null };
 }

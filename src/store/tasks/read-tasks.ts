@@ -21,10 +21,16 @@ export interface ListTasksParams {
   order?: 'asc' | 'desc';
   /** Results larger than this, encoded, are left out of the rows (`result_omitted`). */
   maxResultBytes: number;
+  /** Only tasks whose id starts with this (matched literally: `%` and `_` are no wildcards). */
+  idPrefix?: string;
 }
 
+/** `text` as a LIKE pattern that matches itself only, with `\` as the escape. */
+export const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 /**
- * Params: $1 statuses or null, $2 kinds or null, $3 limit, $4 offset, $5 largest result listed, $6 cursor's seq or null.
+ * Params: $1 statuses or null, $2 kinds or null, $3 limit, $4 offset, $5 largest result listed, $6 cursor's seq or null,
+ * $7 LIKE pattern of task ids or null.
  * A cursor pages by `seq` (the primary key's order), so tasks registered
  * while someone pages neither repeat nor push others off a page, as they do
  * with an offset.
@@ -39,13 +45,15 @@ FROM tasks t CROSS JOIN LATERAL (SELECT octet_length(t.result::text) AS result_b
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::text[] IS NULL OR kind = ANY($2::text[]))
   AND ($6::bigint IS NULL OR seq ${order === 'asc' ? '>' : '<'} $6::bigint)
+  AND ($7::text IS NULL OR task_id LIKE $7::text ESCAPE '\\')
 ORDER BY seq ${order === 'asc' ? 'ASC' : 'DESC'}
 LIMIT $3 OFFSET $4`;
 
 export async function listTasks(db: Queryable, p: ListTasksParams): Promise<TaskRow[]> {
   const statuses = p.statuses?.length ? p.statuses : null;
   const kinds = p.kinds?.length ? p.kinds : null;
-  return db.query<TaskRow>(listTasksSql(p.order ?? 'desc'), [statuses, kinds, p.limit, p.offset, p.maxResultBytes, p.afterSeq ?? null]);
+  const ids = p.idPrefix === undefined ? null : `${likeLiteral(p.idPrefix)}%`;
+  return db.query<TaskRow>(listTasksSql(p.order ?? 'desc'), [statuses, kinds, p.limit, p.offset, p.maxResultBytes, p.afterSeq ?? null, ids]);
 }
 
 export interface StatusPriorityCount {
