@@ -34,39 +34,72 @@ function gaussian(rng: Rng): number {
 const floats = (names: readonly string[], min: number, max: number) =>
   Object.fromEntries(names.map((n) => [n, { type: 'float', min, max }]));
 
-const X5 = ['x1', 'x2', 'x3', 'x4', 'x5'];
 
 function deterministic(f: (c: Combination) => number) {
   return { evaluate: (c: Combination) => ({ success: true, value: f(c) }), exact: f };
 }
 
-/** Shifted sphere, 5-d float on [−5, 5]: the smooth baseline every optimizer should win. */
-export function sphere(): BenchFunction {
-  const shift = [1.3, -2.1, 0.7, 3.2, -0.4];
-  const f = (c: Combination) => X5.reduce((s, n, i) => s + (num(c, n) - shift[i]!) ** 2, 0);
+const names = (dims: number) => Array.from({ length: dims }, (_, i) => `x${i + 1}`);
+/** A fixed shift per dimension, so no optimum sits at the centre of the box. */
+const SHIFTS = [1.3, -2.1, 0.7, 3.2, -0.4, 2.6, -1.2, 0.3, -3.1, 1.8];
+
+/** Shifted sphere on [−5, 5]ᵈ (5-d by default): the smooth baseline every optimizer should win. */
+export function sphere(dims = 5): BenchFunction {
+  const xs = names(dims);
+  const f = (c: Combination) => xs.reduce((s, n, i) => s + (num(c, n) - SHIFTS[i]!) ** 2, 0);
   return {
-    name: 'sphere-5d',
-    about: 'shifted sphere, 5 floats',
-    space: parseSpace({ name: 'sphere', objective: { metric: 'value', direction: 'minimize' }, variables: floats(X5, -5, 5) }),
+    name: `sphere-${dims}d`,
+    about: `shifted sphere, ${dims} floats`,
+    space: parseSpace({ name: 'sphere', objective: { metric: 'value', direction: 'minimize' }, variables: floats(xs, -5, 5) }),
     ...deterministic(f),
     optimum: 0,
   };
 }
 
-/** Shifted Rastrigin, 5-d float on [−5.12, 5.12]: about 10⁵ local minima. */
-export function rastrigin(): BenchFunction {
-  const shift = [1.1, -0.7, 2.3, -1.9, 0.4];
+/** Shifted Rastrigin on [−5.12, 5.12]ᵈ (5-d by default): about 10ᵈ local minima. */
+export function rastrigin(dims = 5): BenchFunction {
+  const xs = names(dims);
+  const shift = [1.1, -0.7, 2.3, -1.9, 0.4, -2.4, 0.9, 1.6, -0.2, -1.3];
   const f = (c: Combination) =>
-    X5.reduce((s, n, i) => {
+    xs.reduce((s, n, i) => {
       const z = num(c, n) - shift[i]!;
       return s + z * z - 10 * Math.cos(2 * Math.PI * z) + 10;
     }, 0);
   return {
-    name: 'rastrigin-5d',
-    about: 'shifted Rastrigin, 5 floats, multimodal',
-    space: parseSpace({ name: 'rastrigin', objective: { metric: 'value', direction: 'minimize' }, variables: floats(X5, -5.12, 5.12) }),
+    name: `rastrigin-${dims}d`,
+    about: `shifted Rastrigin, ${dims} floats, multimodal`,
+    space: parseSpace({ name: 'rastrigin', objective: { metric: 'value', direction: 'minimize' }, variables: floats(xs, -5.12, 5.12) }),
     ...deterministic(f),
     optimum: 0,
+  };
+}
+
+/**
+ * Cheap settings are unreliable: three floats whose mean s sets both the cost
+ * of a run (0.4 + 2s², plus a penalty for spreading the three apart) and its
+ * chance of success, 1 / (1 + e^(−10(s − 0.4))), so the cheapest runs fail
+ * most. Failed runs are retried (`failures: retry`): a recommendation is
+ * judged by its expected cost per success, cost / P(success), whose minimum
+ * lies at s ≈ 0.53, where a run fails about one time in five.
+ */
+export function unreliableCheap(): BenchFunction {
+  const xs = names(3);
+  const mean = (c: Combination) => xs.reduce((a, n) => a + num(c, n), 0) / xs.length;
+  const cost = (c: Combination) => {
+    const s = mean(c);
+    return 0.4 + 2 * s * s + xs.reduce((a, n) => a + (num(c, n) - s) ** 2, 0);
+  };
+  const pSuccess = (c: Combination) => 1 / (1 + Math.exp(-10 * (mean(c) - 0.4)));
+  const perSuccess = (c: Combination) => cost(c) / pSuccess(c);
+  let optimum = Infinity;
+  for (let i = 0; i <= 10_000; i++) optimum = Math.min(optimum, perSuccess(Object.fromEntries(xs.map((n) => [n, i / 10_000]))));
+  return {
+    name: 'unreliable-cheap',
+    about: 'cheap runs fail most; judged by cost per success',
+    space: parseSpace({ name: 'unreliable', objective: { metric: 'cost', direction: 'minimize', failures: 'retry' }, variables: floats(xs, 0, 1) }),
+    evaluate: (c, _trial, rng) => (rng.next() < pSuccess(c) ? { success: true, value: cost(c) } : { success: false, value: null }),
+    exact: perSuccess,
+    optimum,
   };
 }
 
@@ -201,5 +234,5 @@ export function drifting(switchAt: number): BenchFunction {
 
 /** The suite for one budget (the drifting landscape moves at half of it). */
 export function benchFunctions(budget: number): BenchFunction[] {
-  return [sphere(), rastrigin(), mixed(), trap(), noisy(), drifting(Math.floor(budget / 2))];
+  return [sphere(), sphere(8), rastrigin(), rastrigin(10), mixed(), trap(), noisy(), unreliableCheap(), drifting(Math.floor(budget / 2))];
 }
