@@ -1,44 +1,65 @@
 import uPlot from 'uplot';
 
-/** Best and mean score per generation: one chart, redrawn in place as generations are scored. */
-export class ScoreChart {
+/** A colour of the page's theme (a CSS custom property). */
+type Colour = (name: string) => string;
+
+/** An axis in the theme's colours. */
+const axis = (color: Colour, more: uPlot.Axis = {}): uPlot.Axis => ({ stroke: color('--fg'), grid: { stroke: color('--grid') }, ...more });
+
+/**
+ * A uPlot chart in a figure: drawn on its first data in the theme's colours,
+ * then redrawn in place. Each chart says only its axes, series and data.
+ */
+abstract class Chart {
   private plot: uPlot | undefined;
   readonly element: HTMLElement;
 
-  constructor() {
+  constructor(
+    label: string,
+    private readonly height: number,
+  ) {
     this.element = document.createElement('figure');
     this.element.className = 'chart';
-    this.element.setAttribute('aria-label', 'Best and mean score per generation');
+    this.element.setAttribute('aria-label', label);
   }
 
-  /** `points` in generation order; an empty study draws an empty chart. */
-  update(points: { generation: number; best: number | null; mean: number | null }[]): void {
-    const data: uPlot.AlignedData = [points.map((p) => p.generation), points.map((p) => p.best), points.map((p) => p.mean)];
-    this.element.dataset['points'] = String(points.length);
+  protected abstract options(color: Colour): Omit<uPlot.Options, 'width' | 'height'>;
+
+  /** `points`: how many the chart shows, for the page (and its tests) to read. */
+  protected draw(data: uPlot.AlignedData, points: number): void {
+    this.element.dataset['points'] = String(points);
     if (this.plot) {
       this.plot.setData(data);
       return;
     }
     const styles = getComputedStyle(document.documentElement);
-    const color = (name: string) => styles.getPropertyValue(name).trim() || 'gray';
-    this.plot = new uPlot(
-      {
-        width: Math.max(320, Math.min(900, (this.element.parentElement?.clientWidth ?? 800) - 16)),
-        height: 260,
-        scales: { x: { time: false } },
-        axes: [
-          { label: 'generation', stroke: color('--fg'), grid: { stroke: color('--grid') }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
-          { label: 'score', stroke: color('--fg'), grid: { stroke: color('--grid') } },
-        ],
-        series: [
-          { label: 'generation' },
-          { label: 'best', stroke: color('--accent'), width: 2, points: { show: true } },
-          { label: 'mean', stroke: color('--muted'), width: 1.5, dash: [6, 4] },
-        ],
-      },
-      data,
-      this.element,
-    );
+    const color: Colour = (name) => styles.getPropertyValue(name).trim() || 'gray';
+    const width = Math.max(320, Math.min(900, (this.element.parentElement?.clientWidth ?? 800) - 16));
+    this.plot = new uPlot({ width, height: this.height, ...this.options(color) }, data, this.element);
+  }
+}
+
+/** Best and mean score per generation: one chart, redrawn in place as generations are scored. */
+export class ScoreChart extends Chart {
+  constructor() {
+    super('Best and mean score per generation', 260);
+  }
+
+  /** `points` in generation order; an empty study draws an empty chart. */
+  update(points: { generation: number; best: number | null; mean: number | null }[]): void {
+    this.draw([points.map((p) => p.generation), points.map((p) => p.best), points.map((p) => p.mean)], points.length);
+  }
+
+  protected options(color: Colour): Omit<uPlot.Options, 'width' | 'height'> {
+    return {
+      scales: { x: { time: false } },
+      axes: [axis(color, { label: 'generation', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }), axis(color, { label: 'score' })],
+      series: [
+        { label: 'generation' },
+        { label: 'best', stroke: color('--accent'), width: 2, points: { show: true } },
+        { label: 'mean', stroke: color('--muted'), width: 1.5, dash: [6, 4] },
+      ],
+    };
   }
 }
 
@@ -52,14 +73,9 @@ export interface EvaluationPoint {
  * Every evaluation as a point over time: successes at their value, failures
  * marked along the bottom, environment changes marked along the top.
  */
-export class EvaluationsChart {
-  private plot: uPlot | undefined;
-  readonly element: HTMLElement;
-
+export class EvaluationsChart extends Chart {
   constructor() {
-    this.element = document.createElement('figure');
-    this.element.className = 'chart';
-    this.element.setAttribute('aria-label', 'Every evaluation over time, failures marked, environment changes marked');
+    super('Every evaluation over time, failures marked, environment changes marked', 240);
   }
 
   update(evaluations: EvaluationPoint[], changesAt: number[]): void {
@@ -71,64 +87,37 @@ export class EvaluationsChart {
       ...evaluations.map((e) => ({ t: e.at / 1000, ok: e.success && e.value !== null ? e.value : null, failed: e.success ? null : low, change: null as number | null })),
       ...changesAt.map((at) => ({ t: at / 1000, ok: null, failed: null, change: high })),
     ].sort((a, b) => a.t - b.t);
-    const data: uPlot.AlignedData = [rows.map((r) => r.t), rows.map((r) => r.ok), rows.map((r) => r.failed), rows.map((r) => r.change)];
-    this.element.dataset['points'] = String(evaluations.length);
-    if (this.plot) {
-      this.plot.setData(data);
-      return;
-    }
-    const styles = getComputedStyle(document.documentElement);
-    const color = (name: string) => styles.getPropertyValue(name).trim() || 'gray';
+    this.draw([rows.map((r) => r.t), rows.map((r) => r.ok), rows.map((r) => r.failed), rows.map((r) => r.change)], evaluations.length);
+  }
+
+  protected options(color: Colour): Omit<uPlot.Options, 'width' | 'height'> {
     const dots = (stroke: string, size: number) => ({ stroke, width: 0, points: { show: true, size, stroke, fill: stroke }, paths: () => null });
-    this.plot = new uPlot(
-      {
-        width: Math.max(320, Math.min(900, (this.element.parentElement?.clientWidth ?? 800) - 16)),
-        height: 240,
-        axes: [
-          { stroke: color('--fg'), grid: { stroke: color('--grid') } },
-          { label: 'value', stroke: color('--fg'), grid: { stroke: color('--grid') } },
-        ],
-        series: [{}, { label: 'evaluation', ...dots(color('--accent'), 4) }, { label: 'failed', ...dots(color('--bad'), 6) }, { label: 'environment change', ...dots(color('--warn'), 10) }],
-      },
-      data,
-      this.element,
-    );
+    return {
+      axes: [axis(color), axis(color, { label: 'value' })],
+      series: [{}, { label: 'evaluation', ...dots(color('--accent'), 4) }, { label: 'failed', ...dots(color('--bad'), 6) }, { label: 'environment change', ...dots(color('--warn'), 10) }],
+    };
   }
 }
 
 /** Task counts by status, sampled each time the tasks page is read: the queue over this visit. */
-export class CountsChart {
-  private plot: uPlot | undefined;
+export class CountsChart extends Chart {
   private readonly samples: { t: number; counts: Record<string, number> }[] = [];
-  readonly element: HTMLElement;
 
   constructor(private readonly statuses: readonly string[]) {
-    this.element = document.createElement('figure');
-    this.element.className = 'chart';
-    this.element.setAttribute('aria-label', 'Tasks by status over time');
+    super('Tasks by status over time', 200);
   }
 
   add(counts: Record<string, number>): void {
     this.samples.push({ t: Date.now() / 1000, counts });
     if (this.samples.length > 1000) this.samples.shift();
-    const data: uPlot.AlignedData = [this.samples.map((s) => s.t), ...this.statuses.map((status) => this.samples.map((s) => s.counts[status] ?? 0))];
-    this.element.dataset['points'] = String(this.samples.length);
-    if (this.plot) {
-      this.plot.setData(data);
-      return;
-    }
-    const styles = getComputedStyle(document.documentElement);
-    const color = (name: string) => styles.getPropertyValue(name).trim() || 'gray';
+    this.draw([this.samples.map((s) => s.t), ...this.statuses.map((status) => this.samples.map((s) => s.counts[status] ?? 0))], this.samples.length);
+  }
+
+  protected options(color: Colour): Omit<uPlot.Options, 'width' | 'height'> {
     const colors: Record<string, string> = { PENDING: color('--warn'), RUNNING: color('--accent'), COMPLETED: color('--ok'), FAILED: color('--bad'), CANCELLED: color('--muted') };
-    this.plot = new uPlot(
-      {
-        width: Math.max(320, Math.min(900, (this.element.parentElement?.clientWidth ?? 800) - 16)),
-        height: 200,
-        axes: [{ stroke: color('--fg'), grid: { stroke: color('--grid') } }, { stroke: color('--fg'), grid: { stroke: color('--grid') } }],
-        series: [{}, ...this.statuses.map((status) => ({ label: status, stroke: colors[status] ?? color('--fg'), width: 1.5 }))],
-      },
-      data,
-      this.element,
-    );
+    return {
+      axes: [axis(color), axis(color)],
+      series: [{}, ...this.statuses.map((status) => ({ label: status, stroke: colors[status] ?? color('--fg'), width: 1.5 }))],
+    };
   }
 }
