@@ -13,6 +13,9 @@ export const session = {
   },
 };
 
+/** A server type as JSON carries it: dates become ISO strings. */
+export type Wire<T> = T extends Date ? string : T extends readonly (infer U)[] ? Wire<U>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T;
+
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,

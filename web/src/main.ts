@@ -4,10 +4,16 @@
  * stream says something changed. Operator actions are shown to admins only
  * (the API refuses them to anyone else anyway), and each asks first.
  */
-import { api, ApiFailure, follow, session, type LiveEvent } from './api.js';
+import { api, ApiFailure, follow, session, type LiveEvent, type Wire } from './api.js';
 import { fmt, h, table } from './dom.js';
 import { CountsChart, EvaluationsChart, ScoreChart } from './chart.js';
 import { importance, parallelCoordinates, type Scored } from './analysis.js';
+// The server's own types (erased when built): the pages read what the API sends.
+import type { BotView, CombinationView, GenerationView } from '../../src/api/views.js';
+import type { StudyBest } from '../../src/agents/study-evidence.js';
+import type { CampaignRow, LateReportRow, StudyRow } from '../../src/store/index.js';
+
+type StudyListed = Pick<StudyRow, 'studyId' | 'state' | 'generation' | 'trials' | 'updatedAt'>;
 
 interface Who {
   name: string;
@@ -183,66 +189,28 @@ function notify(text: string, error = false): void {
 
 // ---- pages ---------------------------------------------------------------
 
-interface StudyRow {
-  studyId: string;
-  state: string;
-  generation: number;
-  trials: number;
-  updatedAt: number;
-}
-interface Generation {
-  generation: number;
-  state: string;
-  tests: number;
-  testsDone: number;
-  failed: number;
-  bestScore: number | null;
-  bestValue: number | null;
-  environmentChange: boolean;
-}
-interface Combination {
-  key: string;
-  variables: Record<string, unknown>;
-  firstGeneration: number;
-  classification: string | null;
-  score: number | null;
-  tests: number;
-  successes: number;
-  successRate: number | null;
-}
-interface Best {
-  key: string;
-  variables: Record<string, unknown>;
-  score: number;
-  value: number | null;
-  successRate: number;
-  tests: number;
-  classification: string;
-  fellBack: boolean;
-  metrics: Record<string, number>;
-}
 
 const chart = new ScoreChart();
 const evaluationsChart = new EvaluationsChart();
 
 async function studyPage([chosen]: string[]): Promise<HTMLElement> {
-  const { studies } = await api<{ studies: StudyRow[] }>('GET', '/api/studies');
+  const { studies } = await api<{ studies: StudyListed[] }>('GET', '/api/studies');
   if (studies.length === 0) return h('section', {}, h('h1', {}, 'Studies'), h('p', { class: 'empty' }, 'No study yet: start one (orchestra start).'));
   const studyId = chosen && studies.some((s) => s.studyId === chosen) ? chosen : studies[0]!.studyId;
   const path = `/api/studies/${encodeURIComponent(studyId)}`;
   const [{ generations }, { reports }, { combinations }, { best }, { evaluations }, { alerts }] = await Promise.all([
-    api<{ generations: Generation[] }>('GET', `${path}/generations`),
+    api<{ generations: GenerationView[] }>('GET', `${path}/generations`),
     api<{ reports: { generation: number; report: { best?: number; mean?: number } }[] }>('GET', `${path}/reports`),
-    api<{ combinations: Combination[] }>('GET', `${path}/combinations`),
-    api<{ best: Best | null }>('GET', `${path}/best`),
+    api<{ combinations: CombinationView[] }>('GET', `${path}/combinations`),
+    api<{ best: StudyBest | null }>('GET', `${path}/best`),
     api<{ evaluations: { at: number; success: boolean; value: number | null }[] }>('GET', `${path}/evaluations?limit=5000`),
     api<{ alerts: Alert[] }>('GET', '/api/alerts'),
   ]);
   const current = generations.at(-1);
-  const { combinations: inCurrent } = current ? await api<{ combinations: Combination[] }>('GET', `${path}/combinations?generation=${current.generation}`) : { combinations: [] };
+  const { combinations: inCurrent } = current ? await api<{ combinations: CombinationView[] }>('GET', `${path}/combinations?generation=${current.generation}`) : { combinations: [] };
   const changes = alerts.filter((a) => a.action === 'environment_change_detected' && a.data['studyId'] === studyId).map((a) => a.at);
   evaluationsChart.update(evaluations, changes);
-  const scored: Scored[] = combinations.filter((c): c is Combination & { score: number } => c.score !== null);
+  const scored: Scored[] = combinations.filter((c): c is CombinationView & { score: number } => c.score !== null);
   const shares = importance(scored);
   const study = studies.find((s) => s.studyId === studyId)!;
   chart.update(reports.map((r) => ({ generation: r.generation, best: r.report.best ?? null, mean: r.report.mean ?? null })));
@@ -325,24 +293,10 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
   );
 }
 
-interface Bot {
-  botId: string;
-  state: string;
-  transport: string;
-  group: string;
-  successRate: number;
-  completed: number;
-  failed: number;
-  restarts: number;
-  lastHeartbeatAt: number;
-  reason: string | null;
-  tasks: number;
-  running: number;
-}
 
 async function fleetPage(): Promise<HTMLElement> {
-  const { bots, maxTasksPerBot } = await api<{ bots: Bot[]; maxTasksPerBot: number }>('GET', '/api/bots');
-  const path = (b: Bot) => `/api/bots/${encodeURIComponent(b.botId)}`;
+  const { bots, maxTasksPerBot } = await api<{ bots: BotView[]; maxTasksPerBot: number }>('GET', '/api/bots');
+  const path = (b: BotView) => `/api/bots/${encodeURIComponent(b.botId)}`;
   const online = bots.filter((b) => b.state === 'online').length;
   return h(
     'section',
@@ -397,15 +351,13 @@ const STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
 let selectedTask: string | undefined;
 const countsChart = new CountsChart(STATUSES);
 
-interface LateReport {
-  attempt: number;
-  worker_id: string | null;
-  outcome: 'completed' | 'failed';
-  error: { code?: string; message?: string } | null;
-  reported_at: string;
-}
 
-const errorText = (e: { code?: string; message?: string } | null) => (e ? `${e.code ?? ''} ${e.message ?? ''}`.trim() : '–');
+/** A task error (or a late report's) in a line: its code and message. */
+function errorText(e: unknown): string {
+  if (!e || typeof e !== 'object') return '–';
+  const { code = '', message = '' } = e as { code?: string; message?: string };
+  return `${code} ${message}`.trim() || '–';
+}
 
 /** `#/tasks/STATUS/CURSOR/SEARCH`, any part empty. */
 const tasksHash = (filter: string, cursor = '', search = '') => `#/tasks/${filter}/${cursor}/${encodeURIComponent(search)}`.replace(/\/+$/, '');
@@ -424,7 +376,7 @@ async function tasksPage([filter = '', cursor = '', search = '']: string[]): Pro
   if (search && tasks.length === 1 && tasks[0]!.taskId === search) selectedTask = search;
   const detail = h('div', { id: 'task-detail', tabindex: '-1' });
   const show = async (taskId: string) => {
-    const { task, lateReports } = await api<{ task: Task; lateReports: LateReport[] }>('GET', `/api/tasks/${encodeURIComponent(taskId)}`);
+    const { task, lateReports } = await api<{ task: Task; lateReports: Wire<LateReportRow>[] }>('GET', `/api/tasks/${encodeURIComponent(taskId)}`);
     const path = `/api/tasks/${encodeURIComponent(taskId)}`;
     const result = JSON.stringify(task.result, null, 2) ?? 'null';
     detail.replaceChildren(
@@ -518,19 +470,9 @@ async function tasksPage([filter = '', cursor = '', search = '']: string[]): Pro
   );
 }
 
-interface Campaign {
-  campaignId: string;
-  studyId: string;
-  variables: Record<string, unknown>;
-  runs: number;
-  succeeded: number;
-  failed: number;
-  state: string;
-  createdAt: number;
-}
 
 async function campaignsPage(): Promise<HTMLElement> {
-  const { campaigns } = await api<{ campaigns: Campaign[] }>('GET', '/api/campaigns');
+  const { campaigns } = await api<{ campaigns: CampaignRow[] }>('GET', '/api/campaigns');
   const runs = h('input', { id: 'campaign-runs', type: 'number', min: '1', max: '100000', value: '10', 'aria-label': 'Runs' }) as HTMLInputElement;
   return h(
     'section',
