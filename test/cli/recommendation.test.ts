@@ -174,8 +174,8 @@ describe('one recommendation: every entry point gives the same answer on the sam
         const io = captured(cwd);
         await optimizeCommand({ data, logLevel: 'error' }, { space: 'space.json', command: 'false', budget: trials, resume: true, json: true, out: `${data}.json` }, io);
         const printed = JSON.parse(io.out()) as { best: { variables: unknown; value: number } };
-        const best = await bestJson(data, 'optimize');
-        expect(printed.best).toEqual({ variables: best.variables, value: best.value });
+        const best = (await bestJson(data, 'optimize')) as Awaited<ReturnType<typeof bestJson>> & { successRate: number; tests: number; successProbability: unknown };
+        expect(printed.best).toEqual({ variables: best.variables, value: best.value, successProbability: best.successProbability, observedSuccessRate: best.successRate, tests: best.tests });
         expect(lastProgressFigure(io.err(), /· best (-?[\d.e+-]+) ·/g)).toBeCloseTo(best.value, 4);
       });
     }
