@@ -33,10 +33,13 @@ type Page = (params: string[]) => Promise<HTMLElement>;
 const pages: Record<string, Page> = { study: studyPage, fleet: fleetPage, tasks: tasksPage, campaigns: campaignsPage, alerts: alertsPage };
 
 let rendering = 0;
+/** Renders under way: a live refresh waits for them rather than overtaking them. */
+let inFlight = 0;
 async function render(): Promise<void> {
   const [name = 'study', ...params] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   const page = pages[name] ?? studyPage;
   const ticket = ++rendering;
+  inFlight++;
   try {
     const content = await page(params);
     // A later render started meanwhile: its content wins.
@@ -47,7 +50,9 @@ async function render(): Promise<void> {
     document.querySelectorAll<HTMLAnchorElement>('#nav a').forEach((a) => a.setAttribute('aria-current', String(a.getAttribute('href') === `#/${name}`)));
   } catch (err) {
     if (err instanceof ApiFailure && err.status === 401) return signOut('Your token was refused (revoked or expired). Sign in again.');
-    main.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Could not load this page: ${(err as Error).message}`));
+    if (ticket === rendering) main.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Could not load this page: ${(err as Error).message}`));
+  } finally {
+    inFlight--;
   }
 }
 
@@ -71,8 +76,9 @@ function refreshSoon(): void {
   if (refreshTimer !== undefined) return;
   refreshTimer = window.setTimeout(() => {
     refreshTimer = undefined;
-    // Not while the person is typing in the page.
-    if (document.activeElement?.matches('input, select, textarea')) return refreshSoon();
+    // Not while the person is typing in the page, nor over a render still on its way:
+    // on a slow link each refresh would overtake the last and none would ever show.
+    if (inFlight > 0 || document.activeElement?.matches('input, select, textarea')) return refreshSoon();
     void render();
   }, 1000);
 }
@@ -198,21 +204,25 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
   if (studies.length === 0) return h('section', {}, h('h1', {}, 'Studies'), h('p', { class: 'empty' }, 'No study yet: start one (orchestra start).'));
   const studyId = chosen && studies.some((s) => s.studyId === chosen) ? chosen : studies[0]!.studyId;
   const path = `/api/studies/${encodeURIComponent(studyId)}`;
-  const [{ generations }, { reports }, { combinations }, { best }, { evaluations }, { alerts }] = await Promise.all([
+  const study = studies.find((s) => s.studyId === studyId)!;
+  const [{ generations }, { reports }, { combinations }, { best }, { evaluations }, { alerts }, { combinations: inCurrent }] = await Promise.all([
     api<{ generations: GenerationView[] }>('GET', `${path}/generations`),
     api<{ reports: { generation: number; report: { best?: number; mean?: number } }[] }>('GET', `${path}/reports`),
     api<{ combinations: CombinationView[] }>('GET', `${path}/combinations`),
     api<{ best: StudyBest | null }>('GET', `${path}/best`),
     api<{ evaluations: { at: number; success: boolean; value: number | null }[] }>('GET', `${path}/evaluations?limit=5000`),
     api<{ alerts: Alert[] }>('GET', '/api/alerts'),
+    // The study's latest generation; none yet is a 404.
+    api<{ combinations: CombinationView[] }>('GET', `${path}/combinations?generation=${study.generation}`).catch((err: unknown) => {
+      if (err instanceof ApiFailure && err.status === 404) return { combinations: [] as CombinationView[] };
+      throw err;
+    }),
   ]);
   const current = generations.at(-1);
-  const { combinations: inCurrent } = current ? await api<{ combinations: CombinationView[] }>('GET', `${path}/combinations?generation=${current.generation}`) : { combinations: [] };
   const changes = alerts.filter((a) => a.action === 'environment_change_detected' && a.data['studyId'] === studyId).map((a) => a.at);
   evaluationsChart.update(evaluations, changes);
   const scored: Scored[] = combinations.filter((c): c is CombinationView & { score: number } => c.score !== null);
   const shares = importance(scored);
-  const study = studies.find((s) => s.studyId === studyId)!;
   chart.update(reports.map((r) => ({ generation: r.generation, best: r.report.best ?? null, mean: r.report.mean ?? null })));
   const picker = h(
     'select',
@@ -269,7 +279,7 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
     ),
     current
       ? table(
-          `Combinations of generation ${fmt.int(current.generation)}`,
+          `Combinations of generation ${fmt.int(study.generation)}`,
           ['Variables', 'Class', 'Score', 'Success rate', 'Tests'],
           inCurrent.map((c) => [fmt.vars(c.variables), c.classification ?? '–', fmt.num(c.score), fmt.pct(c.successRate), fmt.int(c.tests)]),
         )
