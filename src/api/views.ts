@@ -7,6 +7,7 @@ import {
   listGenerations,
   listResults,
   listStudies,
+  countResultsByKey,
   countUnfinishedByKind,
   type BotRow,
   type CampaignRow,
@@ -101,16 +102,7 @@ export async function combinationsView(db: Db, studyId: string, generation?: num
     }
     keys = new Set(planned.tests.map((t) => t.key));
   }
-  const since = (await getStudy(db, studyId))?.exploreFrom ?? 0;
-  const counts = new Map<string, { tests: number; successes: number }>();
-  for (const r of await listResults(db, studyId)) {
-    if (r.generation < 0 || r.trial < since || (keys && !keys.has(r.key))) continue;
-    const c = counts.get(r.key) ?? { tests: 0, successes: 0 };
-    c.tests++;
-    // As the scorer counts: a success needs a finite value.
-    if (r.success && typeof r.value === 'number' && Number.isFinite(r.value)) c.successes++;
-    counts.set(r.key, c);
-  }
+  const counts = await countResultsByKey(db, studyId, (await getStudy(db, studyId))?.exploreFrom ?? 0);
   const combinations = (await listCombinations(db, studyId))
     .filter((c) => !keys || keys.has(c.key))
     .map((c) => {

@@ -78,6 +78,10 @@ describe('operator actions over the HTTP API, against running agents', () => {
     const { combinations } = (await call('GET', '/api/studies/study/combinations')).body as { combinations: { key: string; tests: number; successes: number; successRate: number | null }[] };
     expect(combinations.length).toBeGreaterThan(0);
     for (const c of combinations) expect(c.successRate).toBe(c.tests ? c.successes / c.tests : null);
+    // Every evaluation of the study's generations counted once (a result or two may land between the two reads).
+    const [again, all] = await Promise.all([call('GET', '/api/studies/study/combinations'), call('GET', '/api/studies/study/evaluations?limit=20000')]);
+    const tested = (again.body.combinations as { tests: number }[]).reduce((n, c) => n + c.tests, 0);
+    expect(Math.abs(tested - (all.body.evaluations as { generation: number }[]).filter((e) => e.generation >= 0).length)).toBeLessThanOrEqual(3);
     // Generation 0's combinations, each tested once in it (testsPerCombination: 1).
     const first = (await call('GET', '/api/studies/study/combinations?generation=0')).body as { generation: number; combinations: { key: string; tests: number }[] };
     expect(first.generation).toBe(0);

@@ -77,6 +77,22 @@ export async function listRecentResults(db: Queryable, studyId: string, limit: n
   return rows.map(toResult);
 }
 
+/**
+ * Params: $1 study, $2 first trial counted. Each tested combination's
+ * results from that trial on, and how many succeeded with a value (NaN
+ * and infinities are no value), as the scorer counts them.
+ */
+const COUNT_BY_KEY = `
+SELECT key, count(*)::int AS tests,
+  (count(*) FILTER (WHERE success AND value IS NOT NULL AND value NOT IN ('NaN', 'Infinity', '-Infinity')))::int AS successes
+FROM test_results WHERE study_id = $1 AND generation >= 0 AND trial >= $2
+GROUP BY key`;
+
+export async function countResultsByKey(db: Queryable, studyId: string, fromTrial: number): Promise<Map<string, { tests: number; successes: number }>> {
+  const rows = await db.query<{ key: string; tests: number; successes: number }>(COUNT_BY_KEY, [studyId, fromTrial]);
+  return new Map(rows.map((r) => [r.key, { tests: Number(r.tests), successes: Number(r.successes) }]));
+}
+
 function toResult(r: Row): TestResultRow {
   return {
     taskId: r.task_id,
