@@ -126,6 +126,8 @@ export interface TaskFilter {
   order?: 'asc' | 'desc';
   /** The `next` of the page before: the tasks after its last, in this order. */
   cursor?: string;
+  /** Only tasks whose id is this or starts with it (matched literally). */
+  idPrefix?: string;
 }
 
 /** One page of a listing, and the cursor of the next (null on the last page). */
@@ -488,6 +490,7 @@ export class TaskRegistry {
       order: filter.order ?? 'desc',
       maxResultBytes: LISTED_RESULT_BYTES,
       ...(filter.cursor !== undefined ? { afterSeq: cursorSeq(filter.cursor) } : {}),
+      ...(filter.idPrefix !== undefined ? { idPrefix: filter.idPrefix } : {}),
     });
     return { tasks: rows.map(toTask), next: rows.length === limit ? `s${String(rows.at(-1)!.seq)}` : null };
   }

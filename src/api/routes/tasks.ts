@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { taskToJson, TASK_STATUSES, type TaskStatus } from '../../protocol/index.js';
 import { TASK_CURSOR } from '../../registry/index.js';
-import { listTasks, toTask } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
 
 /** `a,b` or `a&…&a` in a query: one list either way. */
@@ -35,8 +34,14 @@ export async function taskRoutes(app: ZodInstance, deps: ApiDeps): Promise<void>
     },
     async (request) => {
       const { status, kind, limit, offset, cursor, search } = request.query;
-      if (search !== undefined) return searchTasks(deps, { ...(status ? { status: status as TaskStatus[] } : {}), ...(kind ? { kind } : {}), limit, offset, ...(cursor ? { cursor } : {}), search });
-      const page = await deps.registry.page({ ...(status ? { status: status as TaskStatus[] } : {}), ...(kind ? { kind } : {}), limit, offset, ...(cursor ? { cursor } : {}) });
+      const page = await deps.registry.page({
+        ...(status ? { status: status as TaskStatus[] } : {}),
+        ...(kind ? { kind } : {}),
+        limit,
+        offset,
+        ...(cursor ? { cursor } : {}),
+        ...(search !== undefined ? { idPrefix: search } : {}),
+      });
       return { tasks: page.tasks.map(taskToJson), next: page.next };
     },
   );
@@ -100,25 +105,4 @@ export async function taskRoutes(app: ZodInstance, deps: ApiDeps): Promise<void>
     { config: { access: 'admin' }, schema: { summary: 'Runs a failed or cancelled task again, with the dependents its failure failed', params: taskId } },
     async (request) => ({ tasks: (await deps.registry.retry(request.params.taskId)).map(taskToJson) }),
   );
-}
-
-/** Listed tasks leave out results larger than this, as the registry's listings do. */
-const LISTED_RESULT_BYTES = 64 * 1024;
-
-/** A page of the tasks whose id starts with `search`, paged as the registry pages its listings. */
-async function searchTasks(
-  deps: ApiDeps,
-  q: { status?: TaskStatus[]; kind?: string[]; limit: number; offset: number; cursor?: string; search: string },
-): Promise<{ tasks: Record<string, unknown>[]; next: string | null }> {
-  const rows = await listTasks(deps.db, {
-    ...(q.status ? { statuses: q.status } : {}),
-    ...(q.kind ? { kinds: q.kind } : {}),
-    idPrefix: q.search,
-    limit: q.limit,
-    offset: q.offset,
-    maxResultBytes: LISTED_RESULT_BYTES,
-    // The schema checked its shape: `s` and a sequence number.
-    ...(q.cursor ? { afterSeq: Number(q.cursor.slice(1)) } : {}),
-  });
-  return { tasks: rows.map((r) => taskToJson(toTask(r))), next: rows.length === q.limit ? `s${String(rows.at(-1)!.seq)}` : null };
 }
