@@ -81,12 +81,14 @@ export function rankForRecommendation(space: Space, observations: readonly Obser
 /**
  * With failures retried, the expected cost of one success: each candidate's
  * mean (smoothed when tests are noisy) over its probability of success as the
- * success model estimates it from every evaluation near it. Lowest first.
+ * success model estimates it from every evaluation near it, taken at the low
+ * end of its 95 % interval. Lowest first.
  */
 function byCostPerSuccess(space: Space, observations: readonly Observation[], scored: readonly Scored[], noise: number): Scored[] {
   const means = noise > 0 ? smoothedMeans(space, scored, noise) : scored.map((s) => s.mean!);
   const model = new SuccessModel(space, observations);
-  const costs = scored.map((s, i) => ({ s, cost: means[i]! / Math.max(1e-6, model.estimate(s.combination).p) }));
+  // Judged on the interval's low end: a cheap combination whose success rests on little evidence is not taken on hope.
+  const costs = scored.map((s, i) => ({ s, cost: means[i]! / Math.max(1e-6, model.estimate(s.combination).low) }));
   // A stable sort: equal costs keep the score order.
   return costs.sort((a, b) => a.cost - b.cost).map((c) => c.s);
 }
