@@ -31,6 +31,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'orchestra optimize --space space.json --command ./evaluate.sh --budget 200 --out result.json',
     'orchestra --data ./study optimize --space space.json --command "python3 eval.py" --budget 400 --seed 2 --parallel 8 --out result.json',
     'orchestra optimize --space space.json --bots remote --port 7070 --budget 200 --out result.json   # bots join with orchestra bot',
+    'orchestra optimize --space space.json --command ./evaluate.sh --budget 200 --ui --port 7070 --out result.json   # watch it on the dashboard',
     'orchestra --log-level info optimize --space space.json --command ./evaluate.sh --budget 200 --enqueue known.json --drift off --out result.json   # known combinations first, a line per evaluation',
   ],
   generations: ['orchestra generations', 'orchestra --data ./study generations --study optimize --json'],

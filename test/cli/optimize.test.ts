@@ -327,6 +327,40 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     }
   });
 
+  it('serves the dashboard and the API with --ui while the study runs', async () => {
+    const hung = path.join(cwd, 'ui.hung');
+    const groups = () => (fs.existsSync(hung) ? fs.readFileSync(hung, 'utf8').trim().split('\n').filter(Boolean).map(Number) : []);
+    const run = spawnCli(['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--budget', '16', '--parallel', '2', '--ui', '--port', '0', '--out', 'ui.json'], {
+      cwd,
+      env: { CALLS: path.join(cwd, 'ui.calls'), HANG_FROM: '4', HUNG: hung },
+    });
+    try {
+      const url = await waitFor('the dashboard line', () => /dashboard at (http:\/\/\S+)\//.exec(run.stderr())?.[1]);
+      const token = /shown this once: (\S+)/.exec(run.stderr())![1]!;
+      const page = await fetch(`${url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+      // The evaluations so far show through the API the dashboard reads.
+      const evaluations = await waitFor('four evaluations through the API', async () => {
+        const res = await fetch(`${url}/api/studies/optimize/evaluations`, { headers: { authorization: `Bearer ${token}` } });
+        const body = (await res.json()) as { evaluations?: unknown[] };
+        return res.status === 200 && (body.evaluations?.length ?? 0) >= 4 && body.evaluations;
+      });
+      expect(evaluations.length).toBeGreaterThanOrEqual(4);
+      run.child.kill('SIGINT');
+      await exitWithin(run);
+    } finally {
+      run.child.kill('SIGKILL');
+      for (const g of groups().filter((x) => groupMembers(x).length > 0)) {
+        try {
+          process.kill(-g, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+  });
+
   it('refuses a bad space before running anything, naming the field', async () => {
     fs.writeFileSync(path.join(cwd, 'bad.json'), JSON.stringify({ ...SPACE, variables: { n: { type: 'int', min: 0, max: 10, log: true } } }));
     const run = await runCli(['optimize', '--space', 'bad.json', '--command', 'node evaluate.js', '--budget', '10', '--out', 'never.json'], {

@@ -27,8 +27,10 @@ export interface OptimizeOptions {
   command?: string;
   /** `local` (the default): bots in this process; `remote`: bots that join over HTTP (`orchestra bot`). */
   bots?: string;
-  /** The API's port, with remote bots (0: any free one). */
+  /** The API's port, with remote bots or --ui (0: any free one). */
   port?: number;
+  /** Serve the API and the dashboard while the study runs. */
+  ui?: boolean;
   budget: number;
   seed?: number;
   out: string;
@@ -101,7 +103,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
     if (remote && options.parallel !== undefined) throw badArgument('--parallel sets the local bots; with --bots remote each bot joins with its own --capacity');
     if (!remote && !options.command?.trim()) throw badArgument('--command must name the evaluator to run (or give --bots remote: bots that join run their own)');
     if (remote && options.command !== undefined) throw badArgument('with --bots remote the evaluator is each bot\'s --exec test=COMMAND, not --command');
-    if (!remote && options.port !== undefined) throw badArgument('--port serves the API bots join: it goes with --bots remote');
+    if (!remote && !options.ui && options.port !== undefined) throw badArgument('--port serves the API (bots join it, the dashboard reads it): it goes with --bots remote or --ui');
     const persistent = globals.data !== undefined || Boolean(io.env.DATABASE_URL) || globals.databaseUrl !== undefined;
     if (options.resume && !persistent) throw badArgument('--resume needs the store of the interrupted study: give its --data folder (or DATABASE_URL)');
     if (!persistent) scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-optimize-'));
@@ -153,6 +155,8 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       const startedAt = runtime.clock.now();
       if (options.resume) await reclaimEarlierRun(runtime, STUDY_ID);
       if (remote) api = await inviteBots(runtime, stderr, options.port !== undefined);
+      else if (options.ui) api = await serveApi(runtime, stderr, { required: true });
+      if (options.ui && api) stderr.write(`orchestra: dashboard at ${api.url}/ (sign in with an admin token: the one printed above on a new store)\n`);
       await system.start();
       const progress = new Progress(() => {
         const p = system.variables.progressNow;
