@@ -249,7 +249,8 @@ export class BotAgent extends BaseAgent {
       if (bot.lastHeartbeatAt > silentBefore) continue;
       // Restarting sets the heartbeat clock: still silent a whole timeout later, the bot did not come back.
       if (bot.state === 'restarting') await this.lose(bot.botId, `no heartbeat for ${this.clock.now() - bot.lastHeartbeatAt} ms after its restart`);
-      else if (bot.state === 'online') await this.restart(bot.botId, `silent for ${this.clock.now() - bot.lastHeartbeatAt} ms`);
+      // A draining bot still owes what it holds: gone silent, it is restarted like any other.
+      else if (bot.state === 'online' || bot.state === 'draining') await this.restart(bot.botId, `silent for ${this.clock.now() - bot.lastHeartbeatAt} ms`);
     }
   }
 

@@ -40,6 +40,8 @@ const ROUTES: { method: 'GET' | 'POST'; url: string; access: 'viewer' | 'admin';
   { method: 'POST', url: '/api/bots/none/restart', access: 'admin', body: {} },
   { method: 'POST', url: '/api/bots/none/isolate', access: 'admin' },
   { method: 'POST', url: '/api/bots/none/reinstate', access: 'admin' },
+  { method: 'POST', url: '/api/bots/none/drain', access: 'admin' },
+  { method: 'POST', url: '/api/bots/none/resume', access: 'admin' },
   { method: 'POST', url: '/api/campaigns/none/stop', access: 'admin' },
   { method: 'POST', url: '/api/tasks', access: 'admin', body: { kind: 'echo', payload: { n: 1 } } },
   { method: 'POST', url: '/api/tasks/seed-task/cancel', access: 'admin', body: {} },

@@ -114,6 +114,15 @@ describe('operator actions over the HTTP API, against running agents', () => {
     expect(reinstated).toMatchObject({ status: 200, body: { reinstated: true, bot: { botId: 'b1' } } });
     expect((await call('POST', '/api/bots/b1/reinstate')).body).toMatchObject({ reinstated: false });
 
+    // A drained bot is handed nothing new and finishes what it holds, until resumed.
+    expect((await call('POST', '/api/bots/b3/drain', {}, tokens.viewer)).status).toBe(403);
+    expect(await call('POST', '/api/bots/b3/drain', { reason: 'maintenance' })).toMatchObject({ status: 200, body: { drained: true, bot: { botId: 'b3', state: 'draining', reason: 'maintenance' } } });
+    expect((await call('POST', '/api/bots/b3/drain')).body).toMatchObject({ drained: false, bot: { state: 'draining' } });
+    await until('b3 to hold nothing', async () => ((await call('GET', '/api/bots')).body.bots as { botId: string; tasks: number }[]).find((b) => b.botId === 'b3')!.tasks === 0);
+    expect((await call('GET', '/api/bots/b3')).body.bot.state).toBe('draining');
+    expect(await call('POST', '/api/bots/b3/resume')).toMatchObject({ status: 200, body: { resumed: true, bot: { state: 'online' } } });
+    expect((await call('POST', '/api/bots/b3/resume')).body).toMatchObject({ resumed: false });
+
     const restarts = (await call('GET', '/api/bots/b2')).body.bot.restarts as number;
     expect((await call('POST', '/api/bots/b2/restart')).status).toBe(202);
     await until('b2 restarted', async () => (await call('GET', '/api/bots/b2')).body.bot.restarts > restarts);

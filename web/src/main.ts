@@ -334,6 +334,10 @@ async function fleetPage(): Promise<HTMLElement> {
             ? action('Reinstate', `Put ${b.botId} back in the fleet?`, () => api('POST', `${path(b)}/reinstate`, {}), () => `${b.botId} reinstated`)
             : action('Isolate', `Isolate ${b.botId}? It takes no tests until reinstated; what it holds goes to the others.`, () => api('POST', `${path(b)}/isolate`, { reason: 'isolated from the dashboard' }), () => `${b.botId} isolated`),
           b.state === 'online' ? action('Restart', `Restart ${b.botId}? What it runs goes to the others.`, () => api('POST', `${path(b)}/restart`, {}), () => `${b.botId} restarting`) : null,
+          b.state === 'online'
+            ? action('Drain', `Drain ${b.botId}? It finishes what it holds and is handed nothing new until resumed.`, () => api('POST', `${path(b)}/drain`, { reason: 'drained from the dashboard' }), () => `${b.botId} draining`)
+            : null,
+          b.state === 'draining' ? action('Resume', `Put ${b.botId} back to work?`, () => api('POST', `${path(b)}/resume`, {}), () => `${b.botId} back at work`) : null,
         ),
       ]),
       'no bot has joined yet',

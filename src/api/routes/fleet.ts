@@ -1,15 +1,15 @@
 import { z } from 'zod';
-import { BOT_AGENT_ID, isolateBotCommand, OrchestraError, reinstateBotCommand, restartBotCommand } from '../../protocol/index.js';
-import { getBot, reinstateBot } from '../../store/index.js';
+import { BOT_AGENT_ID, botStatusUpdateEvent, isolateBotCommand, OrchestraError, reinstateBotCommand, restartBotCommand } from '../../protocol/index.js';
+import { getBot, markDraining, reinstateBot, resumeDrainedBot, type BotRow } from '../../store/index.js';
 import type { ApiDeps, ZodInstance } from '../server.js';
 import { botsView, resolveStudy } from '../views.js';
 import { needsBus, type OperatorAgent } from '../operator.js';
-import { fleetConfig } from '../../agents/index.js';
+import { botInfo, fleetConfig } from '../../agents/index.js';
 
 const botId = z.object({ botId: z.string().min(1).max(200) }).strict();
 const reasonBody = z.object({ reason: z.string().max(500).optional() }).strict().nullish();
 
-/** The fleet: its bots, and restart, isolate and reinstate. */
+/** The fleet: its bots, and restart, isolate, reinstate, drain and resume. */
 export async function fleetRoutes(app: ZodInstance, deps: ApiDeps, operator: OperatorAgent | undefined): Promise<void> {
   // A bot's load is its tasks in hand against this.
   const { maxTasksPerBot } = fleetConfig.parse(deps.fleet ?? {});
@@ -67,4 +67,22 @@ export async function fleetRoutes(app: ZodInstance, deps: ApiDeps, operator: Ope
       return { bot: row, reinstated: true };
     },
   );
+
+  // Drain and resume change the bot in the store, where the bot agent reads the fleet at each round.
+  for (const [action, summary, change, done] of [
+    ['drain', 'Drains a bot: it is handed no new test and finishes what it holds, until resumed', (id: string, reason: string) => markDraining(deps.db, id, reason), 'drained'],
+    ['resume', 'Puts a draining bot back to work, its record as it was', (id: string, reason: string) => resumeDrainedBot(deps.db, id, deps.clock.now(), reason), 'resumed'],
+  ] as const) {
+    app.post(
+      `/api/bots/:botId/${action}`,
+      { config: { access: 'admin' }, schema: { summary, params: botId, body: reasonBody } },
+      async (request) => {
+        const reason = request.body?.reason?.trim() || `${done} by token ${request.token!.name} over the API`;
+        const row: BotRow | null = await change(request.params.botId, reason);
+        if (!row) return { bot: await known(request.params.botId), [done]: false };
+        await operator?.sendEvent(botStatusUpdateEvent, botInfo(row)).catch(() => undefined);
+        return { bot: row, [done]: true };
+      },
+    );
+  }
 }

@@ -23,7 +23,7 @@ export const botSchema = z.object({
   deviceId: z.string(),
   role: z.string(),
   group: z.string(),
-  /** `online`, `restarting`, `lost` (restarted and never came back), `isolated` or `offline`. */
+  /** `online`, `draining` (finishing what it holds, handed nothing new), `restarting`, `lost` (restarted and never came back), `isolated` or `offline`. */
   state: z.string(),
   /** `bus`: an agent on the bus; `http`: a remote process (`orchestra bot`), told what to do when it next calls. */
   transport: botTransportSchema,

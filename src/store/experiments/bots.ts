@@ -1,6 +1,6 @@
 import type { Queryable } from '../db.js';
 
-export const BOT_STATES = ['online', 'restarting', 'lost', 'isolated', 'offline'] as const;
+export const BOT_STATES = ['online', 'draining', 'restarting', 'lost', 'isolated', 'offline'] as const;
 export type BotState = (typeof BOT_STATES)[number];
 /** How the fleet reaches a bot: `bus` (an agent, told by commands) or `http` (a remote process, told when it next calls). */
 export type BotTransport = 'bus' | 'http';
@@ -102,10 +102,10 @@ export async function registerBot(
   return toBot(rows[0]!);
 }
 
-/** A heartbeat brings a restarting or lost bot back online; an isolated one stays isolated. */
+/** A heartbeat brings a restarting or lost bot back online; an isolated or draining one stays so. */
 export async function recordHeartbeat(db: Queryable, botId: string, nowMs: number): Promise<BotRow | null> {
   const rows = await db.query<Row>(
-    `UPDATE bots SET last_heartbeat_at = $2, state = CASE WHEN state = 'isolated' THEN 'isolated' ELSE 'online' END
+    `UPDATE bots SET last_heartbeat_at = $2, state = CASE WHEN state IN ('isolated', 'draining') THEN state ELSE 'online' END
      WHERE bot_id = $1 RETURNING *`,
     [botId, new Date(nowMs)],
   );
@@ -120,7 +120,7 @@ export async function recordHeartbeat(db: Queryable, botId: string, nowMs: numbe
  */
 export async function checkInBot(db: Queryable, botId: string, nowMs: number): Promise<{ bot: BotRow; previousState: BotState } | null> {
   const rows = await db.query<Row & { previous_state: BotState }>(
-    `UPDATE bots b SET last_heartbeat_at = $2, state = CASE WHEN b.state IN ('isolated', 'offline') THEN b.state ELSE 'online' END
+    `UPDATE bots b SET last_heartbeat_at = $2, state = CASE WHEN b.state IN ('isolated', 'offline', 'draining') THEN b.state ELSE 'online' END
      FROM (SELECT bot_id, state FROM bots WHERE bot_id = $1 FOR UPDATE) old
      WHERE b.bot_id = old.bot_id RETURNING b.*, old.state AS previous_state`,
     [botId, new Date(nowMs)],
@@ -190,6 +190,25 @@ export async function reinstateBot(
   initialSuccessRate = 1,
 ): Promise<BotRow | null> {
   const rows = await db.query<Row>(REINSTATE_BOT, [botId, new Date(nowMs), request.by, request.reason, initialSuccessRate]);
+  return rows[0] ? toBot(rows[0]) : null;
+}
+
+/**
+ * Drains an online bot: it is handed no new test, and finishes what it holds.
+ * Null when it was not online (or does not exist): nothing changed.
+ */
+export async function markDraining(db: Queryable, botId: string, reason: string): Promise<BotRow | null> {
+  const rows = await db.query<Row>(`UPDATE bots SET state = 'draining', reason = $2 WHERE bot_id = $1 AND state = 'online' RETURNING *`, [botId, reason]);
+  return rows[0] ? toBot(rows[0]) : null;
+}
+
+/** Puts a draining bot back to work, its record as it was. Null when it was not draining. */
+export async function resumeDrainedBot(db: Queryable, botId: string, nowMs: number, reason: string): Promise<BotRow | null> {
+  const rows = await db.query<Row>(`UPDATE bots SET state = 'online', reason = $3, last_heartbeat_at = $2 WHERE bot_id = $1 AND state = 'draining' RETURNING *`, [
+    botId,
+    new Date(nowMs),
+    reason,
+  ]);
   return rows[0] ? toBot(rows[0]) : null;
 }
 

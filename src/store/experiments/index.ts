@@ -37,6 +37,8 @@ export {
   markIsolated,
   reinstateBot,
   markOffline,
+  markDraining,
+  resumeDrainedBot,
   getBot,
   listBots,
   type BotRow,
