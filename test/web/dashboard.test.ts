@@ -89,6 +89,10 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
       return /^\d+$/.test(cells[4] ?? '') && Number(cells[4]) > 0 && /^\d+\s?%$/.test(cells[3] ?? '');
     });
     expect(await page.getByText('Recommendation').count()).toBe(1);
+    // The analysis agent's report of each scored generation, its environment check included.
+    const analysed = page.getByRole('table', { name: 'Analysis reports' });
+    await waitFor('an analysis report', async () => (await analysed.locator('tbody tr').count()) > 0);
+    expect(await analysed.locator('tbody tr').first().locator('td').last().textContent()).toMatch(/^(steady|changed.*|not checked)$/);
     await shot(page, 'study');
 
     await page.getByRole('link', { name: 'Fleet' }).click();

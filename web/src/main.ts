@@ -199,6 +199,18 @@ function notify(text: string, error = false): void {
 const chart = new ScoreChart();
 const evaluationsChart = new EvaluationsChart();
 
+/** What the dashboard shows of an analysis report (the store keeps it as JSON; absent figures show as –). */
+interface AnalysisFigures {
+  best?: number | null;
+  mean?: number | null;
+  successRate?: number | null;
+  diversity?: number | null;
+  convergence?: number | null;
+  predictionError?: number | null;
+  changed?: boolean;
+  drift?: { off?: boolean; drop?: number | null } | null;
+}
+
 async function studyPage([chosen]: string[]): Promise<HTMLElement> {
   const { studies } = await api<{ studies: StudyListed[] }>('GET', '/api/studies');
   if (studies.length === 0) return h('section', {}, h('h1', {}, 'Studies'), h('p', { class: 'empty' }, 'No study yet: start one (orchestra start).'));
@@ -207,7 +219,7 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
   const study = studies.find((s) => s.studyId === studyId)!;
   const [{ generations }, { reports }, { combinations }, { best }, { evaluations }, { alerts }, { combinations: inCurrent }] = await Promise.all([
     api<{ generations: GenerationView[] }>('GET', `${path}/generations`),
-    api<{ reports: { generation: number; report: { best?: number; mean?: number } }[] }>('GET', `${path}/reports`),
+    api<{ reports: { generation: number; report: AnalysisFigures }[] }>('GET', `${path}/reports`),
     api<{ combinations: CombinationView[] }>('GET', `${path}/combinations`),
     api<{ best: StudyBest | null }>('GET', `${path}/best`),
     api<{ evaluations: { at: number; success: boolean; value: number | null }[] }>('GET', `${path}/evaluations?limit=5000`),
@@ -265,6 +277,10 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
           h('dd', {}, fmt.num(best.value)),
           h('dt', {}, 'Success rate'),
           h('dd', {}, `${fmt.pct(best.successRate)} over ${fmt.int(best.tests)} tests`),
+          best.successProbability ? h('dt', {}, 'Estimated success') : null,
+          best.successProbability
+            ? h('dd', {}, `${fmt.pct(best.successProbability.p)} (95 %: ${fmt.pct(best.successProbability.low)}–${fmt.pct(best.successProbability.high)}), from every evaluation near it`)
+            : null,
           h('dt', {}, 'Class'),
           h('dd', {}, best.classification + (best.fellBack ? ' (none met the filters: the best elite stands in)' : '')),
         )
@@ -276,6 +292,24 @@ async function studyPage([chosen]: string[]): Promise<HTMLElement> {
         .slice(-10)
         .reverse()
         .map((g) => [fmt.int(g.generation) + (g.environmentChange ? ' ⚠ change' : ''), g.state, `${fmt.int(g.testsDone)}/${fmt.int(g.tests)}`, fmt.int(g.failed), fmt.num(g.bestScore), fmt.num(g.bestValue)]),
+    ),
+    table(
+      'Analysis reports',
+      ['Generation', 'Best score', 'Mean score', 'Success rate', 'Diversity', 'Convergence', 'Prediction error', 'Environment'],
+      reports
+        .slice(-10)
+        .reverse()
+        .map(({ generation, report: r }) => [
+          fmt.int(generation),
+          fmt.num(r.best ?? null),
+          fmt.num(r.mean ?? null),
+          r.successRate == null ? '–' : fmt.pct(r.successRate),
+          r.diversity == null ? '–' : fmt.pct(r.diversity),
+          fmt.num(r.convergence ?? null),
+          fmt.num(r.predictionError ?? null),
+          r.changed ? `changed${r.drift?.drop == null ? '' : ` (drop ${fmt.num(r.drift.drop)})`}` : r.drift?.off ? 'not checked' : 'steady',
+        ]),
+      'no generation analysed yet',
     ),
     current
       ? table(
