@@ -72,6 +72,17 @@ function groupMembers(pgid: number): string[] {
   });
 }
 
+/** SIGKILLs the groups that still have members: a gone group's number may be another process's group by now. */
+function killLiveGroups(groups: readonly number[]): void {
+  for (const g of groups.filter((x) => groupMembers(x).length > 0)) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
 describe('orchestra optimize', { timeout: 240_000 }, () => {
   let cwd: string;
   beforeAll(() => {
@@ -316,14 +327,7 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
       await waitFor('no evaluator to be left', () => groups.every((g) => groupMembers(g).length === 0));
     } finally {
       run.child.kill('SIGKILL');
-      // Only groups that still have members: a gone group's number may be another process's group by now.
-      for (const g of groups.filter((x) => groupMembers(x).length > 0)) {
-        try {
-          process.kill(-g, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      killLiveGroups(groups);
     }
   });
 
@@ -351,13 +355,7 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
       await exitWithin(run);
     } finally {
       run.child.kill('SIGKILL');
-      for (const g of groups().filter((x) => groupMembers(x).length > 0)) {
-        try {
-          process.kill(-g, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      killLiveGroups(groups());
     }
   });
 
@@ -414,13 +412,7 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     } finally {
       first.child.kill('SIGKILL');
       // Killed with SIGKILL, the run could not end its evaluators.
-      for (const g of groups().filter((x) => groupMembers(x).length > 0)) {
-        try {
-          process.kill(-g, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      killLiveGroups(groups());
     }
     const resumed = await runCli([...args, '--resume'], { cwd, env: { CALLS: path.join(cwd, 'reclaim.calls') } });
     expect(resumed.code).toBe(0);
