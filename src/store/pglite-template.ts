@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,9 +7,11 @@ import { PGlite } from '@electric-sql/pglite';
 
 /**
  * An empty PGlite cluster, made once per PGlite version and kept in the
- * user's cache folder as a tarball: a new embedded database is loaded from
- * it instead of being created. Creating a cluster runs initdb in WebAssembly
- * (about 4 s on a 2-core machine); loading the copy takes about 1 s. The
+ * user's cache folder as a gzipped tarball: a new embedded database is loaded
+ * from it instead of being created. Creating a cluster runs initdb in
+ * WebAssembly (about 3 s on a 2-core machine); loading the copy takes about
+ * 1 s. Gzipped, the copy is 4.5 MB instead of 40 (most of it is a WAL segment
+ * of zeros), and a database starts from it in about 1.1 s instead of 1.7. The
  * cluster holds nothing of Orchestra's: the schema and its migrations are
  * applied to each database as before.
  *
@@ -30,12 +33,33 @@ export function discardEmptyCluster(): void {
 
 let cached: Promise<Blob | undefined> | undefined;
 
-/** A tar archive has "ustar" at byte 257 of its first header. */
-const isTar = (data: Buffer) => data.length > 512 && data.toString('latin1', 257, 262) === 'ustar';
+/**
+ * The file is a line naming the SHA-256 of what follows, then the gzipped
+ * tarball. PGlite reads a gzip cut short as an error it also leaves unhandled,
+ * so a damaged copy must never reach it: the digest is checked first (about
+ * 10 ms), and a copy that fails it is made again.
+ */
+const HEADER = 'orchestra pglite template sha256 ';
+
+function sealed(gzip: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${HEADER}${sha256(gzip)}\n`, 'latin1'), gzip]);
+}
+
+/** The gzipped tarball in a sealed file, or undefined when the file is not one whole. */
+function unsealed(file: Buffer): Buffer | undefined {
+  const end = file.indexOf(0x0a);
+  if (end < 0 || end > 200) return undefined;
+  const line = file.toString('latin1', 0, end);
+  if (!line.startsWith(HEADER)) return undefined;
+  const gzip = file.subarray(end + 1);
+  return sha256(gzip) === line.slice(HEADER.length) ? gzip : undefined;
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 function templateFile(): string {
   const base = process.env['ORCHESTRA_CACHE_DIR'] ?? path.join(process.env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache'), 'orchestra');
-  return path.join(base, `pglite-${pgliteVersion()}-empty.tar`);
+  return path.join(base, `pglite-${pgliteVersion()}-empty.template`);
 }
 
 function pgliteVersion(): string {
@@ -49,8 +73,8 @@ async function load(): Promise<Blob | undefined> {
   const file = templateFile();
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
   if (stat?.isFile()) {
-    const kept = fs.readFileSync(file);
-    if (isTar(kept)) return new Blob([kept]);
+    const kept = unsealed(fs.readFileSync(file));
+    if (kept) return new Blob([kept]);
     // Not what this code writes (cut short, or written over): made again below.
   } else if (stat) {
     // Only a regular file is ever read or replaced there.
@@ -60,14 +84,14 @@ async function load(): Promise<Blob | undefined> {
   let tarball: Blob;
   try {
     await pg.waitReady;
-    tarball = await pg.dumpDataDir('none');
+    tarball = await pg.dumpDataDir('gzip');
   } finally {
     await pg.close();
   }
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   // Written aside and renamed: a process reading the template never sees half of one.
   const aside = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(aside, Buffer.from(await tarball.arrayBuffer()), { mode: 0o600 });
+  fs.writeFileSync(aside, sealed(Buffer.from(await tarball.arrayBuffer())), { mode: 0o600 });
   fs.renameSync(aside, file);
   return tarball;
 }

@@ -21,7 +21,7 @@ describe('the empty PGlite cluster new databases start from', () => {
     fs.rmSync(data, { recursive: true, force: true });
   });
 
-  const template = () => fs.readdirSync(cache).filter((f) => f.endsWith('-empty.tar'));
+  const template = () => fs.readdirSync(cache).filter((f) => f.endsWith('-empty.template'));
   let file: string;
 
   it('is made on first use, then every new database, in a folder or in memory, starts from it and keeps what it is given', async () => {
@@ -43,13 +43,19 @@ describe('the empty PGlite cluster new databases start from', () => {
     await memory.close();
   });
 
-  it('makes again a template that is not one (cut short, written over)', async () => {
-    discardEmptyCluster();
-    fs.writeFileSync(file, 'not a tarball');
-    const db = await openPglite({ dataDir: path.join(data, 'c'), schema: 'orchestra' });
-    expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
-    await db.close();
-    expect(fs.readFileSync(file).length).toBeGreaterThan(1_000_000);
+  it('makes again a template that is not one (written over, cut short)', async () => {
+    const whole = fs.readFileSync(file);
+    for (const [folder, broken] of [
+      ['c', Buffer.from('not a tarball')],
+      ['c2', whole.subarray(0, whole.length >> 1)],
+    ] as const) {
+      discardEmptyCluster();
+      fs.writeFileSync(file, broken);
+      const db = await openPglite({ dataDir: path.join(data, folder), schema: 'orchestra' });
+      expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      await db.close();
+      expect(fs.readFileSync(file).length).toBeGreaterThan(1_000_000);
+    }
   });
 
   it('leaves alone a path in its place that is not a regular file', async () => {
