@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { describeError } from '../protocol/index.js';
 import { createToken } from '../api/index.js';
-import { listTokens, revokeToken } from '../store/index.js';
+import { IN_MEMORY, listTokens, revokeToken } from '../store/index.js';
 import type { Runtime } from './runtime.js';
 
 /**
@@ -24,11 +24,12 @@ export type LocalApi = z.infer<typeof announcement>;
 /**
  * Announces `url` in the data folder, with a viewer token made for it.
  * Returns what undoes it (the file removed, the token revoked); a no-op on
- * PostgreSQL, whose store any process can read.
+ * PostgreSQL, whose store any process can read, and for a store in memory,
+ * which no other process can find.
  */
 export async function announceLocalApi(runtime: Runtime, url: string): Promise<() => Promise<void>> {
   const { databaseUrl, dataDir } = runtime.config.store;
-  if (databaseUrl) return async () => undefined;
+  if (databaseUrl || dataDir === IN_MEMORY) return async () => undefined;
   const file = path.join(dataDir, FILE);
   // Written over only when it is a regular file (one left by a process that died), never through anything else.
   const existing = fs.lstatSync(file, { throwIfNoEntry: false });
