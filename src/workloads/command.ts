@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   OrchestraError,
   systemClock,
@@ -9,6 +8,7 @@ import {
   type TimerHandle,
 } from '../protocol/index.js';
 import { childProcessGroups, type ProcessGroups } from './process-groups.js';
+import { processLauncher, type Launcher } from './launcher.js';
 
 export interface CommandOptions {
   /** Default 5 minutes. */
@@ -22,6 +22,8 @@ export interface CommandOptions {
   clock?: Clock;
   /** Where the command's process group is registered while it runs; default this process's. */
   groups?: ProcessGroups;
+  /** What starts the command; default this process's launcher process (see launcher.ts). */
+  launcher?: Launcher;
 }
 
 const MINUTE = 60_000;
@@ -67,10 +69,13 @@ export function commandHandler(command: string, options: CommandOptions = {}): T
   const maxOutputBytes = options.maxOutputBytes ?? 10 * MIB;
   const clock = options.clock ?? systemClock;
   const groups = options.groups ?? childProcessGroups;
+  const launcher = options.launcher ?? processLauncher;
   return (task, context) =>
     new Promise<JsonValue>((resolve, reject) => {
       if (context.signal.aborted) return reject(context.signal.reason);
-      const child = spawn('sh', ['-c', command], {
+      let pgid: number | undefined;
+      const spec = {
+        command,
         cwd: options.cwd,
         env: {
           ...process.env,
@@ -79,11 +84,8 @@ export function commandHandler(command: string, options: CommandOptions = {}): T
           ORCHESTRA_TASK_KIND: task.kind,
           ORCHESTRA_ATTEMPT: String(task.attempt),
         },
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true,
-      });
-      const pgid = child.pid;
-      if (pgid) groups.add(pgid);
+        input: JSON.stringify(task.payload),
+      };
       const stdout: Buffer[] = [];
       let stdoutBytes = 0;
       let stderrTail = Buffer.alloc(0);
@@ -114,9 +116,7 @@ export function commandHandler(command: string, options: CommandOptions = {}): T
         clock.clearTimeout(killWait);
         context.signal.removeEventListener('abort', onAbort);
         if (pgid) groups.delete(pgid);
-        child.stdout.destroy();
-        child.stderr.destroy();
-        child.stdin.destroy();
+        launched.forget();
         outcome();
       };
       const finishKilled = () => finish(() => reject(killedError()));
@@ -138,62 +138,63 @@ export function commandHandler(command: string, options: CommandOptions = {}): T
         return new CommandError('ORC_WORKER_COMMAND_BAD_OUTPUT', `command printed more than ${maxOutputBytes} bytes and was killed`, false, facts());
       };
 
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdoutBytes += chunk.length;
-        if (stdoutBytes > maxOutputBytes) return kill('output');
-        stdout.push(chunk);
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderrTail = Buffer.concat([stderrTail, chunk]);
-        if (stderrTail.length > STDERR_KEPT_BYTES) stderrTail = stderrTail.subarray(stderrTail.length - STDERR_KEPT_BYTES);
-      });
-      // A command that does not read its input must not fail on a closed pipe.
-      child.stdin.on('error', () => undefined);
-      child.stdout.on('error', () => undefined);
-      child.stderr.on('error', () => undefined);
-      child.stdin.end(JSON.stringify(task.payload));
-      child.once('exit', (exitCode, signal) => {
-        exit = { exitCode, signal };
-        killGroup();
-        // The group is dead now. Its number may be given to another process once nothing
-        // uses it, so it leaves the set at once: a later kill of the set must not reach that one.
-        if (pgid) groups.delete(pgid);
-        if (killedFor) finishKilled();
-      });
-
-      child.once('error', (err) => {
-        killGroup();
-        if (pgid) groups.delete(pgid);
-        finish(() =>
-          reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `could not run ${command}: ${err.message}`, true, { exitCode: null, signal: null, stderr: '' })),
-        );
-      });
-      // A command that exited normally is read to the end of its output; the timeout still bounds the wait.
-      child.once('close', (exitCode, signal) => {
-        exit ??= { exitCode, signal };
-        if (killedFor) return finishKilled();
-        finish(() => {
-          const stderr = stderrTail.toString('utf8');
-          if (exitCode !== 0) {
-            const last = stderr.trim().split('\n').at(-1) ?? '';
-            const status = exitCode === null ? `was killed by ${signal}` : `exited with ${exitCode}`;
-            return reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `command ${status}${last ? `: ${last}` : ''}`, true, facts()));
-          }
-          const out = Buffer.concat(stdout);
-          const text = out.toString('utf8');
-          if (text.trim() === '') return resolve(null);
-          try {
-            resolve(JSON.parse(text) as JsonValue);
-          } catch (err) {
-            const stdoutShown = out.subarray(0, STDOUT_SHOWN_BYTES).toString('utf8');
-            reject(
-              new CommandError('ORC_WORKER_COMMAND_BAD_OUTPUT', `command output is not one JSON value: ${(err as Error).message}`, false, {
-                ...facts(),
-                stdout: stdoutShown,
-              }),
-            );
-          }
-        });
+      const launched = launcher.launch(spec, {
+        started(id) {
+          pgid = id;
+          groups.add(id);
+          // Killed (timed out, aborted) before its launcher said it had started it.
+          if (killedFor) killGroup();
+        },
+        stdout(chunk) {
+          if (settled) return;
+          stdoutBytes += chunk.length;
+          if (stdoutBytes > maxOutputBytes) return kill('output');
+          stdout.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        },
+        stderr(chunk) {
+          stderrTail = Buffer.concat([stderrTail, chunk]);
+          if (stderrTail.length > STDERR_KEPT_BYTES) stderrTail = stderrTail.subarray(stderrTail.length - STDERR_KEPT_BYTES);
+        },
+        exit(exitCode, signal) {
+          exit = { exitCode, signal };
+          killGroup();
+          // The group is dead now. Its number may be given to another process once nothing
+          // uses it, so it leaves the set at once: a later kill of the set must not reach that one.
+          if (pgid) groups.delete(pgid);
+          if (killedFor) finishKilled();
+        },
+        error(message) {
+          killGroup();
+          if (pgid) groups.delete(pgid);
+          finish(() => reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `could not run ${command}: ${message}`, true, { exitCode: null, signal: null, stderr: '' })));
+        },
+        // A command that exited normally is read to the end of its output; the timeout still bounds the wait.
+        close(exitCode, signal) {
+          exit ??= { exitCode, signal };
+          if (killedFor) return finishKilled();
+          finish(() => {
+            const stderr = stderrTail.toString('utf8');
+            if (exitCode !== 0) {
+              const last = stderr.trim().split('\n').at(-1) ?? '';
+              const status = exitCode === null ? `was killed by ${signal}` : `exited with ${exitCode}`;
+              return reject(new CommandError('ORC_WORKER_COMMAND_EXIT', `command ${status}${last ? `: ${last}` : ''}`, true, facts()));
+            }
+            const out = Buffer.concat(stdout);
+            const text = out.toString('utf8');
+            if (text.trim() === '') return resolve(null);
+            try {
+              resolve(JSON.parse(text) as JsonValue);
+            } catch (err) {
+              const stdoutShown = out.subarray(0, STDOUT_SHOWN_BYTES).toString('utf8');
+              reject(
+                new CommandError('ORC_WORKER_COMMAND_BAD_OUTPUT', `command output is not one JSON value: ${(err as Error).message}`, false, {
+                  ...facts(),
+                  stdout: stdoutShown,
+                }),
+              );
+            }
+          });
+        },
       });
     });
 }

@@ -1,5 +1,6 @@
 export { commandHandler, parseExecSpec, CommandError, DEFAULT_COMMAND_TIMEOUT_MS, type CommandOptions } from './command.js';
 export { ProcessGroups, childProcessGroups } from './process-groups.js';
+export { directLauncher, processLauncher, ProcessLauncher, type Launcher, type LaunchSpec, type LaunchEvents, type Launched } from './launcher.js';
 export * from './research/index.js';
 export {
   evaluationInputSchema,

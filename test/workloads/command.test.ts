@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it, expect, afterAll } from 'vitest';
 import { ManualClock, type Task, type TaskContext } from '../../src/protocol/index.js';
-import { commandHandler, parseExecSpec } from '../../src/workloads/index.js';
+import { commandHandler as handlerOf, parseExecSpec, type CommandOptions } from '../../src/workloads/index.js';
+import { directLauncher, processLauncher, type Launcher } from '../../src/workloads/launcher.js';
 import { until } from '../agents/helpers.js';
 
 const task = (payload: unknown): Task => ({
@@ -52,7 +53,13 @@ const readPid = async (file: string) => until(`${file} to hold a pid`, () => fs.
 const escape = (pidFile: string) =>
   `setsid sh -c 'echo $$ > ${pidFile}.new; mv ${pidFile}.new ${pidFile}; exec sleep 1000' & while [ ! -s ${pidFile} ]; do sleep 0.01; done`;
 
-describe('external command handler', () => {
+// Every behaviour holds whether the command is started through this process's launcher process (the default) or directly.
+describe.each([
+  ['through the launcher process', processLauncher],
+  ['started directly', directLauncher],
+] as const)('external command handler, %s', (_how, launcher: Launcher) => {
+  const commandHandler = (command: string, options: CommandOptions = {}) => handlerOf(command, { ...options, launcher });
+
   it('passes the payload on stdin and returns the JSON it prints', async () => {
     const run = commandHandler(
       `node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s);console.log(JSON.stringify({sum:p.a+p.b}))})'`,

@@ -1,5 +1,5 @@
 import { TaskWorker } from '../../agents/index.js';
-import { commandHandler, parseExecSpec } from '../../workloads/index.js';
+import { commandHandler, parseExecSpec, processLauncher } from '../../workloads/index.js';
 import { createLogger, type TaskHandler } from '../../protocol/index.js';
 import { openRuntime, orClose } from '../runtime.js';
 import { loadConfig, print, type CliIo, type GlobalFlags } from '../context.js';
@@ -42,6 +42,8 @@ export async function workerCommand(globals: GlobalFlags, options: WorkerCommand
   const shutdown = listenForShutdown();
   try {
     const handlers = workerHandlers(options, io.env);
+    // Forked now, while this process is small: the commands start from it, not from a process holding an embedded store.
+    processLauncher.start();
     const config = loadConfig(globals, io, [
       { path: 'worker.concurrency', flag: '--concurrency', value: options.concurrency },
       { path: 'worker.shutdownGraceMs', flag: '--grace-ms', value: options.graceMs },
