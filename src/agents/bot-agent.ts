@@ -150,8 +150,10 @@ export class BotAgent extends BaseAgent {
     this.rounds = (async () => {
       do {
         this.again = false;
-        await this.checkHeartbeats();
-        await this.assign();
+        const bots = await listBots(this.db);
+        // One read of the fleet serves both steps, unless the first changed it.
+        const changed = await this.checkHeartbeats(bots);
+        await this.assign(changed ? await listBots(this.db) : bots);
       } while (this.again && this.state === 'running');
     })().finally(() => (this.rounds = undefined));
     return this.rounds;
@@ -243,20 +245,25 @@ export class BotAgent extends BaseAgent {
     }, this.fleet.checkIntervalMs);
   }
 
-  private async checkHeartbeats(): Promise<void> {
+  /** Restarts the silent bots and loses the ones a restart did not bring back; true when it changed any. */
+  private async checkHeartbeats(fleet: readonly BotRow[]): Promise<boolean> {
     const silentBefore = this.clock.now() - this.fleet.heartbeatTimeoutMs;
-    for (const bot of await listBots(this.db)) {
+    let changed = false;
+    for (const bot of fleet) {
       if (bot.lastHeartbeatAt > silentBefore) continue;
       // Restarting sets the heartbeat clock: still silent a whole timeout later, the bot did not come back.
       if (bot.state === 'restarting') await this.lose(bot.botId, `no heartbeat for ${this.clock.now() - bot.lastHeartbeatAt} ms after its restart`);
       // A draining bot still owes what it holds: gone silent, it is restarted like any other.
       else if (bot.state === 'online' || bot.state === 'draining') await this.restart(bot.botId, `silent for ${this.clock.now() - bot.lastHeartbeatAt} ms`);
+      else continue;
+      changed = true;
     }
+    return changed;
   }
 
   /** Hands waiting tests to online bots with a free slot, by the selection formula. */
-  private async assign(): Promise<void> {
-    const bots = (await listBots(this.db)).filter((b) => b.state === 'online');
+  private async assign(fleet: readonly BotRow[]): Promise<void> {
+    const bots = fleet.filter((b) => b.state === 'online');
     if (bots.length === 0) return;
     const loads = await this.loads(bots);
     const free = bots.reduce((n, b) => n + Math.max(0, this.fleet.maxTasksPerBot - (loads.get(b.botId) ?? 0)), 0);
