@@ -12,6 +12,7 @@ import { apiBench } from './api.js';
 import { fleetBench } from './fleet.js';
 import { dashboardBench } from './dashboard.js';
 import { drainBench } from './drain.js';
+import { optimizeOverheadBench } from './optimize-overhead.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -34,6 +35,7 @@ const suites: [string, () => Promise<unknown>][] = [
     ? { calls: 1000, warmupCalls: 200, throughputCalls: 5_000, inFlight: 64 }
     : { calls: 5000, warmupCalls: 500, throughputCalls: 20_000, inFlight: 64 })],
   ['optimizer', () => optimizerBench({ quick })],
+  ['optimize-overhead', () => optimizeOverheadBench({ budget: 200, repetitions: quick ? 1 : 3 })],
   ['api', () => apiBench(DATABASE_URL, quick
     ? { requests: 1000, inFlight: 16, sseClients: 100, eventsPerSecond: 1000, sseSeconds: 2 }
     : { requests: 5000, inFlight: 16, sseClients: 100, eventsPerSecond: 1000, sseSeconds: 5 })],
