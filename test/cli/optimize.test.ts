@@ -443,4 +443,20 @@ describe('orchestra optimize', { timeout: 240_000 }, () => {
     expect(calls('resumed.calls')).toBeLessThanOrEqual(40);
     expect(result.history.filter((h) => !h.success).every((h) => /ORC_REGISTRY_TIMEOUT|lease/.test(h.reason!))).toBe(true);
   });
+
+  it('continues a finished study with more budget (--resume --budget), evaluating only the new budget', async () => {
+    const args = ['optimize', '--space', 'space.json', '--command', 'node evaluate.js', '--parallel', '2', '--data', 'more', '--seed', '3'];
+    const env = { CALLS: path.join(cwd, 'more.calls') };
+    const first = await runCli([...args, '--budget', '12', '--out', 'more12.json'], { cwd, env });
+    expect(first.code).toBe(0);
+    expect(read('more12.json').evaluations).toBe(12);
+    const more = await runCli([...args, '--budget', '24', '--resume', '--out', 'more24.json'], { cwd, env });
+    expect(more.code).toBe(0);
+    const result = read('more24.json');
+    expect(result.evaluations).toBe(24);
+    expect(result.history.map((h) => h.trial)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    // The first twelve are the first run's, kept; only twelve more ran.
+    expect(result.history.slice(0, 12)).toEqual(read('more12.json').history);
+    expect(calls('more.calls')).toBe(24);
+  });
 });
