@@ -17,7 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { LauncherReply, LauncherRequest } from './launcher-protocol.js';
 
-const running = new Map<number, { child: ChildProcess; pgid: number | undefined }>();
+const running = new Map<number, { child: ChildProcess; pgid: number | undefined; exited: boolean }>();
 
 function send(reply: LauncherReply): void {
   // The channel may already be gone (the parent exited): then so is everyone to tell.
@@ -36,13 +36,15 @@ function run(request: Extract<LauncherRequest, { t: 'run' }>): void {
   const { id } = request;
   const child = spawn('sh', ['-c', request.command], { cwd: request.cwd, env: request.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const pgid = child.pid;
-  running.set(id, { child, pgid });
+  const entry = { child, pgid, exited: false };
+  running.set(id, entry);
   if (pgid) send({ t: 'started', id, pid: pgid });
   child.stdout!.on('data', (data: Buffer) => send({ t: 'stdout', id, data }));
   child.stderr!.on('data', (data: Buffer) => send({ t: 'stderr', id, data }));
   for (const stream of [child.stdin!, child.stdout!, child.stderr!]) stream.on('error', () => undefined);
   child.stdin!.end(request.input);
   child.once('exit', (code, signal) => {
+    entry.exited = true;
     // What the command left running in its group goes with it, as its own exit ends the attempt.
     killGroup(pgid);
     send({ t: 'exit', id, code, signal });
@@ -58,11 +60,18 @@ function run(request: Extract<LauncherRequest, { t: 'run' }>): void {
   });
 }
 
-/** Stops reading a command whose attempt has ended: a process that left its group may hold the output open for ever. */
+/**
+ * Ends a command whose attempt is over before its output closed (timed out,
+ * aborted, its output too long): its group is killed, if its leader has not
+ * exited (the parent may not have heard it start yet, so could not kill it),
+ * and nothing more is read: a process that left its group may hold the
+ * output open for ever.
+ */
 function forget(id: number): void {
   const entry = running.get(id);
   if (!entry) return;
   running.delete(id);
+  if (!entry.exited) killGroup(entry.pgid);
   entry.child.stdout!.destroy();
   entry.child.stderr!.destroy();
   entry.child.stdin!.destroy();

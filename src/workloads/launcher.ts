@@ -26,7 +26,7 @@ export interface LaunchEvents {
 }
 
 export interface Launched {
-  /** Stops reading it: its attempt is over. */
+  /** Stops reading it: its attempt is over. One whose own process has not exited yet is killed with its group. */
   forget(): void;
 }
 
@@ -45,11 +45,20 @@ export const directLauncher: Launcher = {
     // A command that does not read its input must not fail on a closed pipe.
     for (const stream of [child.stdin, child.stdout, child.stderr]) stream.on('error', () => undefined);
     child.stdin.end(spec.input);
-    child.once('exit', (code, signal) => events.exit(code, signal));
+    let exited = false;
+    child.once('exit', (code, signal) => {
+      exited = true;
+      events.exit(code, signal);
+    });
     child.once('error', (err) => events.error(err.message));
     child.once('close', (code, signal) => events.close(code, signal));
     return {
       forget() {
+        try {
+          if (!exited && child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // The group is gone already.
+        }
         child.stdout.destroy();
         child.stderr.destroy();
         child.stdin.destroy();
@@ -72,6 +81,8 @@ export const directLauncher: Launcher = {
 export class ProcessLauncher implements Launcher {
   private child: ChildProcess | undefined;
   private ready = false;
+  /** Requests held until the launcher says it is ready: one sent earlier could reach it before it listens. */
+  private held: LauncherRequest[] = [];
   /** Set when a launcher exited before it was ready: it cannot run here, and commands start directly instead. */
   private broken = false;
   private nextId = 1;
@@ -113,35 +124,49 @@ export class ProcessLauncher implements Launcher {
     });
     this.child = child;
     this.ready = false;
-    child.on('message', (reply: LauncherReply) => this.received(reply));
+    this.held = [];
+    child.on('message', (reply: LauncherReply) => {
+      if (child === this.child) this.received(child, reply);
+    });
     // Sending to a launcher that is going fails the same way its exit does, below.
     child.on('error', () => undefined);
+    // Messages it sent before it went may still be on their way when its exit is known: the
+    // commands it held are settled once the channel has given everything (their groups with them).
     child.once('exit', (code, signal) => {
-      if (this.child !== child) return;
-      this.child = undefined;
-      const lost = [...this.pending.values()];
-      this.pending.clear();
-      const how = signal ? `on ${signal}` : `with code ${code}`;
-      if (!this.ready) {
-        // It never started, so none of its commands did: they start directly, as every later one will.
-        this.broken = true;
-        process.emitWarning(`the command launcher exited ${how} before it was ready; commands start from this process instead`, { code: 'ORC_LAUNCHER_UNAVAILABLE' });
-        for (const entry of lost) entry.direct = directLauncher.launch(entry.spec, entry.events);
-        return;
-      }
-      for (const { events } of lost) events.error(`the command launcher (pid ${child.pid}) exited ${how}`);
+      if (child.connected) child.once('disconnect', () => this.lost(child, code, signal));
+      else this.lost(child, code, signal);
     });
     this.hold();
     return child;
   }
 
-  private request(child: ChildProcess, request: LauncherRequest): void {
-    if (child.connected) child.send(request);
+  /** A launcher gone: its commands fail (or, if it never became ready, start directly). */
+  private lost(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    const lost = [...this.pending.values()];
+    this.pending.clear();
+    const how = signal ? `on ${signal}` : `with code ${code}`;
+    if (!this.ready) {
+      // It never started, and was sent nothing: its commands start directly, as every later one will.
+      this.broken = true;
+      process.emitWarning(`the command launcher exited ${how} before it was ready; commands start from this process instead`, { code: 'ORC_LAUNCHER_UNAVAILABLE' });
+      for (const entry of lost) entry.direct = directLauncher.launch(entry.spec, entry.events);
+      return;
+    }
+    for (const { events } of lost) events.error(`the command launcher (pid ${child.pid}) exited ${how}`);
   }
 
-  private received(reply: LauncherReply): void {
+  private request(child: ChildProcess, request: LauncherRequest): void {
+    if (child !== this.child) return;
+    if (!this.ready) this.held.push(request);
+    else if (child.connected) child.send(request);
+  }
+
+  private received(child: ChildProcess, reply: LauncherReply): void {
     if (reply.t === 'ready') {
       this.ready = true;
+      for (const request of this.held.splice(0)) if (child.connected) child.send(request);
       return;
     }
     const events = this.pending.get(reply.id)?.events;

@@ -5,6 +5,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { systemClock } from '../../src/protocol/index.js';
 import { commandEvaluator } from '../../src/workloads/index.js';
 import { until } from '../agents/helpers.js';
+import { alive, readPid } from './support.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-eval-'));
 let files = 0;
@@ -15,18 +16,6 @@ const input = { variables: { level: 6, algorithm: 'gzip', fast: true, rate: 0.5 
 const open = () => new AbortController().signal;
 const evaluate = (command: string, options: Partial<Parameters<typeof commandEvaluator>[1]> = {}) =>
   commandEvaluator(command, { clock: systemClock, ...options })(input, open());
-
-/** Running, as opposed to gone or a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-const readPid = async (file: string) => until(`${file} to hold a pid`, () => fs.existsSync(file) && Number(fs.readFileSync(file, 'utf8')));
 
 describe('commandEvaluator', () => {
   it('returns the evaluation the command prints, with its metrics and duration', async () => {

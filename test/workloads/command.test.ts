@@ -6,25 +6,9 @@ import { ManualClock, type Task, type TaskContext } from '../../src/protocol/ind
 import { commandHandler as handlerOf, parseExecSpec, type CommandOptions } from '../../src/workloads/index.js';
 import { directLauncher, processLauncher, type Launcher } from '../../src/workloads/launcher.js';
 import { until } from '../agents/helpers.js';
+import { alive, readPid, runningTask } from './support.js';
 
-const task = (payload: unknown): Task => ({
-  taskId: 't-1',
-  status: 'RUNNING',
-  kind: 'work',
-  payload: payload as Task['payload'],
-  priority: 5,
-  result: null,
-  error: null,
-  workerId: 'w',
-  attempt: 2,
-  dependsOn: [],
-  createdAt: 0,
-  updatedAt: 0,
-  maxAttempts: 3,
-  idempotencyKey: null,
-  runAt: 0,
-  leaseExpiresAt: null,
-});
+const task = (payload: unknown): Task => runningTask({ payload, attempt: 2 });
 
 const context = (signal = new AbortController().signal): TaskContext => ({ signal, workerId: 'w', attempt: 2, dependencies: async () => [] });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-cmd-'));
@@ -32,18 +16,6 @@ let files = 0;
 const tempFile = (name: string) => path.join(dir, `${++files}-${name}`);
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** Running, as opposed to gone or a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-const readPid = async (file: string) => until(`${file} to hold a pid`, () => fs.existsSync(file) && Number(fs.readFileSync(file, 'utf8')));
 
 /**
  * A command that leaves a process in a session of its own, holding standard

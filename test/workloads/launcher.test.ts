@@ -4,45 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect, afterAll } from 'vitest';
-import type { Task, TaskContext } from '../../src/protocol/index.js';
-import { commandHandler } from '../../src/workloads/index.js';
+import type { TaskContext } from '../../src/protocol/index.js';
+import { commandHandler, ProcessGroups } from '../../src/workloads/index.js';
 import { ProcessLauncher } from '../../src/workloads/launcher.js';
 import type { LauncherReply } from '../../src/workloads/launcher-protocol.js';
 import { until } from '../agents/helpers.js';
+import { alive, readPid, runningTask } from './support.js';
 
-const task: Task = {
-  taskId: 't-1',
-  status: 'RUNNING',
-  kind: 'work',
-  payload: {},
-  priority: 5,
-  result: null,
-  error: null,
-  workerId: 'w',
-  attempt: 1,
-  dependsOn: [],
-  createdAt: 0,
-  updatedAt: 0,
-  maxAttempts: 3,
-  idempotencyKey: null,
-  runAt: 0,
-  leaseExpiresAt: null,
-};
+const task = runningTask({ payload: {} });
 const context = (): TaskContext => ({ signal: new AbortController().signal, workerId: 'w', attempt: 1, dependencies: async () => [] });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestra-launcher-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** Running, as opposed to gone or a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-const readPid = (file: string) => until(`${file} to hold a pid`, () => fs.existsSync(file) && Number(fs.readFileSync(file, 'utf8')));
 
 /** A process's parent, from /proc. */
 const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
@@ -51,8 +23,11 @@ describe('the launcher process', () => {
   it('fails the commands it held when it is lost, killing their groups, and a new one runs the next command', async () => {
     const launcher = new ProcessLauncher();
     const pidFile = path.join(dir, 'lost.pid');
-    const running = commandHandler(`sleep 1000 & echo $! > ${pidFile}; wait`, { launcher })(task, context()).catch((e: unknown) => e);
+    const groups = new ProcessGroups();
+    const running = commandHandler(`sleep 1000 & echo $! > ${pidFile}; wait`, { launcher, groups })(task, context()).catch((e: unknown) => e);
     const sleeper = await readPid(pidFile);
+    // Its group is known here once the launcher's word that it started has arrived.
+    await until('the command to be known started', () => groups.size === 1);
     // The sleep's parent is the command's shell, and the shell's the launcher.
     const first = parentOf(parentOf(sleeper));
     process.kill(first, 'SIGKILL');

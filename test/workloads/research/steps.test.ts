@@ -9,26 +9,9 @@ import {
   writeHandler,
   type ResearchResult,
 } from '../../../src/workloads/index.js';
+import { runningTask } from '../support.js';
 
-const task = (fields: Omit<Partial<Task>, 'payload'> & { payload: unknown }): Task => ({
-  taskId: 't-1',
-  status: 'RUNNING',
-  kind: RESEARCH_KIND,
-  priority: 5,
-  result: null,
-  error: null,
-  workerId: 'w',
-  attempt: 1,
-  dependsOn: [],
-  createdAt: 0,
-  updatedAt: 0,
-  maxAttempts: 3,
-  idempotencyKey: null,
-  runAt: 0,
-  leaseExpiresAt: null,
-  ...fields,
-  payload: fields.payload as JsonValue,
-});
+const task = (fields: Omit<Partial<Task>, 'payload'> & { payload: unknown }): Task => runningTask({ kind: RESEARCH_KIND, ...fields });
 
 /** A finished research task, as the registry hands it to a dependent writer. */
 const completed = (taskId: string, result: unknown, kind = RESEARCH_KIND): Task =>
