@@ -1,12 +1,7 @@
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
-import helmet from '@fastify/helmet';
-import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { describeError, OrchestraError, silentLogger, type Clock, type Logger } from '../protocol/index.js';
 import type { Db, TokenRole, TokenRow } from '../store/index.js';
 import type { TaskRegistry } from '../registry/index.js';
@@ -132,6 +127,8 @@ function readTls(keyFile: string, certFile: string): { key: Buffer; cert: Buffer
  */
 export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): Promise<ApiServer> {
   const config: ApiConfig = apiConfig.parse(options);
+  const { Fastify, helmet, cors, rateLimit, swagger, swaggerUi, zodProvider } = await loadFastify();
+  const { jsonSchemaTransform, serializerCompiler, validatorCompiler } = zodProvider;
   const logger = deps.logger ?? silentLogger;
   // Fastify types an HTTPS server apart; the routes use nothing that differs between the two.
   const app = Fastify({
@@ -248,9 +245,30 @@ export async function createApiServer(deps: ApiDeps, options: ApiOptions = {}): 
   return app;
 }
 
+/**
+ * Fastify and its plugins, loaded when the first server is made: they are
+ * about a third of what a command loads, and most commands serve no API.
+ */
+async function loadFastify() {
+  const [fastify, helmet, cors, rateLimit, swagger, swaggerUi, zodProvider] = await Promise.all([
+    import('fastify'),
+    import('@fastify/helmet'),
+    import('@fastify/cors'),
+    import('@fastify/rate-limit'),
+    import('@fastify/swagger'),
+    import('@fastify/swagger-ui'),
+    import('fastify-type-provider-zod'),
+  ]);
+  loadedZodProvider = zodProvider;
+  return { Fastify: fastify.default, helmet: helmet.default, cors: cors.default, rateLimit: rateLimit.default, swagger: swagger.default, swaggerUi: swaggerUi.default, zodProvider };
+}
+
+/** Set by the first server made, before any request can fail. */
+let loadedZodProvider: typeof import('fastify-type-provider-zod') | undefined;
+
 /** Validation, body-size and parse errors from Fastify, then Orchestra's own: each as a status and `{code, message, details}`. */
 function describeFailure(err: unknown): ReturnType<typeof toApiError> {
-  if (hasZodFastifySchemaValidationErrors(err)) {
+  if (loadedZodProvider?.hasZodFastifySchemaValidationErrors(err)) {
     const where = (err as { validationContext?: string }).validationContext ?? 'request';
     const issues = err.validation.map((v) => ({
       field: [where, ...v.instancePath.split('/').filter(Boolean)].join('.'),

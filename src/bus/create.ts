@@ -2,7 +2,6 @@ import type { Clock, DeadLetterSink, Logger, Telemetry } from '../protocol/index
 import type { Bus } from './bus.js';
 import type { BusOptions } from './config.js';
 import { createMemoryBus, type MemoryBroker } from './memory.js';
-import { createRedisBus } from './redis.js';
 
 export interface CreateBusOptions extends BusOptions {
   /** A Redis URL selects the Redis bus; without one the bus is in-process. */
@@ -20,6 +19,10 @@ export interface CreateBusOptions extends BusOptions {
 /** The bus a composition root asks for: Redis when a URL is configured, in-memory otherwise. */
 export async function createBus(options: CreateBusOptions): Promise<Bus> {
   const { url, prefix, broker, ...rest } = options;
-  if (url) return createRedisBus({ ...rest, url, prefix: prefix ?? 'orchestra' });
+  if (url) {
+    // Loaded here: a process on the in-process bus never needs the Redis client.
+    const { createRedisBus } = await import('./redis.js');
+    return createRedisBus({ ...rest, url, prefix: prefix ?? 'orchestra' });
+  }
   return createMemoryBus({ ...rest, ...(broker ? { broker } : {}) });
 }

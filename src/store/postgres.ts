@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Db, Queryable } from './db.js';
 import { assertSchemaName } from './db.js';
 import { BadDatabaseUrlError, StoreUnreachableError } from './errors.js';
@@ -104,7 +104,9 @@ class PostgresDb implements Db {
 export async function openPostgres(options: PostgresOptions): Promise<Db> {
   parseDatabaseUrl(options.url);
   const schema = assertSchemaName(options.schema);
-  const pool = new pg.Pool({
+  // Loaded here: a process on the embedded store never needs the driver.
+  const { default: driver } = await import('pg');
+  const pool = new driver.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 10_000,
