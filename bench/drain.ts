@@ -7,6 +7,11 @@
  * Then register-to-handler-start latency, one task at a time, for the three
  * systems. Every system runs in every repetition, interleaved; the tables give
  * the median of the repetitions with min–max.
+ *
+ * `DRAIN_SYSTEMS=embedded,rawlite` (row keys of DRAIN_ROWS, and `latency` for
+ * the latency rows) runs only those, and opens only what they need: the
+ * embedded pair alone needs neither PostgreSQL nor Redis and takes about a
+ * minute. `DRAIN_TASKS` and `DRAIN_REPETITIONS` override the counts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -460,7 +465,30 @@ const LATENCY_ROWS = [
 ] as const;
 type LatencyRow = (typeof LATENCY_ROWS)[number][0];
 
-export async function drainBench(databaseUrl: string, redisUrl: string, options: DrainBenchOptions): Promise<void> {
+/** The systems DRAIN_SYSTEMS names (every one when unset), checked against the rows. */
+function selectedSystems(): Set<string> {
+  const all = [...DRAIN_ROWS.map(([key]) => key), 'latency'];
+  const given = process.env.DRAIN_SYSTEMS?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!given?.length) return new Set(all);
+  const unknown = given.filter((s) => !all.includes(s));
+  if (unknown.length) throw new Error(`DRAIN_SYSTEMS: unknown ${unknown.join(', ')} (known: ${all.join(', ')})`);
+  return new Set(given);
+}
+
+const positiveEnv = (name: string): number | undefined => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${raw}`);
+  return n;
+};
+
+export async function drainBench(databaseUrl: string, redisUrl: string, given: DrainBenchOptions): Promise<void> {
+  const options = { ...given, tasks: positiveEnv('DRAIN_TASKS') ?? given.tasks, repetitions: positiveEnv('DRAIN_REPETITIONS') ?? given.repetitions };
+  const selected = selectedSystems();
+  const wantsLite = selected.has('embedded') || selected.has('rawlite');
+  // Everything but the embedded pair runs against PostgreSQL and Redis.
+  const wantsServers = [...selected].some((s) => s !== 'embedded' && s !== 'rawlite');
   const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
   const base = `bench-drain-${tag.replace('_', '-')}`;
   const names: Names = {
@@ -489,8 +517,8 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
         ['closing Orchestra', async () => orchestra?.close()],
         ['closing the bare PostgreSQL pool', async () => rawPg?.close()],
         ['closing PGlite', async () => (await liteBus?.close(), await lite?.close())],
-        ['dropping schemas', () => dropSchemas(databaseUrl, [names.orchestraSchema, names.bossSchema])],
-        ['deleting Redis keys', () => deleteRedisKeys(redisUrl, `${base}*`)],
+        ['dropping schemas', async () => wantsServers && dropSchemas(databaseUrl, [names.orchestraSchema, names.bossSchema])],
+        ['deleting Redis keys', async () => wantsServers && deleteRedisKeys(redisUrl, `${base}*`)],
       ];
       for (const [what, step] of steps) {
         await withCap(step(), 20_000, what).catch((err: unknown) => console.error(`drain bench cleanup: ${what} failed:`, err));
@@ -513,19 +541,24 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
   const latencies = new Map<LatencyRow, { p50: number[]; p95: number[] }>(LATENCY_ROWS.map(([key]) => [key, { p50: [], p95: [] }]));
 
   try {
-    orchestra = await createOrchestra({ store: { databaseUrl, schema: names.orchestraSchema, poolSize: 4 }, bus: { redisUrl, prefix: names.orchestraPrefix } });
-    boss = new PgBoss({ connectionString: databaseUrl, schema: names.bossSchema, supervise: false, schedule: false });
-    boss.on('error', (err) => console.error('pg-boss (bench process):', err));
-    await boss.start();
-    rawPg = await openPostgres({ url: databaseUrl, schema: names.orchestraSchema, poolSize: RAW_PG_CLIENTS });
-    lite = await openPglite({ dataDir: ':memory:', schema: 'orchestra' });
-    await migrate(lite, systemClock.now());
-    liteBus = createMemoryBus({ clock: systemClock });
-    const liteRegistry = new TaskRegistry({ db: lite, clock: systemClock, rng: createRng(1), bus: liteBus });
+    if (wantsServers) {
+      orchestra = await createOrchestra({ store: { databaseUrl, schema: names.orchestraSchema, poolSize: 4 }, bus: { redisUrl, prefix: names.orchestraPrefix } });
+      boss = new PgBoss({ connectionString: databaseUrl, schema: names.bossSchema, supervise: false, schedule: false });
+      boss.on('error', (err) => console.error('pg-boss (bench process):', err));
+      await boss.start();
+      rawPg = await openPostgres({ url: databaseUrl, schema: names.orchestraSchema, poolSize: RAW_PG_CLIENTS });
+    }
+    let liteRegistry: TaskRegistry | undefined;
+    if (wantsLite) {
+      lite = await openPglite({ dataDir: ':memory:', schema: 'orchestra' });
+      await migrate(lite, systemClock.now());
+      liteBus = createMemoryBus({ clock: systemClock });
+      liteRegistry = new TaskRegistry({ db: lite, clock: systemClock, rng: createRng(1), bus: liteBus });
+    }
 
     const bull = bullTarget(names);
-    const pgBoss = bossTarget(names, boss);
-    const orc = orchestraTarget(names, orchestra);
+    const pgBoss = boss && bossTarget(names, boss);
+    const orc = orchestra && orchestraTarget(names, orchestra);
     const count = options.tasks;
 
     const loads: string[] = [];
@@ -533,18 +566,18 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
     for (let rep = 1; rep <= options.repetitions; rep++) {
       const t0 = performance.now();
       const loadBefore = load();
-      const drainSteps: [DrainRow, () => Promise<number>][] = [
+      const drainSteps = ([
         ['bull1', () => drainWithProcesses(bull, 1, count)],
         ['bull2', () => drainWithProcesses(bull, 2, count)],
-        ['boss1', () => drainWithProcesses(pgBoss, 1, count)],
-        ['boss2', () => drainWithProcesses(pgBoss, 2, count)],
-        ['orc1', () => drainWithProcesses(orc, 1, count)],
-        ['orc2', () => drainWithProcesses(orc, 2, count)],
+        ['boss1', () => drainWithProcesses(pgBoss!, 1, count)],
+        ['boss2', () => drainWithProcesses(pgBoss!, 2, count)],
+        ['orc1', () => drainWithProcesses(orc!, 1, count)],
+        ['orc2', () => drainWithProcesses(orc!, 2, count)],
         ['rawpg', () => rawDrain(rawPg!, orchestra!.registry, RAW_PG_CLIENTS, count, 'bare PostgreSQL loop')],
-        ['embedded', () => embeddedDrain(lite!, liteRegistry, liteBus!, count)],
-        ['rawlite', () => rawDrain(lite!, liteRegistry, 1, count, 'bare PGlite loop')],
-      ];
-      const latencySteps = [['orc', orc, 0], ['bull', bull, 0], ['boss', pgBoss, BOSS_POLL_MS]] as const;
+        ['embedded', () => embeddedDrain(lite!, liteRegistry!, liteBus!, count)],
+        ['rawlite', () => rawDrain(lite!, liteRegistry!, 1, count, 'bare PGlite loop')],
+      ] satisfies [DrainRow, () => Promise<number>][]).filter(([row]) => selected.has(row));
+      const latencySteps = selected.has('latency') ? ([['orc', orc!, 0], ['bull', bull, 0], ['boss', pgBoss!, BOSS_POLL_MS]] as const) : [];
       // Every other repetition runs the systems in reverse order, so a load that rises or falls over the run favours none.
       const reverse = rep % 2 === 0;
       for (const [row, run] of reverse ? [...drainSteps].reverse() : drainSteps) {
@@ -578,10 +611,11 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
   printTable(
     `Drain: ${fmt(options.tasks)} no-op tasks enqueued in batches of ${fmt(ENQUEUE_BATCH)}, then drained (tasks/s from all workers ready to all finished; median of ${reps} interleaved repetition${reps > 1 ? 's' : ''})`,
     ['system', 'workers', 'tasks/s', 'min – max'],
-    DRAIN_ROWS.map(([key, system, workers]) => [system, workers, fmt(med(key)), range(d.get(key)!)]),
+    DRAIN_ROWS.filter(([key]) => selected.has(key)).map(([key, system, workers]) => [system, workers, fmt(med(key)), range(d.get(key)!)]),
   );
   console.log('');
   const ratio = (a: DrainRow, b: DrainRow, label: string) => {
+    if (!selected.has(a) || !selected.has(b)) return;
     const perRep = drains.get(a)!.map((x, i) => fmt(x / drains.get(b)![i]!, 2));
     console.log(`${label}: ${fmt(med(a) / med(b), 2)}× (of the medians; per repetition ${perRep.join(', ')})`);
   };
@@ -592,6 +626,7 @@ export async function drainBench(databaseUrl: string, redisUrl: string, options:
   ratio('orc2', 'rawpg', `Orchestra 2 processes / bare PostgreSQL loop (${RAW_PG_CLIENTS} connections)`);
   ratio('embedded', 'rawlite', 'Orchestra embedded / bare PGlite loop');
 
+  if (!selected.has('latency')) return;
   const l = new Map([...latencies].map(([k, v]) => [k, { p50: spread(v.p50), p95: spread(v.p95) }]));
   printTable(
     `Register to handler start, one task at a time, ${fmt(options.latencySamples)} tasks per repetition, worker in a child process (ms; median of ${reps} repetition${reps > 1 ? 's' : ''})`,
