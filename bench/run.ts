@@ -12,6 +12,7 @@ import { apiBench } from './api.js';
 import { fleetBench } from './fleet.js';
 import { dashboardBench } from './dashboard.js';
 import { drainBench } from './drain.js';
+import { driftFalseAlarmsBench } from './drift-false-alarms.js';
 import { optimizeOverheadBench } from './optimize-overhead.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -41,6 +42,7 @@ const suites: [string, () => Promise<unknown>][] = [
     : { requests: 5000, inFlight: 16, sseClients: 100, eventsPerSecond: 1000, sseSeconds: 5 })],
   ['dashboard', () => dashboardBench(DATABASE_URL, { tasks: 10_000, generations: 50, perGeneration: 100, rounds: quick ? 1 : 3 })],
   ['drain', () => drainBench(DATABASE_URL, REDIS_URL, quick ? { tasks: 5_000, repetitions: 1, latencySamples: 50 } : { tasks: 20_000, repetitions: 3, latencySamples: 200 })],
+  ['drift-false-alarms', () => driftFalseAlarmsBench({ quick })],
   ['fleet', () => fleetBench(DATABASE_URL, { bots: fleetBots ?? (quick ? [1000] : [1000, 5000]), seconds: quick ? 10 : 20, heartbeatMs: 10_000 })],
 ];
 

@@ -114,6 +114,8 @@ export interface EnvironmentDriftOptions {
   threshold: number;
   /** The time the window ends at when it is drawn in time. */
   nowMs: number;
+  /** Which check of the current landscape this is; default: counted from the results (driftLooks). */
+  looks?: number | undefined;
 }
 
 /** The drift decision for the landscape as it is now; `changed: false` with empty figures when nothing precedes the window. */
@@ -149,7 +151,29 @@ export function environmentDrift(space: Space, results: readonly ResultAt[], opt
     windowMs: byGenerations ? options.windowGenerations! - 1 : options.windowMs,
     threshold: options.threshold,
     eliteSize: options.eliteSize,
+    looks: options.looks ?? driftLooks(results, options),
   });
+}
+
+/**
+ * Which check of the landscape as it is now this one is (1 for the first):
+ * the generations up to this one whose window had results before it. The
+ * results are those since the last change, so the count starts again after
+ * one. With a window in time a past generation's window is taken to end at
+ * its last result.
+ */
+export function driftLooks(results: readonly ResultAt[], options: Pick<EnvironmentDriftOptions, 'generation' | 'windowMs' | 'windowGenerations'>): number {
+  if (results.length === 0) return 1;
+  if (options.windowGenerations !== undefined) {
+    const first = Math.min(...results.map((r) => r.generation));
+    return Math.max(1, options.generation - first - options.windowGenerations + 1);
+  }
+  const earliest = Math.min(...results.map((r) => r.at));
+  const lastAt = new Map<number, number>();
+  for (const r of results) if (r.generation < options.generation) lastAt.set(r.generation, Math.max(lastAt.get(r.generation) ?? -Infinity, r.at));
+  let earlier = 0;
+  for (const at of lastAt.values()) if (earliest < at - options.windowMs) earlier++;
+  return earlier + 1;
 }
 
 /** What the drift decision says when no result precedes its window: no change, nothing to compare. */

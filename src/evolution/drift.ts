@@ -212,14 +212,30 @@ export interface EliteDriftPoint extends DriftPoint {
  *   is a fall of more than `threshold` of the baseline that is also more than
  *   `sigmas` standard errors (the noise of the recent results plus the
  *   uncertainty of the levels), read as Student's t on the degrees of freedom
- *   of the repeats.
+ *   of the repeats;
+ * - a study checks its landscape again every generation, so what decides
+ *   whether failures are plausible is spent over its checks: with `looks`
+ *   (this is the k-th check of the landscape since it last changed) the
+ *   failures must be less likely than normalTail(sigmas) / k to count. The
+ *   binomial tail is exact, so at a fixed level its errors add up check after
+ *   check: where one test in ten fails at random, the two retests a window of
+ *   `orchestra optimize` holds both fail one time in a hundred, and 2 of 20
+ *   studies of 400 evaluations (17 checks) on the noisy bench landscape
+ *   called that a change (bench/drift-false-alarms.ts). Spent as 1/k,
+ *   the chance over a whole study stays below normalTail(sigmas) · (1 + 1/2
+ *   + … + 1/K). The fall of the successes keeps its level at every check: its
+ *   standard error (shrunk levels, Student's t) leaves room already, and a
+ *   stricter one would miss real changes in small windows. The price: where
+ *   tests fail often at random, a late change that shows only as failures
+ *   needs more failing results in the window to be seen.
  *
  * Pure and deterministic: the same points give the same verdict.
  */
-export function detectEliteDrift(points: readonly EliteDriftPoint[], options: Partial<DriftOptions> & { now: number; eliteSize?: number }): EliteDriftReport {
+export function detectEliteDrift(points: readonly EliteDriftPoint[], options: Partial<DriftOptions> & { now: number; eliteSize?: number; looks?: number }): EliteDriftReport {
   const windowMs = options.windowMs ?? DEFAULT_DRIFT_OPTIONS.windowMs;
   const threshold = options.threshold ?? DEFAULT_DRIFT_OPTIONS.threshold;
   const sigmas = options.sigmas ?? DEFAULT_DRIFT_OPTIONS.sigmas;
+  const looks = Math.max(1, Math.floor(options.looks ?? 1));
   const { before, within } = split(points, options.now, windowMs);
   const none = (noise: number | null, elite: string[] = []): EliteDriftReport => ({ changed: false, baseline: null, recent: null, drop: null, noise, explained: 0, elite, since: null });
   if (before.length === 0) return none(null);
@@ -258,8 +274,9 @@ export function detectEliteDrift(points: readonly EliteDriftPoint[], options: Pa
   const recentFailures = eliteResults.filter((p) => p.failed).length;
   // Failures come one at a time and are rare: a normal test reads a single one as a fall
   // of three standard errors. When the failure rate from before the window makes at least
-  // this many failures plausible, they are left out and the successes are judged alone.
-  const failuresExplained = recentFailures > 0 && binomialTail(eliteResults.length, recentFailures, failedShare) >= normalTail(sigmas);
+  // this many failures plausible (at the level spent on this check), they are left out and
+  // the successes are judged alone.
+  const failuresExplained = recentFailures > 0 && binomialTail(eliteResults.length, recentFailures, failedShare) >= normalTail(sigmas) / looks;
   const recentScores = failuresExplained ? eliteResults.filter((p) => !p.failed) : eliteResults;
   if (recentScores.length === 0) return none(Math.sqrt(typicalNoise), eliteKeys);
   const n = recentScores.length;

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DRIFT_OPTIONS, detectDrift, binomialTail, detectEliteDrift, normalTail, repeatNoise, studentCritical, type DriftPoint, type EliteDriftPoint } from '../../src/evolution/index.js';
+import {
+  DEFAULT_DRIFT_OPTIONS,
+  detectDrift,
+  binomialTail,
+  detectEliteDrift,
+  environmentDrift,
+  normalTail,
+  parseSpace,
+  repeatNoise,
+  studentCritical,
+  type DriftPoint,
+  type EliteDriftPoint,
+  type ResultAt,
+} from '../../src/evolution/index.js';
+import { driftLooks } from '../../src/evolution/analysis.js';
 import { createRng, type Rng } from '../../src/protocol/index.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -269,6 +283,128 @@ describe('detectEliteDrift', () => {
     // Where nothing else ever failed, the same failure is a change.
     const neverFails = points.filter((p) => !p.key.startsWith('f'));
     expect(detectEliteDrift(neverFails, { windowMs, now }).changed).toBe(true);
+  });
+});
+
+describe('drift checks over a whole study', () => {
+  const now = 10; // generations 9 and 10 are recent
+  const windowMs = 1;
+
+  /**
+   * Thirty results before the window, three of them failed (one test in ten), the
+   * best combination steady near 0.9; within the window its retests, given.
+   */
+  const window = (recent: EliteDriftPoint[]): EliteDriftPoint[] => [
+    ...[0.9, 0.92, 0.88, 0.9, 0.91, 0.89, 0.9, 0.9].map((score, i) => ({ key: 'best', at: i, score })),
+    ...Array.from({ length: 19 }, (_, i) => ({ key: `o${i % 12}`, at: i % 8, score: 0.2 + 0.02 * i })),
+    ...Array.from({ length: 3 }, (_, i) => ({ key: `o${i}`, at: 3 + i, score: 0, failed: true })),
+    ...recent,
+  ];
+  const failed = (at: number): EliteDriftPoint => ({ key: 'best', at, score: 0, failed: true });
+
+  it('spends the failures’ level over the checks: two failed retests where one test in ten fails are a change at the first check only', () => {
+    // Both fail: 1 % where one in ten fails, below the 2.3 % of one check, above 2.3 % / 3.
+    const twoFailed = window([failed(9), failed(10)]);
+    expect(binomialTail(2, 2, 0.1)).toBeCloseTo(0.01, 12);
+    expect(detectEliteDrift(twoFailed, { windowMs, now }).changed).toBe(true);
+    expect(detectEliteDrift(twoFailed, { windowMs, now, looks: 1 }).changed).toBe(true);
+    expect(detectEliteDrift(twoFailed, { windowMs, now, looks: 2 }).changed).toBe(true);
+    expect(detectEliteDrift(twoFailed, { windowMs, now, looks: 3 })).toMatchObject({ changed: false, since: null });
+    expect(detectEliteDrift(twoFailed, { windowMs, now, looks: 17 }).changed).toBe(false);
+    // Three of three (0.1 %) are still a change at the tenth check (0.23 %), not at the thirtieth (0.08 %).
+    const threeFailed = window([failed(9), failed(10), failed(10)]);
+    expect(detectEliteDrift(threeFailed, { windowMs, now, looks: 10 }).changed).toBe(true);
+    expect(detectEliteDrift(threeFailed, { windowMs, now, looks: 30 }).changed).toBe(false);
+  });
+
+  it('keeps the level of the fall at every check: a real fall of the successes is a change at any', () => {
+    const retests = (...scores: number[]) => window(scores.map((score, i) => ({ key: 'best', at: 9 + (i % 2), score })));
+    const fell = retests(0.3, 0.35, 0.3, 0.4);
+    for (const looks of [1, 5, 50]) expect(detectEliteDrift(fell, { windowMs, now, looks })).toMatchObject({ changed: true, since: 9 });
+    const steady = retests(0.86, 0.9, 0.88, 0.91);
+    for (const looks of [1, 5, 50]) expect(detectEliteDrift(steady, { windowMs, now, looks }).changed).toBe(false);
+  });
+
+  it('counts the checks of the landscape as it is now from its results', () => {
+    const results = (generations: number[], atOf = (g: number) => g * 100): ResultAt[] =>
+      generations.map((generation, trial) => ({ key: `k${trial}`, generation, at: atOf(generation), trial, success: true, value: 1 }));
+    const byGenerations = { windowMs: 0, windowGenerations: 2 };
+    // Generations 0–5, a window of two: generation 2 is the first with results before its window.
+    expect(driftLooks(results([0, 1, 2, 3, 4, 5]), { ...byGenerations, generation: 2 })).toBe(1);
+    expect(driftLooks(results([0, 1, 2, 3, 4, 5]), { ...byGenerations, generation: 5 })).toBe(4);
+    expect(driftLooks(results([0, 1]), { ...byGenerations, generation: 1 })).toBe(1);
+    // After a change the results start at generation 3: the count starts again.
+    expect(driftLooks(results([3, 4, 5]), { ...byGenerations, generation: 5 })).toBe(1);
+    expect(driftLooks([], { ...byGenerations, generation: 5 })).toBe(1);
+    // A window of 150 ms, a generation every 100 ms: generations 2 and 3 had results before
+    // their windows (ending at their last results, 200 and 300), and this one is the third.
+    expect(driftLooks(results([0, 1, 2, 3]), { windowMs: 150, generation: 4 })).toBe(3);
+  });
+
+  /**
+   * A study as `orchestra optimize` runs one at budget 400, simulated: twenty
+   * generations of twenty new combinations tested once, each later generation
+   * opening with one retest of the best-looking combination tested before the
+   * drift window (two generations); costs noisy (σ 0.5) with a search that
+   * closes in on low costs, and 12 % of tests failing at random. With
+   * `moveAt`, from that generation the combinations tested before it cost 5
+   * more. Returns each generation's verdict, as the analysis gives it.
+   */
+  function studyVerdicts(seed: number, options: { moveAt?: number; looks?: number } = {}): boolean[] {
+    const space = parseSpace({ name: 's', objective: { metric: 'cost', direction: 'minimize' }, variables: { x: { type: 'float', min: 0, max: 1 } } });
+    const rng = createRng(seed);
+    const cost = new Map<string, number>();
+    const results: ResultAt[] = [];
+    const moved = (g: number) => options.moveAt !== undefined && g >= options.moveAt;
+    const test = (key: string, g: number) => {
+      const failed = rng.next() < 0.12;
+      const value = cost.get(key)! + (moved(g) && !key.startsWith('new') ? 5 : 0) + 0.5 * gaussian(rng);
+      results.push({ key, generation: g, at: results.length, trial: results.length, success: !failed, value: failed ? null : value });
+    };
+    const verdicts: boolean[] = [];
+    for (let g = 0; g < 20; g++) {
+      if (g >= 1) {
+        const seen = new Map<string, number[]>();
+        for (const r of results) if (r.generation < g - 1 && r.success) seen.set(r.key, [...(seen.get(r.key) ?? []), r.value!]);
+        const best = [...seen.entries()].map(([key, xs]) => ({ key, mean: xs.reduce((a, b) => a + b, 0) / xs.length })).sort((a, b) => a.mean - b.mean)[0];
+        if (best) test(best.key, g);
+      }
+      for (let i = 0; i < 20; i++) {
+        const key = `${moved(g) ? 'new' : 'old'}${g}.${i}`;
+        cost.set(key, (10 * rng.next()) / (1 + g / 2));
+        test(key, g);
+      }
+      if (g >= 2) {
+        const options_ = { generation: g, eliteSize: 2, windowMs: 0, windowGenerations: 2, threshold: 0.2, nowMs: 0 };
+        verdicts.push(environmentDrift(space, results, { ...options_, ...(options.looks !== undefined ? { looks: options.looks } : {}) }).changed);
+      }
+    }
+    return verdicts;
+  }
+
+  it('raises a false alarm in at most one stationary study in twenty, where one check at a time raised one in eight', () => {
+    let alarms = 0;
+    let alarmsOneCheck = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      if (studyVerdicts(seed).some(Boolean)) alarms++;
+      // Every check at the level of a single one, as before the level was spent over the checks.
+      if (studyVerdicts(seed, { looks: 1 }).some(Boolean)) alarmsOneCheck++;
+    }
+    expect(alarms).toBeLessThanOrEqual(10);
+    expect(alarmsOneCheck).toBeGreaterThanOrEqual(20);
+  });
+
+  it('still sees a real change as often as one check at a time does', () => {
+    let detected = 0;
+    let detectedOneCheck = 0;
+    // Verdicts start at generation 2; the move is at generation 10, seen within three generations.
+    const seen = (verdicts: boolean[]) => !verdicts.slice(0, 8).some(Boolean) && verdicts.slice(8, 11).some(Boolean);
+    for (let seed = 1; seed <= 100; seed++) {
+      if (seen(studyVerdicts(seed, { moveAt: 10 }))) detected++;
+      if (seen(studyVerdicts(seed, { moveAt: 10, looks: 1 }))) detectedOneCheck++;
+    }
+    expect(detected).toBeGreaterThanOrEqual(detectedOneCheck);
+    expect(detected).toBeGreaterThanOrEqual(40);
   });
 });
 
