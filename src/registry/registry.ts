@@ -30,8 +30,6 @@ import {
   claimTasks,
   runnableKinds,
   assignTasks,
-  completeAndClaimTasks,
-  completeTasks,
   countTasks,
   countTimedOutAttempts,
   expireLeases,
@@ -60,6 +58,7 @@ import { registryConfig, type RegistryConfig, type RegistryOptions } from './con
 import { registerTasks, type Registration } from './registration.js';
 import { retryDelayMs } from './backoff.js';
 import { mergeOutcomes, resultRefusal } from './result-check.js';
+import { completeAndClaimRound } from './complete-and-claim.js';
 import {
   DuplicateTaskIdError,
   IdempotencyRace,
@@ -260,8 +259,8 @@ export class TaskRegistry {
   async completeMany(completions: readonly Completion[]): Promise<Outcome[]> {
     if (completions.length === 0) return [];
     const { reports, refused } = await this.screenResults(completions);
-    const nowMs = this.clock.now();
-    const { outcomes, wokenKinds: wake } = await completeTasks(this.db, reports, nowMs);
+    if (reports.length === 0) return mergeOutcomes(completions, refused, []);
+    const { outcomes, wokenKinds: wake } = await completeAndClaimRound(this.db, reports, { kinds: [], workerId: '', limit: 0, nowMs: this.clock.now(), leaseMs: 0 });
     await this.notifyKinds(wake);
     this.logLate(outcomes);
     return mergeOutcomes(completions, refused, outcomes);
@@ -299,7 +298,7 @@ export class TaskRegistry {
   async completeAndClaim(completions: readonly Completion[], request: ClaimRequest): Promise<{ outcomes: Outcome[]; claimed: Task[] }> {
     const { reports, refused } = await this.screenResults(completions);
     const nowMs = this.clock.now();
-    const { outcomes, wokenKinds, claimed } = await completeAndClaimTasks(this.db, reports, {
+    const { outcomes, wokenKinds, claimed } = await completeAndClaimRound(this.db, reports, {
       kinds: request.kinds,
       workerId: request.workerId,
       limit: request.limit,
@@ -308,7 +307,7 @@ export class TaskRegistry {
     });
     await this.notifyKinds(wokenKinds);
     this.logLate(outcomes);
-    return { outcomes: mergeOutcomes(completions, refused, outcomes), claimed: claimed.map(toTask) };
+    return { outcomes: mergeOutcomes(completions, refused, outcomes), claimed };
   }
 
   async fail(failure: Failure): Promise<Outcome> {

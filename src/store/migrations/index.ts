@@ -10,8 +10,9 @@ import { migration as botReinstatement } from './0008_bot_reinstatement.js';
 import { migration as agentState } from './0009_agent_state.js';
 import { migration as apiTokens } from './0010_api_tokens.js';
 import { migration as remoteBots } from './0011_remote_bots.js';
+import { migration as completeAndClaim } from './0012_complete_and_claim.js';
 
 export type { Migration } from './migration.js';
 
 /** Every migration, in order. A new one is a new numbered file added here. */
-export const MIGRATIONS: readonly Migration[] = [tasks, completeTasks, agents, experiments, taskTimeouts, largeSpaces, studyDriver, botReinstatement, agentState, apiTokens, remoteBots];
+export const MIGRATIONS: readonly Migration[] = [tasks, completeTasks, agents, experiments, taskTimeouts, largeSpaces, studyDriver, botReinstatement, agentState, apiTokens, remoteBots, completeAndClaim];

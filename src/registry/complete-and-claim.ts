@@ -1,0 +1,89 @@
+import type { JsonValue, Task, TaskError } from '../protocol/index.js';
+import type { ClaimParams, CompletionReport, Queryable, ReportOutcome } from '../store/index.js';
+
+/**
+ * A worker's steady-state round trip: complete `reports` and claim up to
+ * `claim.limit` tasks (0: complete only), through the store function of
+ * migration 12, whose plans the session keeps and whose answer is one row.
+ * Params: $1 jsonb reports, $2 now, $3 kinds, $4 worker id, $5 limit, $6 lease expiry.
+ */
+const COMPLETE_AND_CLAIM = `SELECT late_task_ids, late_attempts, woken_kinds, claimed FROM complete_and_claim_tasks($1::jsonb, $2, $3::text[], $4, $5, $6)`;
+
+interface RoundRow {
+  late_task_ids: string[];
+  late_attempts: number[];
+  woken_kinds: string[];
+  /** Null when nothing was claimed. */
+  claimed: ClaimedTuple[] | null;
+}
+
+/** A claimed task as the function gives it (times in epoch ms); see migration 12. */
+type ClaimedTuple = [
+  taskId: string,
+  kind: string,
+  payload: JsonValue,
+  priority: number,
+  result: JsonValue | null,
+  error: TaskError | null,
+  workerId: string | null,
+  attempt: number,
+  dependsOn: string[] | null,
+  maxAttempts: number,
+  idempotencyKey: string | null,
+  runAt: number,
+  leaseExpiresAt: number | null,
+  timeoutMs: number | null,
+  createdAt: number,
+  updatedAt: number,
+];
+
+function claimedTask(t: ClaimedTuple): Task {
+  return {
+    taskId: t[0],
+    status: 'RUNNING',
+    kind: t[1],
+    payload: t[2],
+    priority: Number(t[3]),
+    result: t[4] ?? null,
+    error: t[5] ?? null,
+    workerId: t[6],
+    attempt: Number(t[7]),
+    dependsOn: t[8] ?? [],
+    createdAt: Number(t[14]),
+    updatedAt: Number(t[15]),
+    maxAttempts: Number(t[9]),
+    idempotencyKey: t[10],
+    runAt: Number(t[11]),
+    leaseExpiresAt: t[12] === null ? null : Number(t[12]),
+    timeoutMs: t[13] === null ? null : Number(t[13]),
+  };
+}
+
+export interface RoundResult {
+  /** One per report, in the order given. */
+  outcomes: ReportOutcome[];
+  /** Kinds of dependents that became runnable: their workers need a wake-up. */
+  wokenKinds: Set<string>;
+  /** Most urgent first, FIFO within a priority. */
+  claimed: Task[];
+}
+
+export async function completeAndClaimRound(db: Queryable, reports: readonly CompletionReport[], claim: ClaimParams): Promise<RoundResult> {
+  const input = reports.map((r) => ({ task_id: r.taskId, attempt: r.attempt, worker_id: r.workerId, result: r.result }));
+  const limit = claim.kinds.length === 0 ? 0 : Math.max(0, claim.limit);
+  const [row] = await db.query<RoundRow>(COMPLETE_AND_CLAIM, [
+    JSON.stringify(input),
+    new Date(claim.nowMs),
+    claim.kinds,
+    claim.workerId,
+    limit,
+    new Date(claim.nowMs + claim.leaseMs),
+  ]);
+  const late = new Set<string>();
+  row!.late_task_ids.forEach((taskId, i) => late.add(`${taskId}\u0000${row!.late_attempts[i]}`));
+  return {
+    outcomes: reports.map((r) => ({ taskId: r.taskId, accepted: late.size === 0 || !late.has(`${r.taskId}\u0000${r.attempt}`) })),
+    wokenKinds: new Set(row!.woken_kinds),
+    claimed: (row!.claimed ?? []).map(claimedTask),
+  };
+}
