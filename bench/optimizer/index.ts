@@ -1,8 +1,9 @@
 /**
  * `optimizer` bench: `orchestra optimize`, called exactly as a user calls it
  * (a child process per run, the evaluator a shell command started once per
- * test), against random search and Optuna's TPE and CMA-ES calling the same
- * evaluator the same way, on the landscapes of bench/functions.ts.
+ * test), against random search, Optuna's TPE and CMA-ES and a DEAP genetic
+ * algorithm calling the same evaluator the same way, on the landscapes of
+ * bench/functions.ts.
  *
  *   npm run bench -- --only optimizer [--quick]
  *   node --import tsx bench/optimizer/index.ts [--quick] [--seeds 5] [--budgets 100,400] [--functions a,b]
@@ -21,7 +22,7 @@ import { bundleLandscapes } from './bundle.js';
 import { checkBundle, EVALUATOR_SCRIPT, type Evaluator } from './evaluator-command.js';
 import { describe, names } from './landscapes.js';
 import { runOrchestra, type OrchestraRun } from './orchestra.js';
-import { compare, fmtRegret, orchestraDetail, OPTIMIZERS, TITLES, type Regret } from './report.js';
+import { compare, fmtRegret, orchestraDetail, OPTIMIZERS, TITLES, VERDICT_COLUMNS, type Regret } from './report.js';
 
 export interface OptimizerBenchOptions {
   quick?: boolean;
@@ -69,7 +70,7 @@ export async function optimizerBench(options: OptimizerBenchOptions = {}): Promi
   const started = performance.now();
   const elapsed = () => `${((performance.now() - started) / 60_000).toFixed(1)} min`;
 
-  console.log(`\n## Optimizer: orchestra optimize vs random search, Optuna TPE and CMA-ES`);
+  console.log(`\n## Optimizer: orchestra optimize vs random search, Optuna TPE and CMA-ES, and a DEAP GA`);
   console.log(`budgets ${budgets.join(', ')}; seeds 1–${seeds}; ${functions.length} landscapes; orchestra --parallel ${parallel}; ${CONCURRENT_RUNS} runs at a time`);
 
   const landscapes = await bundleLandscapes();
@@ -153,7 +154,7 @@ export async function optimizerBench(options: OptimizerBenchOptions = {}): Promi
   const verdicts = compare(regrets, keys, seeds);
   printTable(
     `Optimizer: median regret (IQR) over ${seeds} seeds, lower is better`,
-    ['function', 'budget', ...OPTIMIZERS.map((o) => TITLES[o]), 'Orchestra < random', 'Orchestra ≤ TPE'],
+    ['function', 'budget', ...OPTIMIZERS.map((o) => TITLES[o]), ...VERDICT_COLUMNS],
     verdicts.rows,
   );
   console.log('');
@@ -174,12 +175,14 @@ export async function optimizerBench(options: OptimizerBenchOptions = {}): Promi
   }
 }
 
-/** The choices the baselines made, once each (optuna_compare.py puts them on every run). */
+/** The choices the baselines made, once each (optuna_compare.py and deap_compare.py put them on every run). */
 function baselineNotes(runs: readonly BaselineRun[]): string[] {
   const notes = new Map<string, Set<string>>();
   for (const r of runs) {
     for (const n of r.note.split('; ').filter(Boolean)) {
-      const general = n.replace(/^first \d+ trials of the \d+-trial study$/, 'the shorter budgets are the first trials of one longer study (samplers ignore n_trials; the noise depends on seed and trial only)');
+      const general = n
+        .replace(/^first \d+ trials of the \d+-trial study$/, 'the shorter budgets are the first trials of one longer study (samplers ignore n_trials; the noise depends on seed and trial only)')
+        .replace(/^population \d+, \d+ generations$/, 'population round(√budget) within 8–50, as many generations as the budget pays for');
       const key = `${methodTitle(r.method)}: ${general.replace(/\(trial \d+\)/, '(trial budget / 2)')}`;
       if (!notes.has(key)) notes.set(key, new Set());
       notes.get(key)!.add(r.function);

@@ -9,8 +9,10 @@ import { judge } from './landscapes.js';
 import type { OrchestraRun } from './orchestra.js';
 
 export type Optimizer = 'orchestra' | Method;
-export const OPTIMIZERS: readonly Optimizer[] = ['orchestra', 'random', 'tpe', 'cmaes'];
-export const TITLES: Record<Optimizer, string> = { orchestra: 'Orchestra', random: 'random', tpe: 'TPE', cmaes: 'CMA-ES' };
+export const OPTIMIZERS: readonly Optimizer[] = ['orchestra', 'random', 'tpe', 'cmaes', 'deap'];
+export const TITLES: Record<Optimizer, string> = { orchestra: 'Orchestra', random: 'random', tpe: 'TPE', cmaes: 'CMA-ES', deap: 'DEAP GA' };
+/** The columns after the optimizers' own (index.ts prints them in this order). */
+export const VERDICT_COLUMNS = ['Orchestra < random', 'Orchestra ≤ TPE', 'best baseline'] as const;
 
 export interface Regret {
   function: string;
@@ -49,7 +51,9 @@ export interface Verdicts {
  * One row per landscape and budget: each optimizer's median regret (IQR), then
  * Orchestra against the two targets: median below random search's ("clearly
  * better than random search on every function"), and median no worse than
- * TPE's ("no worse than Optuna TPE on most functions").
+ * TPE's ("no worse than Optuna TPE on most functions"); last, the baseline with
+ * the lowest median and Orchestra's median as a multiple of it, since which
+ * baseline is strongest changes from one landscape to the next.
  */
 export function compare(regrets: readonly Regret[], keys: readonly { function: string; budget: number }[], seeds: number): Verdicts {
   const rows: string[][] = [];
@@ -57,6 +61,8 @@ export function compare(regrets: readonly Regret[], keys: readonly { function: s
   let comparedRandom = 0;
   let matchTpe = 0;
   let comparedTpe = 0;
+  let matchBest = 0;
+  let comparedBest = 0;
   for (const key of keys) {
     const of = (o: Optimizer) =>
       summarise(regrets.filter((r) => r.function === key.function && r.budget === key.budget && r.optimizer === o).map((r) => r.regret));
@@ -75,7 +81,14 @@ export function compare(regrets: readonly Regret[], keys: readonly { function: s
       if (orchestra.median <= s.tpe.median) matchTpe++;
       vsTpe = orchestra.median <= s.tpe.median ? 'PASS' : 'MISS';
     }
-    rows.push([key.function, String(key.budget), ...OPTIMIZERS.map((o) => cell(s[o], seeds)), vsRandom, vsTpe]);
+    const best = bestBaseline(s);
+    let vsBest = best ? TITLES[best] : '–';
+    if (orchestra && best) {
+      comparedBest++;
+      if (orchestra.median <= s[best]!.median) matchBest++;
+      vsBest = `${TITLES[best]}, Orchestra ${ratio(orchestra.median, s[best]!.median)}`;
+    }
+    rows.push([key.function, String(key.budget), ...OPTIMIZERS.map((o) => cell(s[o], seeds)), vsRandom, vsTpe, vsBest]);
   }
   const lines: string[] = [];
   lines.push(
@@ -88,8 +101,34 @@ export function compare(regrets: readonly Regret[], keys: readonly { function: s
       ? 'Target "median regret no worse than Optuna TPE\'s on most functions": not judged (no Orchestra or no TPE runs).'
       : `Target "median regret no worse than Optuna TPE's on most functions": ${matchTpe * 2 > comparedTpe ? 'PASS' : 'MISS'} — ${matchTpe} of ${comparedTpe} rows.`,
   );
+  lines.push(
+    comparedBest === 0
+      ? 'Orchestra against the best baseline of each row: not judged (no Orchestra or no baseline runs).'
+      : `Orchestra against the best baseline of each row (of ${ran(regrets)}): median regret no worse on ${matchBest} of ${comparedBest} rows.`,
+  );
   return { rows, lines };
 }
+
+/** The baselines that have runs: one missing from the Python (no cmaes or deap module) is no competitor. */
+const ran = (regrets: readonly Regret[]) =>
+  OPTIMIZERS.filter((o) => o !== 'orchestra' && regrets.some((r) => r.optimizer === o))
+    .map((o) => TITLES[o])
+    .join(', ');
+
+/** The baseline with the lowest median regret; the first in OPTIMIZERS' order on a tie. */
+function bestBaseline(s: Record<Optimizer, Summary | null>): Method | null {
+  let best: Method | null = null;
+  for (const o of OPTIMIZERS) {
+    if (o === 'orchestra') continue;
+    const summary = s[o];
+    if (summary && (best === null || summary.median < s[best]!.median)) best = o;
+  }
+  return best;
+}
+
+/** Orchestra's median over the best baseline's, as `0.15×`; a zero best baseline regret has no multiple. */
+const ratio = (orchestra: number, best: number) =>
+  best === 0 ? (orchestra === 0 ? '1×' : `${fmtRegret(orchestra)} vs 0`) : `${fmtRegret(orchestra / best)}×`;
 
 /**
  * What Orchestra's histories say, per landscape and budget: how much of the
