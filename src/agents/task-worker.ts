@@ -49,6 +49,32 @@ const STUCK_AFTER_MS = 30_000;
 /** The most reports one statement carries; more wait for the next. */
 const MAX_REPORT_BATCH = 500;
 
+/**
+ * An AbortController whose signal is made only when someone asks for it.
+ * Most in-process handlers never look at their signal, and a real one is one
+ * of the dearest things a worker makes per task (its creation and collection
+ * cost more than the rest of a no-op task's run in the worker). An abort
+ * before the signal exists is kept, and the signal is then made aborted with
+ * that reason: whoever reads it sees what they would have seen.
+ */
+class LazyAbortController implements AbortController {
+  private made: AbortController | undefined;
+  private abortedWith: { reason: unknown } | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.made) {
+      this.made = new AbortController();
+      if (this.abortedWith) this.made.abort(this.abortedWith.reason);
+    }
+    return this.made.signal;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.made) this.made.abort(reason);
+    else this.abortedWith ??= { reason };
+  }
+}
+
 /** A finished attempt waiting to be reported with the others that finished with it. */
 interface QueuedReport<T> {
   run: Run;
@@ -298,7 +324,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       key,
       task,
       startedAtMs: this.clock.now(),
-      controller: new AbortController(),
+      controller: new LazyAbortController(),
       phase: 'handler',
       released: false,
       slotClaimed: false,
@@ -324,7 +350,9 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       // Unreachable while claims ask only for handled kinds; retryable so a worker that has one takes it.
       if (!handler) throw new OrchestraError('ORC_WORKER_NO_HANDLER', `worker ${this.workerId} has no handler for kind ${task.kind}`, true);
       const context: TaskContext = {
-        signal: controller.signal,
+        get signal() {
+          return controller.signal;
+        },
         workerId: this.workerId,
         attempt: task.attempt,
         dependencies: () => (task.dependsOn.length ? this.registry.getMany(task.dependsOn) : Promise.resolve([])),
@@ -345,22 +373,28 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
    * and the attempt fails, whether or not the handler heeds the signal, so a
    * handler that hangs cannot hold a slot (and renew its lease) for ever.
    */
-  private async withinRunTimeout<T>(run: Run, running: Promise<T>): Promise<T> {
+  private withinRunTimeout<T>(run: Run, running: Promise<T>): Promise<T> {
     const { task, controller } = run;
     const limitMs = task.timeoutMs ?? this.config.runTimeoutMsByKind[task.kind] ?? this.config.runTimeoutMs;
-    let timer: TimerHandle | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = this.clock.setTimeout(() => {
+    const clock = this.clock;
+    // One promise and one timer per attempt; whichever settles it first wins.
+    return new Promise<T>((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
         const err = new OrchestraError('ORC_WORKER_RUN_TIMEOUT', `task ${task.taskId}: attempt ${task.attempt} ran past its ${limitMs} ms run timeout`, true);
         controller.abort(err);
         reject(err);
       }, limitMs);
+      Promise.resolve(running).then(
+        (value) => {
+          clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clock.clearTimeout(timer);
+          reject(err);
+        },
+      );
     });
-    try {
-      return await Promise.race([running, timedOut]);
-    } finally {
-      this.clock.clearTimeout(timer);
-    }
   }
 
   private async reportCompletion(run: Run, result: JsonValue): Promise<void> {

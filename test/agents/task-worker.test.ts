@@ -574,6 +574,34 @@ describe('task worker on PGlite, edge cases', () => {
     await worker.stop();
   });
 
+  it('gives a handler that reads its signal only after the run timeout the signal aborted with the timeout, and one that listens the abort event', async () => {
+    const contexts = new Map<string, TaskContext>();
+    const heard: unknown[] = [];
+    const handler: TaskHandler = (task, context) => {
+      contexts.set(task.taskId, context);
+      if ((task.payload as { listen?: boolean }).listen) context.signal.addEventListener('abort', () => heard.push(context.signal.reason), { once: true });
+      return new Promise<never>(() => undefined);
+    };
+    const worker = new TaskWorker({ registry, clock, handlers: { hang: handler }, config: { sweepIntervalMs: 0, concurrency: 2, runTimeoutMs: 5_000 } });
+    const failed: string[] = [];
+    worker.on('task_failed', (task) => void failed.push(task.taskId));
+    await worker.start();
+    const [late, listening] = await registry.registerMany([
+      { kind: 'hang', maxAttempts: 1, payload: { listen: false } },
+      { kind: 'hang', maxAttempts: 1, payload: { listen: true } },
+    ]);
+    await clock.advance(1_000);
+    await until('both started', () => contexts.size === 2);
+    await clock.advance(5_000);
+    await until('both timed out', () => failed.length === 2);
+    const signal = contexts.get(late!.task.taskId)!.signal;
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toMatchObject({ code: 'ORC_WORKER_RUN_TIMEOUT' });
+    expect(contexts.get(late!.task.taskId)!.signal).toBe(signal);
+    expect(heard).toEqual([expect.objectContaining({ code: 'ORC_WORKER_RUN_TIMEOUT', message: expect.stringContaining(listening!.task.taskId) })]);
+    await worker.stop({ graceMs: 0 });
+  });
+
   it('can be stopped before it starts, and then never starts', async () => {
     const worker = new TaskWorker({ registry, clock, handlers: { idle: async () => null } });
     expect(await worker.stop()).toEqual({ finished: 0, released: 0 });
