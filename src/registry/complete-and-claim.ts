@@ -4,7 +4,7 @@ import type { ClaimParams, CompletionReport, Queryable, ReportOutcome } from '..
 /**
  * A worker's steady-state round trip: complete `reports` and claim up to
  * `claim.limit` tasks (0: complete only), through the store function of
- * migration 12, whose plans the session keeps and whose answer is one row.
+ * migrations 12 and 13, whose plans the session keeps and whose answer is one row.
  * Params: $1 jsonb reports, $2 now, $3 kinds, $4 worker id, $5 limit, $6 lease expiry.
  */
 const COMPLETE_AND_CLAIM = `SELECT late_task_ids, late_attempts, woken_kinds, claimed FROM complete_and_claim_tasks($1::jsonb, $2, $3::text[], $4, $5, $6)`;
@@ -17,7 +17,7 @@ interface RoundRow {
   claimed: ClaimedTuple[] | null;
 }
 
-/** A claimed task as the function gives it (times in epoch ms); see migration 12. */
+/** A claimed task as the function gives it (times in epoch ms); see migration 13. */
 type ClaimedTuple = [
   taskId: string,
   kind: string,
@@ -25,19 +25,17 @@ type ClaimedTuple = [
   priority: number,
   result: JsonValue | null,
   error: TaskError | null,
-  workerId: string | null,
   attempt: number,
   dependsOn: string[] | null,
   maxAttempts: number,
   idempotencyKey: string | null,
   runAt: number,
-  leaseExpiresAt: number | null,
   timeoutMs: number | null,
   createdAt: number,
-  updatedAt: number,
 ];
 
-function claimedTask(t: ClaimedTuple): Task {
+/** The columns the claim itself set are the request's own values, so the function does not send them back. */
+function claimedTask(t: ClaimedTuple, claim: ClaimParams): Task {
   return {
     taskId: t[0],
     status: 'RUNNING',
@@ -46,16 +44,16 @@ function claimedTask(t: ClaimedTuple): Task {
     priority: Number(t[3]),
     result: t[4] ?? null,
     error: t[5] ?? null,
-    workerId: t[6],
-    attempt: Number(t[7]),
-    dependsOn: t[8] ?? [],
-    createdAt: Number(t[14]),
-    updatedAt: Number(t[15]),
-    maxAttempts: Number(t[9]),
-    idempotencyKey: t[10],
-    runAt: Number(t[11]),
-    leaseExpiresAt: t[12] === null ? null : Number(t[12]),
-    timeoutMs: t[13] === null ? null : Number(t[13]),
+    workerId: claim.workerId,
+    attempt: Number(t[6]),
+    dependsOn: t[7] ?? [],
+    createdAt: Number(t[12]),
+    updatedAt: claim.nowMs,
+    maxAttempts: Number(t[8]),
+    idempotencyKey: t[9],
+    runAt: Number(t[10]),
+    leaseExpiresAt: claim.nowMs + claim.leaseMs,
+    timeoutMs: t[11] === null ? null : Number(t[11]),
   };
 }
 
@@ -84,6 +82,6 @@ export async function completeAndClaimRound(db: Queryable, reports: readonly Com
   return {
     outcomes: reports.map((r) => ({ taskId: r.taskId, accepted: late.size === 0 || !late.has(`${r.taskId}\u0000${r.attempt}`) })),
     wokenKinds: new Set(row!.woken_kinds),
-    claimed: (row!.claimed ?? []).map(claimedTask),
+    claimed: (row!.claimed ?? []).map((t) => claimedTask(t, claim)),
   };
 }

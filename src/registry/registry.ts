@@ -27,7 +27,6 @@ import type { z } from 'zod';
 import type { Bus } from '../bus/index.js';
 import {
   cancelTask,
-  claimTasks,
   runnableKinds,
   assignTasks,
   countTasks,
@@ -230,15 +229,18 @@ export class TaskRegistry {
   /** Claims up to `limit` runnable tasks of `kinds`, most urgent first, FIFO within a priority. */
   async claim(request: ClaimRequest): Promise<Task[]> {
     const nowMs = this.clock.now();
-    let rows: Awaited<ReturnType<typeof claimTasks>>;
+    let claimed: Task[] = [];
     try {
-      rows = await claimTasks(this.db, { kinds: request.kinds, workerId: request.workerId, limit: request.limit, nowMs, leaseMs: request.leaseMs ?? this.config.leaseMs });
+      // A claim is a round with nothing to report: the same store function, whose plans the session keeps.
+      if (request.limit > 0 && request.kinds.length > 0) {
+        ({ claimed } = await completeAndClaimRound(this.db, [], { kinds: request.kinds, workerId: request.workerId, limit: request.limit, nowMs, leaseMs: request.leaseMs ?? this.config.leaseMs }));
+      }
     } catch (err) {
       this.telemetry.claim(this.clock.now() - nowMs, undefined);
       throw err;
     }
-    this.telemetry.claim(this.clock.now() - nowMs, rows.length);
-    return rows.map(toTask);
+    this.telemetry.claim(this.clock.now() - nowMs, claimed.length);
+    return claimed;
   }
 
   /** Of `kinds`, those with a task a claim would take now. */

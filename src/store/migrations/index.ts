@@ -11,8 +11,9 @@ import { migration as agentState } from './0009_agent_state.js';
 import { migration as apiTokens } from './0010_api_tokens.js';
 import { migration as remoteBots } from './0011_remote_bots.js';
 import { migration as completeAndClaim } from './0012_complete_and_claim.js';
+import { migration as lighterClaimAnswer } from './0013_lighter_claim_answer.js';
 
 export type { Migration } from './migration.js';
 
 /** Every migration, in order. A new one is a new numbered file added here. */
-export const MIGRATIONS: readonly Migration[] = [tasks, completeTasks, agents, experiments, taskTimeouts, largeSpaces, studyDriver, botReinstatement, agentState, apiTokens, remoteBots, completeAndClaim];
+export const MIGRATIONS: readonly Migration[] = [tasks, completeTasks, agents, experiments, taskTimeouts, largeSpaces, studyDriver, botReinstatement, agentState, apiTokens, remoteBots, completeAndClaim, lighterClaimAnswer];
