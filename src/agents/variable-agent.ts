@@ -371,13 +371,17 @@ export class VariableAgent extends BaseAgent {
     return (budget !== undefined && study.trials >= budget) || (maxGenerations !== undefined && last.generation + 1 >= maxGenerations);
   }
 
-  /** Plans generation `g`: retests of the best, then new combinations, within the budget; written before anything is registered. */
+  /**
+   * Plans generation `g`: retests of the best, then new combinations, within
+   * the budget, or at the budget's end a race of the top candidates (see
+   * planGeneration); written before anything is registered.
+   */
   private async plan(study: StudyRow, g: number): Promise<GenerationRow> {
     const { population, testsPerCombination, budget, seed } = this.experiment;
     const observations = await this.observations();
     // Kept in the study's row, so a driver restarted (or taken over) mid-way explores as long as this one would have.
     const exploring = study.exploreLeft > 0;
-    const { runs, retestRuns, eliteCount } = planGeneration({
+    const { runs, retestRuns, raceRuns, eliteCount } = planGeneration({
       space: this.space,
       generation: g,
       seed,
@@ -385,6 +389,7 @@ export class VariableAgent extends BaseAgent {
       testsPerCombination,
       retests: this.experiment.retests,
       budgetLeft: budget === undefined ? Infinity : budget - study.trials,
+      budget,
       observations,
       since: study.exploreFrom ?? 0,
       explore: exploring,
@@ -402,7 +407,7 @@ export class VariableAgent extends BaseAgent {
       if (exploring) await useExploreGeneration(tx, this.studyId);
     });
     this.progress = { ...this.progress, generation: g, testsDone: 0, testsPlanned: tests.length };
-    this.logger.info({ studyId: this.studyId, generation: g, tests: tests.length, retests: retestRuns }, 'generation planned');
+    this.logger.info({ studyId: this.studyId, generation: g, tests: tests.length, retests: retestRuns, ...(raceRuns ? { race: raceRuns } : {}) }, 'generation planned');
     const row = (await getGeneration(this.db, this.studyId, g))!;
     await this.sendEvent(newGenerationCreatedEvent, {
       studyId: this.studyId,

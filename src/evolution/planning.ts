@@ -4,6 +4,7 @@ import { checkCombination, combinationKey, type Combination } from './combinatio
 import { proposeGeneration } from './ga.js';
 import type { Observation } from './observation.js';
 import { initialPopulation } from './population.js';
+import { raceReserve, raceRound, raceTests, raceWarranted } from './racing.js';
 import { retestCandidates } from './retest.js';
 import { scoreCombinations, type Scored } from './scorer.js';
 import type { Space } from './space.js';
@@ -20,6 +21,8 @@ export interface GenerationPlanInput {
   retests: number;
   /** Evaluations the study may still spend; Infinity without a budget. */
   budgetLeft: number;
+  /** The study's whole budget, when it has one: the race at its end keeps a share of it (see racing.ts). */
+  budget?: number | undefined;
   /** Every observation so far, in trial order. */
   observations: readonly Observation[];
   /** First trial of the landscape as it is now (after an environment change); 0 before any. */
@@ -36,6 +39,8 @@ export interface GenerationPlan {
   /** One entry per test, retests first: the key and the combination it runs. */
   runs: { key: string; variables: Combination }[];
   retestRuns: number;
+  /** Of the retests, those of the race at the end of the budget (see racing.ts); a racing generation has nothing else. */
+  raceRuns: number;
   /** The elite the generation is evolved from (none for the first). */
   eliteCount: number;
 }
@@ -46,9 +51,17 @@ export interface GenerationPlan {
  * `testsPerCombination` times, within what the budget leaves. Deterministic
  * for a seed and a generation number, so a generation planned again after a
  * crash is the same one.
+ *
+ * With a budget, on a landscape that is noisy or fails (raceWarranted), the
+ * search stops short of the budget's last raceReserve evaluations: those
+ * race the recommendation's top candidates (raceTests), a round of re-tests
+ * per generation, until the order of the leader is clear. Once it is, the
+ * search goes on with half of what is left each generation (at least one
+ * combination's tests), and the race looks again at what it found. While
+ * given combinations wait, nothing is reserved.
  */
 export function planGeneration(input: GenerationPlanInput): GenerationPlan {
-  const { space, generation: g, population, testsPerCombination, budgetLeft } = input;
+  const { space, generation: g, population, testsPerCombination } = input;
   const rng = createRng((input.seed * 1_000_003 + g * 7919) >>> 0);
   const tested = new Set(input.observations.map((o) => o.key));
   const current = input.observations.filter((o) => o.trial >= input.since);
@@ -56,26 +69,47 @@ export function planGeneration(input: GenerationPlanInput): GenerationPlan {
   // are its retests already, and the few evaluations left go to the new landscape.
   const queued = untestedEnqueued(space, input.enqueued ?? [], tested);
   const scored = g === 0 ? [] : scoreCombinations(space, current);
-  // While given combinations wait, nothing else goes before them: no retests.
-  const retests = g === 0 || queued.length > 0 ? [] : retestsOf(scored, input.retests, input.watchable);
   const eliteCount = [...classify(scored).values()].filter((c) => c === 'elite').length;
-  const retestRuns = Math.min(retests.length, Math.max(0, Math.floor(budgetLeft)));
-  const newCount = Math.max(0, Math.min(population - retestRuns, Math.floor((budgetLeft - retestRuns) / testsPerCombination)));
-  const first = queued.slice(0, newCount);
-  const proposed = newCount - first.length;
-  const exclude = first.length ? new Set([...tested, ...first.map((c) => combinationKey(space, c))]) : tested;
-  const fresh = [
-    ...first,
-    ...(proposed === 0
-      ? []
-      : g === 0
-        ? initialPopulation(space, proposed, rng, exclude)
-        : proposeGeneration(space, current.length ? current : input.observations, { size: proposed, generation: g, rng, exclude, explore: input.explore ? 1 : 0 })),
-  ];
-  const runs: { key: string; variables: Combination }[] = [];
-  for (const r of retests.slice(0, retestRuns)) runs.push({ key: r.key, variables: r.combination });
-  for (const c of fresh) for (let i = 0; i < testsPerCombination; i++) runs.push({ key: combinationKey(space, c), variables: c });
-  return { runs, retestRuns, eliteCount };
+  const left = Math.max(0, Math.floor(input.budgetLeft));
+  const reserve = g === 0 || queued.length > 0 || !raceWarranted(space, current) ? 0 : raceReserve(input.budget);
+
+  /** Retests, then new combinations, within `budget` evaluations. */
+  const search = (budget: number, retestCount: number): GenerationPlan => {
+    // While given combinations wait, nothing else goes before them: no retests.
+    const retests = g === 0 || queued.length > 0 ? [] : retestsOf(scored, retestCount, input.watchable);
+    const retestRuns = Math.min(retests.length, Math.max(0, Math.floor(budget)));
+    const newCount = Math.max(0, Math.min(population - retestRuns, Math.floor((budget - retestRuns) / testsPerCombination)));
+    const first = queued.slice(0, newCount);
+    const proposed = newCount - first.length;
+    const exclude = first.length ? new Set([...tested, ...first.map((c) => combinationKey(space, c))]) : tested;
+    const fresh = [
+      ...first,
+      ...(proposed === 0
+        ? []
+        : g === 0
+          ? initialPopulation(space, proposed, rng, exclude)
+          : proposeGeneration(space, current.length ? current : input.observations, { size: proposed, generation: g, rng, exclude, explore: input.explore ? 1 : 0 })),
+    ];
+    const runs: { key: string; variables: Combination }[] = [];
+    for (const r of retests.slice(0, retestRuns)) runs.push({ key: r.key, variables: r.combination });
+    for (const c of fresh) for (let i = 0; i < testsPerCombination; i++) runs.push({ key: combinationKey(space, c), variables: c });
+    return { runs, retestRuns, raceRuns: 0, eliteCount };
+  };
+
+  if (reserve === 0) return search(input.budgetLeft, input.retests);
+  if (left > reserve) {
+    const plan = search(left - reserve, input.retests);
+    // What is left before the reserve may pay for no whole combination's tests: the race then starts.
+    if (plan.runs.length > 0) return plan;
+  }
+  const race = raceTests(space, input.observations, input.since, Math.min(left, raceRound(reserve)), left);
+  if (race.length > 0) return { runs: race.map((s) => ({ key: s.key, variables: s.combination })), retestRuns: race.length, raceRuns: race.length, eliteCount };
+  // The order is clear: the search goes on with half of what is left, and the race looks again at what it found.
+  // Its generations retest nothing: the race watches the best.
+  const plan = search(Math.min(left, Math.max(Math.ceil(left / 2), testsPerCombination)), 0);
+  if (plan.runs.length > 0 || left === 0) return plan;
+  // A search that finds nothing new to test (a small space, all tested) retests the best rather than plan nothing while the budget lasts.
+  return search(left, Math.min(left, Math.max(1, input.retests)));
 }
 
 /** The given combinations not tested yet, in their order, each once. */

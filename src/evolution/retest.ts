@@ -24,9 +24,19 @@ const SAME_VALUE = 1e-9;
 export function retestCandidates(scored: readonly Scored[], count: number): Scored[] {
   if (count <= 0) return [];
   const ordered = [...scored].sort(compareScored);
-  const repeated = ordered.filter((s) => s.spread !== null);
-  if (repeated.length > 0 && (pooledSpread(repeated) ?? 0) <= SAME_VALUE * Math.max(0, ...repeated.map((s) => Math.abs(s.mean ?? 0)))) return [];
+  if (ordered.some((s) => s.spread !== null) && !isNoisy(ordered)) return [];
   const pool = ordered.filter((s) => s.successes > 0 && s.tests < MAX_RETESTS).slice(0, 2 * count);
   // Stable sort keeps score order among equally tested candidates.
   return pool.sort((a, b) => a.tests - b.tests).slice(0, count);
+}
+
+/**
+ * Whether repeated tests of one combination gave different values: a pooled
+ * spread beyond rounding (SAME_VALUE of the values). False while nothing was
+ * tested twice.
+ */
+export function isNoisy(scored: readonly Scored[]): boolean {
+  const repeated = scored.filter((s) => s.spread !== null);
+  if (repeated.length === 0) return false;
+  return (pooledSpread(repeated) ?? 0) > SAME_VALUE * Math.max(0, ...repeated.map((s) => Math.abs(s.mean ?? 0)));
 }

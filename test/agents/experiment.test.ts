@@ -27,7 +27,7 @@ import {
   VariableAgent,
   type ExperimentOptions,
 } from '../../src/agents/index.js';
-import { EXPLORE_GENERATIONS_AFTER_CHANGE, parseSpace } from '../../src/evolution/index.js';
+import { EXPLORE_GENERATIONS_AFTER_CHANGE, parseSpace, planGeneration } from '../../src/evolution/index.js';
 import { syntheticEvaluator, syntheticLandscape, testHandler } from '../../src/workloads/index.js';
 import { embeddedStore, EventRecorder, until } from './helpers.js';
 
@@ -69,8 +69,11 @@ describe('experiment agents on PGlite with the memory bus', () => {
     await bus.close();
   });
 
-  async function system(options: { experiment: ExperimentOptions; driftAtTrial?: number; bots?: number; landscape?: number }) {
-    const evaluators = { synthetic: syntheticEvaluator(space, { seed: options.landscape ?? 7, ...(options.driftAtTrial ? { driftAtTrial: options.driftAtTrial } : {}) }) };
+  async function system(options: { experiment: ExperimentOptions; driftAtTrial?: number; bots?: number; landscape?: number; noise?: number; failureRate?: number }) {
+    const { noise, failureRate } = options;
+    const evaluators = {
+      synthetic: syntheticEvaluator(space, { seed: options.landscape ?? 7, ...(options.driftAtTrial ? { driftAtTrial: options.driftAtTrial } : {}), ...(noise ? { noise } : {}), ...(failureRate ? { failureRate } : {}) }),
+    };
     const deps = { bus, clock, ...(process.env.DEBUG_EXPERIMENT ? { logger: createLogger({ level: (process.env.DEBUG_EXPERIMENT as 'info') ?? 'info' }) } : {}) };
     const fleet = { checkIntervalMs: 50, heartbeatIntervalMs: 1_000 };
     const parts: BaseAgent[] = [
@@ -163,6 +166,25 @@ describe('experiment agents on PGlite with the memory bus', () => {
     const first = await run();
     const second = await run();
     expect(second).toEqual(first);
+  });
+
+  it('plans the end of a noisy, failing study with the race reserve, and spends its budget exactly', async () => {
+    const budget = 30;
+    const { variables } = await system({ experiment: { population: 6, testsPerCombination: 1, retests: 1, budget, seed: 4, drift: { enabled: false } }, noise: 0.3, failureRate: 0.15 });
+    await variables.finished();
+    expect((await getStudy(db, 'study'))!).toMatchObject({ state: 'finished', trials: budget });
+    expect(await listResults(db, 'study')).toHaveLength(budget);
+    // Every generation is the one the planner makes of what came before it, with the study's budget: the
+    // reserve at the end is kept (without the budget, the planner would have gone on searching).
+    const observations = await variables.observations();
+    let shaped = false;
+    for (const g of await listGenerations(db, 'study')) {
+      const before = observations.filter((o) => o.trial < g.tests[0]!.trial);
+      const input = { space, generation: g.generation, seed: 4, population: 6, testsPerCombination: 1, retests: 1, budgetLeft: budget - before.length, observations: before, since: 0, explore: false, watchable: new Set<string>() };
+      expect(planGeneration({ ...input, budget }).runs.map((r) => r.key)).toEqual(g.tests.map((t) => t.key));
+      if (JSON.stringify(planGeneration(input).runs) !== JSON.stringify(planGeneration({ ...input, budget }).runs)) shaped = true;
+    }
+    expect(shaped).toBe(true);
   });
 
   it('stops on stop_test and goes on after trigger_test', async () => {
