@@ -74,7 +74,8 @@ async function load(): Promise<Blob | undefined> {
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
   if (stat?.isFile()) {
     const kept = unsealed(fs.readFileSync(file));
-    if (kept) return new Blob([kept]);
+    // A copy in a plain ArrayBuffer: a Buffer may sit in a shared pool, which a Blob does not take.
+    if (kept) return new Blob([new Uint8Array(kept)]);
     // Not what this code writes (cut short, or written over): made again below.
   } else if (stat) {
     // Only a regular file is ever read or replaced there.
