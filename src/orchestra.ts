@@ -1,7 +1,6 @@
 import { createRng, describeError, randomSeed, silentLogger, systemClock, type Clock, type Logger } from './protocol/index.js';
 import { openStore, StoreDeadLetters, type Db, type MigrationReport, type StoreOptions } from './store/index.js';
-import { createBus } from './bus/create.js';
-import type { Bus, BusOptions } from './bus/index.js';
+import { createBus, type Bus, type BusOptions } from './bus/index.js';
 import { TaskRegistry, type RegistryOptions } from './registry/index.js';
 import { ProcessTelemetry } from './api/index.js';
 

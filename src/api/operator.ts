@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BaseAgent } from '../agents/index.js';
-import { RequestTimeoutError } from '../bus/errors.js';
-import type { Bus } from '../bus/index.js';
+import { RequestTimeoutError, type Bus } from '../bus/index.js';
 import { getStatusRequest, OrchestraError, type AgentStatus, type Clock, type Logger } from '../protocol/index.js';
 import { ApiError } from './errors.js';
 

@@ -11,8 +11,7 @@ import {
   type ContractReply,
   type ListedAgent,
 } from '../protocol/index.js';
-import { RequestTimeoutError } from '../bus/errors.js';
-import type { Bus } from '../bus/index.js';
+import { RequestTimeoutError, type Bus } from '../bus/index.js';
 import type { Runtime } from './runtime.js';
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OrchestraError } from '../protocol/index.js';
 import { storeConfig } from '../store/index.js';
-import { busConfig, redisUrlProblem } from '../bus/config.js';
+import { busConfig, redisUrlProblem } from '../bus/index.js';
 import { registryConfig } from '../registry/index.js';
 import { DEFAULT_SAMPLE_BYTES } from '../workloads/index.js';
 import { apiConfig } from '../api/index.js';

@@ -5,7 +5,7 @@ import { createMetrics } from '../metrics.js';
 import type { EventStream } from '../events.js';
 import { needsBus, type OperatorAgent } from '../operator.js';
 import { ApiError } from '../errors.js';
-import { RequestTimeoutError } from '../../bus/errors.js';
+import { RequestTimeoutError } from '../../bus/index.js';
 import { listAgentsRequest, listedAgentSchema } from '../../protocol/index.js';
 
 /** How long `/readyz` waits for the store and the bus, in real time: it watches I/O. */

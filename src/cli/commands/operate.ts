@@ -9,8 +9,7 @@ import {
   stopCampaignCommand,
   type Campaign,
 } from '../../protocol/index.js';
-import { RequestTimeoutError } from '../../bus/errors.js';
-import type { Bus } from '../../bus/index.js';
+import { RequestTimeoutError, type Bus } from '../../bus/index.js';
 import { getBot, getCampaign, processIsAlive } from '../../store/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { loadConfig, print, printJson, type CliIo, type GlobalFlags } from '../context.js';
