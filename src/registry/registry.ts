@@ -27,6 +27,9 @@ import type { z } from 'zod';
 import type { Bus } from '../bus/index.js';
 import {
   cancelTask,
+  claimTasks,
+  completeAndClaimTasks,
+  completeTasks,
   runnableKinds,
   assignTasks,
   countTasks,
@@ -57,7 +60,6 @@ import { registryConfig, type RegistryConfig, type RegistryOptions } from './con
 import { registerTasks, type Registration } from './registration.js';
 import { retryDelayMs } from './backoff.js';
 import { mergeOutcomes, resultRefusal } from './result-check.js';
-import { completeAndClaimRound } from './complete-and-claim.js';
 import {
   DuplicateTaskIdError,
   IdempotencyRace,
@@ -229,12 +231,9 @@ export class TaskRegistry {
   /** Claims up to `limit` runnable tasks of `kinds`, most urgent first, FIFO within a priority. */
   async claim(request: ClaimRequest): Promise<Task[]> {
     const nowMs = this.clock.now();
-    let claimed: Task[] = [];
+    let claimed: Task[];
     try {
-      // A claim is a round with nothing to report: the same store function, whose plans the session keeps.
-      if (request.limit > 0 && request.kinds.length > 0) {
-        ({ claimed } = await completeAndClaimRound(this.db, [], { kinds: request.kinds, workerId: request.workerId, limit: request.limit, nowMs, leaseMs: request.leaseMs ?? this.config.leaseMs }));
-      }
+      claimed = await claimTasks(this.db, { kinds: request.kinds, workerId: request.workerId, limit: request.limit, nowMs, leaseMs: request.leaseMs ?? this.config.leaseMs });
     } catch (err) {
       this.telemetry.claim(this.clock.now() - nowMs, undefined);
       throw err;
@@ -261,8 +260,7 @@ export class TaskRegistry {
   async completeMany(completions: readonly Completion[]): Promise<Outcome[]> {
     if (completions.length === 0) return [];
     const { reports, refused } = await this.screenResults(completions);
-    if (reports.length === 0) return mergeOutcomes(completions, refused, []);
-    const { outcomes, wokenKinds: wake } = await completeAndClaimRound(this.db, reports, { kinds: [], workerId: '', limit: 0, nowMs: this.clock.now(), leaseMs: 0 });
+    const { outcomes, wokenKinds: wake } = await completeTasks(this.db, reports, this.clock.now());
     await this.notifyKinds(wake);
     this.logLate(outcomes);
     return mergeOutcomes(completions, refused, outcomes);
@@ -300,7 +298,7 @@ export class TaskRegistry {
   async completeAndClaim(completions: readonly Completion[], request: ClaimRequest): Promise<{ outcomes: Outcome[]; claimed: Task[] }> {
     const { reports, refused } = await this.screenResults(completions);
     const nowMs = this.clock.now();
-    const { outcomes, wokenKinds, claimed } = await completeAndClaimRound(this.db, reports, {
+    const { outcomes, wokenKinds, claimed } = await completeAndClaimTasks(this.db, reports, {
       kinds: request.kinds,
       workerId: request.workerId,
       limit: request.limit,

@@ -32,11 +32,6 @@ export const TASK_COLUMNS = `task_id, seq, kind, status, payload, priority, resu
   attempt_base, max_attempts, depends_on, pending_dependencies, has_dependents, idempotency_key,
   run_at, lease_expires_at, timeout_ms, created_at, updated_at`;
 
-export const taskColumns = (alias: string) =>
-  TASK_COLUMNS.split(',')
-    .map((c) => `${alias}.${c.trim()}`)
-    .join(', ');
-
 const ms = (d: Date | string) => (d instanceof Date ? d.getTime() : new Date(d).getTime());
 
 export function toTask(row: TaskRow): Task {
@@ -61,7 +56,3 @@ export function toTask(row: TaskRow): Task {
     timeoutMs: row.timeout_ms === null || row.timeout_ms === undefined ? null : Number(row.timeout_ms),
   };
 }
-
-/** Ordering for a claimed batch: RETURNING gives no order, the registry promises one. */
-export const byPriorityThenSeq = (a: TaskRow, b: TaskRow) =>
-  a.priority - b.priority || Number(a.seq) - Number(b.seq);
