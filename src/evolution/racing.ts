@@ -94,12 +94,12 @@ export function raceTests(space: Space, observations: readonly Observation[], si
   if (count <= 0) return [];
   // The evidence the recommendation judges on: since the last change, or all of it while nothing since has succeeded.
   let evidence = observations.filter((o) => o.trial >= since);
-  let ranked = rankForRecommendation(space, evidence);
-  if (ranked.length === 0 && since > 0) ranked = rankForRecommendation(space, (evidence = [...observations]));
-  const top = ranked.slice(0, RACE_SIZE);
+  if (since > 0 && !evidence.some(succeeded)) evidence = [...observations];
+  // Fitted once: the ranking judges cost per success on the same model the race's estimates use.
+  const model = failuresRetried(space) ? new SuccessModel(space, evidence) : undefined;
+  const top = rankForRecommendation(space, evidence, model ? { successModel: model } : {}).slice(0, RACE_SIZE);
   if (top.length < 2) return [];
   const noise = pooledSpread(scoreCombinations(space, evidence)) ?? 0;
-  const model = failuresRetried(space) ? new SuccessModel(space, evidence) : undefined;
   const runners = top.map((s) => runnerOf(s, noise, model?.estimate(s.combination)));
   const leader = runners[0]!;
   // How far apart the leader and challenger i stand, in standard errors of their difference, after eL and eI more tests.

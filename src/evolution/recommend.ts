@@ -9,6 +9,8 @@ import { smoothMeans } from './smoothing.js';
 export interface RecommendOptions {
   /** Only observations with `trial >= since` count: the landscape as it has been since a drift. */
   since?: number;
+  /** With failures retried, the success model of exactly these observations, when the caller has fitted it already. */
+  successModel?: SuccessModel;
 }
 
 /** Beyond this many successful combinations the smoothing (O(n³) per grid point) uses only the best of them. */
@@ -51,7 +53,7 @@ export function rankForRecommendation(space: Space, observations: readonly Obser
   const scored = all.filter((s) => s.successes > 0).slice(0, MAX_SMOOTHED);
   if (scored.length === 0) return [];
   const noise = pooledSpread(scored) ?? 0;
-  if (failuresRetried(space)) return byCostPerSuccess(space, recent, scored, noise);
+  if (failuresRetried(space)) return byCostPerSuccess(space, options.successModel ?? new SuccessModel(space, recent), scored, noise);
   if (noise === 0) return scored;
 
   const sign = space.objective.direction === 'minimize' ? -1 : 1;
@@ -84,9 +86,8 @@ export function rankForRecommendation(space: Space, observations: readonly Obser
  * success model estimates it from every evaluation near it, taken at the low
  * end of its 95 % interval. Lowest first.
  */
-function byCostPerSuccess(space: Space, observations: readonly Observation[], scored: readonly Scored[], noise: number): Scored[] {
+function byCostPerSuccess(space: Space, model: SuccessModel, scored: readonly Scored[], noise: number): Scored[] {
   const means = noise > 0 ? smoothedMeans(space, scored, noise) : scored.map((s) => s.mean!);
-  const model = new SuccessModel(space, observations);
   // Judged on the interval's low end: a cheap combination whose success rests on little evidence is not taken on hope.
   const costs = scored.map((s, i) => ({ s, cost: means[i]! / Math.max(1e-6, model.estimate(s.combination).low) }));
   // A stable sort: equal costs keep the score order.

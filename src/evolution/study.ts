@@ -2,7 +2,7 @@ import { classify, type Classification } from './classify.js';
 import type { Combination } from './combination.js';
 import type { Observation } from './observation.js';
 import { rankForRecommendation } from './recommend.js';
-import { scoreCombinations, type Scored } from './scorer.js';
+import { scoreCombinations, succeeded, type Scored } from './scorer.js';
 import { failuresRetried, type Space } from './space.js';
 import { SuccessModel, type SuccessEstimate } from './success-model.js';
 
@@ -89,16 +89,16 @@ export function recommendation(study: StudyEvidence, filters: RecommendationFilt
   const changedAt = study.exploreFrom ?? 0;
   let since = changedAt;
   let evidence: readonly Observation[] = study.observations.filter((o) => o.trial >= since);
-  let ranked = rankForRecommendation(study.space, evidence);
-  if (ranked.length === 0 && changedAt > 0) {
+  if (changedAt > 0 && !evidence.some(succeeded)) {
     since = 0;
     evidence = study.observations;
-    ranked = rankForRecommendation(study.space, evidence);
   }
-  if (ranked.length === 0) return undefined;
+  if (!evidence.some(succeeded)) return undefined;
+  // One fit of the success model serves the ranking (cost per success, with failures retried) and the estimates.
+  const model = new SuccessModel(study.space, evidence);
+  const ranked = rankForRecommendation(study.space, evidence, { successModel: model });
   const classes = classify(scoreCombinations(study.space, evidence));
   const classOf = (s: Scored): Classification => classes.get(s.key) ?? 'deprecated';
-  const model = new SuccessModel(study.space, evidence);
   const estimates = new Map<string, SuccessEstimate>();
   const successOf = (s: Scored): SuccessEstimate => {
     let e = estimates.get(s.key);
