@@ -269,13 +269,12 @@ export class BotAgent extends BaseAgent {
     const free = bots.reduce((n, b) => n + Math.max(0, this.fleet.maxTasksPerBot - (loads.get(b.botId) ?? 0)), 0);
     if (free === 0) return;
     // More than the free slots: tests meant for a group whose bots are busy must not hold back the others behind them.
-    const waiting = await this.registry.list({ status: ['PENDING'], kind: [TEST_BACKLOG_KIND], order: 'asc', limit: Math.min(10_000, free * 10) });
-    const now = this.clock.now();
+    // In the order a claim would take them: priority, then registration.
+    const waiting = await this.registry.runnable(TEST_BACKLOG_KIND, free * 10);
     const plan: { taskId: string; kind: string }[] = [];
     let freeLeft = free;
     for (const task of waiting) {
       if (freeLeft === 0) break;
-      if (task.runAt > now) continue;
       // A test for one group or role goes only to its bots; it waits while none of them has a slot.
       const { group, role } = task.payload as { group?: unknown; role?: unknown };
       const eligible = bots.filter((b) => (typeof group !== 'string' || b.group === group) && (typeof role !== 'string' || b.role === role));

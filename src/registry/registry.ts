@@ -31,6 +31,7 @@ import {
   completeAndClaimTasks,
   completeTasks,
   runnableKinds,
+  runnableTasks,
   assignTasks,
   countTasks,
   countTimedOutAttempts,
@@ -55,6 +56,7 @@ import {
   type Db,
   type LateReportRow,
   type Lease,
+  type RunnableTask,
 } from '../store/index.js';
 import { registryConfig, type RegistryConfig, type RegistryOptions } from './config.js';
 import { registerTasks, type Registration } from './registration.js';
@@ -245,6 +247,11 @@ export class TaskRegistry {
   /** Of `kinds`, those with a task a claim would take now. */
   async runnableKinds(kinds: readonly string[]): Promise<Set<string>> {
     return runnableKinds(this.db, kinds, this.clock.now());
+  }
+
+  /** Up to `limit` tasks of `kind` a claim would take now, in claim order (priority, then registration), left where they are. */
+  async runnable(kind: string, limit: number): Promise<RunnableTask[]> {
+    return runnableTasks(this.db, kind, this.clock.now(), Math.min(Math.max(limit, 0), 10_000));
   }
 
   /** Extends the leases still held; returns the ids of those that were lost (expired, cancelled, finished). */

@@ -11,7 +11,7 @@ export { StoreDeadLetters } from './dead-letters.js';
 export { toTask, type TaskRow } from './tasks/row.js';
 export { insertTasks, type InsertTaskRow } from './tasks/insert-tasks.js';
 export { findTasksByIdempotencyKeys, markDependedOn } from './tasks/registration-lookups.js';
-export { claimTasks, runnableKinds, type ClaimParams } from './tasks/claim-tasks.js';
+export { claimTasks, runnableKinds, runnableTasks, type ClaimParams, type RunnableTask } from './tasks/claim-tasks.js';
 export { completeAndClaimTasks } from './tasks/complete-and-claim.js';
 export { completeTasks, type CompletionReport, type ReportOutcome, type CompletionResult } from './tasks/complete-tasks.js';
 export { failTasks, type FailureReport, type FailureOutcome } from './tasks/fail-tasks.js';

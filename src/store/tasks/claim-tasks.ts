@@ -1,4 +1,4 @@
-import type { Task } from '../../protocol/index.js';
+import type { JsonValue, Task } from '../../protocol/index.js';
 import type { Queryable } from '../db.js';
 import { completeAndClaimTasks } from './complete-and-claim.js';
 
@@ -40,4 +40,27 @@ export async function runnableKinds(db: Queryable, kinds: readonly string[], now
     [kinds, new Date(nowMs)],
   );
   return new Set(rows.map((r) => r.kind));
+}
+
+/** A task a claim would take, as someone handing work out reads it. */
+export interface RunnableTask {
+  taskId: string;
+  payload: JsonValue;
+}
+
+/**
+ * Up to `limit` tasks of `kind` a claim would take now, in the order it would
+ * take them, without taking them: the head of the kind's run of the
+ * `tasks_claimable` index. However many tasks have finished, it reads only
+ * the runnable ones.
+ */
+export async function runnableTasks(db: Queryable, kind: string, nowMs: number, limit: number): Promise<RunnableTask[]> {
+  if (limit <= 0) return [];
+  const rows = await db.query<{ task_id: string; payload: JsonValue }>(
+    `SELECT task_id, payload FROM tasks
+     WHERE kind = $1 AND status = 'PENDING' AND pending_dependencies = 0 AND run_at <= $2
+     ORDER BY priority, seq LIMIT $3`,
+    [kind, new Date(nowMs), limit],
+  );
+  return rows.map((r) => ({ taskId: r.task_id, payload: r.payload }));
 }
