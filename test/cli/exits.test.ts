@@ -86,6 +86,14 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
     expect(result.evaluations).toBeLessThan(10);
   });
 
+  it('refuses an --out it could not write before evaluating anything, exit 2', async () => {
+    const calls = path.join(cwd, 'unwritable.calls');
+    const run = await runCli(['optimize', '--space', 'space.json', '--command', './count.sh', '--budget', '8', '--out', 'no-such-folder/r.json'], { cwd, env: { CALLS: calls } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`orchestra: --out no-such-folder/r.json: the folder ${path.join(cwd, 'no-such-folder')} does not exist [ORC_CLI_BAD_ARGUMENT]\n`);
+    expect(fs.existsSync(calls)).toBe(false);
+  });
+
   it('exits 1 when no evaluation succeeded, with the most common reasons and their counts', async () => {
     const calls = path.join(cwd, 'failing.calls');
     const run = await runCli(['optimize', '--space', 'space.json', '--command', './count.sh', '--budget', '8', '--out', 'failing.json'], { cwd, env: { CALLS: calls } });

@@ -14,7 +14,7 @@ import { buildExperiment } from '../experiment.js';
 import { bestOf } from '../../agents/index.js';
 import { formatNumber, successEstimate } from '../format.js';
 import { FailureWatch, hopelessError, noSuccessError } from '../outcomes.js';
-import { STDOUT_PATH, writeOutput } from '../output-file.js';
+import { checkOutput, STDOUT_PATH, writeOutput } from '../output-file.js';
 import { reclaimEarlierRun } from '../resume.js';
 import { serveApi, type ServedApi } from '../api-server.js';
 import { createToken } from '../../api/index.js';
@@ -95,6 +95,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
   const shutdown = listenForShutdown();
   try {
     const space = readSpace(path.resolve(io.cwd, options.space));
+    checkOutput(options.out === STDOUT_PATH ? STDOUT_PATH : path.resolve(io.cwd, options.out), options.out);
     const enqueue = options.enqueue === undefined ? undefined : readEnqueued(options.enqueue, path.resolve(io.cwd, options.enqueue), space);
     const remote = (options.bots ?? 'local') === 'remote';
     if (!['local', 'remote'].includes(options.bots ?? 'local')) throw badArgument(`--bots ${options.bots} is not local or remote`);
