@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   ORC_CLI_NO_SUCCESS: 'a run ended without a single successful evaluation',
   ORC_CLI_EVALUATOR_UNUSABLE: 'every evaluation so far failed for one reason that running it again cannot change',
   ORC_CLI_NO_RUNNING_SYSTEM: 'no running system answered a command meant for it',
+  ORC_CLI_OUTPUT_UNWRITTEN: 'the result could not be written where --out says; it went to standard output instead',
   ORC_API_UNAUTHORIZED: 'the request carries no bearer token, or one that is unknown, revoked or expired',
   ORC_API_FORBIDDEN: "the token's role may not do this",
   ORC_API_INVALID_REQUEST: 'a parameter, query field or body field of the request is invalid (the field is named)',

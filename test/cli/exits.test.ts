@@ -94,6 +94,15 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
     expect(fs.existsSync(calls)).toBe(false);
   });
 
+  it('puts the result on standard output when --out went away during the run, exit 1 saying so', async () => {
+    fs.mkdirSync(path.join(cwd, 'gone'));
+    fs.writeFileSync(path.join(cwd, 'remove.sh'), '#!/bin/sh\nrm -rf gone\necho \'{"success":true,"value":1}\'\n', { mode: 0o755 });
+    const run = await runCli(['optimize', '--space', 'space.json', '--command', './remove.sh', '--budget', '4', '--out', 'gone/r.json'], { cwd });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/orchestra: could not write --out gone\/r\.json \(ENOENT[^\n]*\); the result went to standard output instead \[ORC_CLI_OUTPUT_UNWRITTEN\]\n$/);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 4 });
+  });
+
   it('exits 1 when no evaluation succeeded, with the most common reasons and their counts', async () => {
     const calls = path.join(cwd, 'failing.calls');
     const run = await runCli(['optimize', '--space', 'space.json', '--command', './count.sh', '--budget', '8', '--out', 'failing.json'], { cwd, env: { CALLS: calls } });

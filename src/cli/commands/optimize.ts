@@ -186,7 +186,15 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
       if (system.variables.studyFailure) throw system.variables.studyFailure;
       const result = await collectResult(runtime);
       const toStdout = options.out === STDOUT_PATH;
-      await writeOutput(toStdout ? STDOUT_PATH : path.resolve(io.cwd, options.out), `${JSON.stringify(result, null, 2)}\n`, io);
+      const json = `${JSON.stringify(result, null, 2)}\n`;
+      try {
+        await writeOutput(toStdout ? STDOUT_PATH : path.resolve(io.cwd, options.out), json, io);
+      } catch (err) {
+        if (toStdout) throw err;
+        // Checked at the start, the place went away or filled up since: the result is not lost with it.
+        io.stdout.write(json);
+        throw new OrchestraError('ORC_CLI_OUTPUT_UNWRITTEN', `could not write --out ${options.out} (${(err as Error).message}); the result went to standard output instead`);
+      }
       // With the result on standard output, what is said about it goes to standard error.
       const said = toStdout ? { ...io, stdout: io.stderr } : io;
       if (options.json) printJson(said, { ...result, history: undefined, out: options.out });
