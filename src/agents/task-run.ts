@@ -6,6 +6,8 @@ export interface Run {
   key: string;
   task: Task;
   startedAtMs: number;
+  /** When the handler started, on the monotonic clock (`performance.now()`). */
+  startedAt: number;
   controller: AbortController;
   /** `reporting` once the handler settled: from then on only the registry's answer decides the outcome. */
   phase: 'handler' | 'reporting';

@@ -115,6 +115,17 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   private lastClaimEmpty = false;
   /** Claimed after stop began: never started, given back with the rest. */
   private readonly unstarted: Task[] = [];
+  /** Claimed ahead of a free slot (see prefetchRoom), started in claim order as slots free. */
+  private readonly prefetched: Task[] = [];
+  /** Runs whose handler has not settled yet (the rest are reporting). */
+  private handlersRunning = 0;
+  /**
+   * Smoothed durations of handlers and of statements at the store, in ms of
+   * the monotonic clock (not the worker's, which may be a test's manual one):
+   * whether claiming ahead pays.
+   */
+  private handlerMsAvg: number | undefined;
+  private statementMsAvg: number | undefined;
   private readonly idleWaiters: (() => void)[] = [];
   private pollTimer: TimerHandle | undefined;
   private renewTimer: TimerHandle | undefined;
@@ -219,7 +230,11 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       run.controller.abort(new OrchestraError('ORC_WORKER_SHUTDOWN', `worker ${this.workerId} shut down before task ${run.task.taskId} finished`));
     }
     // Attempts already lost are not ours to give back.
-    const giveBack = [...unfinished.filter((r) => !r.lostReason).map((r) => leaseOf(r.task)), ...this.unstarted.splice(0).map(leaseOf)];
+    const giveBack = [
+      ...unfinished.filter((r) => !r.lostReason).map((r) => leaseOf(r.task)),
+      ...this.prefetched.splice(0).map(leaseOf),
+      ...this.unstarted.splice(0).map(leaseOf),
+    ];
     const released = giveBack.length
       ? await this.registry.release(giveBack).catch((err) => {
           this.logger.error({ err: describeError(err) }, 'could not release tasks; they run again when their leases expire');
@@ -236,12 +251,32 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     return report;
   }
 
+  /** Slots with no handler running: a finished attempt waiting for its report to land holds none. */
   private freeSlots(): number {
-    return this.config.concurrency - this.runs.size;
+    return this.config.concurrency - this.handlersRunning;
   }
 
   private claimLimit(free: number): number {
     return Math.min(free, this.config.claimBatchSize ?? free);
+  }
+
+  /**
+   * How many tasks to claim beyond the free slots. When handlers finish
+   * faster than a statement at the store takes, slots free while it is in
+   * flight: tasks claimed ahead start then instead of waiting for the next
+   * statement, and each statement carries the reports of up to twice the
+   * concurrency. With slower handlers nothing is claimed ahead, so no task
+   * waits behind a running one while another worker could take it.
+   */
+  private prefetchRoom(): number {
+    if (this.state !== 'running') return 0;
+    const fast = this.handlerMsAvg !== undefined && this.statementMsAvg !== undefined && this.handlerMsAvg < this.statementMsAvg;
+    const target = this.config.prefetch ?? (fast ? this.config.concurrency : 0);
+    return Math.max(0, target - this.prefetched.length);
+  }
+
+  private noteStatement(sentAt: number): void {
+    this.statementMsAvg = smoothed(this.statementMsAvg, performance.now() - sentAt);
   }
 
   private requestClaim(): void {
@@ -263,7 +298,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       this.inFlight = this.flushReports().finally(() => this.statementEnded());
       return;
     }
-    if (this.state !== 'running' || !this.claimWanted || this.freeSlots() <= 0) return;
+    if (this.state !== 'running' || !this.claimWanted || this.freeSlots() + this.prefetchRoom() <= 0) return;
     this.inFlight = this.claimOnce().finally(() => this.statementEnded());
   }
 
@@ -283,17 +318,20 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       this.flushSoon = undefined;
       this.reportsDue = true;
     }
+    this.startPrefetched();
     this.pump();
     this.checkIdle();
   }
 
   private async claimOnce(): Promise<void> {
-    const limit = this.claimLimit(this.freeSlots());
+    const limit = this.claimLimit(this.freeSlots() + this.prefetchRoom());
     this.claimWanted = false;
     let tasks: Task[];
     try {
       this.claimSentAtMs = this.clock.now();
+      const sentAt = performance.now();
       tasks = await this.registry.claim({ kinds: this.kinds, workerId: this.workerId, limit, leaseMs: this.config.leaseMs });
+      this.noteStatement(sentAt);
     } catch (err) {
       // The store may be restarting; the poll timer asks again.
       this.logger.warn({ err: describeError(err) }, 'claim failed; will try again');
@@ -301,19 +339,27 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     } finally {
       this.claimSentAtMs = undefined;
     }
-    this.accept(tasks, limit);
+    this.accept(tasks, limit, this.freeSlots());
   }
 
-  private accept(tasks: Task[], limit: number): void {
+  /** Runs up to `room` tasks now, in claim order; the rest were claimed ahead and wait for slots. */
+  private accept(tasks: Task[], limit: number, room: number): void {
     this.counters.claimed += tasks.length;
     this.lastClaimEmpty = tasks.length === 0;
     if (this.state !== 'running') {
       this.unstarted.push(...tasks);
       return;
     }
-    for (const task of tasks) this.run(task);
+    // Tasks claimed ahead earlier go first: they were claimed first.
+    this.prefetched.push(...tasks);
+    for (; room > 0 && this.prefetched.length > 0; room--) this.run(this.prefetched.shift()!);
     // A full batch suggests more is waiting.
     if (tasks.length > 0 && tasks.length === limit) this.claimWanted = true;
+  }
+
+  /** Starts tasks claimed ahead in the slots free now. */
+  private startPrefetched(): void {
+    while (this.prefetched.length > 0 && this.state === 'running' && this.freeSlots() > 0) this.run(this.prefetched.shift()!);
   }
 
   private run(task: Task): void {
@@ -324,6 +370,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       key,
       task,
       startedAtMs: this.clock.now(),
+      startedAt: performance.now(),
       controller: new LazyAbortController(),
       phase: 'handler',
       released: false,
@@ -331,12 +378,14 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       done: Promise.resolve(),
     };
     this.runs.set(key, run);
+    this.handlersRunning++;
     this.notify('task_started', task);
     run.done = this.execute(run)
       .catch((err) => this.logger.error({ err: describeError(err), taskId: task.taskId }, 'task run ended unexpectedly'))
       .finally(() => {
         this.runs.delete(key);
         if (!run.slotClaimed) this.claimWanted = true;
+        this.startPrefetched();
         this.pump();
         this.checkIdle();
       });
@@ -358,11 +407,15 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
         dependencies: () => (task.dependsOn.length ? this.registry.getMany(task.dependsOn) : Promise.resolve([])),
       };
       const checked = checkResult(await this.withinRunTimeout(run, handler(task, context)));
+      this.handlerMsAvg = smoothed(this.handlerMsAvg, performance.now() - run.startedAt);
       outcome = checked.ok ? checked : { ok: false, error: checked.error };
     } catch (err) {
       outcome = { ok: false, error: err };
     }
     run.phase = 'reporting';
+    this.handlersRunning--;
+    // Its slot is free now: a task claimed ahead need not wait for this report to land.
+    this.startPrefetched();
     if (run.released) return;
     if (outcome.ok) await this.reportCompletion(run, outcome.result);
     else await this.reportFailure(run, outcome.error);
@@ -459,7 +512,8 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     if (completions.length === 0) return;
     const reports = completions.map((c) => c.report);
     // The reporting runs' slots free with this statement.
-    const limit = this.state === 'running' ? this.claimLimit(this.freeSlots() + completions.length) : 0;
+    // The reporting runs' slots are already free (and maybe taken by tasks claimed ahead).
+    const limit = this.state === 'running' ? this.claimLimit(this.freeSlots() + this.prefetchRoom()) : 0;
     try {
       if (limit <= 0) {
         const outcomes = await this.registry.completeMany(reports);
@@ -468,10 +522,12 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       }
       this.claimWanted = false;
       this.claimSentAtMs = this.clock.now();
+      const sentAt = performance.now();
       const { outcomes, claimed } = await this.registry.completeAndClaim(reports, { kinds: this.kinds, workerId: this.workerId, limit, leaseMs: this.config.leaseMs });
+      this.noteStatement(sentAt);
       // A claim that found fewer than it asked for leaves no work behind for these slots.
       for (const c of completions) c.run.slotClaimed = claimed.length < limit;
-      this.accept(claimed, limit);
+      this.accept(claimed, limit, this.freeSlots());
       completions.forEach((c, i) => c.settle(outcomes[i]));
     } catch (err) {
       this.logger.warn({ err: describeError(err), reports: completions.length }, 'results not reported together; reporting each alone');
@@ -532,7 +588,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const notice = taskCancelledEvent.data.safeParse(message.data);
     if (!notice.success) return;
     const run = this.runs.get(runKey(notice.data.taskId, notice.data.attempt));
-    if (!run) return;
+    if (!run) return this.onPrefetchedCancelled(notice.data.taskId, notice.data.attempt);
     let task: Task;
     try {
       task = await this.registry.get(run.task.taskId);
@@ -546,14 +602,32 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     else this.logger.warn({ taskId: task.taskId, attempt: task.attempt, from: message.from }, 'ignored a cancel notice the registry does not confirm');
   }
 
+  /** A task claimed ahead and not started yet is dropped once the registry confirms the attempt is no longer ours; it never starts. */
+  private async onPrefetchedCancelled(taskId: string, attempt: number): Promise<void> {
+    if (!this.prefetched.some((t) => t.taskId === taskId && t.attempt === attempt)) return;
+    const task = await this.registry.get(taskId).catch(() => undefined);
+    if (!task || (task.status === 'RUNNING' && task.attempt === attempt && task.workerId === this.workerId)) return;
+    const at = this.prefetched.findIndex((t) => t.taskId === taskId && t.attempt === attempt);
+    if (at >= 0) this.prefetched.splice(at, 1);
+    this.claimWanted = true;
+    this.pump();
+    this.checkIdle();
+  }
+
   /** One `renew` call for every lease held; the ones it reports lost abort their handlers. */
   private async renewLeases(): Promise<void> {
     const { newest, superseded } = newestAttempts(this.runs.values());
     for (const run of superseded) this.abandon(run, leaseLost(run.task));
-    if (newest.length === 0) return;
+    const waiting = [...this.prefetched];
+    if (newest.length === 0 && waiting.length === 0) return;
     try {
-      const lost = new Set(await this.registry.renew(newest.map((r) => leaseOf(r.task)), this.config.leaseMs));
+      const lost = new Set(await this.registry.renew([...newest.map((r) => leaseOf(r.task)), ...waiting.map(leaseOf)], this.config.leaseMs));
       for (const run of newest) if (lost.has(run.task.taskId)) this.abandon(run, leaseLost(run.task));
+      // Claimed ahead and lost before starting (expired, cancelled): never started.
+      for (const task of waiting) {
+        const at = lost.has(task.taskId) ? this.prefetched.indexOf(task) : -1;
+        if (at >= 0) this.prefetched.splice(at, 1);
+      }
     } catch (err) {
       // The lease outlasts a few missed renewals (renewEveryMs < leaseMs).
       this.logger.warn({ err: describeError(err) }, 'lease renewal failed; will try again');
@@ -608,7 +682,12 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
 
   private checkIdle(): void {
     const idle =
-      this.runs.size === 0 && !this.inFlight && this.completions.length === 0 && this.failures.length === 0 && (this.lastClaimEmpty || this.state === 'stopped');
+      this.runs.size === 0 && this.prefetched.length === 0 && !this.inFlight && this.completions.length === 0 && this.failures.length === 0 && (this.lastClaimEmpty || this.state === 'stopped');
     if (idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
+}
+
+/** An average that follows the recent values (each new one weighs a fifth). */
+function smoothed(average: number | undefined, value: number): number {
+  return average === undefined ? value : average + (value - average) / 5;
 }

@@ -6,7 +6,7 @@ const MINUTE = 60 * SECOND;
 
 export const workerConfig = z
   .object({
-    /** Handlers running at once; the worker never claims more than it has free slots for. */
+    /** Handlers running at once; beyond the free slots the worker claims only what `prefetch` allows. */
     concurrency: z.number().int().min(1).max(1024).default(4),
     /** Claims are also tried on this timer, so a lost wake-up only delays work. */
     pollIntervalMs: z.number().int().positive().default(1 * SECOND),
@@ -32,6 +32,13 @@ export const workerConfig = z
     runTimeoutMsByKind: z.record(z.string(), z.number().int().positive()).default({}),
     /** Most tasks taken in one claim; default: all free slots. */
     claimBatchSize: z.number().int().positive().optional(),
+    /**
+     * Tasks claimed beyond the free slots, started as slots free. Default:
+     * as many as `concurrency` while handlers finish faster than a statement
+     * at the store takes (each statement then carries more reports), none
+     * otherwise. 0 never claims ahead.
+     */
+    prefetch: z.number().int().min(0).max(1024).optional(),
     /**
      * A result the store refused (it is briefly down) is sent again after
      * this delay, doubling up to `reportBackoffMaxMs`, `reportAttempts` times in

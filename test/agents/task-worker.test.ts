@@ -110,7 +110,8 @@ function workerSuite(backend: Backend, scope: 'all' | 'core') {
 
     it('never runs more handlers than its concurrency, nor claims more than it can run', async () => {
       const g = gate();
-      const worker = makeWorker({ work: g.handler }, { concurrency: 3 });
+      // Never claiming ahead (see the prefetch cases below).
+      const worker = makeWorker({ work: g.handler }, { concurrency: 3, prefetch: 0 });
       await registry.registerMany(Array.from({ length: 8 }, () => ({ kind: 'work' })));
       await worker.start();
       await until('three running', () => g.runs.length === 3);
@@ -128,6 +129,50 @@ function workerSuite(backend: Backend, scope: 'all' | 'core') {
       expect(g.peak).toBe(3);
       await worker.whenIdle();
       expect(worker.stats).toMatchObject({ claimed: 8, completed: 8 });
+    });
+
+    it('claims up to prefetch tasks ahead of its free slots and starts them as slots free, never running more than its concurrency', async () => {
+      const g = gate();
+      const worker = makeWorker({ work: g.handler }, { concurrency: 2, prefetch: 2 });
+      const regs = await registry.registerMany(Array.from({ length: 7 }, (_, i) => ({ kind: 'work', payload: { i } })));
+      await worker.start();
+      await until('two running', () => g.runs.length === 2);
+      // Two run, two more are held for this worker, three wait for anyone.
+      await until('two claimed ahead', async () => (await registry.counts()).byStatus.RUNNING === 4);
+      expect((await registry.counts()).byStatus).toMatchObject({ RUNNING: 4, PENDING: 3 });
+      expect(g.running).toBe(2);
+      for (let finished = 1; finished <= 7; finished++) {
+        g.runs[finished - 1]!.finish({});
+        await until(`completion ${finished}`, async () => (await registry.counts()).byStatus.COMPLETED === finished);
+        await until('the freed slot to be taken', () => g.runs.length === Math.min(7, finished + 2));
+      }
+      expect(g.peak).toBe(2);
+      // In claim order.
+      expect(g.runs.map((r) => (r.task.payload as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      await worker.whenIdle();
+      expect(worker.stats).toMatchObject({ claimed: 7, completed: 7 });
+      expect(new Set((await registry.getMany(regs.map((r) => r.task.taskId))).map((t) => t.attempt))).toEqual(new Set([1]));
+    });
+
+    it('gives back the tasks it claimed ahead when it stops, and renews their leases while they wait', async () => {
+      const g = gate();
+      const worker = makeWorker({ work: g.handler }, { concurrency: 1, prefetch: 2 });
+      await registry.registerMany(Array.from({ length: 3 }, () => ({ kind: 'work' })));
+      await worker.start();
+      await until('one running, two claimed ahead', async () => g.runs.length === 1 && (await registry.counts()).byStatus.RUNNING === 3);
+      const held = (await registry.list({ status: ['RUNNING'] })).map((t) => t.taskId);
+      // Past two leases, renewed all along, the ones waiting too: nothing is swept back.
+      for (let third = 0; third < 6; third++) {
+        await clock.advance(LEASE_MS / 3);
+        const expiry = clock.now() + LEASE_MS;
+        await until('a renewal of all three', async () => (await registry.getMany(held)).every((t) => t.leaseExpiresAt === expiry));
+      }
+      expect(await registry.sweep()).toEqual({ requeued: [], failed: [] });
+      expect((await registry.counts()).byStatus).toMatchObject({ RUNNING: 3 });
+      const stopping = worker.stop({ graceMs: 0 });
+      expect(await stopping).toEqual({ finished: 0, released: 3 });
+      expect((await registry.counts()).byStatus).toMatchObject({ PENDING: 3 });
+      expect(g.runs).toHaveLength(1);
     });
 
     it('takes the most urgent task first', async () => {
