@@ -316,6 +316,24 @@ function workerSuite(backend: Backend, scope: 'all' | 'core') {
       expect(lost[0]![1].reason.code).toBe('ORC_REGISTRY_CANCELLED');
     });
 
+    it('never starts a task claimed ahead that was cancelled while it waited', async () => {
+      const g = gate();
+      const worker = makeWorker({ work: g.handler }, { concurrency: 1, prefetch: 1 });
+      const [first, second, third] = await registry.registerMany([1, 2, 3].map((n) => ({ kind: 'work', payload: { n } })));
+      await worker.start();
+      await until('one running, one claimed ahead', async () => g.runs.length === 1 && (await statusOf(second!.task.taskId)) === 'RUNNING');
+      await registry.cancel(second!.task.taskId);
+      // Dropped once the registry confirms it, which lets the worker claim the third ahead instead.
+      await until('the third claimed ahead', async () => (await statusOf(third!.task.taskId)) === 'RUNNING');
+      g.runs[0]!.finish({});
+      await until('the third started', () => g.runs.length === 2);
+      expect(g.runs.map((r) => r.task.taskId)).toEqual([first!.task.taskId, third!.task.taskId]);
+      g.runs[1]!.finish({});
+      await worker.whenIdle();
+      expect(await statusOf(second!.task.taskId)).toBe('CANCELLED');
+      expect(worker.stats).toMatchObject({ completed: 2, lost: 0 });
+    });
+
     it('ignores a cancel notice the registry does not confirm: anyone can write to the topic', async () => {
       const g = gate();
       const checked: string[] = [];
