@@ -7,7 +7,7 @@ export interface Run {
   task: Task;
   startedAtMs: number;
   /** When the handler started, on the monotonic clock (`performance.now()`). */
-  startedAt: number;
+  startedAtMonotonicMs: number;
   controller: AbortController;
   /** `reporting` once the handler settled: from then on only the registry's answer decides the outcome. */
   phase: 'handler' | 'reporting';

@@ -370,7 +370,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       key,
       task,
       startedAtMs: this.clock.now(),
-      startedAt: performance.now(),
+      startedAtMonotonicMs: performance.now(),
       controller: new LazyAbortController(),
       phase: 'handler',
       released: false,
@@ -407,7 +407,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
         dependencies: () => (task.dependsOn.length ? this.registry.getMany(task.dependsOn) : Promise.resolve([])),
       };
       const checked = checkResult(await this.withinRunTimeout(run, handler(task, context)));
-      this.handlerMsAvg = smoothed(this.handlerMsAvg, performance.now() - run.startedAt);
+      this.handlerMsAvg = smoothed(this.handlerMsAvg, performance.now() - run.startedAtMonotonicMs);
       outcome = checked.ok ? checked : { ok: false, error: checked.error };
     } catch (err) {
       outcome = { ok: false, error: err };
@@ -511,7 +511,6 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     }
     if (completions.length === 0) return;
     const reports = completions.map((c) => c.report);
-    // The reporting runs' slots free with this statement.
     // The reporting runs' slots are already free (and maybe taken by tasks claimed ahead).
     const limit = this.state === 'running' ? this.claimLimit(this.freeSlots() + this.prefetchRoom()) : 0;
     try {
@@ -598,20 +597,27 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       return;
     }
     if (task.status === 'CANCELLED') this.abandon(run, new OrchestraError('ORC_REGISTRY_CANCELLED', `task ${run.task.taskId} was cancelled`));
-    else if (task.status !== 'RUNNING' || task.attempt !== run.task.attempt || task.workerId !== this.workerId) this.abandon(run, leaseLost(run.task));
+    else if (!this.holds(task, run.task.attempt)) this.abandon(run, leaseLost(run.task));
     else this.logger.warn({ taskId: task.taskId, attempt: task.attempt, from: message.from }, 'ignored a cancel notice the registry does not confirm');
   }
 
   /** A task claimed ahead and not started yet is dropped once the registry confirms the attempt is no longer ours; it never starts. */
   private async onPrefetchedCancelled(taskId: string, attempt: number): Promise<void> {
-    if (!this.prefetched.some((t) => t.taskId === taskId && t.attempt === attempt)) return;
+    const noticed = (t: Task) => t.taskId === taskId && t.attempt === attempt;
+    if (!this.prefetched.some(noticed)) return;
     const task = await this.registry.get(taskId).catch(() => undefined);
-    if (!task || (task.status === 'RUNNING' && task.attempt === attempt && task.workerId === this.workerId)) return;
-    const at = this.prefetched.findIndex((t) => t.taskId === taskId && t.attempt === attempt);
+    if (!task || this.holds(task, attempt)) return;
+    // Looked up again: it may have started while the registry answered.
+    const at = this.prefetched.findIndex(noticed);
     if (at >= 0) this.prefetched.splice(at, 1);
     this.claimWanted = true;
     this.pump();
     this.checkIdle();
+  }
+
+  /** Whether the registry's `task` is still this worker's `attempt`. */
+  private holds(task: Task, attempt: number): boolean {
+    return task.status === 'RUNNING' && task.attempt === attempt && task.workerId === this.workerId;
   }
 
   /** One `renew` call for every lease held; the ones it reports lost abort their handlers. */

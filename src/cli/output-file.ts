@@ -20,8 +20,8 @@ export function checkOutput(file: string, shown: string): void {
   const where = stat ? (linkTarget(file) ?? file) : file;
   const folder = path.dirname(where);
   if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw badArgument(`--out ${shown}: the folder ${folder} does not exist`);
-  // An existing regular file is replaced by a file written beside it, so its folder must take new files too.
-  const needs = stat && !stat.isFile() ? [where] : stat ? [where, folder] : [folder];
+  // A new file needs its folder; a regular file is replaced by one written beside it, so both; a FIFO or a device is written in place.
+  const needs = !stat ? [folder] : stat.isFile() ? [where, folder] : [where];
   for (const p of needs) {
     try {
       fs.accessSync(p, fs.constants.W_OK);

@@ -70,9 +70,8 @@ interface Runner {
  * RACE_Z standard errors of the difference apart, either way: a challenger
  * known to be worse is no threat, and one known to be better but ranked
  * below (for its success rate, or what its neighbours say) is where the
- * ranking means it to be. A
- * challenger that not even the whole horizon of tests could set that far
- * apart, spent on the two of them, is as good as tied with the leader at
+ * ranking means it to be. A challenger that not even the whole horizon of
+ * tests could set that far apart, spent on the two of them, is as good as tied with the leader at
  * this budget: which of two such the recommendation takes changes little,
  * and those tests find more in the search, so it is not raced.
  *

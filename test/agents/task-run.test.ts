@@ -6,7 +6,7 @@ const run = (taskId: string, attempt: number, extra: Partial<Run> = {}): Run => 
   key: `${taskId}#${attempt}`,
   task: { taskId, attempt } as Task,
   startedAtMs: 0,
-  startedAt: 0,
+  startedAtMonotonicMs: 0,
   controller: new AbortController(),
   phase: 'handler',
   released: false,

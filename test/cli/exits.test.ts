@@ -103,6 +103,22 @@ describe('exits that tell the truth', { timeout: 240_000 }, () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 4 });
   });
 
+  it('ends a command quietly, exit 0, when the reader of its output goes away (`orchestra … | head`)', async () => {
+    const cli = spawnCli(['optimize', '--help'], { cwd });
+    // Closed before the command writes a line.
+    cli.child.stdout!.destroy();
+    expect(await cli.exited).toBe(0);
+    expect(cli.stderr()).not.toMatch(/EPIPE|Error|\n\s+at /);
+  });
+
+  it('stops a worker gracefully, as the first signal does, when the reader of its output goes away', async () => {
+    const cli = spawnCli(['worker', '--data', 'piped', '--exec', 'echo=cat'], { cwd });
+    cli.child.stdout!.destroy();
+    expect(await cli.exited).toBe(0);
+    expect(cli.stderr()).not.toMatch(/EPIPE|Error|\n\s+at /);
+    expect(cli.stderr()).toContain('stopping');
+  });
+
   it('exits 1 when no evaluation succeeded, with the most common reasons and their counts', async () => {
     const calls = path.join(cwd, 'failing.calls');
     const run = await runCli(['optimize', '--space', 'space.json', '--command', './count.sh', '--budget', '8', '--out', 'failing.json'], { cwd, env: { CALLS: calls } });

@@ -86,7 +86,7 @@ export async function completeAndClaimTasks(db: Queryable, reports: readonly Com
   const late = new Set<string>();
   row!.late_task_ids.forEach((taskId, i) => late.add(`${taskId}\u0000${row!.late_attempts[i]}`));
   return {
-    outcomes: reports.map((r) => ({ taskId: r.taskId, accepted: late.size === 0 || !late.has(`${r.taskId}\u0000${r.attempt}`) })),
+    outcomes: reports.map((r) => ({ taskId: r.taskId, accepted: !late.has(`${r.taskId}\u0000${r.attempt}`) })),
     wokenKinds: new Set(row!.woken_kinds),
     claimed: (row!.claimed ?? []).map((t) => claimedTask(t, claim)),
   };
