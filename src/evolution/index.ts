@@ -16,7 +16,7 @@ export { retestCandidates, MAX_RETESTS } from './retest.js';
 export { raceReserve, raceTests, raceWarranted } from './racing.js';
 export { recommend, rankForRecommendation, type RecommendOptions } from './recommend.js';
 export { recommendation, observationsOf, type Recommendation, type RecommendationFilters, type RecordedResult, type StudyEvidence } from './study.js';
-export { SuccessModel, type SuccessEstimate } from './success-model.js';
+export { mayReach, SuccessModel, type SuccessEstimate } from './success-model.js';
 export { nextGenerationAt, cadenceProblem } from './cadence.js';
 export { campaignFinished, campaignMean, campaignRunAt, tallyCampaignRuns, type CampaignTally } from './campaign.js';
 export { environmentDrift, generationReport, predictAll, predictionError, TREND_POINTS, type EnvironmentDriftOptions, type NoBaseline, type Prediction, type ResultAt, type ScoreAt } from './analysis.js';

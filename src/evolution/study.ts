@@ -4,7 +4,7 @@ import type { Observation } from './observation.js';
 import { rankForRecommendation } from './recommend.js';
 import { scoreCombinations, succeeded, type Scored } from './scorer.js';
 import { failuresRetried, type Space } from './space.js';
-import { SuccessModel, type SuccessEstimate } from './success-model.js';
+import { mayReach, SuccessModel, type SuccessEstimate } from './success-model.js';
 
 /** A test result as a study records it: enough of it to become an observation. */
 export interface RecordedResult {
@@ -66,9 +66,10 @@ export interface Recommendation {
    * stands in.
    */
   since: number;
-  /** True when no combination's estimated success probability passed the filters, and the best elite or significant one was taken instead. */
+  /** True when every combination's estimated success probability fell short of the filters (see mayReach), and the best elite or significant one was taken instead. */
   fellBack: boolean;
 }
+
 
 /**
  * The study's recommendation: the one answer of `get_best_combination`,
@@ -80,7 +81,8 @@ export interface Recommendation {
  * Candidates come in the order `recommend` ranks them (noise-aware); the
  * first that passes the filters wins, the success rate judged by the
  * probability of success estimated from all the evaluations near it, not by
- * its own few tests alone. When none passes, the first that is
+ * its own few tests alone: a combination passes unless that evidence, or its
+ * own tests, show it below the rate asked for (see mayReach). When none passes, the first that is
  * elite or significant is taken (`fellBack`): a campaign asking for a
  * combination gets the best the study has rather than nothing. Undefined only
  * while nothing has succeeded.
@@ -107,7 +109,7 @@ export function recommendation(study: StudyEvidence, filters: RecommendationFilt
   };
   // Retried failures are priced into the objective (cost per success): no success rate filters them as well.
   const minSuccess = failuresRetried(study.space) ? 0 : filters.minSuccessRate;
-  const passing = ranked.find((s) => successOf(s).p >= minSuccess && (!filters.classification || classOf(s) === filters.classification));
+  const passing = ranked.find((s) => mayReach(s, successOf(s), minSuccess) && (!filters.classification || classOf(s) === filters.classification));
   const best = passing ?? ranked.find((s) => classOf(s) !== 'deprecated') ?? ranked[0]!;
   return { best, success: successOf(best), classification: classOf(best), evidence, since, fellBack: passing === undefined };
 }

@@ -2,6 +2,7 @@ import type { Combination } from './combination.js';
 import { dimsOf, encode } from './encoding.js';
 import type { Observation } from './observation.js';
 import type { Space } from './space.js';
+import { binomialTail } from './drift.js';
 import { distance, features } from './surrogate.js';
 
 /** A combination's estimated probability of success, with a 95 % interval. */
@@ -133,6 +134,31 @@ export class SuccessModel {
     this.width = chosen.width;
     this.prior = chosen.prior;
   }
+}
+
+/** One-sided tests at 5 %: a combination is refused only on evidence this strong that it fails too often. */
+const REFUSE_LEVEL = 0.05;
+const Z95_ONE_SIDED = 1.645;
+
+/**
+ * Whether a combination may succeed at least as often as `rate`: neither
+ * what the evaluations around it say (its estimate, one-sided 95 %) nor its
+ * own tests alone (a binomial test at 5 %) put it below the rate. One
+ * success where most tests around it fail is refused by the first, two
+ * failures in five tests by the second.
+ *
+ * Held to the point estimate instead, candidates whose true rate is the rate
+ * asked for (one test in ten failing at random everywhere, against 0.9)
+ * would pass or fail by the noise of their estimates: the first to pass
+ * could lie far down the ranking (tested once, its estimate leaning high)
+ * while the best, tested often, was refused for an estimate a hair below.
+ */
+export function mayReach(own: { tests: number; successes: number }, estimate: SuccessEstimate, rate: number): boolean {
+  // The interval is ±Z95 standard errors clipped to [0, 1]: its wider side is the unclipped one.
+  const se = Math.max(estimate.high - estimate.p, estimate.p - estimate.low) / Z95;
+  if (estimate.p + Z95_ONE_SIDED * se < rate) return false;
+  // P(this many failures or more | the rate asked for).
+  return binomialTail(own.tests, own.tests - own.successes, 1 - rate) >= REFUSE_LEVEL;
 }
 
 const kernel = (width: number) => (d: number) => Math.exp((-0.5 * d * d) / (width * width));
