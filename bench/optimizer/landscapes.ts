@@ -32,8 +32,13 @@ export interface LandscapeDescription {
 /** Every landscape of bench/functions.ts, in its order. */
 export const names = (budget: number): string[] => benchFunctions(budget).map((f) => f.name);
 
+/** Per budget, built once: building them all solves some optima numerically, and the bench judges thousands of points. */
+const built = new Map<number, BenchFunction[]>();
+
 export function landscape(request: LandscapeRequest): BenchFunction {
-  const fn = benchFunctions(request.budget).find((f) => f.name === request.name);
+  let fns = built.get(request.budget);
+  if (!fns) built.set(request.budget, (fns = benchFunctions(request.budget)));
+  const fn = fns.find((f) => f.name === request.name);
   if (!fn) throw new Error(`unknown function ${request.name}; expected one of ${names(request.budget).join(', ')}`);
   return fn;
 }
