@@ -396,6 +396,7 @@ export class VariableAgent extends BaseAgent {
       // Without drift detection no retest is chosen to watch the elite for a change.
       watchable: this.experiment.drift.enabled ? watchableKeys(observations, g, this.experiment.drift, this.clock.now()) : new Set(),
       enqueued: this.deps.enqueue ?? [],
+      minSuccessRate: this.experiment.minSuccessRate,
     });
     const tests: PlannedTest[] = runs.map((r, i) => {
       const trial = study.trials + i;

@@ -33,6 +33,8 @@ export interface GenerationPlanInput {
   watchable: ReadonlySet<string>;
   /** Combinations given to be evaluated first (a warm start); those not yet tested open the generation. */
   enqueued?: readonly Combination[];
+  /** The success rate the study's recommendation asks for: the race re-tests only candidates that may reach it (see raceTests). */
+  minSuccessRate?: number;
 }
 
 export interface GenerationPlan {
@@ -102,7 +104,7 @@ export function planGeneration(input: GenerationPlanInput): GenerationPlan {
     // What is left before the reserve may pay for no whole combination's tests: the race then starts.
     if (plan.runs.length > 0) return plan;
   }
-  const race = raceTests(space, input.observations, input.since, Math.min(left, raceRound(reserve)), left);
+  const race = raceTests(space, input.observations, input.since, Math.min(left, raceRound(reserve)), left, input.minSuccessRate);
   if (race.length > 0) return { runs: race.map((s) => ({ key: s.key, variables: s.combination })), retestRuns: race.length, raceRuns: race.length, eliteCount };
   // The order is clear: the search goes on with half of what is left, and the race looks again at what it found.
   // Its generations retest nothing: the race watches the best.

@@ -3,7 +3,8 @@ import { isNoisy } from './retest.js';
 import { pooledSpread, scoreCombinations, succeeded, type Scored } from './scorer.js';
 import { failuresRetried, type Space } from './space.js';
 import { rankForRecommendation } from './recommend.js';
-import { SuccessModel, type SuccessEstimate } from './success-model.js';
+import { mayReach, SuccessModel, type SuccessEstimate } from './success-model.js';
+import { successFloor } from './study.js';
 
 /**
  * The share of a budget kept for the race at its end. A race re-tests the
@@ -64,7 +65,10 @@ interface Runner {
  * The race's next `count` tests (at most), `horizon` being what the race may
  * still spend: re-tests of the top RACE_SIZE candidates of the
  * recommendation's own ranking (rankForRecommendation), none when the order
- * of the leader is clear.
+ * of the leader is clear. As the recommendation does, it passes over those
+ * whose success the evidence shows below `minSuccessRate` (mayReach), while
+ * any other remains: a candidate the recommendation would not take gets no
+ * re-tests.
  *
  * The order of the leader and a challenger is clear when their estimates lie
  * RACE_Z standard errors of the difference apart, either way: a challenger
@@ -89,17 +93,22 @@ interface Runner {
  * candidate. Candidates measured without noise, whose estimates no test can
  * move, are clear whatever their order.
  */
-export function raceTests(space: Space, observations: readonly Observation[], since: number, count: number, horizon = count): Scored[] {
+export function raceTests(space: Space, observations: readonly Observation[], since: number, count: number, horizon = count, minSuccessRate = 0): Scored[] {
   if (count <= 0) return [];
   // The evidence the recommendation judges on: since the last change, or all of it while nothing since has succeeded.
   let evidence = observations.filter((o) => o.trial >= since);
   if (since > 0 && !evidence.some(succeeded)) evidence = [...observations];
-  // Fitted once: the ranking judges cost per success on the same model the race's estimates use.
-  const model = failuresRetried(space) ? new SuccessModel(space, evidence) : undefined;
-  const top = rankForRecommendation(space, evidence, model ? { successModel: model } : {}).slice(0, RACE_SIZE);
+  const retried = failuresRetried(space);
+  const floor = successFloor(space, minSuccessRate);
+  // Fitted once: the ranking judges cost per success, and the filter success, on the same model the race's estimates use.
+  const model = retried || floor > 0 ? new SuccessModel(space, evidence) : undefined;
+  const ranked = rankForRecommendation(space, evidence, model ? { successModel: model } : {});
+  // The candidates the recommendation would take, as it takes them: those whose success may reach the rate, while any does.
+  const passing = model && floor > 0 ? ranked.filter((s) => mayReach(s, model.estimate(s.combination), floor)) : ranked;
+  const top = (passing.length ? passing : ranked).slice(0, RACE_SIZE);
   if (top.length < 2) return [];
   const noise = pooledSpread(scoreCombinations(space, evidence)) ?? 0;
-  const runners = top.map((s) => runnerOf(s, noise, model?.estimate(s.combination)));
+  const runners = top.map((s) => runnerOf(s, noise, retried ? model?.estimate(s.combination) : undefined));
   const leader = runners[0]!;
   // How far apart the leader and challenger i stand, in standard errors of their difference, after eL and eI more tests.
   const gap = (i: number, eL: number, eI: number): number => {

@@ -71,6 +71,9 @@ export interface Recommendation {
 }
 
 
+/** The success rate `recommendation` holds candidates to: none with failures retried, which are priced into the objective (cost per success). */
+export const successFloor = (space: Space, minSuccessRate: number): number => (failuresRetried(space) ? 0 : minSuccessRate);
+
 /**
  * The study's recommendation: the one answer of `get_best_combination`,
  * `orchestra best`, the summary of `start`, the `best` of `optimize` and the
@@ -107,8 +110,7 @@ export function recommendation(study: StudyEvidence, filters: RecommendationFilt
     if (!e) estimates.set(s.key, (e = model.estimate(s.combination)));
     return e;
   };
-  // Retried failures are priced into the objective (cost per success): no success rate filters them as well.
-  const minSuccess = failuresRetried(study.space) ? 0 : filters.minSuccessRate;
+  const minSuccess = successFloor(study.space, filters.minSuccessRate);
   const passing = ranked.find((s) => mayReach(s, successOf(s), minSuccess) && (!filters.classification || classOf(s) === filters.classification));
   const best = passing ?? ranked.find((s) => classOf(s) !== 'deprecated') ?? ranked[0]!;
   return { best, success: successOf(best), classification: classOf(best), evidence, since, fellBack: passing === undefined };

@@ -8,6 +8,7 @@ import {
   raceTests,
   raceWarranted,
   recommend,
+  recommendation,
   watchableKeys,
   type Combination,
   type GenerationPlanInput,
@@ -95,6 +96,21 @@ describe('racing the top candidates', () => {
     expect(tested.length).toBeGreaterThan(0);
     expect(tested.length).toBeLessThanOrEqual(12);
     expect(recommend(space, raced)?.combination).toEqual(B);
+  });
+
+  it('re-tests only candidates the recommendation would take: none its own tests show failing too often', () => {
+    const space = planeSpace();
+    const o = observer(space);
+    for (const v of [1.5, 0.5, 1.4, 0.6]) o.add(B, v);
+    for (const v of [2.3, 1.7]) o.add(C, v);
+    o.add(D, 2.8);
+    // F, the best value seen and close enough to B to race it, but three of its six tests failed: below 0.9 by a binomial test.
+    const F = { x: 0.3, y: 0.7 };
+    for (const v of [0.6, null, 0.4, null, null, 0.5]) o.add(F, v);
+    const raced = (rate: number) => raceTests(space, o.observations, 0, 12, 12, rate).map((s) => s.combination);
+    expect(raced(0)).toContainEqual(F);
+    expect(raced(0.9)).not.toContainEqual(F);
+    expect(recommendation({ space, observations: o.observations, exploreFrom: null }, { minSuccessRate: 0.9 })!.best.combination).not.toEqual(F);
   });
 
   it('gives the same tests for the same evidence', () => {
