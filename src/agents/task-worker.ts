@@ -339,11 +339,11 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     } finally {
       this.claimSentAtMs = undefined;
     }
-    this.accept(tasks, limit, this.freeSlots());
+    this.accept(tasks, limit);
   }
 
-  /** Runs up to `room` tasks now, in claim order; the rest were claimed ahead and wait for slots. */
-  private accept(tasks: Task[], limit: number, room: number): void {
+  /** Runs what the free slots take now, in claim order; the rest were claimed ahead and wait for slots. */
+  private accept(tasks: Task[], limit: number): void {
     this.counters.claimed += tasks.length;
     this.lastClaimEmpty = tasks.length === 0;
     if (this.state !== 'running') {
@@ -352,7 +352,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     }
     // Tasks claimed ahead earlier go first: they were claimed first.
     this.prefetched.push(...tasks);
-    for (; room > 0 && this.prefetched.length > 0; room--) this.run(this.prefetched.shift()!);
+    this.startPrefetched();
     // A full batch suggests more is waiting.
     if (tasks.length > 0 && tasks.length === limit) this.claimWanted = true;
   }
@@ -526,7 +526,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       this.noteStatement(sentAt);
       // A claim that found fewer than it asked for leaves no work behind for these slots.
       for (const c of completions) c.run.slotClaimed = claimed.length < limit;
-      this.accept(claimed, limit, this.freeSlots());
+      this.accept(claimed, limit);
       completions.forEach((c, i) => c.settle(outcomes[i]));
     } catch (err) {
       this.logger.warn({ err: describeError(err), reports: completions.length }, 'results not reported together; reporting each alone');

@@ -75,9 +75,10 @@ interface Runner {
  * known to be worse is no threat, and one known to be better but ranked
  * below (for its success rate, or what its neighbours say) is where the
  * ranking means it to be. A challenger that not even the whole horizon of
- * tests could set that far apart, spent on the two of them, is as good as tied with the leader at
- * this budget: which of two such the recommendation takes changes little,
- * and those tests find more in the search, so it is not raced.
+ * tests could set that far apart, spent on the two of them, is as good as
+ * tied with the leader at this budget: which of two such the recommendation
+ * takes changes little, and those tests find more in the search, so it is
+ * not raced.
  *
  * Each test goes to the least clear challenger (the smallest standardised
  * gap) or to the leader, whichever of the two is the less known; tests given
@@ -104,8 +105,8 @@ export function raceTests(space: Space, observations: readonly Observation[], si
   const model = retried || floor > 0 ? new SuccessModel(space, evidence) : undefined;
   const ranked = rankForRecommendation(space, evidence, model ? { successModel: model } : {});
   // The candidates the recommendation would take, as it takes them: those whose success may reach the rate, while any does.
-  const passing = model && floor > 0 ? ranked.filter((s) => mayReach(s, model.estimate(s.combination), floor)) : ranked;
-  const top = (passing.length ? passing : ranked).slice(0, RACE_SIZE);
+  const top = model && floor > 0 ? takeFirst(ranked, RACE_SIZE, (s) => mayReach(s, model.estimate(s.combination), floor)) : [];
+  if (top.length === 0) top.push(...ranked.slice(0, RACE_SIZE));
   if (top.length < 2) return [];
   const noise = pooledSpread(scoreCombinations(space, evidence)) ?? 0;
   const runners = top.map((s) => runnerOf(s, noise, retried ? model?.estimate(s.combination) : undefined));
@@ -142,6 +143,16 @@ export function raceTests(space: Space, observations: readonly Observation[], si
     const pick = runners[closest]!.variance(extra[closest]!) > leader.variance(extra[0]!) ? closest : 0;
     extra[pick]!++;
     out.push(runners[pick]!.s);
+  }
+  return out;
+}
+
+/** The first `n` of `items` that pass `test`, testing no more than it takes to find them. */
+function takeFirst<T>(items: readonly T[], n: number, test: (item: T) => boolean): T[] {
+  const out: T[] = [];
+  for (const item of items) {
+    if (out.length === n) break;
+    if (test(item)) out.push(item);
   }
   return out;
 }
