@@ -59,7 +59,8 @@ export interface BotAgentDeps extends AgentDeps {
  * heartbeat timeout is restarted, one that keeps needing restarts or keeps
  * failing is isolated, and the tasks a restarted or isolated bot held go back
  * to the waiting tests. Waiting tests are handed to bots by
- * `0.5 × (1 − load) + 0.5 × success rate`, at most `maxTasksPerBot` each.
+ * `0.5 × (1 − load) + 0.5 × success rate`, at most `maxTasksPerBot` each
+ * (and `waitingPerBot` more waiting for a slot).
  * Bots and their success rates live in the store; the tasks in the registry.
  *
  * Requests: `register_bot`, `deregister_bot`, `create_test_task`, `assign_campaign_task`,
@@ -109,7 +110,7 @@ export class BotAgent extends BaseAgent {
       const bots = await listBots(this.db);
       const loads = await this.loads(bots);
       const online = bots.filter((b) => b.state === 'online');
-      const available = online.filter((b) => (loads.get(b.botId) ?? 0) < this.fleet.maxTasksPerBot).length;
+      const available = online.filter((b) => (loads.get(b.botId) ?? 0) < this.slots).length;
       return { available, online: online.length, total: bots.length, isolated: bots.filter((b) => b.state === 'isolated').length };
     });
     this.onRequest(getBotStatusRequest, async ({ botId }) => {
@@ -229,7 +230,12 @@ export class BotAgent extends BaseAgent {
   }
 
   protected override details(): Record<string, JsonValue> {
-    return { maxTasksPerBot: this.fleet.maxTasksPerBot };
+    return { maxTasksPerBot: this.fleet.maxTasksPerBot, waitingPerBot: this.fleet.waitingPerBot };
+  }
+
+  /** Tests one bot may hold: those it runs and those waiting for its next free slot. */
+  private get slots(): number {
+    return this.fleet.maxTasksPerBot + this.fleet.waitingPerBot;
   }
 
   private wake(): void {
@@ -261,12 +267,12 @@ export class BotAgent extends BaseAgent {
     return changed;
   }
 
-  /** Hands waiting tests to online bots with a free slot, by the selection formula. */
+  /** Hands waiting tests to online bots with room for them (see `slots`), by the selection formula. */
   private async assign(fleet: readonly BotRow[]): Promise<void> {
     const bots = fleet.filter((b) => b.state === 'online');
     if (bots.length === 0) return;
     const loads = await this.loads(bots);
-    const free = bots.reduce((n, b) => n + Math.max(0, this.fleet.maxTasksPerBot - (loads.get(b.botId) ?? 0)), 0);
+    const free = bots.reduce((n, b) => n + Math.max(0, this.slots - (loads.get(b.botId) ?? 0)), 0);
     if (free === 0) return;
     // More than the free slots: tests meant for a group whose bots are busy must not hold back the others behind them.
     // In the order a claim would take them: priority, then registration.
@@ -280,7 +286,7 @@ export class BotAgent extends BaseAgent {
       const eligible = bots.filter((b) => (typeof group !== 'string' || b.group === group) && (typeof role !== 'string' || b.role === role));
       const chosen = selectBot(
         eligible.map((b) => ({ botId: b.botId, tasks: loads.get(b.botId) ?? 0, successRate: b.successRate })),
-        this.fleet.maxTasksPerBot,
+        this.slots,
       );
       if (!chosen) continue;
       freeLeft--;

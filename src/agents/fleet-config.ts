@@ -12,6 +12,15 @@ export const fleetConfig = z
     heartbeatIntervalMs: z.number().int().positive().default(10 * SECOND),
     /** Tasks one bot runs at once. */
     maxTasksPerBot: z.number().int().min(1).max(64).default(3),
+    /**
+     * Tests handed to a bot beyond the `maxTasksPerBot` it runs, waiting for
+     * its next free slot. With some waiting, a bot starts its next test in
+     * the statement that records the last one, instead of after the bot
+     * agent's next round; the cost is that a waiting test is not another
+     * bot's until this one takes it or is restarted. 0: a bot holds only what
+     * it runs.
+     */
+    waitingPerBot: z.number().int().min(0).max(64).default(0),
     /** Weight of the old value in a bot's success rate: 0.9 old, 0.1 new. */
     successRateWeight: z.number().min(0).max(1).default(0.9),
     /** A bot restarted this many times within `restartWindowMs` is isolated. */

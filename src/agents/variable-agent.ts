@@ -464,7 +464,9 @@ export class VariableAgent extends BaseAgent {
       this.progress.testsDone = recorded.size;
       if (recorded.size >= ids.length) return true;
       if (this.driver.lost) throw new StudyLeaseLostError(this.studyId, this.driver.epoch ?? 0);
-      if (this.state !== 'running' || (await this.study()).state !== 'running') return false;
+      if (this.state !== 'running') return false;
+      // The study's state (an operator may stop or pause it) is read when a turn recorded nothing, not on every result.
+      if (done.length === 0 && (await this.study()).state !== 'running') return false;
       await this.nap();
     }
   }

@@ -33,6 +33,8 @@ export const OPTIMIZE_DEFAULTS = {
   'experiment.pollMs': 200,
   'experiment.drift.windowGenerations': 2,
   'fleet.maxTasksPerBot': 1,
+  // Each local bot holds its next test while it runs one, and starts it as that one is recorded.
+  'fleet.waitingPerBot': 1,
   'fleet.checkIntervalMs': 200,
 } as const;
 

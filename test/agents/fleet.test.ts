@@ -154,6 +154,30 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     for (const b of status.bots) expect(b).toMatchObject({ successRate: 1, tasks: 0 });
   });
 
+  it('with waitingPerBot, hands a bot its next test while it runs one, and the bot starts it as the first is recorded, with no round between', async () => {
+    await botAgent.stop();
+    const oneAtATime: FleetOptions = { ...FLEET, maxTasksPerBot: 1, waitingPerBot: 1 };
+    const agent = new BotAgent({ bus, clock, db, registry, fleet: oneAtATime });
+    agents.push(agent);
+    await agent.start();
+    const gate = gated();
+    const bot = new Bot({ bus, clock, registry, botId: 'b1', handler: gate.handler as never, fleet: oneAtATime });
+    agents.push(bot);
+    await bot.start();
+    await until('the bot registered', async () => (await getBot(db, 'b1')) !== null);
+    await watcher.sendRequest(createTestTaskRequest, { tests: tests(4) });
+    await until('the bot holds two tests', async () => (await held('b1')) === 2);
+    await until('one running', () => gate.runs.length === 1);
+    expect((await registry.list({ status: ['PENDING'], kind: [botKind('b1')] })).map((t) => t.taskId)).toEqual(['t-1']);
+    expect(await watcher.sendRequest(getAvailableBotCountRequest, {})).toMatchObject({ available: 0, online: 1 });
+    // No more rounds from here: the waiting test starts from the statement that records the first.
+    await agent.stop();
+    gate.runs[0]!.finish();
+    await until('the waiting test running', () => gate.runs.length === 2);
+    expect(gate.runs[1]!.task.taskId).toBe('t-1');
+    expect(await held('b1')).toBe(1);
+  });
+
   it('hands a test meant for a group or role only to bots of it, and does not hold the others back', async () => {
     const gate = gated();
     for (const [botId, group, role] of [['any', 'default', 'tester'], ['lab-1', 'lab', 'tester'], ['lab-2', 'lab', 'camera']] as const) {
