@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import { openPostgres } from './postgres.js';
-import { openPglite } from './pglite.js';
+import { openMigratedPglite, openPglite } from './pglite.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { storeConfig, type StoreOptions } from './config.js';
 
@@ -15,6 +15,8 @@ export interface OpenedStore {
  */
 export async function openStore(options: StoreOptions, nowMs: number, { runMigrations = true, owner }: { runMigrations?: boolean; owner?: string } = {}): Promise<OpenedStore> {
   const config = storeConfig.parse(options);
+  // A new embedded database starts from a copy with the migrations already applied.
+  if (!config.databaseUrl && runMigrations) return openMigratedPglite({ dataDir: config.dataDir, schema: config.schema, ...(owner ? { owner } : {}) }, nowMs);
   const db = config.databaseUrl
     ? await openPostgres({ url: config.databaseUrl, schema: config.schema, poolSize: config.poolSize })
     : await openPglite({ dataDir: config.dataDir, schema: config.schema, ...(owner ? { owner } : {}) });

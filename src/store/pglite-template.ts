@@ -6,32 +6,73 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 
 /**
- * An empty PGlite cluster, made once per PGlite version and kept in the
- * user's cache folder as a gzipped tarball: a new embedded database is loaded
- * from it instead of being created. Creating a cluster runs initdb in
- * WebAssembly (about 3 s on a 2-core machine); loading the copy takes about
- * 1 s. Gzipped, the copy is 4.5 MB instead of 40 (most of it is a WAL segment
- * of zeros), and a database starts from it in about 1.1 s instead of 1.7. The
- * cluster holds nothing of Orchestra's: the schema and its migrations are
- * applied to each database as before.
+ * PGlite clusters kept in the user's cache folder as gzipped tarballs, made
+ * once per PGlite version: a new embedded database is loaded from one instead
+ * of being created. Creating a cluster runs initdb in WebAssembly (about 3 s
+ * on a 2-core machine); loading the copy takes about 1 s. Gzipped, the copy
+ * is 4.5 MB instead of 40 (most of it is a WAL segment of zeros), and a
+ * database starts from it in about 1.1 s instead of 1.7.
+ *
+ * Two kinds are kept: the empty cluster (`emptyCluster`), and clusters with a
+ * schema already migrated (`preparedCluster`), named by a digest of what was
+ * applied to them, so that a change to any migration makes a new one.
  *
  * Undefined when there is no usable cache folder: the database is then
  * created as usual. `ORCHESTRA_CACHE_DIR` names another folder.
  */
 export function emptyCluster(): Promise<Blob | undefined> {
-  cached ??= load().catch(() => undefined);
-  return cached;
+  return template(EMPTY, async () => {
+    const pg = new PGlite();
+    try {
+      await pg.waitReady;
+      return await pg.dumpDataDir('gzip');
+    } finally {
+      await pg.close();
+    }
+  });
+}
+
+/**
+ * The empty cluster after `prepare` ran on it, kept under `name` (part of a
+ * file name: lower-case letters, digits, dashes and underscores, never
+ * `empty`). Made from the empty cluster when there is one.
+ */
+export function preparedCluster(name: string, prepare: (pg: PGlite) => Promise<void>): Promise<Blob | undefined> {
+  return template(name, async () => {
+    const empty = await emptyCluster();
+    const pg = empty ? new PGlite({ loadDataDir: empty }) : new PGlite();
+    try {
+      await pg.waitReady;
+      await prepare(pg);
+      return await pg.dumpDataDir('gzip');
+    } finally {
+      await pg.close();
+    }
+  });
 }
 
 /** A template that would not start is removed, so the next database is created as usual and the template made again. */
-export function discardEmptyCluster(): void {
-  const file = templateFile();
+export function discardTemplate(name: string): void {
+  const file = templateFile(name);
   // Only a regular file of ours: anything else in its place is left as it is.
   if (fs.lstatSync(file, { throwIfNoEntry: false })?.isFile()) fs.rmSync(file);
-  cached = undefined;
+  cached.delete(name);
 }
 
-let cached: Promise<Blob | undefined> | undefined;
+export const discardEmptyCluster = (): void => discardTemplate(EMPTY);
+
+const EMPTY = 'empty';
+
+function template(name: string, make: () => Promise<Blob>): Promise<Blob | undefined> {
+  let kept = cached.get(name);
+  if (!kept) {
+    kept = load(name, make).catch(() => undefined);
+    cached.set(name, kept);
+  }
+  return kept;
+}
+
+const cached = new Map<string, Promise<Blob | undefined>>();
 
 /**
  * The file is a line naming the SHA-256 of what follows, then the gzipped
@@ -57,9 +98,9 @@ function unsealed(file: Buffer): Buffer | undefined {
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-function templateFile(): string {
+function templateFile(name: string): string {
   const base = process.env['ORCHESTRA_CACHE_DIR'] ?? path.join(process.env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache'), 'orchestra');
-  return path.join(base, `pglite-${pgliteVersion()}-empty.template`);
+  return path.join(base, `pglite-${pgliteVersion()}-${name}.template`);
 }
 
 function pgliteVersion(): string {
@@ -69,8 +110,8 @@ function pgliteVersion(): string {
   return pkg.version;
 }
 
-async function load(): Promise<Blob | undefined> {
-  const file = templateFile();
+async function load(name: string, make: () => Promise<Blob>): Promise<Blob | undefined> {
+  const file = templateFile(name);
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
   if (stat?.isFile()) {
     const kept = unsealed(fs.readFileSync(file));
@@ -81,14 +122,7 @@ async function load(): Promise<Blob | undefined> {
     // Only a regular file is ever read or replaced there.
     return undefined;
   }
-  const pg = new PGlite();
-  let tarball: Blob;
-  try {
-    await pg.waitReady;
-    tarball = await pg.dumpDataDir('gzip');
-  } finally {
-    await pg.close();
-  }
+  const tarball = await make();
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   // Written aside and renamed: a process reading the template never sees half of one.
   const aside = `${file}.${process.pid}.tmp`;

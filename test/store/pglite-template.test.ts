@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { openPglite } from '../../src/store/index.js';
+import { MIGRATIONS, openPglite, openStore } from '../../src/store/index.js';
+import { openMigratedPglite } from '../../src/store/pglite.js';
 import { discardEmptyCluster, emptyCluster } from '../../src/store/pglite-template.js';
 
 /** A new embedded database is loaded from an empty cluster kept in the cache folder, made once. */
@@ -69,5 +70,34 @@ describe('the empty PGlite cluster new databases start from', () => {
     expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
     await db.close();
     expect(fs.statSync(file).isDirectory()).toBe(true);
+  });
+
+  it('starts a new store from a copy with the migrations applied, reported and recorded as applied at its opening, and makes another copy when a migration changes', async () => {
+    const schemaCopies = () => fs.readdirSync(cache).filter((f) => f.includes('-orchestra-schema-'));
+    const NOW = Date.UTC(2026, 5, 1);
+    const first = await openStore({ dataDir: path.join(data, 'm1') }, NOW);
+    expect(schemaCopies()).toHaveLength(1);
+    const second = await openStore({ dataDir: ':memory:' }, NOW + 60_000);
+    for (const [store, at] of [[first, NOW], [second, NOW + 60_000]] as const) {
+      expect(store.migrations).toEqual({ applied: MIGRATIONS.map((m) => m.version), version: MIGRATIONS.at(-1)!.version });
+      const rows = await store.db.query<{ version: number; applied_at: Date }>('SELECT version, applied_at FROM schema_migrations ORDER BY version');
+      expect(rows.map((r) => [Number(r.version), new Date(r.applied_at).getTime()])).toEqual(MIGRATIONS.map((m) => [m.version, at]));
+      // The schema is there, not only its record: a table of the last migrations answers.
+      expect(await store.db.query('SELECT count(*)::int AS n FROM tasks')).toEqual([{ n: 0 }]);
+      await store.db.close();
+    }
+    // Opened again, the folder is not loaded over: nothing more is applied.
+    const again = await openStore({ dataDir: path.join(data, 'm1') }, NOW + 120_000);
+    expect(again.migrations.applied).toEqual([]);
+    await again.db.close();
+    // A changed migration names another copy; the store made from it has the change.
+    const changed = [...MIGRATIONS, { version: 999, name: 'probe', sql: 'CREATE TABLE probe (x int)' }];
+    const other = await openMigratedPglite({ dataDir: ':memory:', schema: 'orchestra' }, NOW);
+    await other.db.close();
+    const withProbe = await openMigratedPglite({ dataDir: ':memory:', schema: 'orchestra' }, NOW, changed);
+    expect(withProbe.migrations.applied).toEqual(changed.map((m) => m.version));
+    expect(await withProbe.db.query('SELECT count(*)::int AS n FROM probe')).toEqual([{ n: 0 }]);
+    await withProbe.db.close();
+    expect(schemaCopies()).toHaveLength(2);
   });
 });
