@@ -5,6 +5,9 @@
  *
  * - the evaluator run N times through `sh -c` in a shell loop (the least a
  *   driver can cost: one shell per evaluation, nothing recorded);
+ * - a Node program that starts, runs the evaluator N times the same way one
+ *   after another (its input on stdin, its output parsed) and writes the
+ *   results: the least any driver written in Node costs;
  * - `optimize --budget N --parallel 1`, the built CLI (`dist/cli/main.js`);
  * - Optuna's ask/tell loop calling the same evaluator the same way, when a
  *   Python with Optuna is found;
@@ -52,6 +55,25 @@ for n in range(budget):
     study.tell(trial, json.loads(out.stdout)["value"])
 `;
 
+/** The least a Node driver costs: start, run the evaluator N times one after another (input on stdin, output parsed), write the results. */
+const NODE_LOOP = `
+const { spawn } = require('node:child_process');
+const budget = Number(process.argv[2]);
+const once = (trial) => new Promise((resolve, reject) => {
+  const child = spawn('sh', ['-c', './ev.sh'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.once('error', reject);
+  child.once('close', () => resolve({ trial, ...JSON.parse(out) }));
+  child.stdin.end(JSON.stringify({ variables: { level: 1, ratio: 0.5, dict: true }, trial }));
+});
+(async () => {
+  const results = [];
+  for (let trial = 0; trial < budget; trial++) results.push(await once(trial));
+  require('node:fs').writeFileSync('loop.json', JSON.stringify(results));
+})();
+`;
+
 const ONE_RUN = `
 const { spawnSync } = require('node:child_process');
 const out = spawnSync('sh', ['-c', './ev.sh'], { input: JSON.stringify({ variables: { level: 1, ratio: 0.5, dict: true }, trial: 0 }) });
@@ -81,13 +103,15 @@ export async function optimizeOverheadBench(options: { budget: number; repetitio
   fs.writeFileSync(path.join(cwd, 'space.json'), JSON.stringify(SPACE));
   fs.writeFileSync(path.join(cwd, 'optuna_loop.py'), OPTUNA_LOOP);
   fs.writeFileSync(path.join(cwd, 'one.cjs'), ONE_RUN);
+  fs.writeFileSync(path.join(cwd, 'loop.cjs'), NODE_LOOP);
   const python = findPython();
   const shellLoop = `for i in $(seq ${budget}); do echo '{"variables":{"level":1,"ratio":0.5,"dict":true},"trial":0}' | sh -c ./ev.sh > /dev/null; done`;
-  const runs: Record<string, number[]> = { shell: [], optimize: [], optuna: [], nodeOnce: [], optimizeOnce: [] };
+  const runs: Record<string, number[]> = { shell: [], nodeLoop: [], optimize: [], optuna: [], nodeOnce: [], optimizeOnce: [] };
   console.log(`\n## optimize overhead — trivial evaluator, budget ${budget}, ${repetitions} interleaved repetitions, medians (load average ${os.loadavg()[0]!.toFixed(1)})`);
   try {
     for (let r = 0; r < repetitions; r++) {
       runs.shell!.push(await timed('sh', ['-c', shellLoop], cwd));
+      runs.nodeLoop!.push(await timed(process.execPath, ['loop.cjs', String(budget)], cwd));
       runs.optimize!.push(await timed(process.execPath, [CLI, 'optimize', '--space', 'space.json', '--command', './ev.sh', '--budget', String(budget), '--parallel', '1', '--out', 'o.json'], cwd));
       if (python.ok) runs.optuna!.push(await timed(python.python, ['optuna_loop.py', String(budget)], cwd));
       runs.nodeOnce!.push(await timed(process.execPath, ['one.cjs'], cwd));
@@ -98,12 +122,15 @@ export async function optimizeOverheadBench(options: { budget: number; repetitio
   }
   const m = (k: string) => percentile([...runs[k]!].sort((a, b) => a - b), 50);
   const per = (k: string) => `${(m(k) / budget).toFixed(1)} ms`;
+  const vs = (k: string) => `${(m(k) / m('shell')).toFixed(2)}×`;
+  const vsNode = (k: string) => `${(m(k) / m('nodeLoop')).toFixed(2)}×`;
   const rows = [
-    ['shell loop, `sh -c` per evaluation', `${(m('shell') / 1000).toFixed(2)} s`, per('shell'), '1.00×'],
-    [`optimize --budget ${budget} --parallel 1`, `${(m('optimize') / 1000).toFixed(2)} s`, per('optimize'), `${(m('optimize') / m('shell')).toFixed(2)}× (target ≤ 1.20×)`],
-    ...(python.ok ? [[`Optuna TPE ask/tell loop (${python.note})`, `${(m('optuna') / 1000).toFixed(2)} s`, per('optuna'), `${(m('optuna') / m('shell')).toFixed(2)}×`]] : []),
+    ['shell loop, `sh -c` per evaluation', `${(m('shell') / 1000).toFixed(2)} s`, per('shell'), '1.00×', vsNode('shell')],
+    ['Node loop: start, spawn each in turn, write the results', `${(m('nodeLoop') / 1000).toFixed(2)} s`, per('nodeLoop'), vs('nodeLoop'), '1.00×'],
+    [`optimize --budget ${budget} --parallel 1`, `${(m('optimize') / 1000).toFixed(2)} s`, per('optimize'), `${vs('optimize')} (target ≤ 1.20×)`, vsNode('optimize')],
+    ...(python.ok ? [[`Optuna TPE ask/tell loop (${python.note})`, `${(m('optuna') / 1000).toFixed(2)} s`, per('optuna'), vs('optuna'), vsNode('optuna')]] : []),
   ];
-  console.log('| driver | wall | per evaluation | vs shell loop |\n|---|---|---|---|');
+  console.log('| driver | wall | per evaluation | vs shell loop | vs Node loop |\n|---|---|---|---|---|');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
   if (!python.ok) console.log(`(Optuna loop not run: ${python.why})`);
   console.log('\n| one evaluation, start to result written | wall | vs bare Node |\n|---|---|---|');
