@@ -11,6 +11,7 @@ import {
   stopTestCommand,
   studyFinishedEvent,
   taskCompletedEvent,
+  tasksFinishedEvent,
   testResultSchema,
   triggerTestRequest,
   VARIABLE_AGENT_ID,
@@ -133,6 +134,9 @@ export class VariableAgent extends BaseAgent {
   private looping = false;
   private loopFailure: StudyFailedError | undefined;
   private wakeUp: (() => void) | undefined;
+  /** The generation's tests not recorded yet, while it is being collected; and those of them events said finished since the last read. */
+  private awaited = new Set<string>();
+  private readonly heard = new Set<string>();
   private progress: StudyProgress = { generation: 0, testsDone: 0, testsPlanned: 0, evaluations: 0, best: undefined, state: 'new', nextGenerationAt: null };
   /** Set by `trigger_test`: the next generation starts without waiting for the cadence. */
   private triggered = false;
@@ -173,7 +177,16 @@ export class VariableAgent extends BaseAgent {
       this.logger.info({ studyId: this.studyId }, 'study stopped on request');
       this.wake();
     });
-    this.onEvent(taskCompletedEvent, () => this.wake());
+    // Both say which test finished: the collector then reads that one, not every test it waits for.
+    this.onEvent(taskCompletedEvent, ({ taskId }) => this.hear([taskId]));
+    this.onEvent(tasksFinishedEvent, ({ tasks }) => this.hear(tasks.filter((t) => t.status !== 'PENDING').map((t) => t.taskId)));
+  }
+
+  private hear(taskIds: readonly string[]): void {
+    const ours = taskIds.filter((id) => this.awaited.has(id));
+    if (ours.length === 0) return;
+    for (const id of ours) this.heard.add(id);
+    this.wake();
   }
 
   /** Figures for a live display: the current generation, its tests, the best so far. */
@@ -451,23 +464,39 @@ export class VariableAgent extends BaseAgent {
     const recorded = new Set((await listResults(this.db, this.studyId, { generation: generation.generation })).map((r) => r.taskId));
     // A generation resumed after a restart was planned by an earlier process: its size is known before anything is counted.
     this.progress = { ...this.progress, generation: generation.generation, testsDone: recorded.size, testsPlanned: ids.length };
-    for (;;) {
-      const tasks = await this.registry.getMany(ids.filter((id) => !recorded.has(id)));
-      const done = tasks.filter((t) => FINISHED.has(t.status));
-      if (done.length) {
-        const rows = done.map((t) => this.resultOf(t, byTask.get(t.taskId)!, generation.generation));
-        const now = new Set(await this.driver.fenced((tx) => insertResults(tx, rows)));
-        for (const id of now) recorded.add(id);
-        for (const t of done) recorded.add(t.taskId);
-        await this.logEvaluations(rows.filter((r) => now.has(r.taskId)), done);
+    this.awaited = new Set(ids.filter((id) => !recorded.has(id)));
+    this.heard.clear();
+    try {
+      // Every test is read on the first turn and after a nap no event cut short (an event may be lost:
+      // a bot elsewhere, a redelivery); on the other turns, only those events said finished.
+      let everything = true;
+      for (;;) {
+        const wanted = (everything ? ids : [...this.heard]).filter((id) => !recorded.has(id));
+        this.heard.clear();
+        const tasks = wanted.length ? await this.registry.getMany(wanted) : [];
+        const done = tasks.filter((t) => FINISHED.has(t.status));
+        if (done.length) {
+          const rows = done.map((t) => this.resultOf(t, byTask.get(t.taskId)!, generation.generation));
+          const now = new Set(await this.driver.fenced((tx) => insertResults(tx, rows)));
+          for (const id of now) recorded.add(id);
+          for (const t of done) recorded.add(t.taskId);
+          // Each finish is told twice (by its worker and by the bot agent): what is recorded is not read again.
+          for (const t of done) {
+            this.awaited.delete(t.taskId);
+            this.heard.delete(t.taskId);
+          }
+          await this.logEvaluations(rows.filter((r) => now.has(r.taskId)), done);
+        }
+        this.progress.testsDone = recorded.size;
+        if (recorded.size >= ids.length) return true;
+        if (this.driver.lost) throw new StudyLeaseLostError(this.studyId, this.driver.epoch ?? 0);
+        if (this.state !== 'running') return false;
+        // The study's state (an operator may stop or pause it) is read when a turn recorded nothing, not on every result.
+        if (done.length === 0 && (await this.study()).state !== 'running') return false;
+        everything = !(await this.nap());
       }
-      this.progress.testsDone = recorded.size;
-      if (recorded.size >= ids.length) return true;
-      if (this.driver.lost) throw new StudyLeaseLostError(this.studyId, this.driver.epoch ?? 0);
-      if (this.state !== 'running') return false;
-      // The study's state (an operator may stop or pause it) is read when a turn recorded nothing, not on every result.
-      if (done.length === 0 && (await this.study()).state !== 'running') return false;
-      await this.nap();
+    } finally {
+      this.awaited = new Set();
     }
   }
 
@@ -566,22 +595,25 @@ export class VariableAgent extends BaseAgent {
 
   /**
    * Waits for a completion event, a stop, or the poll interval, whichever
-   * comes first. It first yields to the event loop: on the embedded default
-   * the bus and the database answer in microtasks, and a loop woken by
-   * completions would otherwise never let timers (progress lines,
-   * heartbeats) run.
+   * comes first; true when woken before the interval passed. It first yields
+   * to the event loop: on the embedded default the bus and the database
+   * answer in microtasks, and a loop woken by completions would otherwise
+   * never let timers (progress lines, heartbeats) run. Finishes heard while
+   * the collector was busy end the nap at once.
    */
-  private async nap(): Promise<void> {
+  private async nap(): Promise<boolean> {
     await yieldToEventLoop();
-    await this.sleepUnlessWoken(this.experiment.pollMs);
+    if (this.heard.size > 0) return true;
+    return this.sleepUnlessWoken(this.experiment.pollMs);
   }
 
-  /** Sleeps `ms` on the clock, or until `wake` (a completion, a stop, a trigger) cuts it short. */
-  private async sleepUnlessWoken(ms: number): Promise<void> {
+  /** Sleeps `ms` on the clock, or until `wake` (a completion, a stop, a trigger) cuts it short; true when cut short. */
+  private async sleepUnlessWoken(ms: number): Promise<boolean> {
     const stop = new AbortController();
     this.wakeUp = () => stop.abort();
     try {
       await this.clock.sleep(ms, stop.signal).catch(() => undefined);
+      return stop.signal.aborted;
     } finally {
       this.wakeUp = undefined;
     }

@@ -9,6 +9,7 @@ import {
   getCampaignStatusRequest,
   getGenerationStatsRequest,
   newGenerationCreatedEvent,
+  NonRetryableError,
   startCampaignRequest,
   stopTestCommand,
   studyFinishedEvent,
@@ -69,8 +70,17 @@ describe('experiment agents on PGlite with the memory bus', () => {
     await bus.close();
   });
 
-  async function system(options: { experiment: ExperimentOptions; driftAtTrial?: number; bots?: number; landscape?: number; noise?: number; failureRate?: number }) {
-    const { noise, failureRate } = options;
+  async function system(options: {
+    experiment: ExperimentOptions;
+    driftAtTrial?: number;
+    bots?: number;
+    landscape?: number;
+    noise?: number;
+    failureRate?: number;
+    /** Tests whose task fails outright (the handler throws), by trial. */
+    crashes?: (trial: number) => boolean;
+  }) {
+    const { noise, failureRate, crashes } = options;
     const evaluators = {
       synthetic: syntheticEvaluator(space, { seed: options.landscape ?? 7, ...(options.driftAtTrial ? { driftAtTrial: options.driftAtTrial } : {}), ...(noise ? { noise } : {}), ...(failureRate ? { failureRate } : {}) }),
     };
@@ -79,7 +89,12 @@ describe('experiment agents on PGlite with the memory bus', () => {
     const parts: BaseAgent[] = [
       new BotAgent({ ...deps, db, registry, fleet }),
       new AnalysisAgent({ ...deps, db }),
-      ...Array.from({ length: options.bots ?? 4 }, (_, i) => new Bot({ ...deps, registry, botId: `b${i + 1}`, handler: testHandler(evaluators), fleet })),
+      ...Array.from({ length: options.bots ?? 4 }, (_, i) => {
+        const run = testHandler(evaluators);
+        const handler: typeof run = (task, context) =>
+          crashes?.((task.payload as { trial: number }).trial) ? Promise.reject(new NonRetryableError('the evaluator crashed', 'E_CRASH')) : run(task, context);
+        return new Bot({ ...deps, registry, botId: `b${i + 1}`, handler, fleet });
+      }),
     ];
     const variables = new VariableAgent({ ...deps, db, registry, studyId: 'study', workload: 'synthetic', space, experiment: { pollMs: 50, ...options.experiment } });
     const campaigns = new CampaignAgent({ ...deps, db, registry, workload: 'synthetic', pollMs: 50 });
@@ -185,6 +200,18 @@ describe('experiment agents on PGlite with the memory bus', () => {
       if (JSON.stringify(planGeneration(input).runs) !== JSON.stringify(planGeneration({ ...input, budget }).runs)) shaped = true;
     }
     expect(shaped).toBe(true);
+  });
+
+  it('records every finish as it is told of it, tasks that failed outright too, without waiting for its poll', async () => {
+    // A poll longer than the test may run: only the finishes' events can move the study along.
+    // One bot runs the tests in trial order, so a generation whose last trial crashes ends on a crash.
+    const { variables } = await system({ experiment: { population: 6, testsPerCombination: 1, retests: 1, budget: 24, seed: 6, pollMs: 3_600_000, testMaxAttempts: 1 }, bots: 1, crashes: (trial) => trial % 2 === 1 });
+    await variables.finished();
+    const results = await listResults(db, 'study');
+    expect(results).toHaveLength(24);
+    expect(results.filter((r) => r.trial % 2 === 1).every((r) => !r.success && /E_CRASH/.test(r.reason ?? ''))).toBe(true);
+    const generations = await listGenerations(db, 'study');
+    expect(generations.some((g) => Math.max(...g.tests.map((t) => t.trial)) % 2 === 1)).toBe(true);
   });
 
   it('stops on stop_test and goes on after trigger_test', async () => {
