@@ -74,6 +74,9 @@ describe('the empty PGlite cluster new databases start from', () => {
 
   it('starts a new store from a copy with the migrations applied, reported and recorded as applied at its opening, and makes another copy when a migration changes', async () => {
     const schemaCopies = () => fs.readdirSync(cache).filter((f) => f.includes('-orchestra-schema-'));
+    // The copies are made from the empty cluster: put back the one the test before took away.
+    for (const f of template()) fs.rmSync(path.join(cache, f), { recursive: true, force: true });
+    discardEmptyCluster();
     const NOW = Date.UTC(2026, 5, 1);
     const first = await openStore({ dataDir: path.join(data, 'm1') }, NOW);
     expect(schemaCopies()).toHaveLength(1);
