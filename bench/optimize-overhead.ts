@@ -13,7 +13,12 @@
  *   Python with Optuna is found;
  * - `optimize --budget 1` (start-up, one evaluation, shutdown, result
  *   written) against a Node program that starts, runs the evaluator once and
- *   writes its output (the least a Node CLI can cost).
+ *   writes its output (the least a Node CLI can cost);
+ * - where that start-up goes, each in a process of its own: loading the CLI's
+ *   modules, and opening the study's store the ways it could be opened (the
+ *   embedded store in memory from the cached migrated copy, as `optimize`
+ *   does; the same with no cached copy; reopening a store folder that exists,
+ *   the least a PGlite store costs).
  *
  * Run alone: `node --import tsx bench/optimize-overhead.ts [--budget 200] [--repetitions 3]`,
  * or `npm run bench -- --only optimize-overhead`. Needs `npm run build` first.
@@ -80,11 +85,19 @@ const out = spawnSync('sh', ['-c', './ev.sh'], { input: JSON.stringify({ variabl
 require('node:fs').writeFileSync('one.json', out.stdout);
 `;
 
+/** Opens the store one way and closes it: argv is the store module's URL, then `memory` or a folder. */
+const STORE_START = `
+const store = await import(process.argv[2]);
+const dataDir = process.argv[3] === 'memory' ? store.IN_MEMORY : process.argv[3];
+const { db } = await store.openStore({ dataDir }, Date.now());
+await db.close();
+`;
+
 /** Runs a program to its end; resolves with its wall time in ms, rejects with its stderr's end when it fails. */
-function timed(command: string, args: string[], cwd: string): Promise<number> {
+function timed(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     child.once('error', reject);
@@ -104,9 +117,15 @@ export async function optimizeOverheadBench(options: { budget: number; repetitio
   fs.writeFileSync(path.join(cwd, 'optuna_loop.py'), OPTUNA_LOOP);
   fs.writeFileSync(path.join(cwd, 'one.cjs'), ONE_RUN);
   fs.writeFileSync(path.join(cwd, 'loop.cjs'), NODE_LOOP);
+  fs.writeFileSync(path.join(cwd, 'store.mjs'), STORE_START);
+  const storeModule = pathToFileURL(path.join(ROOT, 'dist', 'store', 'index.js')).href;
+  const programModule = pathToFileURL(path.join(ROOT, 'dist', 'cli', 'program.js')).href;
+  // A cache folder under a regular file cannot be made: the store starts without a cached copy.
+  fs.writeFileSync(path.join(cwd, 'no-cache'), '');
+  const noCache = { ...process.env, ORCHESTRA_CACHE_DIR: path.join(cwd, 'no-cache', 'orchestra') };
   const python = findPython();
   const shellLoop = `for i in $(seq ${budget}); do echo '{"variables":{"level":1,"ratio":0.5,"dict":true},"trial":0}' | sh -c ./ev.sh > /dev/null; done`;
-  const runs: Record<string, number[]> = { shell: [], nodeLoop: [], optimize: [], optuna: [], nodeOnce: [], optimizeOnce: [] };
+  const runs: Record<string, number[]> = { shell: [], nodeLoop: [], optimize: [], optuna: [], nodeOnce: [], optimizeOnce: [], modules: [], memory: [], fresh: [], reopen: [] };
   console.log(`\n## optimize overhead — trivial evaluator, budget ${budget}, ${repetitions} interleaved repetitions, medians (load average ${os.loadavg()[0]!.toFixed(1)})`);
   try {
     for (let r = 0; r < repetitions; r++) {
@@ -116,6 +135,12 @@ export async function optimizeOverheadBench(options: { budget: number; repetitio
       if (python.ok) runs.optuna!.push(await timed(python.python, ['optuna_loop.py', String(budget)], cwd));
       runs.nodeOnce!.push(await timed(process.execPath, ['one.cjs'], cwd));
       runs.optimizeOnce!.push(await timed(process.execPath, [CLI, 'optimize', '--space', 'space.json', '--command', './ev.sh', '--budget', '1', '--out', 'o1.json'], cwd));
+      runs.modules!.push(await timed(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(programModule)})`], cwd));
+      runs.memory!.push(await timed(process.execPath, ['store.mjs', storeModule, 'memory'], cwd));
+      runs.fresh!.push(await timed(process.execPath, ['store.mjs', storeModule, 'memory'], cwd, noCache));
+      const folder = path.join(cwd, `store-${r}`);
+      await timed(process.execPath, ['store.mjs', storeModule, folder], cwd);
+      runs.reopen!.push(await timed(process.execPath, ['store.mjs', storeModule, folder], cwd));
     }
   } finally {
     fs.rmSync(cwd, { recursive: true, force: true });
@@ -136,6 +161,12 @@ export async function optimizeOverheadBench(options: { budget: number; repetitio
   console.log('\n| one evaluation, start to result written | wall | vs bare Node |\n|---|---|---|');
   console.log(`| node: start, run the evaluator once, write its output | ${m('nodeOnce').toFixed(0)} ms | 1.00× |`);
   console.log(`| optimize --budget 1 | ${m('optimizeOnce').toFixed(0)} ms | ${(m('optimizeOnce') / m('nodeOnce')).toFixed(1)}× (target: under 2 s on an idle machine) |`);
+  console.log('\n| where the start goes: a process that only… | wall | vs bare Node |\n|---|---|---|');
+  const part = (label: string, k: string) => console.log(`| ${label} | ${m(k).toFixed(0)} ms | ${(m(k) / m('nodeOnce')).toFixed(1)}× |`);
+  part('loads the CLI (`dist/cli/program.js` and what it imports)', 'modules');
+  part('opens the embedded store in memory from the cached migrated copy and closes it (what optimize does)', 'memory');
+  part('the same with no cached copy (initdb, then the migrations)', 'fresh');
+  part('reopens a store folder that exists (the least a PGlite store costs)', 'reopen');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
