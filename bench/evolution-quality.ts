@@ -3,7 +3,10 @@
  * generations (GA + model-guided proposals, retests, drift handling) against plain
  * random search, on the landscapes of bench/functions.ts.
  *
- *   node --import tsx bench/evolution-quality.ts [--seeds 21] [--budgets 100,400] [--only sphere]
+ *   node --import tsx bench/evolution-quality.ts [--seeds 21] [--budgets 100,400] [--only sphere] [--tuning '{"localShare":0.2}']
+ *
+ * `--tuning` overrides knobs of the search (SearchTuning in src/evolution/tuning.ts),
+ * for trying a setting against the defaults' report.
  *
  * Regret = |exact(recommend().combination) − optimum|, noise-free, on the landscape
  * as it is at the end. Everything is seeded: the same command prints the same table.
@@ -16,6 +19,7 @@ import {
   proposeGeneration,
   recommend,
   retestCandidates,
+  SEARCH_DEFAULTS,
   scoreCombinations,
   type Combination,
   type Observation,
@@ -191,6 +195,24 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 const fmtRegret = (x: number) => (x === 0 ? '0' : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(2));
 
+/** `--tuning`'s JSON: an object of known knobs, each a number (or, for meritWeights, an array of numbers). */
+function parseTuning(text: string | undefined): Partial<SearchTuning> {
+  if (text === undefined) return {};
+  let given: unknown;
+  try {
+    given = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`--tuning is not JSON (${err instanceof Error ? err.message : String(err)}): ${text}`);
+  }
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new Error(`--tuning must be a JSON object of knobs, got ${text}`);
+  for (const [key, value] of Object.entries(given)) {
+    if (!(key in SEARCH_DEFAULTS)) throw new Error(`--tuning: unknown knob "${key}"; the knobs are ${Object.keys(SEARCH_DEFAULTS).join(', ')}`);
+    const ok = key === 'meritWeights' ? Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number' && Number.isFinite(v)) : typeof value === 'number' && Number.isFinite(value);
+    if (!ok) throw new Error(`--tuning: ${key} must be ${key === 'meritWeights' ? 'a non-empty array of numbers' : 'a finite number'}, got ${JSON.stringify(value)}`);
+  }
+  return given as Partial<SearchTuning>;
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const flag = (name: string) => {
@@ -200,6 +222,7 @@ function main(): void {
   const seeds = Number(flag('seeds') ?? 21);
   const budgets = (flag('budgets') ?? '100,400').split(',').map(Number);
   const only = flag('only');
+  const tuning = parseTuning(flag('tuning'));
   const rows: string[][] = [];
   const range = (xs: number[]) => `${fmtRegret(quantile(xs, 0.5))} (${fmtRegret(quantile(xs, 0.25))}–${fmtRegret(quantile(xs, 0.75))})`;
   for (const budget of budgets) {
@@ -210,7 +233,7 @@ function main(): void {
       let wins = 0;
       let ties = 0;
       for (let s = 1; s <= seeds; s++) {
-        const o = runOrchestra(fn, budget, s * 7919);
+        const o = runOrchestra(fn, budget, s * 7919, tuning);
         const r = runRandom(fn, budget, s * 7919);
         orchestra.push(o);
         random.push(r);
@@ -232,7 +255,7 @@ function main(): void {
     }
   }
   printTable(
-    `Evolution quality: regret, median (IQR), over ${seeds} seeds`,
+    `Evolution quality: regret, median (IQR), over ${seeds} seeds${Object.keys(tuning).length ? `, tuning ${JSON.stringify(tuning)}` : ''}`,
     ['function', 'budget', 'population', 'orchestra', 'random search', 'median ratio', 'orchestra better (same seed)'],
     rows,
   );
