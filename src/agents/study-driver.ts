@@ -3,12 +3,14 @@ import { describeError, OrchestraError, type Clock, type Logger, type TimerHandl
 import {
   acquireStudyDriver,
   holdsStudyDriver,
+  insertResultsFenced,
   releaseStudyDriver,
   renewStudyDriver,
   type Db,
   type DriverLease,
   type Queryable,
   type StudyDriverRow,
+  type TestResultRow,
 } from '../store/index.js';
 
 export class StudyLeaseLostError extends OrchestraError {
@@ -118,6 +120,15 @@ export class StudyDriver {
       await this.fence(tx);
       return write(tx);
     });
+  }
+
+  /** Records results behind the fence, in one statement (see insertResultsFenced); returns the task ids recorded now. */
+  async recordResults(rows: readonly TestResultRow[]): Promise<string[]> {
+    const lease = this.lease;
+    if (!lease || this.lostLease) throw this.lose();
+    const { held, recorded } = await insertResultsFenced(this.deps.db, lease, rows);
+    if (!held) throw this.lose();
+    return recorded;
   }
 
   /** Ends the lease now, so a process standing by takes over at once. */

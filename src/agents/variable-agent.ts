@@ -25,7 +25,6 @@ import {
   getGeneration,
   getStudy,
   insertGeneration,
-  insertResults,
   latestGeneration,
   listCombinations,
   listResults,
@@ -477,7 +476,7 @@ export class VariableAgent extends BaseAgent {
         const done = tasks.filter((t) => FINISHED.has(t.status));
         if (done.length) {
           const rows = done.map((t) => this.resultOf(t, byTask.get(t.taskId)!, generation.generation));
-          const now = new Set(await this.driver.fenced((tx) => insertResults(tx, rows)));
+          const now = new Set(await this.driver.recordResults(rows));
           for (const id of now) recorded.add(id);
           for (const t of done) recorded.add(t.taskId);
           // Each finish is told twice (by its worker and by the bot agent): what is recorded is not read again.

@@ -6,6 +6,7 @@ import {
   getStudy,
   getStudyDriver,
   holdsStudyDriver,
+  listResults,
   IN_MEMORY,
   migrate,
   openPglite,
@@ -14,6 +15,7 @@ import {
   setStudyState,
   type Db,
   type StudyDriverRow,
+  type TestResultRow,
 } from '../../src/store/index.js';
 import { StudyDriver, StudyLeaseLostError } from '../../src/agents/index.js';
 import { DATABASE_URL, uniqueName } from '../support/env.js';
@@ -150,6 +152,26 @@ describe.each(backends)('the lease on driving a study, on %s', (backend, open) =
     // Its release leaves b's lease alone.
     await a.release();
     expect(await getStudyDriver(db, 's')).toMatchObject({ ownerId: 'b', epoch: 2, expiresAt: START_MS + LEASE_MS });
+  });
+
+  it('records results behind the fence in one statement: once each, and none once another took over', async () => {
+    const result = (taskId: string, value: number): TestResultRow => ({ taskId, studyId: 's', key: 'k', generation: 0, trial: Number(taskId.slice(1)), success: true, value, metrics: { size: 3 }, reason: null, botId: 'b1', at: clock.now() });
+    const a = driver('a');
+    expect(await a.acquire(stopper())).toBe(true);
+    expect(await a.recordResults([result('t0', 1), result('t1', 2)])).toEqual(['t0', 't1']);
+    // Collected again (a restart, a repeated event): what is there is not recorded twice.
+    expect(await a.recordResults([result('t1', 9), result('t2', 3)])).toEqual(['t2']);
+    expect((await listResults(db, 's')).map((r) => [r.taskId, r.value, r.metrics])).toEqual([
+      ['t0', 1, { size: 3 }],
+      ['t1', 2, { size: 3 }],
+      ['t2', 3, { size: 3 }],
+    ]);
+
+    await claim('b', { seizeEpoch: 1 });
+    const refused = await a.recordResults([result('t3', 4)]).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(StudyLeaseLostError);
+    expect(a.lost).toBe(true);
+    expect((await listResults(db, 's')).map((r) => r.taskId)).toEqual(['t0', 't1', 't2']);
   });
 
   it('hands the lease on at once when the driver releases it', async () => {

@@ -25,7 +25,7 @@ export {
   type DriverClaimParams,
   type DriverLease,
 } from './study-drivers.js';
-export { countResultsByKey, insertResults, listRecentResults, listResults, type TestResultRow } from './results.js';
+export { countResultsByKey, insertResults, insertResultsFenced, listRecentResults, listResults, type TestResultRow } from './results.js';
 export {
   BOT_STATES,
   registerBot,

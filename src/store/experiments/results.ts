@@ -1,4 +1,5 @@
 import type { Queryable } from '../db.js';
+import type { DriverLease } from './study-drivers.js';
 
 export interface TestResultRow {
   taskId: string;
@@ -14,6 +15,12 @@ export interface TestResultRow {
   at: number;
 }
 
+/** The rows of $1, a jsonb array of results. */
+const RESULT_ROWS = `
+SELECT r.task_id, r.study_id, r.key, r.generation, r.trial, r.success, r.value, COALESCE(r.metrics, '{}'::jsonb), r.reason, r.bot_id, r.at
+FROM jsonb_to_recordset($1::jsonb) AS r(task_id text, study_id text, key text, generation int, trial int, success boolean,
+  value double precision, metrics jsonb, reason text, bot_id text, at timestamptz)`;
+
 /**
  * Params: $1 jsonb rows. A result is recorded once per task: collecting a
  * generation again after a restart finds the rows already there. Returns the
@@ -21,29 +28,61 @@ export interface TestResultRow {
  */
 const INSERT_RESULTS = `
 INSERT INTO test_results (task_id, study_id, key, generation, trial, success, value, metrics, reason, bot_id, at)
-SELECT r.task_id, r.study_id, r.key, r.generation, r.trial, r.success, r.value, COALESCE(r.metrics, '{}'::jsonb), r.reason, r.bot_id, r.at
-FROM jsonb_to_recordset($1::jsonb) AS r(task_id text, study_id text, key text, generation int, trial int, success boolean,
-  value double precision, metrics jsonb, reason text, bot_id text, at timestamptz)
+${RESULT_ROWS}
 ON CONFLICT (task_id) DO NOTHING
 RETURNING task_id`;
 
 export async function insertResults(db: Queryable, results: readonly TestResultRow[]): Promise<string[]> {
   if (results.length === 0) return [];
-  const input = results.map((r) => ({
-    task_id: r.taskId,
-    study_id: r.studyId,
-    key: r.key,
-    generation: r.generation,
-    trial: r.trial,
-    success: r.success,
-    value: r.value,
-    metrics: r.metrics,
-    reason: r.reason,
-    bot_id: r.botId,
-    at: new Date(r.at).toISOString(),
-  }));
-  const rows = await db.query<{ task_id: string }>(INSERT_RESULTS, [JSON.stringify(input)]);
+  const rows = await db.query<{ task_id: string }>(INSERT_RESULTS, [resultsJson(results)]);
   return rows.map((r) => r.task_id);
+}
+
+function resultsJson(results: readonly TestResultRow[]): string {
+  return JSON.stringify(
+    results.map((r) => ({
+      task_id: r.taskId,
+      study_id: r.studyId,
+      key: r.key,
+      generation: r.generation,
+      trial: r.trial,
+      success: r.success,
+      value: r.value,
+      metrics: r.metrics,
+      reason: r.reason,
+      bot_id: r.botId,
+      at: new Date(r.at).toISOString(),
+    })),
+  );
+}
+
+/**
+ * Params: $1 jsonb rows, $2 study, $3 owner, $4 epoch. INSERT_RESULTS behind
+ * the study lease's fence, in one statement: the lease row is locked first
+ * (a takeover waits until this commits), and nothing is inserted when
+ * another epoch holds it. Returns whether the lease was held and the task
+ * ids recorded now.
+ */
+const INSERT_RESULTS_FENCED = `
+WITH fence AS (
+  SELECT 1 FROM study_drivers WHERE study_id = $2 AND owner_id = $3 AND epoch = $4 FOR UPDATE
+), recorded AS (
+  INSERT INTO test_results (task_id, study_id, key, generation, trial, success, value, metrics, reason, bot_id, at)
+  ${RESULT_ROWS}
+  WHERE EXISTS (SELECT 1 FROM fence)
+  ON CONFLICT (task_id) DO NOTHING
+  RETURNING task_id
+)
+SELECT EXISTS (SELECT 1 FROM fence) AS held, COALESCE((SELECT json_agg(task_id) FROM recorded), '[]'::json) AS recorded`;
+
+/**
+ * `insertResults` behind the study lease's fence, as one statement rather
+ * than a transaction of two: results are the study's most frequent write.
+ * `held` false: another process drives the study now, and nothing was written.
+ */
+export async function insertResultsFenced(db: Queryable, lease: DriverLease, results: readonly TestResultRow[]): Promise<{ held: boolean; recorded: string[] }> {
+  const [row] = await db.query<{ held: boolean; recorded: string[] }>(INSERT_RESULTS_FENCED, [resultsJson(results), lease.studyId, lease.ownerId, lease.epoch]);
+  return { held: row?.held === true, recorded: row?.recorded ?? [] };
 }
 
 interface Row {
