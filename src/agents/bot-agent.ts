@@ -75,6 +75,16 @@ export class BotAgent extends BaseAgent {
   private timer: TimerHandle | undefined;
   private rounds: Promise<void> | undefined;
   private again = false;
+  /**
+   * The last round handed every runnable waiting test to a bot, and nothing
+   * has been put back among the waiting tests through this agent since: a
+   * finished test then frees a slot there is nothing to fill, and needs no
+   * round. Tests that become runnable on their own (a `runAt` reached, a test
+   * registered by another process) are handed out by the periodic round.
+   */
+  private backlogHandedOut = false;
+  /** Counts the times tests were put back among the waiting ones, so a round does not mark as handed out what joined during it. */
+  private putBacks = 0;
 
   constructor(deps: BotAgentDeps, id = BOT_AGENT_ID) {
     super(id, 'bots', deps);
@@ -91,19 +101,19 @@ export class BotAgent extends BaseAgent {
     this.onRequest(deregisterBotRequest, async ({ botId }) => {
       await markOffline(this.db, botId);
       // A bot leaving cleanly may still have had tests handed to it that it never claimed.
-      if ((await this.takeBack(botId)) > 0) this.wake();
+      if ((await this.takeBack(botId)) > 0) this.backlogGrew();
       const row = await getBot(this.db, botId);
       if (row) await this.statusUpdate(row);
       return { botId, state: row?.state ?? null };
     });
     this.onRequest(createTestTaskRequest, async ({ tests }) => {
       const tasks = await this.registerNew(tests.map(toTask));
-      this.wake();
+      this.backlogGrew();
       return { tasks };
     });
     this.onRequest(assignCampaignTaskRequest, async ({ runs }) => {
       const tasks = await this.registerNew(runs.map(({ runAt, ...run }) => ({ ...toTask(run), ...(runAt !== undefined ? { runAt } : {}) })));
-      this.wake();
+      this.backlogGrew();
       return { tasks };
     });
     this.onRequest(getAvailableBotCountRequest, async () => {
@@ -276,7 +286,9 @@ export class BotAgent extends BaseAgent {
     if (free === 0) return;
     // More than the free slots: tests meant for a group whose bots are busy must not hold back the others behind them.
     // In the order a claim would take them: priority, then registration.
-    const waiting = await this.registry.runnable(TEST_BACKLOG_KIND, free * 10);
+    const limit = free * 10;
+    const putBacks = this.putBacks;
+    const waiting = await this.registry.runnable(TEST_BACKLOG_KIND, limit);
     const plan: { taskId: string; kind: string }[] = [];
     let freeLeft = free;
     for (const task of waiting) {
@@ -294,6 +306,7 @@ export class BotAgent extends BaseAgent {
       plan.push({ taskId: task.taskId, kind: botKind(chosen.botId) });
     }
     const moved = await this.registry.assign(plan, [TEST_BACKLOG_KIND]);
+    this.backlogHandedOut = putBacks === this.putBacks && waiting.length < limit && moved.length === waiting.length;
     if (moved.length === 0) return;
     // A bot isolated, restarted or lost since the list was read has taken back what it held already, but not these.
     const given = new Set(moved.map((m) => m.kind));
@@ -311,8 +324,21 @@ export class BotAgent extends BaseAgent {
     }));
   }
 
-  private takeBack(botId: string): Promise<number> {
-    return takeBackTests(this.registry, botId);
+  private async takeBack(botId: string): Promise<number> {
+    const moved = await takeBackTests(this.registry, botId);
+    if (moved > 0) this.putBack();
+    return moved;
+  }
+
+  /** Tests joined the waiting ones: the next round hands them out. */
+  private backlogGrew(): void {
+    this.putBack();
+    this.wake();
+  }
+
+  private putBack(): void {
+    this.putBacks++;
+    this.backlogHandedOut = false;
   }
 
   private async taskFinished(event: FinishedTask): Promise<void> {
@@ -327,10 +353,11 @@ export class BotAgent extends BaseAgent {
       // Counted in the store, so a bot agent restarted mid-streak goes on counting from where it was.
       const inARow = row.failuresInARow;
       // A failed attempt that will be retried goes back to the waiting tests, so the formula picks its next bot.
-      if (event.status === 'PENDING') await this.registry.reassign([event.taskId], TEST_BACKLOG_KIND, [event.kind]);
+      if (event.status === 'PENDING' && (await this.registry.reassign([event.taskId], TEST_BACKLOG_KIND, [event.kind])).length > 0) this.putBack();
       if (inARow >= this.fleet.isolateAfterFailures) await this.isolate(botId, `${inARow} failed tasks in a row`);
     }
-    this.wake();
+    // A slot came free: worth a round only when tests may be waiting for one.
+    if (!this.backlogHandedOut) this.wake();
   }
 
   /**

@@ -71,7 +71,9 @@ export class Bot extends WorkerAgent {
       {
         ...botDeps,
         handlers: { [kind]: (task, context) => this.runTest(task, context) },
-        worker: { concurrency: fleet.maxTasksPerBot, sweepIntervalMs: 0 },
+        // The tests waiting for this bot are its own (the bot agent handed them to it): one claimed
+        // ahead per slot starts the moment the slot frees, not after the last one's report is stored.
+        worker: { concurrency: fleet.maxTasksPerBot, prefetch: Math.min(fleet.waitingPerBot, fleet.maxTasksPerBot), sweepIntervalMs: 0 },
       },
       'bot',
     );

@@ -14,11 +14,10 @@ export const fleetConfig = z
     maxTasksPerBot: z.number().int().min(1).max(64).default(3),
     /**
      * Tests handed to a bot beyond the `maxTasksPerBot` it runs, waiting for
-     * its next free slot. With some waiting, a bot starts its next test in
-     * the statement that records the last one, instead of after the bot
-     * agent's next round; the cost is that a waiting test is not another
-     * bot's until this one takes it or is restarted. 0: a bot holds only what
-     * it runs.
+     * its next free slot. With some waiting, a bot claims one ahead per slot
+     * and starts it the moment a test ends, instead of after the bot agent's
+     * next round; the cost is that a waiting test is not another bot's until
+     * this one takes it or is restarted. 0: a bot holds only what it runs.
      */
     waitingPerBot: z.number().int().min(0).max(64).default(0),
     /** Weight of the old value in a bot's success rate: 0.9 old, 0.1 new. */

@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
 import {
   BOT_AGENT_ID,
   botIsolatedEvent,
@@ -154,7 +154,7 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     for (const b of status.bots) expect(b).toMatchObject({ successRate: 1, tasks: 0 });
   });
 
-  it('with waitingPerBot, hands a bot its next test while it runs one, and the bot starts it as the first is recorded, with no round between', async () => {
+  it('with waitingPerBot, hands a bot its next test while it runs one; the bot claims it ahead and starts it as the first ends, with no round between', async () => {
     await botAgent.stop();
     const oneAtATime: FleetOptions = { ...FLEET, maxTasksPerBot: 1, waitingPerBot: 1 };
     const agent = new BotAgent({ bus, clock, db, registry, fleet: oneAtATime });
@@ -168,7 +168,9 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     await watcher.sendRequest(createTestTaskRequest, { tests: tests(4) });
     await until('the bot holds two tests', async () => (await held('b1')) === 2);
     await until('one running', () => gate.runs.length === 1);
-    expect((await registry.list({ status: ['PENDING'], kind: [botKind('b1')] })).map((t) => t.taskId)).toEqual(['t-1']);
+    // Claimed ahead, it waits in the bot for the slot, not in the store for a statement.
+    await until('the next claimed ahead', async () => (await registry.list({ status: ['RUNNING'], kind: [botKind('b1')] })).length === 2);
+    expect(gate.runs.map((r) => r.task.taskId)).toEqual(['t-0']);
     expect(await watcher.sendRequest(getAvailableBotCountRequest, {})).toMatchObject({ available: 0, online: 1 });
     // No more rounds from here: the waiting test starts from the statement that records the first.
     await agent.stop();
@@ -176,6 +178,20 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     await until('the waiting test running', () => gate.runs.length === 2);
     expect(gate.runs[1]!.task.taskId).toBe('t-1');
     expect(await held('b1')).toBe(1);
+  });
+
+  it('runs no round for a finished test once every waiting test is handed out; new tests are handed out at once', async () => {
+    const gate = gated();
+    await startBot('b1', gate.handler);
+    await watcher.sendRequest(createTestTaskRequest, { tests: tests(2) });
+    await until('both tests running', () => gate.runs.length === 2);
+    const backlogReads = vi.spyOn(registry, 'runnable');
+    gate.runs[0]!.finish();
+    await until('the first reported', () => watcher.of(taskCompletedEvent).length === 1);
+    // The answer to a request comes after the finish's handling, whose round (had there been one) read the backlog first.
+    await watcher.sendRequest(createTestTaskRequest, { tests: tests(1, 2) });
+    await until('the new test running', () => gate.runs.length === 3);
+    expect(backlogReads).toHaveBeenCalledTimes(1);
   });
 
   it('hands a test meant for a group or role only to bots of it, and does not hold the others back', async () => {

@@ -18,7 +18,7 @@ import { checkOutput, STDOUT_PATH, writeOutput } from '../output-file.js';
 import { reclaimEarlierRun } from '../resume.js';
 import { serveApi, type ServedApi } from '../api-server.js';
 import { createToken } from '../../api/index.js';
-import { OPTIMIZE_DEFAULTS, OPTIMIZE_EVALUATION_TIMEOUT_MS, OPTIMIZE_PARALLEL, optimizePopulation } from '../defaults.js';
+import { OPTIMIZE_DEFAULTS, OPTIMIZE_EVALUATION_TIMEOUT_MS, OPTIMIZE_PARALLEL, optimizePopulation, optimizeWaitingPerBot } from '../defaults.js';
 
 export interface OptimizeOptions {
   space: string;
@@ -118,7 +118,7 @@ export async function optimizeCommand(globals: GlobalFlags, options: OptimizeOpt
         { path: 'api.port', flag: '--port', value: options.port },
         { path: 'experiment.drift.enabled', flag: '--drift', value: options.drift },
       ],
-      { ...OPTIMIZE_DEFAULTS, 'experiment.population': optimizePopulation(options.budget) },
+      { ...OPTIMIZE_DEFAULTS, 'experiment.population': optimizePopulation(options.budget), 'fleet.waitingPerBot': optimizeWaitingPerBot(options.parallel ?? OPTIMIZE_PARALLEL) },
     );
     // Without a store named, the study lives in memory and goes with the process: an embedded
     // database in memory starts in about half the time of one in a new folder, and keeps this
