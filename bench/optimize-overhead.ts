@@ -8,7 +8,8 @@
  * - a Node program that starts, runs the evaluator N times the same way one
  *   after another (its input on stdin, its output parsed) and writes the
  *   results: the least any driver written in Node costs;
- * - `optimize --budget N --parallel 1`, the built CLI (`dist/cli/main.js`);
+ * - `optimize --budget N --parallel 1`, the built CLI (`dist/cli/main.js`),
+ *   and the part of it spent evaluating (its result's first start to last end);
  * - Optuna's ask/tell loop calling the same evaluator the same way, when a
  *   Python with Optuna is found;
  * - `optimize --budget 1` (start-up, one evaluation, shutdown, result
@@ -93,6 +94,14 @@ const { db } = await store.openStore({ dataDir }, Date.now());
 await db.close();
 `;
 
+/** From an optimize result: first evaluation's start to the last one's end, in ms (the run less its start-up and shutdown). */
+function evaluationSpan(file: string): number {
+  const { history } = JSON.parse(fs.readFileSync(file, 'utf8')) as { history: { startedAt: string | null; durationMs: number | null }[] };
+  const timed = history.filter((h) => h.startedAt !== null && h.durationMs !== null).map((h) => ({ start: Date.parse(h.startedAt!), end: Date.parse(h.startedAt!) + h.durationMs! }));
+  if (timed.length === 0) throw new Error(`${file}: no evaluation has its timings`);
+  return Math.max(...timed.map((t) => t.end)) - Math.min(...timed.map((t) => t.start));
+}
+
 /** Runs a program to its end; resolves with its wall time in ms, rejects with its stderr's end when it fails. */
 function timed(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -125,13 +134,14 @@ export async function optimizeOverheadBench(options: { budget: number; repetitio
   const noCache = { ...process.env, ORCHESTRA_CACHE_DIR: path.join(cwd, 'no-cache', 'orchestra') };
   const python = findPython();
   const shellLoop = `for i in $(seq ${budget}); do echo '{"variables":{"level":1,"ratio":0.5,"dict":true},"trial":0}' | sh -c ./ev.sh > /dev/null; done`;
-  const runs: Record<string, number[]> = { shell: [], nodeLoop: [], optimize: [], optuna: [], nodeOnce: [], optimizeOnce: [], modules: [], memory: [], fresh: [], reopen: [] };
+  const runs: Record<string, number[]> = { shell: [], nodeLoop: [], optimize: [], evaluating: [], optuna: [], nodeOnce: [], optimizeOnce: [], modules: [], memory: [], fresh: [], reopen: [] };
   console.log(`\n## optimize overhead — trivial evaluator, budget ${budget}, ${repetitions} interleaved repetitions, medians (load average ${os.loadavg()[0]!.toFixed(1)})`);
   try {
     for (let r = 0; r < repetitions; r++) {
       runs.shell!.push(await timed('sh', ['-c', shellLoop], cwd));
       runs.nodeLoop!.push(await timed(process.execPath, ['loop.cjs', String(budget)], cwd));
       runs.optimize!.push(await timed(process.execPath, [CLI, 'optimize', '--space', 'space.json', '--command', './ev.sh', '--budget', String(budget), '--parallel', '1', '--out', 'o.json'], cwd));
+      runs.evaluating!.push(evaluationSpan(path.join(cwd, 'o.json')));
       if (python.ok) runs.optuna!.push(await timed(python.python, ['optuna_loop.py', String(budget)], cwd));
       runs.nodeOnce!.push(await timed(process.execPath, ['one.cjs'], cwd));
       runs.optimizeOnce!.push(await timed(process.execPath, [CLI, 'optimize', '--space', 'space.json', '--command', './ev.sh', '--budget', '1', '--out', 'o1.json'], cwd));
@@ -153,6 +163,7 @@ export async function optimizeOverheadBench(options: { budget: number; repetitio
     ['shell loop, `sh -c` per evaluation', `${(m('shell') / 1000).toFixed(2)} s`, per('shell'), '1.00×', vsNode('shell')],
     ['Node loop: start, spawn each in turn, write the results', `${(m('nodeLoop') / 1000).toFixed(2)} s`, per('nodeLoop'), vs('nodeLoop'), '1.00×'],
     [`optimize --budget ${budget} --parallel 1`, `${(m('optimize') / 1000).toFixed(2)} s`, per('optimize'), `${vs('optimize')} (target ≤ 1.20×)`, vsNode('optimize')],
+    ['… of which evaluating: first start to last end, from its result', `${(m('evaluating') / 1000).toFixed(2)} s`, per('evaluating'), vs('evaluating'), vsNode('evaluating')],
     ...(python.ok ? [[`Optuna TPE ask/tell loop (${python.note})`, `${(m('optuna') / 1000).toFixed(2)} s`, per('optuna'), vs('optuna'), vsNode('optuna')]] : []),
   ];
   console.log('| driver | wall | per evaluation | vs shell loop | vs Node loop |\n|---|---|---|---|---|');
