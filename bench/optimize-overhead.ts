@@ -97,9 +97,15 @@ await db.close();
 /** From an optimize result: first evaluation's start to the last one's end, in ms (the run less its start-up and shutdown). */
 function evaluationSpan(file: string): number {
   const { history } = JSON.parse(fs.readFileSync(file, 'utf8')) as { history: { startedAt: string | null; durationMs: number | null }[] };
-  const timed = history.filter((h) => h.startedAt !== null && h.durationMs !== null).map((h) => ({ start: Date.parse(h.startedAt!), end: Date.parse(h.startedAt!) + h.durationMs! }));
-  if (timed.length === 0) throw new Error(`${file}: no evaluation has its timings`);
-  return Math.max(...timed.map((t) => t.end)) - Math.min(...timed.map((t) => t.start));
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const { startedAt, durationMs } of history) {
+    if (startedAt === null || durationMs === null) continue;
+    starts.push(Date.parse(startedAt));
+    ends.push(Date.parse(startedAt) + durationMs);
+  }
+  if (starts.length === 0) throw new Error(`${file}: no evaluation has its timings`);
+  return Math.max(...ends) - Math.min(...starts);
 }
 
 /** Runs a program to its end; resolves with its wall time in ms, rejects with its stderr's end when it fails. */

@@ -101,7 +101,7 @@ export class BotAgent extends BaseAgent {
     this.onRequest(deregisterBotRequest, async ({ botId }) => {
       await markOffline(this.db, botId);
       // A bot leaving cleanly may still have had tests handed to it that it never claimed.
-      if ((await this.takeBack(botId)) > 0) this.backlogGrew();
+      if ((await this.takeBack(botId)) > 0) this.wake();
       const row = await getBot(this.db, botId);
       if (row) await this.statusUpdate(row);
       return { botId, state: row?.state ?? null };

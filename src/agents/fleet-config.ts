@@ -3,6 +3,9 @@ import { z } from 'zod';
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
+/** The most tests one bot may run at once, and the most it may hold waiting besides. */
+export const MAX_TASKS_PER_BOT = 64;
+
 /** The fleet's rules and timings, with the defaults of the design, written once. */
 export const fleetConfig = z
   .object({
@@ -11,7 +14,7 @@ export const fleetConfig = z
     /** How often a bot sends its heartbeat. */
     heartbeatIntervalMs: z.number().int().positive().default(10 * SECOND),
     /** Tasks one bot runs at once. */
-    maxTasksPerBot: z.number().int().min(1).max(64).default(3),
+    maxTasksPerBot: z.number().int().min(1).max(MAX_TASKS_PER_BOT).default(3),
     /**
      * Tests handed to a bot beyond the `maxTasksPerBot` it runs, waiting for
      * its next free slot. With some waiting, a bot claims one ahead per slot
@@ -19,7 +22,7 @@ export const fleetConfig = z
      * next round; the cost is that a waiting test is not another bot's until
      * this one takes it or is restarted. 0: a bot holds only what it runs.
      */
-    waitingPerBot: z.number().int().min(0).max(64).default(0),
+    waitingPerBot: z.number().int().min(0).max(MAX_TASKS_PER_BOT).default(0),
     /** Weight of the old value in a bot's success rate: 0.9 old, 0.1 new. */
     successRateWeight: z.number().min(0).max(1).default(0.9),
     /** A bot restarted this many times within `restartWindowMs` is isolated. */

@@ -27,7 +27,7 @@ export {
   type SystemMonitorDeps,
 } from './monitor.js';
 export { OrchestratorAgent, type OrchestratorDeps } from './orchestrator.js';
-export { fleetConfig, type FleetOptions, type FleetConfig } from './fleet-config.js';
+export { fleetConfig, MAX_TASKS_PER_BOT, type FleetOptions, type FleetConfig } from './fleet-config.js';
 export { nextSuccessRate, botScore, selectBot, restartsInWindow, type Candidate } from './fleet-rules.js';
 export { BotAgent, botInfo, takeBackTests, type BotAgentDeps } from './bot-agent.js';
 export { Bot, type BotDeps, type BotBehaviour } from './bot.js';

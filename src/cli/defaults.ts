@@ -1,3 +1,4 @@
+import { MAX_TASKS_PER_BOT } from '../agents/index.js';
 import { orchestraConfig } from './config.js';
 
 /**
@@ -37,16 +38,13 @@ export const OPTIMIZE_DEFAULTS = {
   'fleet.checkIntervalMs': 200,
 } as const;
 
-/** The most the fleet's settings allow a bot to hold waiting. */
-const OPTIMIZE_ONE_BOT_WAITING = 64;
-
 /**
  * `optimize`'s waiting tests per local bot unless configured: one bot takes a
  * generation's tests at once (there is no other bot to keep a test from, and
  * the bot agent need not hand them out one by one); several hold one each, so
  * a slow evaluation keeps no test from a bot that is free.
  */
-export const optimizeWaitingPerBot = (parallel: number): number => (parallel === 1 ? OPTIMIZE_ONE_BOT_WAITING : 1);
+export const optimizeWaitingPerBot = (parallel: number): number => (parallel === 1 ? MAX_TASKS_PER_BOT : 1);
 
 /** `optimize`: evaluations at once (local bots), and how long one may run. */
 export const OPTIMIZE_PARALLEL = 4;

@@ -172,7 +172,7 @@ describe('the bot agent and its bots, on PGlite with the memory bus', () => {
     await until('the next claimed ahead', async () => (await registry.list({ status: ['RUNNING'], kind: [botKind('b1')] })).length === 2);
     expect(gate.runs.map((r) => r.task.taskId)).toEqual(['t-0']);
     expect(await watcher.sendRequest(getAvailableBotCountRequest, {})).toMatchObject({ available: 0, online: 1 });
-    // No more rounds from here: the waiting test starts from the statement that records the first.
+    // No more rounds from here: the waiting test, claimed already, starts as the first ends.
     await agent.stop();
     gate.runs[0]!.finish();
     await until('the waiting test running', () => gate.runs.length === 2);

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db.js';
-import type { DriverLease } from './study-drivers.js';
+import { leaseRowLock, type DriverLease } from './study-drivers.js';
 
 export interface TestResultRow {
   taskId: string;
@@ -15,22 +15,22 @@ export interface TestResultRow {
   at: number;
 }
 
-/** The rows of $1, a jsonb array of results. */
-const RESULT_ROWS = `
+/**
+ * Inserts the results of $1 (a jsonb array) when `where` holds. A result
+ * is recorded once per task: collecting a generation again after a restart
+ * finds the rows already there. Returns the task ids recorded now.
+ */
+const insertFrom = (where: string) => `
+INSERT INTO test_results (task_id, study_id, key, generation, trial, success, value, metrics, reason, bot_id, at)
 SELECT r.task_id, r.study_id, r.key, r.generation, r.trial, r.success, r.value, COALESCE(r.metrics, '{}'::jsonb), r.reason, r.bot_id, r.at
 FROM jsonb_to_recordset($1::jsonb) AS r(task_id text, study_id text, key text, generation int, trial int, success boolean,
-  value double precision, metrics jsonb, reason text, bot_id text, at timestamptz)`;
-
-/**
- * Params: $1 jsonb rows. A result is recorded once per task: collecting a
- * generation again after a restart finds the rows already there. Returns the
- * task ids recorded now.
- */
-const INSERT_RESULTS = `
-INSERT INTO test_results (task_id, study_id, key, generation, trial, success, value, metrics, reason, bot_id, at)
-${RESULT_ROWS}
+  value double precision, metrics jsonb, reason text, bot_id text, at timestamptz)
+${where}
 ON CONFLICT (task_id) DO NOTHING
 RETURNING task_id`;
+
+/** Params: $1 jsonb rows. */
+const INSERT_RESULTS = insertFrom('');
 
 export async function insertResults(db: Queryable, results: readonly TestResultRow[]): Promise<string[]> {
   if (results.length === 0) return [];
@@ -64,15 +64,7 @@ function resultsJson(results: readonly TestResultRow[]): string {
  * ids recorded now.
  */
 const INSERT_RESULTS_FENCED = `
-WITH fence AS (
-  SELECT 1 FROM study_drivers WHERE study_id = $2 AND owner_id = $3 AND epoch = $4 FOR UPDATE
-), recorded AS (
-  INSERT INTO test_results (task_id, study_id, key, generation, trial, success, value, metrics, reason, bot_id, at)
-  ${RESULT_ROWS}
-  WHERE EXISTS (SELECT 1 FROM fence)
-  ON CONFLICT (task_id) DO NOTHING
-  RETURNING task_id
-)
+WITH fence AS (${leaseRowLock(2)}), recorded AS (${insertFrom('WHERE EXISTS (SELECT 1 FROM fence)')})
 SELECT EXISTS (SELECT 1 FROM fence) AS held, COALESCE((SELECT json_agg(task_id) FROM recorded), '[]'::json) AS recorded`;
 
 /**

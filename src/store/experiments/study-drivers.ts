@@ -103,7 +103,12 @@ export async function releaseStudyDriver(db: Queryable, lease: DriverLease, nowM
  * row, so a takeover waits for the write to commit, and a write that finds
  * another epoch is not made.
  */
-const HOLDS = `SELECT 1 FROM study_drivers WHERE study_id = $1 AND owner_id = $2 AND epoch = $3 FOR UPDATE`;
+const HOLDS = leaseRowLock(1);
+
+/** The fence's statement, its study, owner and epoch the parameters from `$first` on: another statement may carry it as a CTE. */
+export function leaseRowLock(first: number): string {
+  return `SELECT 1 FROM study_drivers WHERE study_id = $${first} AND owner_id = $${first + 1} AND epoch = $${first + 2} FOR UPDATE`;
+}
 
 export async function holdsStudyDriver(tx: Queryable, lease: DriverLease): Promise<boolean> {
   return (await tx.query(HOLDS, [lease.studyId, lease.ownerId, lease.epoch])).length === 1;
