@@ -6,7 +6,7 @@ import type { Db, Queryable } from './db.js';
 import { assertSchemaName } from './db.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { translatePgError } from './pg-errors.js';
-import { discardTemplate, emptyCluster, preparedCluster } from './pglite-template.js';
+import { discardTemplate, emptyCluster, preparedCluster, START } from './pglite-template.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 
@@ -92,7 +92,7 @@ async function startPglite(pgdata: string | undefined, pick: () => Promise<Templ
   const fresh = !pgdata || !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
   const template = fresh ? await pick() : undefined;
   if (template) {
-    const pg = pgdata ? new PGlite(pgdata, { loadDataDir: template.blob }) : new PGlite({ loadDataDir: template.blob });
+    const pg = pgdata ? new PGlite(pgdata, { ...START, loadDataDir: template.blob }) : new PGlite({ ...START, loadDataDir: template.blob });
     try {
       await pg.waitReady;
       return { pg, migrated: template.migrated };
@@ -103,7 +103,7 @@ async function startPglite(pgdata: string | undefined, pick: () => Promise<Templ
       if (pgdata) fs.rmSync(pgdata, { recursive: true, force: true });
     }
   }
-  const pg = pgdata ? new PGlite(pgdata) : new PGlite();
+  const pg = pgdata ? new PGlite(pgdata, START) : new PGlite(START);
   await pg.waitReady;
   return { pg, migrated: false };
 }
