@@ -34,8 +34,10 @@ describe('the empty PGlite cluster new databases start from', () => {
     file = path.join(cache, template()[0]!);
     const again = await openPglite({ dataDir: path.join(data, 'a'), schema: 'orchestra' });
     expect(await again.query('SELECT x FROM kept')).toEqual([{ x: 7 }]);
-    // Started with small shared buffers (see START), set at the start, not written into the cluster's configuration.
-    expect(await again.query("SELECT current_setting('shared_buffers') AS buffers")).toEqual([{ buffers: '16MB' }]);
+    // Made with small WAL segments and started with small shared buffers (see START), the buffers set at the start, not written into the cluster's configuration.
+    expect(await again.query("SELECT current_setting('shared_buffers') AS buffers, current_setting('wal_segment_size') AS segments")).toEqual([
+      { buffers: '16MB', segments: '1MB' },
+    ]);
     expect(fs.readFileSync(path.join(data, 'a', 'pgdata', 'postgresql.conf'), 'utf8')).not.toMatch(/^shared_buffers\s*=\s*16MB/m);
     await again.close();
     const other = await openPglite({ dataDir: path.join(data, 'b'), schema: 'orchestra' });
