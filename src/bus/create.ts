@@ -2,6 +2,7 @@ import type { Clock, DeadLetterSink, Logger, Telemetry } from '../protocol/index
 import type { Bus } from './bus.js';
 import type { BusOptions } from './config.js';
 import { createMemoryBus, type MemoryBroker } from './memory.js';
+import type { RedisBus, RedisBusDeps } from './redis.js';
 
 export interface CreateBusOptions extends BusOptions {
   /** A Redis URL selects the Redis bus; without one the bus is in-process. */
@@ -20,9 +21,16 @@ export interface CreateBusOptions extends BusOptions {
 export async function createBus(options: CreateBusOptions): Promise<Bus> {
   const { url, prefix, broker, ...rest } = options;
   if (url) {
-    // Loaded here: a process on the in-process bus never needs the Redis client.
-    const { createRedisBus } = await import('./redis.js');
     return createRedisBus({ ...rest, url, prefix: prefix ?? 'orchestra' });
   }
   return createMemoryBus({ ...rest, ...(broker ? { broker } : {}) });
+}
+
+/**
+ * The Redis bus, its module (and the Redis client) loaded on first use: a
+ * process on the in-process bus never loads them (about 0.1 s of a start).
+ */
+export async function createRedisBus(deps: RedisBusDeps): Promise<RedisBus> {
+  const redis = await import('./redis.js');
+  return redis.createRedisBus(deps);
 }

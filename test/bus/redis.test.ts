@@ -2,7 +2,9 @@ import { describe, it, expect, afterEach } from 'vitest';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { createResponse, ManualClock } from '../../src/protocol/index.js';
-import { createBus, createRedisBus, redisKeys, RedisBus, RedisDeadLetters, INBOX_GROUP } from '../../src/bus/index.js';
+import { createBus, createRedisBus, redisKeys, RedisDeadLetters, INBOX_GROUP } from '../../src/bus/index.js';
+// The class itself, not only its type: the bus part loads it on first use.
+import { RedisBus } from '../../src/bus/redis.js';
 import { REDIS_URL, uniqueName } from '../support/env.js';
 import { busContract } from '../contract/bus.contract.js';
 import { deletePrefix, redisHarness } from './harness.js';
