@@ -39,6 +39,8 @@ describe('the empty PGlite cluster new databases start from', () => {
       { buffers: '16MB', segments: '1MB' },
     ]);
     expect(fs.readFileSync(path.join(data, 'a', 'pgdata', 'postgresql.conf'), 'utf8')).not.toMatch(/^shared_buffers\s*=\s*16MB/m);
+    // The copy holds the one database the store uses, not the template databases.
+    expect(await again.query('SELECT datname FROM pg_database ORDER BY datname')).toEqual([{ datname: 'postgres' }]);
     await again.close();
     const other = await openPglite({ dataDir: path.join(data, 'b'), schema: 'orchestra' });
     // A database of its own: nothing of the first one.
