@@ -128,11 +128,12 @@ export async function openMigratedPglite(options: PgliteOptions, nowMs: number, 
   };
   const { db, migrated } = await open(options, pick);
   try {
-    const report = await migrate(db, nowMs, migrations);
-    if (!migrated) return { db, migrations: report };
-    // The copy's migrations were applied when it was made; this database has them from now.
+    if (!migrated) return { db, migrations: await migrate(db, nowMs, migrations) };
+    // The copy is named by a digest of exactly these migrations, applied when it was made (nothing
+    // is left to apply, and nothing else holds this new database); it has them from now.
     await db.query(`UPDATE ${schema}.schema_migrations SET applied_at = $1`, [new Date(nowMs)]);
-    return { db, migrations: { applied: migrations.map((m) => m.version), version: report.version } };
+    const applied = migrations.map((m) => m.version);
+    return { db, migrations: { applied, version: applied.at(-1) ?? 0 } };
   } catch (err) {
     await db.close().catch(() => undefined);
     throw err;
