@@ -28,7 +28,7 @@ export async function createBus(options: CreateBusOptions): Promise<Bus> {
 
 /**
  * The Redis bus, its module (and the Redis client) loaded on first use: a
- * process on the in-process bus never loads them (about 0.1 s of a start).
+ * process on the in-process bus never loads them (about 60 ms of a start).
  */
 export async function createRedisBus(deps: RedisBusDeps): Promise<RedisBus> {
   const redis = await import('./redis.js');
