@@ -37,6 +37,8 @@ export const START = {
  * schema already migrated (`preparedCluster`), named by a digest of what was
  * applied to them, so that a change to any migration makes a new one.
  *
+ * Copies nobody loaded for a month are removed when a copy is made (pruneStale).
+ *
  * Undefined when there is no usable cache folder: the database is then
  * created as usual. `ORCHESTRA_CACHE_DIR` names another folder.
  */
@@ -159,8 +161,11 @@ async function load(name: string, make: () => Promise<Blob>): Promise<Blob | und
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
   if (stat?.isFile()) {
     const kept = unsealed(fs.readFileSync(file));
-    // A copy in a plain ArrayBuffer: a Buffer may sit in a shared pool, which a Blob does not take.
-    if (kept) return new Blob([new Uint8Array(kept)]);
+    if (kept) {
+      markUsed(file, stat.mtimeMs);
+      // A copy in a plain ArrayBuffer: a Buffer may sit in a shared pool, which a Blob does not take.
+      return new Blob([new Uint8Array(kept)]);
+    }
     // Not what this code writes (cut short, or written over): made again below.
   } else if (stat) {
     // Only a regular file is ever read or replaced there.
@@ -172,5 +177,52 @@ async function load(name: string, make: () => Promise<Blob>): Promise<Blob | und
   const aside = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(aside, sealed(Buffer.from(await tarball.arrayBuffer())), { mode: 0o600 });
   fs.renameSync(aside, file);
+  pruneStale(path.dirname(file));
   return tarball;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** A copy nobody loaded for this long is one no installed version uses any more (another PGlite, another schema). */
+export const STALE_TEMPLATE_MS = 30 * DAY_MS;
+
+/**
+ * A copy in use has its modification time moved to now, at most once a day,
+ * so pruneStale can tell it from one no version of Orchestra loads any more.
+ */
+function markUsed(file: string, mtimeMs: number): void {
+  const nowMs = Date.now();
+  if (nowMs - mtimeMs < DAY_MS) return;
+  try {
+    fs.utimesSync(file, new Date(nowMs), new Date(nowMs));
+  } catch {
+    // A cache folder that cannot be written: the copy is still read.
+  }
+}
+
+/**
+ * Each PGlite version, and each change to the migrations, makes new copies;
+ * the old ones would stay in the cache folder for good. When a copy is made,
+ * the copies nobody loaded for STALE_TEMPLATE_MS (about 2.5 MB each) and the
+ * halves of copies whose writer died before renaming them (a day old) are
+ * removed. Only regular files named as this code names them.
+ */
+function pruneStale(folder: string): void {
+  const nowMs = Date.now();
+  let names: string[];
+  try {
+    names = fs.readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const maxAgeMs = /^pglite-.+\.template$/.test(name) ? STALE_TEMPLATE_MS : /^pglite-.+\.template\.\d+\.tmp$/.test(name) ? DAY_MS : undefined;
+    if (maxAgeMs === undefined) continue;
+    const file = path.join(folder, name);
+    try {
+      const stat = fs.lstatSync(file);
+      if (stat.isFile() && nowMs - stat.mtimeMs > maxAgeMs) fs.rmSync(file);
+    } catch {
+      // Removed meanwhile by another process, or not ours to remove.
+    }
+  }
 }

@@ -1,10 +1,14 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { MIGRATIONS, openPglite, openStore } from '../../src/store/index.js';
 import { openMigratedPglite } from '../../src/store/pglite.js';
 import { discardEmptyCluster, emptyCluster } from '../../src/store/pglite-template.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A new embedded database is loaded from an empty cluster kept in the cache folder, made once. */
 describe('the empty PGlite cluster new databases start from', () => {
@@ -64,6 +68,47 @@ describe('the empty PGlite cluster new databases start from', () => {
       await db.close();
       expect(fs.readFileSync(file).length).toBeGreaterThan(1_000_000);
     }
+  });
+
+  it('removes, when it makes a copy, the copies nobody loaded for a month and halves of copies a day old, and nothing else', async () => {
+    const DAY = 24 * 60 * 60 * 1000;
+    const age = (p: string, days: number) => {
+      const at = new Date(Date.now() - days * DAY);
+      fs.lutimesSync(p, at, at);
+    };
+    // Loading a copy (here in another process, which has not loaded it yet) marks it used: the copy in use is never the one removed.
+    age(file, 40);
+    const opening = `const { openPglite } = await import('./src/store/index.js'); await (await openPglite({ dataDir: ':memory:', schema: 'orchestra' })).close();`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', opening], { cwd: ROOT, env: { ...process.env, ORCHESTRA_CACHE_DIR: cache }, stdio: 'inherit' });
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
+    expect(Date.now() - fs.statSync(file).mtimeMs).toBeLessThan(DAY);
+
+    const made = (name: string, days: number, make: (p: string) => void = (p) => fs.writeFileSync(p, 'x')) => {
+      const p = path.join(cache, name);
+      make(p);
+      age(p, days);
+      return name;
+    };
+    made('pglite-0.0.1-00000000-empty.template', 40);
+    made('pglite-0.0.1-00000000-empty.template.123.tmp', 2);
+    const outside = path.join(data, 'outside.template');
+    fs.writeFileSync(outside, 'not the cache\'s');
+    age(outside, 40);
+    const kept = [
+      made('pglite-0.0.2-00000000-empty.template', 10),
+      made('pglite-0.0.2-00000000-empty.template.456.tmp', 0),
+      made('pglite-0.0.3-00000000-empty.template', 40, (p) => fs.mkdirSync(p)),
+      made('pglite-0.0.4-00000000-empty.template', 40, (p) => fs.symlinkSync(outside, p)),
+      made('notes.txt', 40),
+    ];
+    // A copy is made (this one was lost): the stale ones go with it.
+    fs.rmSync(file);
+    discardEmptyCluster();
+    const fresh = await openPglite({ dataDir: path.join(data, 'f'), schema: 'orchestra' });
+    await fresh.close();
+    expect(fs.readdirSync(cache).sort()).toEqual([...kept, path.basename(file)].sort());
+    expect(fs.readFileSync(outside, 'utf8')).toBe("not the cache's");
+    for (const name of kept) fs.rmSync(path.join(cache, name), { recursive: true });
   });
 
   it('leaves alone a path in its place that is not a regular file', async () => {
