@@ -1,9 +1,13 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../../src/protocol/index.js';
 import { createBus, createMemoryBus, MemoryBroker, MemoryBus, MemoryDeadLetters, type Bus } from '../../src/bus/index.js';
 import { busContract } from '../contract/bus.contract.js';
 import { memoryHarness } from './harness.js';
 import { eventually, message, recordingLogger } from './support.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 busContract('memory', memoryHarness);
 
@@ -116,5 +120,24 @@ describe('MemoryBus', () => {
     const bus = await createBus({ clock });
     expect(bus).toBeInstanceOf(MemoryBus);
     await bus.close();
+  });
+
+  it('leaves the Redis client unloaded in a process that loads the CLI and runs on it', async () => {
+    // Another process: this one loaded the Redis bus for other tests' sake. The client is a CommonJS package, so it shows in require's cache once loaded.
+    const script = `
+      import { createRequire } from 'node:module';
+      await import('./src/cli/program.js');
+      const { createBus } = await import('./src/bus/index.js');
+      const { ManualClock } = await import('./src/protocol/index.js');
+      const bus = await createBus({ clock: new ManualClock() });
+      await bus.close();
+      const loaded = (name) => Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('/node_modules/' + name + '/'));
+      console.log(JSON.stringify({ ioredis: loaded('ioredis'), commander: loaded('commander') }));`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    expect(await new Promise((resolve) => child.once('close', resolve))).toBe(0);
+    // commander, a CommonJS package the CLI imports, shows that the cache does show what was loaded.
+    expect(JSON.parse(out)).toEqual({ ioredis: false, commander: true });
   });
 });
