@@ -69,6 +69,16 @@ export function parentPool(scored: readonly Scored[]): { parents: number[]; elit
 }
 
 /**
+ * Whether the landscape looks exact as far as the tests show: no combination
+ * tested more than once succeeded one time and failed another, or gave two
+ * values. Nothing tested twice yet counts as exact; the retests of the first
+ * generations settle it.
+ */
+export function isExact(scored: readonly Scored[]): boolean {
+  return !scored.some((s) => s.successes > 0 && s.successes < s.tests) && !((pooledSpread(scored) ?? 0) > 0);
+}
+
+/**
  * Which of the successful combinations (indices, best first) the surrogate is fitted
  * to: all of them up to `max`; beyond, the best half of `max` (where precision
  * matters) and the rest spread evenly over the others (the landscape's shape). The
@@ -100,8 +110,17 @@ function surrogateSample(successful: readonly number[], max: number): number[] {
  * 4. Slots are filled by merit, prediction against distance from what was tested
  *    or chosen (batch.ts): a batch that mixes exploitation and exploration and
  *    keeps the population diverse.
- * 5. `explore` lowers the prediction's weight, widens steps and mutation, and
- *    sends up to half the slots to uniform draws. No key is proposed twice, nor
+ * 5. On an exact landscape (isExact), selection is hard: parents are at most the
+ *    best `exactParents` and the elite at most the best `exactElite`, and
+ *    `modelFreeShare` of the slots take the GA's offspring as they come, unranked:
+ *    on a rugged landscape (a grid of local minima) a smooth surrogate points
+ *    between the minima, and offspring selected by the values themselves find
+ *    them; on a smooth one the ranked half still does what the surrogate does
+ *    best. Under noise or chance failures none of this applies: a value seen
+ *    once may be luck, and the surrogate smooths it.
+ * 6. `explore` lowers the prediction's weight, widens steps and mutation, sends
+ *    up to half the slots to uniform draws and fades the unranked share (none at
+ *    explore ≥ 0.5), while the models relearn. No key is proposed twice, nor
  *    any tested or excluded key; a space with fewer untested combinations than
  *    `size` yields what is left.
  */
@@ -126,7 +145,11 @@ export function proposeGeneration(space: Space, observations: readonly Observati
     priorWeight: 1 + 4 * explore,
     epsilon: DEFAULT_PARZEN.epsilon,
   });
-  const { parents: parentIndices, elite } = parentPool(scored);
+  // Values that are exact can be trusted one by one: select hard among them (see SearchTuning.exactParents).
+  const exact = isExact(scored);
+  const broad = parentPool(scored);
+  const parentIndices = exact ? broad.parents.slice(0, t.exactParents) : broad.parents;
+  const elite = exact ? Math.min(parentIndices.length, t.exactElite, broad.elite) : broad.elite;
   const parents = parentIndices.map((i) => genomes[i]!);
 
   const predict = fitPredictor(space, dims, scored, successful, genomes, t);
@@ -149,7 +172,20 @@ export function proposeGeneration(space: Space, observations: readonly Observati
 
   const batch = new Batch(pool);
   const out: Combination[] = [];
-  for (let slot = 0; slot < size; slot++) {
+  // On an exact landscape, part of the generation is the GA's own (fading after a change, while the models relearn).
+  const modelFree = exact && parents.length ? Math.round(size * t.modelFreeShare * Math.max(0, 1 - 2 * explore)) : 0;
+  if (modelFree > 0) {
+    for (const u of generateCandidates(rng, sources, modelFree * 4, { ...t, localShare: 0, offspringShare: 1, modelShare: 0 })) {
+      if (out.length >= modelFree) break;
+      const c = decode(space, u);
+      const key = keyOf(space, c);
+      if (taken.has(key)) continue;
+      taken.add(key);
+      out.push(c);
+      batch.avoid(features(dims, encode(space, c)));
+    }
+  }
+  for (let slot = out.length; slot < size; slot++) {
     if (explore > 0 && rng.next() < 0.5 * explore) {
       // After a change, part of the generation goes anywhere, models notwithstanding.
       const before = out.length;

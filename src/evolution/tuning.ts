@@ -30,6 +30,18 @@ export interface SearchTuning {
   baseRidge: number;
   /** Most combinations the surrogate is fitted to (the fit is O(n³)). */
   maxSurrogatePoints: number;
+  /**
+   * On an exact landscape (no combination tested twice gave two values or two
+   * outcomes), the share of a generation given to the genetic algorithm's
+   * offspring as they are, unranked by the surrogate: where the landscape is
+   * rugged the surrogate's ranking misleads, and selection by the values
+   * themselves does not. Under noise none is (a value seen once may be luck).
+   */
+  modelFreeShare: number;
+  /** On an exact landscape, the parents are at most the best this many… */
+  exactParents: number;
+  /** …and the elite, which the local perturbations centre on, at most the best this many. */
+  exactElite: number;
 }
 
 export const SEARCH_DEFAULTS: Readonly<SearchTuning> = Object.freeze({
@@ -46,4 +58,7 @@ export const SEARCH_DEFAULTS: Readonly<SearchTuning> = Object.freeze({
   noiseRidge: 1,
   baseRidge: 1e-3,
   maxSurrogatePoints: 400,
+  modelFreeShare: 0.5,
+  exactParents: 20,
+  exactElite: 3,
 });

@@ -10,7 +10,7 @@ import {
   type Observation,
   type Space,
 } from '../../src/evolution/index.js';
-import { parentPool } from '../../src/evolution/ga.js';
+import { isExact, parentPool } from '../../src/evolution/ga.js';
 import { observer, planeSpace, respectsSpace, zlibSpace } from './helpers.js';
 
 /** A smooth landscape over the zlib space with its optimum at level 7, window 4096, rle, ratio 0.3, dict on. */
@@ -133,6 +133,31 @@ describe('proposeGeneration', () => {
       return total;
     };
     expect(spread(1)).toBeGreaterThan(1.5 * spread(0));
+  });
+
+  it('tells an exact landscape from a noisy one by what repeated tests gave', () => {
+    const s = planeSpace();
+    const exact = (tests: [x: number, value: number | null][]) => {
+      const o = observer(s);
+      for (const [x, value] of tests) o.add({ x, y: x }, value);
+      return isExact(scoreCombinations(s, o.observations));
+    };
+    expect(exact([[0.1, 1], [0.2, 2]])).toBe(true); // nothing tested twice yet
+    expect(exact([[0.1, 1], [0.2, 2], [0.1, 1]])).toBe(true);
+    expect(exact([[0.1, null], [0.1, null], [0.2, 2]])).toBe(true); // a region that always fails
+    expect(exact([[0.1, 1], [0.2, 2], [0.1, 1.2]])).toBe(false);
+    expect(exact([[0.1, 1], [0.2, 2], [0.1, null]])).toBe(false);
+  });
+
+  it('gives part of a generation to unranked offspring of the best few on an exact landscape, and none under noise', () => {
+    const observations = evolve(space, zlibValue, 2, 20, 21);
+    const rankedOnly = { modelFreeShare: 0, exactParents: Number.POSITIVE_INFINITY, exactElite: Number.POSITIVE_INFINITY };
+    const next = (o: Observation[], tuning?: typeof rankedOnly) => proposeGeneration(space, o, { size: 20, generation: 2, rng: createRng(22), ...(tuning ? { tuning } : {}) });
+    expect(next(observations)).not.toEqual(next(observations, rankedOnly));
+    // One combination tested again gave another value: the generation is what the surrogate ranks, from the broad parent pool.
+    const first = observations[0]!;
+    const noisy = [...observations, { ...first, value: first.value! + 0.1, trial: observations.length }];
+    expect(next(noisy)).toEqual(next(noisy, rankedOnly));
   });
 
   it('returns what is left of a small space, then nothing', () => {
