@@ -7,7 +7,7 @@
  *
  *   npm run bench -- --only optimizer [--quick]
  *   node --import tsx bench/optimizer/index.ts [--quick] [--seeds 5] [--budgets 100,400] [--functions a,b]
- *       [--max-minutes 150] [--dist]
+ *       [--max-minutes 150] [--dist] [--no-baselines]
  *
  * Regret = |value − optimum| of the recommended combination, noise-free, on
  * the landscape as it is at the end. At most two runs go at once (the bench
@@ -38,6 +38,12 @@ export interface OptimizerBenchOptions {
   maxMinutes?: number;
   /** Run `node dist/cli/main.js` (after `npm run build`) instead of the sources through tsx. */
   dist?: boolean;
+  /**
+   * Default true. Without them only Orchestra runs (about a sixth of the time): for
+   * trying a change to the search against the baselines of an earlier run, which are
+   * seeded and do not depend on Orchestra's code, so they come out the same.
+   */
+  baselines?: boolean;
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -82,7 +88,7 @@ export async function optimizerBench(options: OptimizerBenchOptions = {}): Promi
   const dist = options.dist ?? false;
   const withOrchestra = orchestraAvailable(dist);
   if (!withOrchestra) console.log(`Orchestra side SKIPPED: ${dist ? 'dist/cli/program.js (run npm run build)' : 'src/cli/program.ts'} has no \`optimize\` command yet.`);
-  const python = findPython();
+  const python = options.baselines === false ? ({ ok: false, why: 'left out (--no-baselines)' } as const) : findPython();
   if (!python.ok) console.log(`Comparison SKIPPED: ${python.why}.`);
   else console.log(`baselines: ${python.note}`);
 
@@ -208,6 +214,7 @@ function main(): void {
     parallel: flag('parallel') === undefined ? undefined : Number(flag('parallel')),
     maxMinutes: flag('max-minutes') === undefined ? undefined : Number(flag('max-minutes')),
     dist: args.includes('--dist'),
+    baselines: !args.includes('--no-baselines'),
   }).catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;
