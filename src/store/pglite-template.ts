@@ -183,7 +183,7 @@ async function load(name: string, make: () => Promise<Blob>): Promise<Blob | und
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A copy nobody loaded for this long is one no installed version uses any more (another PGlite, another schema). */
-export const STALE_TEMPLATE_MS = 30 * DAY_MS;
+const STALE_TEMPLATE_MS = 30 * DAY_MS;
 
 /**
  * A copy in use has its modification time moved to now, at most once a day,

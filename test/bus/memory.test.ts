@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../../src/protocol/index.js';
 import { createBus, createMemoryBus, MemoryBroker, MemoryBus, MemoryDeadLetters, type Bus } from '../../src/bus/index.js';
 import { busContract } from '../contract/bus.contract.js';
 import { memoryHarness } from './harness.js';
 import { eventually, message, recordingLogger } from './support.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { runModuleScript } from '../support/module-script.js';
 
 busContract('memory', memoryHarness);
 
@@ -133,11 +130,9 @@ describe('MemoryBus', () => {
       await bus.close();
       const loaded = (name) => Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('/node_modules/' + name + '/'));
       console.log(JSON.stringify({ ioredis: loaded('ioredis'), commander: loaded('commander') }));`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    expect(await new Promise((resolve) => child.once('close', resolve))).toBe(0);
+    const { code, stdout } = await runModuleScript(script);
+    expect(code).toBe(0);
     // commander, a CommonJS package the CLI imports, shows that the cache does show what was loaded.
-    expect(JSON.parse(out)).toEqual({ ioredis: false, commander: true });
+    expect(JSON.parse(stdout)).toEqual({ ioredis: false, commander: true });
   });
 });

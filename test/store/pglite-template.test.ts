@@ -1,14 +1,11 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { MIGRATIONS, openPglite, openStore } from '../../src/store/index.js';
 import { openMigratedPglite } from '../../src/store/pglite.js';
 import { discardEmptyCluster, emptyCluster } from '../../src/store/pglite-template.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { runModuleScript } from '../support/module-script.js';
 
 /** A new embedded database is loaded from an empty cluster kept in the cache folder, made once. */
 describe('the empty PGlite cluster new databases start from', () => {
@@ -79,8 +76,7 @@ describe('the empty PGlite cluster new databases start from', () => {
     // Loading a copy (here in another process, which has not loaded it yet) marks it used: the copy in use is never the one removed.
     age(file, 40);
     const opening = `const { openPglite } = await import('./src/store/index.js'); await (await openPglite({ dataDir: ':memory:', schema: 'orchestra' })).close();`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', opening], { cwd: ROOT, env: { ...process.env, ORCHESTRA_CACHE_DIR: cache }, stdio: 'inherit' });
-    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
+    expect((await runModuleScript(opening, { ...process.env, ORCHESTRA_CACHE_DIR: cache })).code).toBe(0);
     expect(Date.now() - fs.statSync(file).mtimeMs).toBeLessThan(DAY);
 
     const made = (name: string, days: number, make: (p: string) => void = (p) => fs.writeFileSync(p, 'x')) => {
