@@ -38,7 +38,11 @@ export interface GenerationPlanInput {
 }
 
 export interface GenerationPlan {
-  /** One entry per test, retests first: the key and the combination it runs. */
+  /**
+   * One entry per test, the key and the combination it runs: new combinations
+   * first, then the retests, so the retests measure the environment as late in
+   * the generation as its tests run (a change within it shows in them).
+   */
   runs: { key: string; variables: Combination }[];
   retestRuns: number;
   /** Of the retests, those of the race at the end of the budget (see racing.ts); a racing generation has nothing else. */
@@ -48,9 +52,9 @@ export interface GenerationPlan {
 }
 
 /**
- * Plans a generation: retests of the best, then new combinations (evolved
- * from the current landscape's evidence, or a first population), each tested
- * `testsPerCombination` times, within what the budget leaves. Deterministic
+ * Plans a generation: new combinations (evolved from the current landscape's
+ * evidence, or a first population), each tested `testsPerCombination` times,
+ * then retests of the best, within what the budget leaves. Deterministic
  * for a seed and a generation number, so a generation planned again after a
  * crash is the same one.
  *
@@ -75,7 +79,7 @@ export function planGeneration(input: GenerationPlanInput): GenerationPlan {
   const left = Math.max(0, Math.floor(input.budgetLeft));
   const reserve = g === 0 || queued.length > 0 || !raceWarranted(space, current) ? 0 : raceReserve(input.budget);
 
-  /** Retests, then new combinations, within `budget` evaluations. */
+  /** New combinations, then retests, within `budget` evaluations (the retests' share of it is theirs first). */
   const search = (budget: number, retestCount: number): GenerationPlan => {
     // While given combinations wait, nothing else goes before them: no retests.
     const retests = g === 0 || queued.length > 0 ? [] : retestsOf(scored, retestCount, input.watchable);
@@ -93,8 +97,8 @@ export function planGeneration(input: GenerationPlanInput): GenerationPlan {
           : proposeGeneration(space, current.length ? current : input.observations, { size: proposed, generation: g, rng, exclude, explore: input.explore ? 1 : 0 })),
     ];
     const runs: { key: string; variables: Combination }[] = [];
-    for (const r of retests.slice(0, retestRuns)) runs.push({ key: r.key, variables: r.combination });
     for (const c of fresh) for (let i = 0; i < testsPerCombination; i++) runs.push({ key: combinationKey(space, c), variables: c });
+    for (const r of retests.slice(0, retestRuns)) runs.push({ key: r.key, variables: r.combination });
     return { runs, retestRuns, raceRuns: 0, eliteCount };
   };
 
