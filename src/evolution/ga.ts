@@ -118,9 +118,14 @@ function surrogateSample(successful: readonly number[], max: number): number[] {
  *    them; on a smooth one the ranked half still does what the surrogate does
  *    best. Under noise or chance failures none of this applies: a value seen
  *    once may be luck, and the surrogate smooths it.
- * 6. `explore` lowers the prediction's weight, widens steps and mutation, sends
+ * 6. Also on an exact landscape, when the surrogate ranked the last generation
+ *    well (surrogateSkill at least `trustedSkill`: a smooth landscape), one slot
+ *    is the surrogate's own minimum, found by a compass search from the pool's
+ *    best prediction: the last digits of a smooth optimum are where a ranked
+ *    pool of random perturbations is slow.
+ * 7. `explore` lowers the prediction's weight, widens steps and mutation, sends
  *    up to half the slots to uniform draws and fades the unranked share (none at
- *    explore ≥ 0.5), while the models relearn. No key is proposed twice, nor
+ *    explore ≥ 0.5), while the models relearn; no slot is the surrogate's minimum. No key is proposed twice, nor
  *    any tested or excluded key; a space with fewer untested combinations than
  *    `size` yields what is left.
  */
@@ -185,6 +190,21 @@ export function proposeGeneration(space: Space, observations: readonly Observati
       batch.avoid(features(dims, encode(space, c)));
     }
   }
+  // Where the surrogate has shown it ranks well, one slot is its own minimum (see SearchTuning.trustedSkill).
+  if (exact && explore === 0 && out.length < size && pool.length) {
+    const skill = surrogateSkill(space, observations, t);
+    if (skill !== null && skill >= t.trustedSkill) {
+      let start = pool[0]!;
+      for (const p of pool) if (p.predicted < start.predicted) start = p;
+      const c = decode(space, descend(dims, encode(space, start.item.c), (f) => predict.value(f)));
+      const key = keyOf(space, c);
+      if (!taken.has(key)) {
+        taken.add(key);
+        out.push(c);
+        batch.avoid(features(dims, encode(space, c)));
+      }
+    }
+  }
   for (let slot = out.length; slot < size; slot++) {
     if (explore > 0 && rng.next() < 0.5 * explore) {
       // After a change, part of the generation goes anywhere, models notwithstanding.
@@ -238,4 +258,78 @@ function fitPredictor(
       return (1 - p) * Math.min(1, predictValue(f)) + p;
     },
   };
+}
+
+/** Most evaluations of the surrogate one descent makes (each O(n·d) for n fitted points). */
+const DESCENT_EVALUATIONS = 4000;
+
+/**
+ * A compass search on the surrogate from `start` (a genome): each float
+ * coordinate in turn moves by ±step while that lowers the prediction; a sweep
+ * with no move halves the step, from 0.05 of the range down to 1e-5. Integer and
+ * categorical coordinates stay as they are (the pool's candidates vary them).
+ */
+function descend(dims: readonly Dim[], start: readonly number[], value: (f: number[]) => number): number[] {
+  const u = [...start];
+  const floats = dims.flatMap((d, j) => (d.kind !== 'categorical' && d.levels === Infinity ? [j] : []));
+  if (floats.length === 0) return u;
+  let here = value(features(dims, u));
+  let left = DESCENT_EVALUATIONS;
+  for (let step = 0.05; step > 1e-5 && left > 0; ) {
+    let moved = false;
+    for (const j of floats) {
+      for (const dir of [1, -1]) {
+        const was = u[j]!;
+        u[j] = Math.min(1, Math.max(0, was + dir * step));
+        const v = value(features(dims, u));
+        left--;
+        if (v < here) {
+          here = v;
+          moved = true;
+          break;
+        }
+        u[j] = was;
+      }
+    }
+    if (!moved) step /= 2;
+  }
+  return u;
+}
+
+/**
+ * How well the surrogate ranks what it is asked to rank: fitted to the tests
+ * made before the last generation that brought new combinations, Kendall's τ
+ * between its predictions for those combinations and what they measured (1: the
+ * same order; about 0: no better than chance). Null with fewer than four of
+ * them that succeeded, or fewer than two successes before them.
+ */
+export function surrogateSkill(space: Space, observations: readonly Observation[], t: SearchTuning = SEARCH_DEFAULTS): number | null {
+  const dims = dimsOf(space);
+  const first = new Map<string, number>();
+  for (const o of observations) first.set(o.key, Math.min(first.get(o.key) ?? Infinity, o.generation));
+  let last = -Infinity;
+  for (const g of first.values()) last = Math.max(last, g);
+  const before = observations.filter((o) => o.generation < last);
+  const held = scoreCombinations(space, observations.filter((o) => first.get(o.key) === last)).filter((s) => s.successes > 0);
+  if (held.length < 4 || before.length === 0) return null;
+  const scored = scoreCombinations(space, before);
+  const genomes = scored.map((s) => encode(space, s.combination));
+  const successful = scored.flatMap((s, i) => (s.successes > 0 ? [i] : []));
+  if (successful.length < 2) return null;
+  const predict = fitPredictor(space, dims, scored, successful, genomes, t);
+  const sign = space.objective.direction === 'minimize' ? 1 : -1;
+  const pred = held.map((s) => predict.value(features(dims, encode(space, s.combination))));
+  const actual = held.map((s) => sign * s.mean!);
+  let agree = 0;
+  let pairs = 0;
+  for (let i = 0; i < held.length; i++) {
+    for (let j = i + 1; j < held.length; j++) {
+      const a = Math.sign(actual[i]! - actual[j]!);
+      const p = Math.sign(pred[i]! - pred[j]!);
+      if (a === 0) continue;
+      pairs++;
+      agree += a * p;
+    }
+  }
+  return pairs ? agree / pairs : null;
 }
