@@ -11,6 +11,7 @@ import { fillFresh, initialPopulation } from './population.js';
 import { pooledSpread, scoreCombinations, type Scored } from './scorer.js';
 import type { Space } from './space.js';
 import { distance, features, fitRbf, tailColumns } from './surrogate.js';
+import { trendMinimum } from './trend.js';
 import { SEARCH_DEFAULTS, type SearchTuning } from './tuning.js';
 
 export interface ProposeOptions {
@@ -118,14 +119,16 @@ function surrogateSample(successful: readonly number[], max: number): number[] {
  *    them; on a smooth one the ranked half still does what the surrogate does
  *    best. Under noise or chance failures none of this applies: a value seen
  *    once may be luck, and the surrogate smooths it.
- * 6. Also on an exact landscape, when the surrogate ranked the last generation
- *    well (surrogateSkill at least `trustedSkill`: a smooth landscape), one slot
- *    is the surrogate's own minimum, found by a compass search from the pool's
- *    best prediction: the last digits of a smooth optimum are where a ranked
- *    pool of random perturbations is slow.
+ * 6. Also on an exact landscape, slots for the models' own minima: the trend's
+ *    (trend.ts: a separable quadratic, the valley under the ripples of a rugged
+ *    landscape, as response-surface methods fit), and, where the surrogate
+ *    ranked the last generation well (surrogateSkill at least `trustedSkill`:
+ *    a smooth landscape), the surrogate's, found by a compass search from the
+ *    pool's best prediction: the last digits of a smooth optimum are where a
+ *    ranked pool of random perturbations is slow.
  * 7. `explore` lowers the prediction's weight, widens steps and mutation, sends
  *    up to half the slots to uniform draws and fades the unranked share (none at
- *    explore ≥ 0.5), while the models relearn; no slot is the surrogate's minimum. No key is proposed twice, nor
+ *    explore ≥ 0.5), while the models relearn; no slot goes to a model's minimum. No key is proposed twice, nor
  *    any tested or excluded key; a space with fewer untested combinations than
  *    `size` yields what is left.
  */
@@ -190,19 +193,24 @@ export function proposeGeneration(space: Space, observations: readonly Observati
       batch.avoid(features(dims, encode(space, c)));
     }
   }
-  // Where the surrogate has shown it ranks well, one slot is its own minimum (see SearchTuning.trustedSkill).
-  if (exact && explore === 0 && out.length < size && pool.length) {
-    const skill = surrogateSkill(space, observations, t);
-    if (skill !== null && skill >= t.trustedSkill) {
+  // On an exact landscape, slots for the models' minima: the trend's, and the surrogate's where it has shown it
+  // ranks well (see SearchTuning.trustedSkill).
+  const skill = exact && explore === 0 ? surrogateSkill(space, observations, t) : null;
+  if (skill !== null) {
+    const minima: (number[] | null)[] = [];
+    if (skill >= t.trustedSkill && pool.length) {
       let start = pool[0]!;
       for (const p of pool) if (p.predicted < start.predicted) start = p;
-      const c = decode(space, descend(dims, encode(space, start.item.c), (f) => predict.value(f)));
-      const key = keyOf(space, c);
-      if (!taken.has(key)) {
-        taken.add(key);
-        out.push(c);
-        batch.avoid(features(dims, encode(space, c)));
-      }
+      minima.push(descend(dims, encode(space, start.item.c), (f) => predict.value(f)));
+    }
+    const sign = space.objective.direction === 'minimize' ? 1 : -1;
+    minima.push(trendMinimum(dims, successful.map((i) => genomes[i]!), successful.map((i) => sign * scored[i]!.mean!), genomes[successful[0]!]!));
+    for (const u of minima) {
+      const c = u && decode(space, u);
+      if (!c || out.length >= size || taken.has(keyOf(space, c))) continue;
+      taken.add(keyOf(space, c));
+      out.push(c);
+      batch.avoid(features(dims, encode(space, c)));
     }
   }
   for (let slot = out.length; slot < size; slot++) {
