@@ -128,9 +128,9 @@ function surrogateSample(successful: readonly number[], max: number): number[] {
  *    ranked pool of random perturbations is slow.
  * 7. `explore` lowers the prediction's weight, widens steps and mutation, sends
  *    up to half the slots to uniform draws and fades the unranked share (none at
- *    explore ≥ 0.5), while the models relearn; no slot goes to a model's minimum. No key is proposed twice, nor
- *    any tested or excluded key; a space with fewer untested combinations than
- *    `size` yields what is left.
+ *    explore ≥ 0.5), while the models relearn; no slot goes to a model's
+ *    minimum. No key is proposed twice, nor any tested or excluded key; a space
+ *    with fewer untested combinations than `size` yields what is left.
  */
 export function proposeGeneration(space: Space, observations: readonly Observation[], options: ProposeOptions): Combination[] {
   const size = Math.max(0, Math.floor(options.size));
