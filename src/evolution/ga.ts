@@ -11,7 +11,7 @@ import { fillFresh, initialPopulation } from './population.js';
 import { pooledSpread, scoreCombinations, type Scored } from './scorer.js';
 import type { Space } from './space.js';
 import { distance, features, fitRbf, tailColumns } from './surrogate.js';
-import { trendMinimum } from './trend.js';
+import { trendMinimum } from './quadratic-trend.js';
 import { SEARCH_DEFAULTS, type SearchTuning } from './tuning.js';
 
 export interface ProposeOptions {
@@ -41,6 +41,9 @@ function adaptiveSteps(dims: readonly Dim[], parents: readonly number[][], explo
   });
 }
 
+/** A successful combination's mean with the objective's direction taken out: lower is better. */
+const lowerIsBetter = (space: Space, s: Scored): number => (space.objective.direction === 'minimize' ? 1 : -1) * s.mean!;
+
 /**
  * What the surrogate learns, per combination that succeeded, lower is better:
  * the mean in the objective's direction, clipped at the median (so a few awful
@@ -48,8 +51,7 @@ function adaptiveSteps(dims: readonly Dim[], parents: readonly number[][], explo
  * so the best is 0 and the median 1. Failures are the failure model's business.
  */
 function surrogateTargets(space: Space, scored: readonly Scored[]): { ys: number[]; scale: number } {
-  const sign = space.objective.direction === 'minimize' ? 1 : -1;
-  const raw = scored.map((s) => sign * s.mean!);
+  const raw = scored.map((s) => lowerIsBetter(space, s));
   const sorted = [...raw].sort((a, b) => a - b);
   const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
   const best = sorted[0]!;
@@ -120,7 +122,7 @@ function surrogateSample(successful: readonly number[], max: number): number[] {
  *    best. Under noise or chance failures none of this applies: a value seen
  *    once may be luck, and the surrogate smooths it.
  * 6. Also on an exact landscape, slots for the models' own minima: the trend's
- *    (trend.ts: a separable quadratic, the valley under the ripples of a rugged
+ *    (quadratic-trend.ts: a separable quadratic, the valley under the ripples of a rugged
  *    landscape, as response-surface methods fit), and, where the surrogate
  *    ranked the last generation well (surrogateSkill at least `trustedSkill`:
  *    a smooth landscape), the surrogate's, found by a compass search from the
@@ -203,12 +205,13 @@ export function proposeGeneration(space: Space, observations: readonly Observati
       for (const p of pool) if (p.predicted < start.predicted) start = p;
       minima.push(descend(dims, encode(space, start.item.c), (f) => predict.value(f)));
     }
-    const sign = space.objective.direction === 'minimize' ? 1 : -1;
-    minima.push(trendMinimum(dims, successful.map((i) => genomes[i]!), successful.map((i) => sign * scored[i]!.mean!), genomes[successful[0]!]!));
+    minima.push(trendMinimum(dims, successful.map((i) => genomes[i]!), successful.map((i) => lowerIsBetter(space, scored[i]!)), genomes[successful[0]!]!));
     for (const u of minima) {
-      const c = u && decode(space, u);
-      if (!c || out.length >= size || taken.has(keyOf(space, c))) continue;
-      taken.add(keyOf(space, c));
+      if (!u || out.length >= size) continue;
+      const c = decode(space, u);
+      const key = keyOf(space, c);
+      if (taken.has(key)) continue;
+      taken.add(key);
       out.push(c);
       batch.avoid(features(dims, encode(space, c)));
     }
@@ -325,9 +328,8 @@ export function surrogateSkill(space: Space, observations: readonly Observation[
   const successful = scored.flatMap((s, i) => (s.successes > 0 ? [i] : []));
   if (successful.length < 2) return null;
   const predict = fitPredictor(space, dims, scored, successful, genomes, t);
-  const sign = space.objective.direction === 'minimize' ? 1 : -1;
   const pred = held.map((s) => predict.value(features(dims, encode(space, s.combination))));
-  const actual = held.map((s) => sign * s.mean!);
+  const actual = held.map((s) => lowerIsBetter(space, s));
   let agree = 0;
   let pairs = 0;
   for (let i = 0; i < held.length; i++) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/protocol/index.js';
 import { dimsOf } from '../../src/evolution/encoding.js';
 import { parseSpace } from '../../src/evolution/index.js';
-import { trendMinimum } from '../../src/evolution/trend.js';
+import { trendMinimum } from '../../src/evolution/quadratic-trend.js';
 
 const space = parseSpace({
   name: 'trend',
