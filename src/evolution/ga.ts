@@ -182,17 +182,21 @@ export function proposeGeneration(space: Space, observations: readonly Observati
 
   const batch = new Batch(pool);
   const out: Combination[] = [];
+  /** Takes the combination at genome `u` unranked, unless its key is taken; later ranked picks keep away from it. */
+  const take = (u: readonly number[]): void => {
+    const c = decode(space, u);
+    const key = keyOf(space, c);
+    if (taken.has(key)) return;
+    taken.add(key);
+    out.push(c);
+    batch.avoid(features(dims, encode(space, c)));
+  };
   // On an exact landscape, part of the generation is the GA's own (fading after a change, while the models relearn).
   const modelFree = exact && parents.length ? Math.round(size * t.modelFreeShare * Math.max(0, 1 - 2 * explore)) : 0;
   if (modelFree > 0) {
     for (const u of generateCandidates(rng, sources, modelFree * 4, { ...t, localShare: 0, offspringShare: 1, modelShare: 0 })) {
       if (out.length >= modelFree) break;
-      const c = decode(space, u);
-      const key = keyOf(space, c);
-      if (taken.has(key)) continue;
-      taken.add(key);
-      out.push(c);
-      batch.avoid(features(dims, encode(space, c)));
+      take(u);
     }
   }
   // On an exact landscape, slots for the models' minima: the trend's, and the surrogate's where it has shown it
@@ -206,15 +210,7 @@ export function proposeGeneration(space: Space, observations: readonly Observati
       minima.push(descend(dims, encode(space, start.item.c), (f) => predict.value(f)));
     }
     minima.push(trendMinimum(dims, successful.map((i) => genomes[i]!), successful.map((i) => lowerIsBetter(space, scored[i]!)), genomes[successful[0]!]!));
-    for (const u of minima) {
-      if (!u || out.length >= size) continue;
-      const c = decode(space, u);
-      const key = keyOf(space, c);
-      if (taken.has(key)) continue;
-      taken.add(key);
-      out.push(c);
-      batch.avoid(features(dims, encode(space, c)));
-    }
+    for (const u of minima) if (u && out.length < size) take(u);
   }
   for (let slot = out.length; slot < size; slot++) {
     if (explore > 0 && rng.next() < 0.5 * explore) {
