@@ -128,6 +128,27 @@ export const isBusyGroupError = (err: unknown) => /BUSYGROUP/.test(describeError
 /** Backoff between failed reads, on real time: it paces I/O against a server, not system logic. */
 export const readBackoffMs = (failures: number) => Math.min(50 * 2 ** Math.max(0, failures - 1), 1000);
 
+/**
+ * Resolves once `redis` is ready, or after `ms` of real time if it is not by
+ * then. A command issued on a connection still connecting waits in ioredis's
+ * queue, not on the server: a watchdog that counted that wait would give up a
+ * read that never left, when the process was too busy to finish connecting.
+ * Bounded, so a set-up that hangs leaves the read to the watchdog.
+ */
+export function readyWithin(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    redis.once('ready', done);
+  });
+}
+
 /** Real time in ms, for measuring network waits (the watchdog of blocking reads), never system logic. */
 export const realNowMs = (): number => performance.now();
 

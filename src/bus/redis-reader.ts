@@ -4,7 +4,7 @@ import { BusClosedError } from './errors.js';
 import type { BusConfig } from './config.js';
 import { InFlight } from './in-flight.js';
 import type { StreamEntry } from './redis-entries.js';
-import { afterThisTurn, everyMs, forceReconnectIfStalled, openBlockingConnection, pause, readBackoffMs, realNowMs } from './redis-connection.js';
+import { afterThisTurn, everyMs, forceReconnectIfStalled, openBlockingConnection, pause, readBackoffMs, readyWithin, realNowMs } from './redis-connection.js';
 
 export interface ReaderDeps {
   key: string;
@@ -150,8 +150,14 @@ export abstract class BlockingReader {
     }
   }
 
-  /** One read, under the watchdog's eye. */
+  /**
+   * One read, under the watchdog's eye from when it can leave: on a new
+   * connection (the reader's first, or a replacement) the read waits for the
+   * connection's set-up first, within the same limit as a read.
+   */
   private async readWatched(count: number): Promise<StreamEntry[]> {
+    const { blockMs, readGraceMs } = this.deps.config;
+    await this.abandonable(readyWithin(this.conn!, blockMs + readGraceMs));
     this.reads++;
     this.readIssuedAtMs = realNowMs();
     try {

@@ -160,6 +160,25 @@ describe('Redis bus under faults (a private redis-server)', () => {
     expect(warnings()).toEqual([]);
   });
 
+  it('gives up no read that waited for its connection to be ready while the process was busy', async () => {
+    const { logger, warnings } = recordingLogger();
+    const server = await make({ logger });
+    const handled: string[] = [];
+    // A subscription's start needs one round trip (its consumer group), its reader's own
+    // connection two (connect, then the connection's set-up): the first read is issued
+    // while that connection is not ready, and queued behind it.
+    await server.subscribe({ inbox: 'svc' }, (m) => void handled.push(m.id));
+    // Busy for three times a read's BLOCK plus grace before the connection could be ready:
+    // when timers run again, the read looks overdue though it has not yet reached Redis.
+    const busyUntil = performance.now() + 3 * (FAST.blockMs! + FAST.readGraceMs!);
+    while (performance.now() < busyUntil);
+    const sender = await make();
+    const sent = command('svc');
+    await sender.send(sent);
+    await eventually('the subscriber to receive it', () => handled.includes(sent.id));
+    expect(warnings()).toEqual([]);
+  });
+
   it('dead-letters 1,000 malformed entries with their reasons while handling every good one in between', async () => {
     const maxMessageBytes = 4_096;
     const { logger } = recordingLogger();
