@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Redis, type RedisOptions } from 'ioredis';
-import { describeError, type Logger } from '../protocol/index.js';
+import { Redis, type Command, type RedisOptions } from 'ioredis';
+import { describeError, OrchestraError, type Logger } from '../protocol/index.js';
 import { BusUnreachableError } from './errors.js';
 
 /**
@@ -17,11 +17,45 @@ export function openCommandConnection(url: string, name: string, commandTimeoutM
     retryStrategy,
     // Batched by `inOneWrite` instead (see there).
     enableAutoPipelining: false,
-    // A command unanswered this long is on a dead connection (see forceReconnectIfStalled).
-    commandTimeout: commandTimeoutMs,
   } satisfies RedisOptions);
+  // A command unanswered this long is on a dead connection (see forceReconnectIfStalled).
+  timeCommands(redis, commandTimeoutMs);
   redis.on('error', (err) => logger.debug({ connection: name, err: describeError(err) }, 'redis connection error'));
   return redis;
+}
+
+/** A command still unanswered after the connection's timeout (see timeCommands). */
+export class CommandTimeoutError extends OrchestraError {
+  constructor(ms: number) {
+    super('ORC_BUS_UNREACHABLE', `command unanswered after ${ms} ms`, true);
+  }
+}
+
+/**
+ * Fails each command on `redis` still unanswered `ms` after it was issued, as
+ * ioredis's `commandTimeout` does, but with a second look after the event
+ * loop's next poll for I/O: timers run before I/O, so a process that was
+ * busy longer than `ms` (a long handler, a saturated CPU) would fail a command
+ * whose answer is already waiting on the socket, and reconnect a healthy
+ * connection with it. A command failed this way may still have taken effect.
+ */
+function timeCommands(redis: Redis, ms: number): void {
+  const send = redis.sendCommand.bind(redis);
+  // ioredis issues a command again after a reconnect: its time counts from the first issue.
+  const timed = new WeakSet<Command>();
+  redis.sendCommand = (command, stream) => {
+    if (!timed.has(command)) {
+      timed.add(command);
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (!command.isResolved) command.reject(new CommandTimeoutError(ms));
+        });
+      }, ms);
+      const clear = () => clearTimeout(timer);
+      command.promise.then(clear, clear);
+    }
+    return send(command, stream);
+  };
 }
 
 /** What a failed first connection means, in words a person recognises. */
@@ -119,7 +153,7 @@ export function openBlockingConnection(commands: Redis, name: string, logger: Lo
  * points to a half-open TCP connection, which would otherwise never recover.
  */
 export function forceReconnectIfStalled(redis: Redis, err: unknown): void {
-  if (redis.status === 'ready' && describeError(err).message === 'Command timed out') redis.disconnect(true);
+  if (redis.status === 'ready' && err instanceof CommandTimeoutError) redis.disconnect(true);
 }
 
 export const isNoGroupError = (err: unknown) => /NOGROUP/.test(describeError(err).message);

@@ -179,6 +179,25 @@ describe('Redis bus under faults (a private redis-server)', () => {
     expect(warnings()).toEqual([]);
   });
 
+  it('fails no command whose answer waited on the socket while the process was busy', async () => {
+    const { logger, warnings } = recordingLogger();
+    const server = await make({ logger });
+    const handled: string[] = [];
+    await server.subscribe({ inbox: 'svc' }, (m) => void handled.push(m.id));
+    const sender = await make({ logger });
+    const sent = command('svc');
+    const sending = sender.send(sent);
+    // The send's write leaves once the ticks and microtasks queued now have run; no I/O comes in meanwhile.
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => process.nextTick(resolve));
+    // Busy for three times the commands' timeout (a read's BLOCK plus grace): when timers run
+    // again the XADD looks unanswered, though its answer is waiting on the socket.
+    const busyUntil = performance.now() + 3 * (FAST.blockMs! + FAST.readGraceMs!);
+    while (performance.now() < busyUntil);
+    await sending;
+    await eventually('the subscriber to receive it', () => handled.includes(sent.id));
+    expect(warnings()).toEqual([]);
+  });
+
   it('dead-letters 1,000 malformed entries with their reasons while handling every good one in between', async () => {
     const maxMessageBytes = 4_096;
     const { logger } = recordingLogger();
