@@ -156,8 +156,12 @@ export abstract class BlockingReader {
    * connection's set-up first, within the same limit as a read.
    */
   private async readWatched(count: number): Promise<StreamEntry[]> {
-    const { blockMs, readGraceMs } = this.deps.config;
-    await this.abandonable(readyWithin(this.conn!, blockMs + readGraceMs));
+    // Only a connection not yet ready costs the wait: a read on a ready one (every read but a
+    // new connection's first) takes no extra turn on the request's critical path.
+    if (this.conn!.status !== 'ready') {
+      const { blockMs, readGraceMs } = this.deps.config;
+      await this.abandonable(readyWithin(this.conn!, blockMs + readGraceMs));
+    }
     this.reads++;
     this.readIssuedAtMs = realNowMs();
     try {
